@@ -1,0 +1,68 @@
+/// The supervisor's validated settings, folded from flags, a config file and the environment by the CLI.
+public struct SupervisorConfiguration: Sendable {
+    /// Directory holding the inventory, SSH keys, images and disks.
+    public var stateDirectory: String
+    /// libvirt connection URI.
+    public var libvirtURI: String
+    /// The accelerator to use; `nil` probes the host.
+    public var accelerator: Accelerator?
+    /// The libvirt network VMs attach to (isolated: no route off the host).
+    public var network: String
+    /// A named CPU model QEMU accepts on this host.
+    public var cpuModel: String
+    /// Per-request deadline for agent calls.
+    public var agentRequestTimeout: Duration
+    /// Time between two poll sweeps.
+    public var pollInterval: Duration
+    /// Health samples kept per VM.
+    public var healthHistoryLimit: Int
+    /// Custom resource profiles beside the built-in ones.
+    public var customProfiles: [ResourceProfile]
+
+    /// Creates a configuration; every value has the documented default.
+    public init(
+        stateDirectory: String = "/var/lib/somnus",
+        libvirtURI: String = "qemu:///system",
+        accelerator: Accelerator? = nil,
+        network: String = "somnus",
+        cpuModel: String = "qemu64",
+        agentRequestTimeout: Duration = .seconds(2),
+        pollInterval: Duration = .seconds(5),
+        healthHistoryLimit: Int = 100,
+        customProfiles: [ResourceProfile] = []
+    ) {
+        self.stateDirectory = stateDirectory
+        self.libvirtURI = libvirtURI
+        self.accelerator = accelerator
+        self.network = network
+        self.cpuModel = cpuModel
+        self.agentRequestTimeout = agentRequestTimeout
+        self.pollInterval = pollInterval
+        self.healthHistoryLimit = healthHistoryLimit
+        self.customProfiles = customProfiles
+    }
+}
+
+/// Where the supervisor keeps each kind of file under its state directory.
+public struct StateLayout: Sendable {
+    /// The state directory itself.
+    public let root: String
+
+    /// Creates a layout rooted at `root`.
+    public init(root: String) {
+        self.root = root
+    }
+
+    /// The SQLite inventory.
+    public var inventoryPath: String { root + "/inventory.sqlite" }
+    /// The supervisor's SSH private key.
+    public var sshKeyPath: String { root + "/ssh/id_supervisor" }
+    /// The supervisor's SSH public key.
+    public var sshPublicKeyPath: String { sshKeyPath + ".pub" }
+    /// Host keys the supervisor has recorded for its VMs.
+    public var knownHostsPath: String { root + "/ssh/known_hosts" }
+    /// The directory of the base guest image.
+    public var baseImageDirectory: String { root + "/images/base" }
+    /// The directory holding one VM's disk, console log and token.
+    public func vmDirectory(_ name: String) -> String { root + "/vms/" + name }
+}

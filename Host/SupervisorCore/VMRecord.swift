@@ -1,0 +1,89 @@
+public import Foundation
+
+/// What the inventory knows about one VM.
+public struct VMRecord: Codable, Sendable, Equatable {
+    /// The VM's name, also its libvirt domain name.
+    public var name: String
+    /// The libvirt domain UUID.
+    public var uuid: String
+    /// The resource profile last applied.
+    public var profile: String
+    /// The accelerator it was defined with.
+    public var accelerator: Accelerator
+    /// Its qcow2 overlay disk.
+    public var diskPath: String
+    /// The file its serial console is logged to.
+    public var consoleLogPath: String
+    /// The NIC's MAC address.
+    public var macAddress: String
+    /// The guest's address on the VM network, once known.
+    public var address: String?
+    /// The agent version last seen.
+    public var agentVersion: String?
+    /// The sha256 of the agent binary last deployed.
+    public var agentSHA256: String?
+    /// When the VM was created.
+    public var createdAt: Date
+
+    /// Creates a record.
+    public init(
+        name: String, uuid: String, profile: String, accelerator: Accelerator, diskPath: String,
+        consoleLogPath: String, macAddress: String, address: String? = nil, agentVersion: String? = nil,
+        agentSHA256: String? = nil, createdAt: Date = Date()
+    ) {
+        self.name = name
+        self.uuid = uuid
+        self.profile = profile
+        self.accelerator = accelerator
+        self.diskPath = diskPath
+        self.consoleLogPath = consoleLogPath
+        self.macAddress = macAddress
+        self.address = address
+        self.agentVersion = agentVersion
+        self.agentSHA256 = agentSHA256
+        self.createdAt = createdAt
+    }
+
+    /// Checks a VM name: 1–63 characters of lowercase letters, digits and `-`, starting with a letter or digit.
+    /// - Throws: ``SupervisorError/Code/invalidArgument`` naming the bad name.
+    public static func validate(name: String) throws(SupervisorError) {
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+        }
+        guard !name.isEmpty, name.utf8.count <= 63, allowed, name.first != "-" else {
+            throw SupervisorError(
+                .invalidArgument,
+                "invalid VM name '\(name)': use 1-63 lowercase letters, digits or '-', not starting with '-'")
+        }
+    }
+}
+
+/// A snapshot as the inventory records it.
+public struct SnapshotRecord: Codable, Sendable, Equatable {
+    /// The VM it belongs to.
+    public var vm: String
+    /// The snapshot's name.
+    public var name: String
+    /// Free text given at creation.
+    public var description: String
+    /// Whether the guest's filesystems were frozen while it was taken.
+    public var quiesced: Bool
+    /// Why it was not quiesced, when it was not.
+    public var quiesceReason: String?
+    /// When it was taken.
+    public var createdAt: Date
+
+    /// Creates a record.
+    public init(
+        vm: String, name: String, description: String, quiesced: Bool, quiesceReason: String?,
+        createdAt: Date = Date()
+    ) {
+        self.vm = vm
+        self.name = name
+        self.description = description
+        self.quiesced = quiesced
+        self.quiesceReason = quiesceReason
+        self.createdAt = createdAt
+    }
+}
