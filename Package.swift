@@ -10,6 +10,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let subprocess = Target.Dependency.product(name: "Subprocess", package: "swift-subprocess")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
@@ -23,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // MARK: Shared
@@ -59,7 +61,7 @@ let package = Package(
         .target(name: "Curl", dependencies: ["CCurl"], path: "Host/Curl", swiftSettings: swiftSettings),
         .target(
             name: "SupervisorCore",
-            dependencies: ["AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle],
+            dependencies: ["AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess],
             path: "Host/SupervisorCore",
             swiftSettings: swiftSettings
         ),
