@@ -65,4 +65,6 @@ public struct StateLayout: Sendable {
     public var baseImageDirectory: String { root + "/images/base" }
     /// The directory holding one VM's disk, console log and token.
     public func vmDirectory(_ name: String) -> String { root + "/vms/" + name }
+    /// The bearer token the supervisor shares with one VM's agent (mode 0600).
+    public func agentTokenPath(_ name: String) -> String { vmDirectory(name) + "/agent.token" }
 }

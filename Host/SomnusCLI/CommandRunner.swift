@@ -1,0 +1,27 @@
+import ArgumentParser
+import Logging
+import SupervisorCore
+
+extension GlobalOptions {
+    /// The supervisor configuration these options describe.
+    var configuration: SupervisorConfiguration {
+        SupervisorConfiguration(stateDirectory: stateDir, libvirtURI: libvirtURI)
+    }
+
+    /// Runs a command body, printing a ``SupervisorError`` as one line and exiting 2 for usage errors
+    /// (unknown VM, bad value) and 1 for failed operations.
+    func run(_ body: (Logger) async throws(SupervisorError) -> Void) async throws {
+        let logger = makeLogger()
+        do {
+            try await body(logger)
+        } catch {
+            Output.note("error: \(error)")
+            throw ExitCode(error.isUsageError ? 2 : 1)
+        }
+    }
+
+    /// Opens the inventory and connects to libvirt.
+    func manager(_ logger: Logger) async throws(SupervisorError) -> VMManager {
+        try await VMManager(configuration: configuration, logger: logger)
+    }
+}

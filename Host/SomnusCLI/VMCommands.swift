@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import SupervisorCore
+
+/// `somnus vm …`: the VM lifecycle.
+struct VMCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vm",
+        abstract: "Create, start, stop, scale, inspect and delete VMs.",
+        subcommands: [
+            VMCreate.self, VMStart.self, VMStop.self, VMDelete.self, VMShow.self, VMList.self, VMProfile.self,
+            VMConsoleLog.self,
+        ]
+    )
+}
+
+struct VMCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Define a new VM on a copy-on-write overlay of the base image.")
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name: lowercase letters, digits and '-'.") var name: String
+    @Option(help: "Directory of the base image (default: the state directory's images/base).") var image: String?
+    @Option(help: "Resource profile to start with.") var profile = "idle"
+    @Option(help: "Virtual disk size in GiB.") var diskGb = 20
+    @Option(help: "Accelerator: kvm or tcg (default: probe the host).") var accel: Accelerator?
+    @Flag(help: "Start the VM after defining it.") var start = false
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let record = try await manager.create(
+                name: name, imageDirectory: image, profileName: profile, diskGiB: diskGb, accelerator: accel)
+            if start {
+                try await manager.start(name: name)
+            }
+            let status = try await manager.status(name: record.name)
+            try printStatuses([status], json: options.json)
+        }
+    }
+}
+
+extension Accelerator: ExpressibleByArgument {}
+
+struct VMStart: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a VM.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            try await manager.start(name: name)
+            try printStatuses([try await manager.status(name: name)], json: options.json)
+        }
+    }
+}
+
+struct VMStop: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Shut a VM down through ACPI; destroy it if it is still running after the deadline.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+    @Option(help: "Seconds to wait for a clean shutdown.") var timeout = 60
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let clean = try await manager.stop(name: name, deadline: .seconds(timeout))
+            if !clean {
+                Output.note("warning: '\(name)' did not shut down within \(timeout) s and was destroyed")
+            }
+            try printStatuses([try await manager.status(name: name)], json: options.json)
+        }
+    }
+}
+
+struct VMDelete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Destroy a VM and remove its domain, snapshots, disk and inventory rows.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            try await manager.delete(name: name)
+            if options.json {
+                try printJSON(["deleted": name])
+            } else {
+                print("deleted \(name)")
+            }
+        }
+    }
+}
+
+struct VMShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one VM.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let status = try await manager.status(name: name)
+            if options.json {
+                try printJSON(status)
+                return
+            }
+            let record = status.record
+            Output.table(
+                ["FIELD", "VALUE"],
+                [
+                    ["name", record.name], ["uuid", record.uuid], ["state", status.state],
+                    ["profile", record.profile], ["vcpus", status.vcpus.map(String.init) ?? "-"],
+                    ["memory", status.memoryMiB.map { "\($0) MiB" } ?? "-"],
+                    ["accelerator", record.accelerator.rawValue], ["address", record.address ?? "-"],
+                    ["mac", record.macAddress], ["disk", record.diskPath], ["console log", record.consoleLogPath],
+                    ["agent version", record.agentVersion ?? "-"],
+                ])
+        }
+    }
+}
+
+struct VMList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List VMs.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            try printStatuses(try await manager.list(), json: options.json)
+        }
+    }
+}
+
+struct VMProfile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile", abstract: "Apply a resource profile (vCPUs and memory) to a VM, live when it runs.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+    @Argument(help: "The profile: idle, coding, research, media_creation or a custom one.") var profile: String
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            _ = try await manager.applyProfile(name: name, profileName: profile)
+            try printStatuses([try await manager.status(name: name)], json: options.json)
+        }
+    }
+}
+
+struct VMConsoleLog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "console-log", abstract: "Print what the VM wrote to its serial console.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+    @Option(help: "Print only the last N lines (0: all).") var tail = 0
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let record = try manager.record(name)
+            guard let data = FileManager.default.contents(atPath: record.consoleLogPath) else {
+                throw SupervisorError(.notFound, "no console log yet at \(record.consoleLogPath)")
+            }
+            var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            if tail > 0 { lines = lines.suffix(tail) }
+            print(lines.joined(separator: "\n"))
+        }
+    }
+}
+
+/// Prints VM statuses as a table or JSON.
+func printStatuses(_ statuses: [VMStatus], json: Bool) throws(SupervisorError) {
+    if json {
+        try printJSON(statuses)
+        return
+    }
+    Output.table(
+        ["NAME", "STATE", "PROFILE", "VCPUS", "MEMORY", "ADDRESS", "AGENT"],
+        statuses.map { status in
+            [
+                status.record.name, status.state, status.record.profile, status.vcpus.map(String.init) ?? "-",
+                status.memoryMiB.map { "\($0) MiB" } ?? "-", status.record.address ?? "-",
+                status.record.agentVersion ?? "-",
+            ]
+        })
+}
+
+/// Prints a value as JSON, reporting an encoding failure as a ``SupervisorError``.
+func printJSON<T: Encodable>(_ value: T) throws(SupervisorError) {
+    do {
+        try Output.json(value)
+    } catch {
+        throw SupervisorError(.invalidArgument, "cannot encode the output as JSON", cause: error)
+    }
+}

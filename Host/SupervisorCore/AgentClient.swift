@@ -1,0 +1,103 @@
+import AgentAPI
+import Curl
+import Foundation
+
+/// Talks to one VM's agent over HTTP through libcurl, with the VM's bearer token and a per-request deadline.
+public struct AgentClient: Sendable {
+    /// The agent's base URL, such as `http://192.168.213.10:9901`.
+    public let baseURL: String
+    /// The VM's agent token.
+    public let token: String?
+    /// The deadline for each request.
+    public let timeout: Duration
+    let curl: CurlClient
+
+    /// Creates a client.
+    /// - Parameters:
+    ///   - address: The guest's IP address.
+    ///   - port: The agent's TCP port.
+    ///   - token: The bearer token.
+    ///   - timeout: The per-request deadline.
+    ///   - curl: The shared curl client.
+    public init(
+        address: String, port: Int = AgentProtocol.defaultPort, token: String?, timeout: Duration,
+        curl: CurlClient
+    ) {
+        self.baseURL = "http://\(address):\(port)"
+        self.token = token
+        self.timeout = timeout
+        self.curl = curl
+    }
+
+    func request(_ method: CurlMethod = .get, _ path: String, timeout: Duration? = nil) -> CurlRequest {
+        let deadline = timeout ?? self.timeout
+        return CurlRequest(
+            method: method, url: baseURL + path, bearerToken: token, connectTimeout: min(deadline, .seconds(2)),
+            timeout: deadline)
+    }
+
+    /// `GET /v1/status`.
+    public func status() async throws(CurlError) -> StatusResponse {
+        try await curl.get(request(.get, AgentRoute.status))
+    }
+
+    /// `GET /v1/health/ready`; a 503 answer is decoded too, since it lists the failing checks.
+    public func ready() async throws(CurlError) -> ReadyResponse {
+        let request = request(.get, AgentRoute.healthReady)
+        let response = try await curl.perform(request)
+        guard response.isSuccess || response.status == 503 else {
+            throw CurlError(
+                code: .httpStatus, message: "unexpected status \(response.status)", method: "GET",
+                url: request.url, status: response.status, body: response.body)
+        }
+        return try response.decode(ReadyResponse.self, method: request.method, url: request.url)
+    }
+
+    /// Polls the agent once and classifies the answer as the poller's health states.
+    /// - Parameter vm: The VM's name, copied into the result.
+    public func probe(vm: String) async -> AgentHealth {
+        let status: StatusResponse
+        do {
+            status = try await self.status()
+        } catch {
+            return AgentClient.unreachable(vm: vm, error: error)
+        }
+        guard status.protocolVersion == AgentProtocol.protocolVersion else {
+            return AgentHealth(
+                vm: vm, state: .unreachable, reason: .versionMismatch,
+                detail: "agent speaks protocol \(status.protocolVersion), supervisor \(AgentProtocol.protocolVersion)",
+                agentVersion: status.agentVersion)
+        }
+        do {
+            let ready = try await self.ready()
+            if ready.ready {
+                return AgentHealth(vm: vm, state: .healthy, agentVersion: status.agentVersion)
+            }
+            let failing = ready.checks.filter { !$0.ok }.map { check in
+                check.detail.map { "\(check.name): \($0)" } ?? check.name
+            }
+            return AgentHealth(
+                vm: vm, state: .degraded, detail: failing.joined(separator: "; "), agentVersion: status.agentVersion)
+        } catch {
+            return AgentClient.unreachable(vm: vm, error: error)
+        }
+    }
+
+    /// Maps a curl failure to an unreachable health state with its reason.
+    static func unreachable(vm: String, error: CurlError) -> AgentHealth {
+        let reason: AgentHealth.Reason
+        switch error.code {
+        case .timeout:
+            reason = .timeout
+        case .transport where error.curlCode == 7:
+            reason = .refused
+        case .httpStatus where error.status == 401 || error.status == 403:
+            reason = .authRejected
+        case .undecodableBody:
+            reason = .versionMismatch
+        default:
+            reason = .error
+        }
+        return AgentHealth(vm: vm, state: .unreachable, reason: reason, detail: error.message)
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// A built guest image: kernel, initrd and a read-only qcow2 root disk, described by `manifest.json`.
+public struct BaseImage: Codable, Sendable, Equatable {
+    /// Hash of every input of the recipe; an unchanged recipe is not rebuilt.
+    public var inputHash: String
+    /// The kernel file's name inside the image directory.
+    public var kernel: String
+    /// The initrd file's name.
+    public var initrd: String
+    /// The qcow2 root disk's name.
+    public var disk: String
+    /// The kernel command line to boot with.
+    public var cmdline: String
+    /// The disk's size on the host in bytes.
+    public var imageBytes: Int?
+    /// How long the build took.
+    public var buildSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case inputHash = "input_hash"
+        case kernel
+        case initrd
+        case disk
+        case cmdline
+        case imageBytes = "image_bytes"
+        case buildSeconds = "build_seconds"
+    }
+
+    /// Reads the manifest of the image in `directory`.
+    /// - Throws: ``SupervisorError/Code/notFound`` with the command that builds the image when it is missing.
+    public static func load(from directory: String) throws(SupervisorError) -> BaseImage {
+        let path = directory + "/manifest.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SupervisorError(
+                .notFound, "no guest image at \(directory); build it with `somnus image build`")
+        }
+        do {
+            return try JSONDecoder().decode(BaseImage.self, from: data)
+        } catch {
+            throw SupervisorError(.invalidArgument, "the image manifest \(path) is unreadable", cause: error)
+        }
+    }
+}

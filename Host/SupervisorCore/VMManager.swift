@@ -1,0 +1,304 @@
+import Foundation
+import Libvirt
+import Logging
+
+/// A VM as `vm list` and `vm show` present it: the inventory's record joined with libvirt's live view.
+public struct VMStatus: Codable, Sendable, Equatable {
+    /// The inventory record.
+    public var record: VMRecord
+    /// libvirt's state word (`running`, `shut off`, …) or `missing` when libvirt has no such domain.
+    public var state: String
+    /// Online vCPUs as libvirt reports them.
+    public var vcpus: Int?
+    /// Current memory in MiB as libvirt reports it.
+    public var memoryMiB: Int?
+}
+
+/// Creates, starts, stops, scales and deletes VMs through libvirt and keeps the inventory in step.
+public final class VMManager: Sendable {
+    /// The settings in force.
+    public let configuration: SupervisorConfiguration
+    /// Where files live.
+    public let layout: StateLayout
+    /// The inventory.
+    public let inventory: Inventory
+    /// Known resource profiles.
+    public let profiles: ProfileCatalog
+    let connection: VirConnection
+    let logger: Logger
+
+    /// Opens the inventory and connects to libvirt.
+    /// - Throws: ``SupervisorError/Code/libvirtUnavailable`` with how to start libvirt when it cannot be reached.
+    public init(configuration: SupervisorConfiguration, logger: Logger) async throws(SupervisorError) {
+        self.configuration = configuration
+        self.layout = StateLayout(root: configuration.stateDirectory)
+        self.logger = logger
+        self.profiles = try ProfileCatalog(custom: configuration.customProfiles)
+        self.inventory = try Inventory(
+            path: layout.inventoryPath, healthHistoryLimit: configuration.healthHistoryLimit)
+        let uri = configuration.libvirtURI
+        do {
+            connection = try await BlockingExecutor.run { try VirConnection(uri: uri) }
+        } catch {
+            throw SupervisorError(
+                .libvirtUnavailable,
+                "cannot connect to libvirt at \(uri); start it with `provisioning/setup-host.sh` "
+                    + "(or `systemctl start libvirtd`)", cause: error)
+        }
+    }
+
+    /// Runs a libvirt call off the cooperative pool, turning its error into a ``SupervisorError``.
+    func libvirt<T: Sendable>(
+        _ what: String, vm: String? = nil, _ body: @escaping @Sendable (VirConnection) throws -> T
+    ) async throws(SupervisorError) -> T {
+        let connection = self.connection
+        do {
+            return try await BlockingExecutor.run { try body(connection) }
+        } catch let error as VirError where error.code == .noDomain {
+            throw SupervisorError(.notFound, "libvirt has no domain named '\(vm ?? "?")'", cause: error)
+        } catch {
+            throw SupervisorError(.libvirt, "cannot \(what)", cause: error)
+        }
+    }
+
+    /// The inventory record of a VM.
+    /// - Throws: ``SupervisorError/Code/notFound`` naming the VM.
+    public func record(_ name: String) throws(SupervisorError) -> VMRecord {
+        guard let record = try inventory.vm(named: name) else {
+            throw SupervisorError(.notFound, "no VM named '\(name)' (see `somnus vm list`)")
+        }
+        return record
+    }
+
+    // MARK: Create and delete
+
+    /// Creates a VM: a qcow2 overlay on the base image and a persistent libvirt domain, not yet started.
+    /// - Parameters:
+    ///   - name: The new VM's name.
+    ///   - imageDirectory: The base image; defaults to the state directory's.
+    ///   - profileName: The profile to start with.
+    ///   - diskGiB: The overlay's virtual size.
+    ///   - accelerator: KVM or TCG; probed when `nil` and not configured.
+    /// - Returns: The stored record.
+    public func create(
+        name: String, imageDirectory: String? = nil, profileName: String = "idle", diskGiB: Int = 20,
+        accelerator requested: Accelerator? = nil
+    ) async throws(SupervisorError) -> VMRecord {
+        try VMRecord.validate(name: name)
+        let profile = try profiles.profile(named: profileName)
+        guard !profile.gpu else {
+            throw SupervisorError(
+                .capacity, "profile '\(profile.name)' needs a GPU and this host attaches none to VMs")
+        }
+        guard (1...2048).contains(diskGiB) else {
+            throw SupervisorError(.invalidArgument, "disk size \(diskGiB) GiB is outside 1...2048")
+        }
+        if try inventory.vm(named: name) != nil {
+            throw SupervisorError(.alreadyExists, "a VM named '\(name)' already exists")
+        }
+        let exists = try await libvirt("look up domains") { connection in
+            try connection.listAllDomains().contains { (try? $0.name()) == name }
+        }
+        if exists {
+            throw SupervisorError(
+                .alreadyExists, "libvirt already has a domain named '\(name)' that Somnus does not manage")
+        }
+        let imageDirectory = imageDirectory ?? layout.baseImageDirectory
+        let image = try BaseImage.load(from: imageDirectory)
+        let accelerator = requested ?? configuration.accelerator ?? probeAccelerator()
+
+        let directory = layout.vmDirectory(name)
+        let disk = directory + "/disk.qcow2"
+        let console = directory + "/console.log"
+        guard !FileManager.default.fileExists(atPath: disk) else {
+            throw SupervisorError(.alreadyExists, "\(disk) exists already; it is never overwritten")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SupervisorError(.hostCommand, "cannot create \(directory)", cause: error)
+        }
+        let record = VMRecord(
+            name: name, uuid: UUID().uuidString.lowercased(), profile: profile.name, accelerator: accelerator,
+            diskPath: disk, consoleLogPath: console, macAddress: try newMACAddress())
+        do {
+            try await HostCommand.run(
+                "qemu-img",
+                ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", imageDirectory + "/" + image.disk, disk,
+                 "\(diskGiB)G"])
+            let spec = DomainSpec(
+                name: name, uuid: record.uuid, accelerator: accelerator, cpuModel: configuration.cpuModel,
+                vcpus: profile.vcpus, maximumVCPUs: profiles.maximumVCPUs, memoryMiB: profile.memoryMiB,
+                maximumMemoryMiB: profiles.maximumMemoryMiB, kernelPath: imageDirectory + "/" + image.kernel,
+                initrdPath: imageDirectory + "/" + image.initrd, kernelCommandLine: image.cmdline, diskPath: disk,
+                network: configuration.network, macAddress: record.macAddress, consoleLogPath: console)
+            let xml = spec.xml()
+            _ = try await libvirt("define domain '\(name)'") { try $0.defineDomain(xml: xml) }
+            try inventory.insert(record)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            _ = try? await libvirt("clean up domain '\(name)'", vm: name) {
+                try $0.lookupDomain(name: name).undefineRemovingMetadata()
+            }
+            throw error
+        }
+        logger.info("vm created", metadata: ["vm.name": "\(name)", "vm.uuid": "\(record.uuid)"])
+        return record
+    }
+
+    private func probeAccelerator() -> Accelerator {
+        let probe = Accelerator.probe()
+        if probe.accelerator == .tcg {
+            logger.warning("using TCG", metadata: ["reason": "\(probe.reason)"])
+        }
+        return probe.accelerator
+    }
+
+    private func newMACAddress() throws(SupervisorError) -> String {
+        let used = try inventory.macAddresses()
+        while true {
+            let bytes = (0..<3).map { _ in UInt8.random(in: 0...255) }
+            let mac = "52:54:00:" + bytes.map { String(format: "%02x", $0) }.joined(separator: ":")
+            if !used.contains(mac) { return mac }
+        }
+    }
+
+    /// Deletes a VM: destroys it, undefines it with its snapshot metadata and nvram, removes its files and its
+    /// inventory rows. A domain libvirt no longer has is not an error.
+    public func delete(name: String) async throws(SupervisorError) {
+        let record = try record(name)
+        _ = try await libvirt("delete domain '\(name)'", vm: name) { connection -> Bool in
+            let domain: VirDomain
+            do {
+                domain = try connection.lookupDomain(name: name)
+            } catch let error as VirError where error.code == .noDomain {
+                return false
+            }
+            if try domain.isActive() {
+                try domain.destroy()
+            }
+            try domain.undefineRemovingMetadata()
+            return true
+        }
+        let directory = (record.diskPath as NSString).deletingLastPathComponent
+        try? FileManager.default.removeItem(atPath: directory)
+        try inventory.deleteVM(named: name)
+        logger.info("vm deleted", metadata: ["vm.name": "\(name)"])
+    }
+
+    // MARK: Lifecycle
+
+    /// Starts a defined VM; starting a running one is a no-op.
+    public func start(name: String) async throws(SupervisorError) {
+        _ = try record(name)
+        try await libvirt("start '\(name)'", vm: name) { connection in
+            let domain = try connection.lookupDomain(name: name)
+            if try !domain.isActive() {
+                try domain.create()
+            }
+        }
+    }
+
+    /// Stops a VM: ACPI shutdown, then destroy when it is still running after `deadline`.
+    /// - Returns: `true` when it shut down cleanly, `false` when it had to be destroyed.
+    @discardableResult
+    public func stop(name: String, deadline: Duration = .seconds(60)) async throws(SupervisorError) -> Bool {
+        _ = try record(name)
+        let active = try await libvirt("shut down '\(name)'", vm: name) { connection -> Bool in
+            let domain = try connection.lookupDomain(name: name)
+            guard try domain.isActive() else { return false }
+            try domain.shutdown()
+            return true
+        }
+        guard active else { return true }
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while clock.now < end {
+            let running = try await libvirt("check '\(name)'", vm: name) {
+                try $0.lookupDomain(name: name).isActive()
+            }
+            if !running { return true }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+        logger.warning("shutdown deadline passed; destroying", metadata: ["vm.name": "\(name)"])
+        try await libvirt("destroy '\(name)'", vm: name) { connection in
+            let domain = try connection.lookupDomain(name: name)
+            if try domain.isActive() { try domain.destroy() }
+        }
+        return false
+    }
+
+    /// The inventory record joined with libvirt's view of it.
+    public func status(name: String) async throws(SupervisorError) -> VMStatus {
+        let record = try record(name)
+        return await status(of: record)
+    }
+
+    /// Every VM with libvirt's view of it.
+    public func list() async throws(SupervisorError) -> [VMStatus] {
+        var result: [VMStatus] = []
+        for record in try inventory.allVMs() {
+            result.append(await status(of: record))
+        }
+        return result
+    }
+
+    private func status(of record: VMRecord) async -> VMStatus {
+        let name = record.name
+        let info = try? await libvirt("read '\(name)'", vm: name) { try $0.lookupDomain(name: name).info() }
+        guard let info else {
+            return VMStatus(record: record, state: "missing", vcpus: nil, memoryMiB: nil)
+        }
+        return VMStatus(
+            record: record, state: info.state.description, vcpus: info.vcpuCount, memoryMiB: info.memoryKiB / 1024)
+    }
+
+    /// Whether libvirt runs the VM now.
+    public func isRunning(name: String) async throws(SupervisorError) -> Bool {
+        try await libvirt("read '\(name)'", vm: name) { try $0.lookupDomain(name: name).isActive() }
+    }
+
+    /// The guest's IPv4 address from the VM network's DHCP leases, or `nil` while it has none.
+    public func leasedAddress(name: String) async throws(SupervisorError) -> String? {
+        let record = try record(name)
+        let network = configuration.network
+        let mac = record.macAddress
+        return try await libvirt("read DHCP leases of '\(network)'") { connection in
+            try connection.lookupNetwork(name: network).dhcpLeases(macAddress: mac)
+                .first { $0.family == .ipv4 }?.address
+        }
+    }
+
+    /// Applies a profile to a running VM live and to its persistent definition.
+    ///
+    /// - Throws: ``SupervisorError/Code/capacity`` with the numbers when the host cannot hold it.
+    public func applyProfile(name: String, profileName: String) async throws(SupervisorError) -> ResourceProfile {
+        var record = try record(name)
+        let profile = try profiles.profile(named: profileName)
+        guard !profile.gpu else {
+            throw SupervisorError(
+                .capacity, "profile '\(profile.name)' needs a GPU and this host attaches none to VMs")
+        }
+        let node = try await libvirt("read host capacity") { try $0.nodeInfo() }
+        let hostMiB = node.memoryKiB / 1024
+        guard profile.memoryMiB <= hostMiB else {
+            throw SupervisorError(
+                .capacity,
+                "profile '\(profile.name)' asks for \(profile.memoryMiB) MiB but the host has \(hostMiB) MiB")
+        }
+        try await libvirt("apply profile '\(profile.name)' to '\(name)'", vm: name) { connection in
+            let domain = try connection.lookupDomain(name: name)
+            var flags: VirDomainVCPUFlags = [.config]
+            var memoryFlags: VirDomainMemoryFlags = [.config]
+            if try domain.isActive() {
+                flags.insert(.live)
+                memoryFlags.insert(.live)
+            }
+            try domain.setVCPUs(profile.vcpus, flags: flags)
+            try domain.setMemory(kibibytes: profile.memoryMiB * 1024, flags: memoryFlags)
+        }
+        record.profile = profile.name
+        try inventory.update(record)
+        return profile
+    }
+}
