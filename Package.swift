@@ -58,7 +58,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
-        .target(name: "Curl", dependencies: ["CCurl"], path: "Host/Curl", swiftSettings: swiftSettings),
+        .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Host/CCurlShim"),
+        .target(name: "Curl", dependencies: ["CCurl", "CCurlShim"], path: "Host/Curl", swiftSettings: swiftSettings),
         .target(
             name: "SupervisorCore",
             dependencies: ["AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess],
