@@ -8,6 +8,9 @@ struct SomnusCommand: AsyncParsableCommand {
         commandName: "somnus",
         abstract: "Run AI agents' persistent virtual machines: create, snapshot, deploy the agent, watch health.",
         version: AgentProtocol.somnusVersion,
-        subcommands: []
+        subcommands: [
+            UpCommand.self, DownCommand.self, VMCommand.self, ImageCommand.self, AgentCommand.self,
+            HealthCommand.self, DaemonCommand.self,
+        ]
     )
 }

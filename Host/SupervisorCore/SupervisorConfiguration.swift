@@ -59,12 +59,12 @@ public struct StateLayout: Sendable {
     public var sshKeyPath: String { root + "/ssh/id_supervisor" }
     /// The supervisor's SSH public key.
     public var sshPublicKeyPath: String { sshKeyPath + ".pub" }
-    /// Host keys the supervisor has recorded for its VMs.
-    public var knownHostsPath: String { root + "/ssh/known_hosts" }
     /// The directory of the base guest image.
     public var baseImageDirectory: String { root + "/images/base" }
     /// The directory holding one VM's disk, console log and token.
     public func vmDirectory(_ name: String) -> String { root + "/vms/" + name }
     /// The bearer token the supervisor shares with one VM's agent (mode 0600).
     public func agentTokenPath(_ name: String) -> String { vmDirectory(name) + "/agent.token" }
+    /// The host key recorded for one VM at first contact; it goes away with the VM.
+    public func knownHostsPath(_ name: String) -> String { vmDirectory(name) + "/known_hosts" }
 }

@@ -1,0 +1,138 @@
+import AgentAPI
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SupervisorCore
+
+/// `somnus agent …`.
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent", abstract: "Deploy the guest agent and read its status.",
+        subcommands: [AgentDeploy.self, AgentStatus.self])
+}
+
+struct AgentDeploy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Push the agent into a running VM over SSH, install its systemd unit and wait until it is ready.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+    @Option(help: "The agent binary to deploy (default: somnus-agent beside this executable).") var agentBinary: String?
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let agent = try ImageBuilder.locateAgentBinary(agentBinary)
+            let manager = try await options.manager(logger)
+            guard let address = try await manager.leasedAddress(name: name) ?? manager.record(name).address else {
+                throw SupervisorError(.invalidState, "'\(name)' has no address; is it running? (`somnus vm start`)")
+            }
+            let deployer = AgentDeployer(manager: manager, curl: try makeCurl(), logger: logger)
+            let status = try await deployer.deploy(vm: name, address: address, agentBinary: agent)
+            if options.json {
+                try printJSON(status)
+            } else {
+                print("agent \(status.agentVersion) ready on \(name) (\(address))")
+            }
+        }
+    }
+}
+
+struct AgentStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Ask a VM's agent for its version, identity and features.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let record = try manager.record(name)
+            guard let address = record.address else {
+                throw SupervisorError(.invalidState, "'\(name)' has no agent deployed yet (`somnus agent deploy`)")
+            }
+            let client = manager.agentClient(for: record, address: address, curl: try makeCurl())
+            let status: StatusResponse
+            do {
+                status = try await client.status()
+            } catch {
+                throw SupervisorError(.agent, "the agent of '\(name)' did not answer", cause: error)
+            }
+            if options.json {
+                try printJSON(status)
+                return
+            }
+            Output.table(
+                ["FIELD", "VALUE"],
+                [
+                    ["agent version", status.agentVersion], ["protocol", String(status.protocolVersion)],
+                    ["binary sha256", status.binarySHA256], ["uptime", String(format: "%.0f s", status.uptimeSeconds)],
+                    ["boot id", status.bootID], ["hostname", status.hostname],
+                    ["features", status.features.joined(separator: ", ")],
+                ])
+        }
+    }
+}
+
+/// `somnus health [--watch]`.
+struct HealthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health", abstract: "Poll every VM's agent once, or keep watching and print each change.")
+    @OptionGroup var options: GlobalOptions
+    @Flag(help: "Keep polling and print every state change until interrupted.") var watch = false
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let poller = HealthPoller(manager: manager, curl: try makeCurl(), logger: logger) { health in
+                if options.json {
+                    try? printJSON(health)
+                } else {
+                    print("\(health.observedAt.formatted(.iso8601))  \(health.vm)  \(health.summary)  \(health.detail ?? "")")
+                }
+            }
+            guard watch else {
+                let results = await poller.sweep()
+                if options.json {
+                    try printJSON(results)
+                } else {
+                    Output.table(
+                        ["NAME", "HEALTH", "AGENT", "DETAIL"],
+                        results.map { [$0.vm, $0.summary, $0.agentVersion ?? "-", $0.detail ?? ""] })
+                }
+                return
+            }
+            try await runServices([poller], logger: logger)
+        }
+    }
+}
+
+/// `somnus daemon`: the poller and the reconciler as long-running services.
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Run the health poller and the inventory reconciler until SIGTERM or SIGINT.")
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let poller = HealthPoller(manager: manager, curl: try makeCurl(), logger: logger)
+            let reconciler = Reconciler(manager: manager, logger: logger)
+            try await runServices([poller, reconciler], logger: logger)
+        }
+    }
+}
+
+/// Runs services in one group that shuts down gracefully on SIGTERM and SIGINT.
+func runServices(_ services: [any Service], logger: Logger) async throws(SupervisorError) {
+    let group = ServiceGroup(
+        configuration: ServiceGroupConfiguration(
+            services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    do {
+        try await group.run()
+    } catch {
+        throw SupervisorError(.agent, "a service stopped with an error", cause: error)
+    }
+}

@@ -1,0 +1,173 @@
+import AgentAPI
+import Curl
+import Foundation
+import Logging
+import SSH
+
+/// Pushes the agent into a VM over SSH and waits until it answers ready through curl.
+///
+/// The supervisor's own key pair lives in the state directory; each VM's host key is recorded at first
+/// contact and a changed key is refused. The binary is uploaded by SFTP to a staging name, its sha256 is
+/// checked in the guest, and only then is it renamed into place; a fresh random token (0600 on both sides)
+/// authenticates the host to the agent.
+public struct AgentDeployer: Sendable {
+    /// Where the agent binary goes in the guest.
+    public static let remoteBinary = "/usr/local/bin/somnus-agent"
+    /// Where the agent's token goes in the guest.
+    public static let remoteToken = "/etc/somnus/agent.token"
+
+    let manager: VMManager
+    let curl: CurlClient
+    let logger: Logger
+
+    /// Creates a deployer.
+    public init(manager: VMManager, curl: CurlClient, logger: Logger) {
+        self.manager = manager
+        self.curl = curl
+        self.logger = logger
+    }
+
+    /// The supervisor's key pair, created at first use.
+    public func ensureKeyPair() throws(SupervisorError) -> SSHKeyPair {
+        let path = manager.layout.sshKeyPath
+        if FileManager.default.fileExists(atPath: path) {
+            return SSHKeyPair(privateKeyPath: path)
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+            return try SSHKeyPair.generate(at: path)
+        } catch {
+            throw SupervisorError(.ssh, "cannot create the supervisor's SSH key at \(path)", cause: error)
+        }
+    }
+
+    func sessionConfiguration(vm: String, address: String, keyPair: SSHKeyPair) -> SSHSessionConfiguration {
+        SSHSessionConfiguration(
+            host: address, user: "root", privateKeyPath: keyPair.privateKeyPath,
+            knownHosts: SSHKnownHosts(path: manager.layout.knownHostsPath(vm), policy: .acceptNew),
+            connectTimeout: .seconds(5), operationTimeout: .seconds(120))
+    }
+
+    /// Connects to the VM's sshd, retrying while it boots.
+    /// - Throws: ``SupervisorError/Code/ssh`` at once for a changed host key or a refused login, and
+    ///   ``SupervisorError/Code/timeout`` when sshd never answers within `deadline`.
+    public func waitForSSH(vm: String, address: String, deadline: Duration) async throws(SupervisorError)
+        -> SSHSession
+    {
+        let keyPair = try ensureKeyPair()
+        let configuration = sessionConfiguration(vm: vm, address: address, keyPair: keyPair)
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        var lastError: SSHError?
+        while clock.now < end {
+            do {
+                return try await SSHSession.connect(configuration)
+            } catch {
+                switch error.kind {
+                case .hostKeyMismatch, .authenticationFailed, .privateKey, .knownHostsFile:
+                    throw SupervisorError(.ssh, "cannot log in to '\(vm)' at \(address)", cause: error)
+                default:
+                    lastError = error
+                }
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        throw SupervisorError(
+            .timeout, "sshd of '\(vm)' at \(address) did not answer within \(deadline)", cause: lastError)
+    }
+
+    /// Deploys the agent and waits until it is ready.
+    /// - Parameters:
+    ///   - vm: The VM's name.
+    ///   - address: The guest's address.
+    ///   - agentBinary: The statically linked `somnus-agent` to push.
+    ///   - readyDeadline: How long to wait for `/v1/health/ready` after the unit starts.
+    /// - Returns: The agent's status as it reported it once ready.
+    public func deploy(
+        vm: String, address: String, agentBinary: String, sshDeadline: Duration = .seconds(300),
+        readyDeadline: Duration = .seconds(120)
+    ) async throws(SupervisorError) -> StatusResponse {
+        var record = try manager.record(vm)
+        let localSHA = try await HostCommand.run("sha256sum", [agentBinary]).split(separator: " ").first.map(String.init)
+            ?? ""
+        let session = try await waitForSSH(vm: vm, address: address, deadline: sshDeadline)
+        defer { session.close() }
+        let token = try writeToken(vm: vm)
+        let staged = "/usr/local/bin/.somnus-agent.staged"
+        do {
+            try await session.upload(contentsOf: agentBinary, to: staged, mode: 0o755)
+            let remoteSHA = try await checked(session, "sha256sum \(staged)").split(separator: " ").first
+                .map(String.init)
+            guard remoteSHA == localSHA else {
+                throw SupervisorError(
+                    .ssh, "agent upload to '\(vm)' is corrupt: sha256 \(remoteSHA ?? "?") in the guest, \(localSHA) here")
+            }
+            _ = try await checked(session, "mv -f \(staged) \(AgentDeployer.remoteBinary)")
+            _ = try await checked(session, "install -d -m 0700 /etc/somnus")
+            try await session.upload(Array(token.utf8), to: AgentDeployer.remoteToken, mode: 0o600)
+            _ = try await checked(session, "\(AgentDeployer.remoteBinary) install")
+        } catch let error as SupervisorError {
+            throw error
+        } catch {
+            throw SupervisorError(.ssh, "cannot deploy the agent to '\(vm)'", cause: error)
+        }
+        logger.info("agent installed", metadata: ["vm.name": "\(vm)", "agent.sha256": "\(localSHA)"])
+        record.address = address
+        let status = try await waitForReady(record: record, deadline: readyDeadline)
+        record.agentVersion = status.agentVersion
+        record.agentSHA256 = localSHA
+        try manager.inventory.update(record)
+        return status
+    }
+
+    private func checked(_ session: SSHSession, _ command: String) async throws -> String {
+        let result = try await session.run(command, timeout: .seconds(120))
+        guard result.exitStatus == 0 else {
+            throw SupervisorError(
+                .ssh,
+                "`\(command)` failed in the guest (exit \(result.exitStatus.map(String.init) ?? "signal")): "
+                    + String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return String(decoding: result.stdout, as: UTF8.self)
+    }
+
+    /// Creates a fresh random token for the VM, stored 0600 beside its disk.
+    func writeToken(vm: String) throws(SupervisorError) -> String {
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
+            .joined()
+        let path = manager.layout.agentTokenPath(vm)
+        guard FileManager.default.createFile(
+            atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+        else {
+            throw SupervisorError(.hostCommand, "cannot write the agent token at \(path)")
+        }
+        return token
+    }
+
+    /// Polls the agent until it is healthy.
+    /// - Throws: ``SupervisorError/Code/timeout`` with the last observed state.
+    public func waitForReady(record: VMRecord, deadline: Duration) async throws(SupervisorError) -> StatusResponse {
+        guard let address = record.address else {
+            throw SupervisorError(.invalidState, "'\(record.name)' has no address yet")
+        }
+        let client = manager.agentClient(for: record, address: address, curl: curl)
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        var last = AgentHealth(vm: record.name, state: .starting)
+        while clock.now < end {
+            last = await client.probe(vm: record.name)
+            if last.state == .healthy, let status = try? await client.status() {
+                return status
+            }
+            if last.reason == .authRejected || last.reason == .versionMismatch {
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        throw SupervisorError(
+            .timeout, "the agent of '\(record.name)' is not ready: \(last.summary) \(last.detail ?? "")")
+    }
+}
