@@ -35,7 +35,8 @@ public final class CurlClient: Sendable {
         let loop = self.loop
         let id = loop.reserve()
         let outcome = await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<CurlResponse, CurlError>, Never>) in
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<CurlResponse, CurlError>, Never>) in
                 loop.submit(CurlTransfer(id: id, easy: easy, continuation: continuation))
             }
         } onCancel: {

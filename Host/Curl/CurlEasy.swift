@@ -1,6 +1,6 @@
-internal import Foundation
 internal import CCurl
 internal import CCurlShim
+internal import Foundation
 
 /// Owns one curl easy handle configured for one ``CurlRequest``, plus the buffers its callbacks fill.
 ///
@@ -105,7 +105,8 @@ final class CurlEasy {
             try check("CURLOPT_COPYPOSTFIELDS") {
                 body.withUnsafeBufferPointer { bytes in
                     if let base = bytes.baseAddress, !bytes.isEmpty {
-                        return somnus_curl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
+                        return somnus_curl_easy_setopt_pointer(
+                            handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base))
                     }
                     return somnus_curl_easy_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
                 }
@@ -151,11 +152,13 @@ final class CurlEasy {
     }
 
     private func validateHeader(name: String, value: String) throws(CurlError) {
-        let forbidden: Set<Character> = ["\r", "\n", "\0"]
-        guard !name.isEmpty, !name.contains(where: { forbidden.contains($0) || $0 == ":" || $0 == " " }) else {
+        // Unicode scalars, not Characters: "\r\n" is one Character and would slip past a Character check.
+        let forbidden: Set<Unicode.Scalar> = ["\r", "\n", "\0"]
+        let badName = name.unicodeScalars.contains { forbidden.contains($0) || $0 == ":" || $0 == " " }
+        guard !name.isEmpty, !badName else {
             throw makeError(code: .invalidRequest, message: "invalid request header name \"\(name)\"")
         }
-        guard !value.contains(where: { forbidden.contains($0) }) else {
+        guard !value.unicodeScalars.contains(where: { forbidden.contains($0) }) else {
             throw makeError(code: .invalidRequest, message: "request header \"\(name)\" contains a line break")
         }
     }
