@@ -408,6 +408,27 @@ struct CurlClientTests {
         #expect(server.requestsSeen == before)
     }
 
+    @Test("transfers in flight leave the cooperative pool free")
+    func poolStaysFree() async throws {
+        let client = self.client
+        let url = server.baseURL + "/hang"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Far more hanging transfers than the pool has threads; a blocking client would starve it.
+            for _ in 0..<64 {
+                group.addTask {
+                    _ = try? await client.perform(CurlRequest(url: url, timeout: .seconds(2)))
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let clock = ContinuousClock()
+            let start = clock.now
+            let sum = await Task.detached { (1...10_000).reduce(0, +) }.value
+            #expect(sum == 50_005_000)
+            #expect(clock.now - start < .milliseconds(500))
+            group.cancelAll()
+        }
+    }
+
     @Test("100 concurrent requests with 5 hanging finish in about one deadline")
     func concurrentWithHungAgents() async throws {
         let client = self.client
