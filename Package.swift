@@ -59,7 +59,13 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "CCurlShim", dependencies: ["CCurl"], path: "Host/CCurlShim"),
-        .target(name: "Curl", dependencies: ["CCurl", "CCurlShim"], path: "Host/Curl", swiftSettings: swiftSettings),
+        .target(
+            name: "Curl",
+            dependencies: ["CCurl", "CCurlShim"],
+            path: "Host/Curl",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SupervisorCore",
             dependencies: ["AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess],

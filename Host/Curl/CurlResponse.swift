@@ -57,6 +57,23 @@ public struct CurlResponse: Sendable {
                 body: body
             )
         }
+        return try decodeBody(as: T.self, method: method, url: url)
+    }
+
+    /// Decodes the JSON body whatever the status, for answers whose non-2xx bodies carry data (such as a 503
+    /// readiness answer listing failing checks).
+    /// - Parameters:
+    ///   - type: The type to decode.
+    ///   - method: The request's method, for the error.
+    ///   - url: The request's URL, for the error.
+    /// - Returns: The decoded value.
+    /// - Throws: ``CurlError`` with ``CurlError/Code/undecodableBody`` (status, body and the `DecodingError` kept)
+    ///   when the body does not decode.
+    public func decodeBody<T: Decodable>(
+        as type: T.Type,
+        method: CurlMethod = .get,
+        url: String = ""
+    ) throws(CurlError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body))
         } catch {

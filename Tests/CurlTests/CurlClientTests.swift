@@ -274,6 +274,51 @@ struct CurlClientTests {
         #expect(error.status == nil)
     }
 
+    @Test("decodeBody reads a non-2xx JSON body, and decode refuses it")
+    func decodeBodyWhateverStatus() async throws {
+        let url = server.baseURL + "/status/503"
+        let response = try await client.perform(CurlRequest(url: url))
+        let body = try response.decodeBody(as: ErrorBody.self, url: url)
+        #expect(body.error.code == "status_503")
+        let refused = try #require(
+            await curlError { () async throws(CurlError) in try response.decode(ErrorBody.self, url: url) }
+        )
+        #expect(refused.code == .httpStatus)
+        #expect(refused.status == 503)
+        let garbage = try #require(
+            await curlError { () async throws(CurlError) in try response.decodeBody(as: Payload.self, url: url) }
+        )
+        #expect(garbage.code == .undecodableBody)
+        #expect(garbage.status == 503)
+        #expect(garbage.url == url)
+    }
+
+    @Test("a server that never completes the TCP handshake hits the connect deadline")
+    func connectTimeout() async throws {
+        let listener = try FullBacklogListener()
+        defer { listener.close() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = try #require(
+            await curlError { () async throws(CurlError) in
+                try await client.perform(
+                    CurlRequest(
+                        url: "http://127.0.0.1:\(listener.port)/echo",
+                        connectTimeout: .milliseconds(300),
+                        timeout: .seconds(10)
+                    )
+                )
+            }
+        )
+        let elapsed = clock.now - start
+        #expect(error.code == .timeout)
+        #expect(error.curlCode == 28)
+        #expect(error.message.contains("Failed to connect to 127.0.0.1 port \(listener.port)"))
+        #expect(error.message.contains("Timeout was reached"))
+        #expect(elapsed >= .milliseconds(250))
+        #expect(elapsed < .seconds(3))
+    }
+
     @Test("a malformed URL is a transport error")
     func malformedURL() async throws {
         let error = try #require(
@@ -361,6 +406,27 @@ struct CurlClientTests {
         let error = try #require(await task.value)
         #expect(error.code == .cancelled)
         #expect(server.requestsSeen == before)
+    }
+
+    @Test("transfers in flight leave the cooperative pool free")
+    func poolStaysFree() async throws {
+        let client = self.client
+        let url = server.baseURL + "/hang"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Far more hanging transfers than the pool has threads; a blocking client would starve it.
+            for _ in 0..<64 {
+                group.addTask {
+                    _ = try? await client.perform(CurlRequest(url: url, timeout: .seconds(2)))
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let clock = ContinuousClock()
+            let start = clock.now
+            let sum = await Task.detached { (1...10_000).reduce(0, +) }.value
+            #expect(sum == 50_005_000)
+            #expect(clock.now - start < .milliseconds(500))
+            group.cancelAll()
+        }
     }
 
     @Test("100 concurrent requests with 5 hanging finish in about one deadline")
@@ -463,5 +529,50 @@ struct CurlLifecycleTests {
         let error = CurlError(code: .timeout, message: "late", method: "GET", url: "http://h/x", curlCode: 28)
         #expect(error.description == "timeout: GET http://h/x: late (curl code 28)")
         #expect(CurlError.Code(rawValue: "timeout") == .timeout)
+    }
+}
+
+/// A listener with a backlog of zero whose accept queue is filled by connections it never accepts, so the
+/// kernel drops further SYNs and new connections hang in the handshake.
+private struct FullBacklogListener {
+    let port: Int
+    private let descriptors: [Int32]
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(listener, pointer, length) == 0 && listen(listener, 0) == 0
+                    ? getsockname(listener, pointer, &length) : -1
+            }
+        }
+        guard bound == 0 else {
+            Glibc.close(listener)
+            throw TestServerError("cannot set up the full-backlog listener")
+        }
+        var descriptors = [listener]
+        // Fill the accept queue (backlog 0 still admits one or two); connections past it stay in SYN_SENT.
+        for _ in 0..<4 {
+            let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            descriptors.append(filler)
+        }
+        usleep(50_000)
+        self.descriptors = descriptors
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() {
+        for descriptor in descriptors {
+            Glibc.close(descriptor)
+        }
     }
 }
