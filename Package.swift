@@ -12,6 +12,7 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let subprocess = Target.Dependency.product(name: "Subprocess", package: "swift-subprocess")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "Somnus",
@@ -74,7 +75,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "SomnusCLI",
-            dependencies: ["SupervisorCore", "AgentAPI", argumentParser, logging, serviceLifecycle],
+            dependencies: [
+                "SupervisorCore", "AgentAPI", "Curl", "SSH", argumentParser, logging, serviceLifecycle, unixSignals,
+            ],
             path: "Host/SomnusCLI",
             swiftSettings: swiftSettings
         ),

@@ -4,6 +4,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SupervisorCore
+import SSH
+import UnixSignals
 
 /// `somnus agent …`.
 struct AgentCommand: AsyncParsableCommand {
@@ -24,7 +26,9 @@ struct AgentDeploy: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let agent = try ImageBuilder.locateAgentBinary(agentBinary)
             let manager = try await options.manager(logger)
-            guard let address = try await manager.leasedAddress(name: name) ?? manager.record(name).address else {
+            let record = try manager.record(name)
+            let leased = try await manager.leasedAddress(name: name)
+            guard let address = leased ?? record.address else {
                 throw SupervisorError(.invalidState, "'\(name)' has no address; is it running? (`somnus vm start`)")
             }
             let deployer = AgentDeployer(manager: manager, curl: try makeCurl(), logger: logger)

@@ -4,6 +4,8 @@ import Curl
 import Foundation
 import Logging
 import SupervisorCore
+import SSH
+import UnixSignals
 
 /// `somnus up NAME`: the main job, from nothing to a VM with a healthy agent.
 struct UpCommand: AsyncParsableCommand {

@@ -1,5 +1,5 @@
-import AgentAPI
-import Curl
+public import AgentAPI
+public import Curl
 import Foundation
 
 /// Talks to one VM's agent over HTTP through libcurl, with the VM's bearer token and a per-request deadline.
@@ -50,7 +50,7 @@ public struct AgentClient: Sendable {
                 code: .httpStatus, message: "unexpected status \(response.status)", method: "GET",
                 url: request.url, status: response.status, body: response.body)
         }
-        return try response.decode(ReadyResponse.self, method: request.method, url: request.url)
+        return try response.decodeBody(as: ReadyResponse.self, method: request.method, url: request.url)
     }
 
     /// Polls the agent once and classifies the answer as the poller's health states.

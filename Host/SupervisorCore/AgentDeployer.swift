@@ -1,8 +1,8 @@
-import AgentAPI
-import Curl
+public import AgentAPI
+public import Curl
 import Foundation
-import Logging
-import SSH
+public import Logging
+public import SSH
 
 /// Pushes the agent into a VM over SSH and waits until it answers ready through curl.
 ///

@@ -1,8 +1,8 @@
-import AgentAPI
-import Curl
+public import AgentAPI
+public import Curl
 import Foundation
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// Polls every VM's agent concurrently, records health in the inventory and reports state changes.
 ///

@@ -9,7 +9,8 @@ public final class Inventory: Sendable {
     private let database: SQLiteDatabase
     private let healthHistoryLimit: Int
 
-    private static let migrations: [SQLiteMigration] = [
+    private static var migrations: [SQLiteMigration] {
+        [
         SQLiteMigration(
             sql: """
                 CREATE TABLE vms(
@@ -28,7 +29,8 @@ public final class Inventory: Sendable {
                 CREATE TABLE events(
                     id INTEGER PRIMARY KEY, vm TEXT, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL);
                 """)
-    ]
+        ]
+    }
 
     /// Opens (creating and migrating when needed) the inventory at `path`.
     /// - Parameters:

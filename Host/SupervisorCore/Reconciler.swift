@@ -1,7 +1,7 @@
 import Foundation
 import Libvirt
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// One difference between the inventory and libvirt.
 public struct ReconcileFinding: Codable, Sendable, Equatable {

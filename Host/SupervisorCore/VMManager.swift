@@ -1,6 +1,6 @@
 import Foundation
 import Libvirt
-import Logging
+public import Logging
 
 /// A VM as `vm list` and `vm show` present it: the inventory's record joined with libvirt's live view.
 public struct VMStatus: Codable, Sendable, Equatable {
