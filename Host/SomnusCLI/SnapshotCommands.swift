@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import SupervisorCore
+
+/// `somnus snapshot …`.
+struct SnapshotCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot", abstract: "Take, list, revert and delete VM snapshots.",
+        subcommands: [SnapshotCreate.self, SnapshotList.self, SnapshotRevert.self, SnapshotDelete.self])
+}
+
+struct SnapshotCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Snapshot a VM (disk and memory), freezing its filesystems through the agent when it can.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @Option(help: "The snapshot's name (default: snap-<unix time>).") var name: String?
+    @Option(help: "Free text stored with the snapshot.") var description = ""
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let snapshot = try await manager.createSnapshot(
+                vm: vm, name: name, description: description, quiesce: nil, thaw: nil)
+            try printSnapshots([snapshot], json: options.json)
+        }
+    }
+}
+
+struct SnapshotList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List a VM's snapshots.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            try printSnapshots(try manager.snapshots(vm: vm), json: options.json)
+        }
+    }
+}
+
+struct SnapshotRevert: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revert", abstract: "Revert a VM to a snapshot.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @Argument(help: "The snapshot's name.") var name: String
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            try await manager.revertSnapshot(vm: vm, name: name)
+            if options.json {
+                try printJSON(["vm": vm, "reverted_to": name])
+            } else {
+                print("reverted \(vm) to \(name)")
+            }
+        }
+    }
+}
+
+struct SnapshotDelete: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a snapshot.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @Argument(help: "The snapshot's name.") var name: String
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            try await manager.deleteSnapshot(vm: vm, name: name)
+            if options.json {
+                try printJSON(["vm": vm, "deleted": name])
+            } else {
+                print("deleted snapshot \(name) of \(vm)")
+            }
+        }
+    }
+}
+
+/// Prints snapshots as a table or JSON.
+func printSnapshots(_ snapshots: [SnapshotRecord], json: Bool) throws(SupervisorError) {
+    if json {
+        try printJSON(snapshots)
+        return
+    }
+    Output.table(
+        ["NAME", "CREATED", "QUIESCED", "DESCRIPTION"],
+        snapshots.map { snapshot in
+            [
+                snapshot.name, snapshot.createdAt.formatted(.iso8601),
+                snapshot.quiesced ? "yes" : "no (\(snapshot.quiesceReason ?? "unknown"))", snapshot.description,
+            ]
+        })
+}
