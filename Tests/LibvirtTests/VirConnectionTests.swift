@@ -24,6 +24,16 @@ struct VirConnectionTests {
         #expect(error.message.contains("read only") || error.message.contains("read-only"))
     }
 
+    @Test("connections to test:///default open at the same time share the driver's state")
+    func sharedDefaultState() throws {
+        let first = try Fixtures.open()
+        let second = try Fixtures.open()
+        let name = Fixtures.uniqueName("shared")
+        let domain = try first.defineDomain(xml: Fixtures.domainXML(name: name))
+        #expect(try second.lookupDomain(name: name).name() == name)
+        try domain.undefine(flags: [])
+    }
+
     @Test("reports node info of the test driver's fake host")
     func nodeInfo() throws {
         let info = try Fixtures.open().nodeInfo()
