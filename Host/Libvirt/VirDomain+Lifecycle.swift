@@ -47,9 +47,9 @@ extension VirDomain {
 
     /// Removes the persistent definition together with everything in `flags` the driver supports.
     ///
-    /// When the driver rejects flags as unsupported (`.invalidArgument` naming the unsupported bits, or
-    /// `.noSupport`/`.operationUnsupported` for a flag), the call is retried without them, so the same code works on
-    /// the QEMU and test drivers. Other errors are thrown unchanged. The corresponding C function is
+    /// Drivers reject flags they do not know with `.invalidArgument` and the message
+    /// `unsupported flags (0x…) in function …`; those bits are removed and the call retried, so the same code works
+    /// on the QEMU and test drivers. Any other error is thrown unchanged. The corresponding C function is
     /// `virDomainUndefineFlags`.
     /// - Parameter flags: What to remove; defaults to ``VirDomainUndefineFlags/removeAll``.
     /// - Returns: The flags that were finally accepted.
@@ -59,28 +59,21 @@ extension VirDomain {
         flags: VirDomainUndefineFlags = .removeAll
     ) throws -> VirDomainUndefineFlags {
         var remaining = flags
-        // Optional extras dropped one at a time when the driver rejects them without naming the bits.
-        var droppable: [VirDomainUndefineFlags] = [.tpm, .keepTPM, .nvram, .keepNVRAM, .checkpointsMetadata]
         while true {
-            do {
-                try undefine(flags: remaining)
+            virResetLastError()
+            if virDomainUndefineFlags(pointer, remaining.rawValue) >= 0 {
                 return remaining
-            } catch let error as VirError {
-                if error.code == .invalidArgument, let bits = Self.unsupportedFlagBits(in: error.message),
-                    !remaining.intersection(VirDomainUndefineFlags(rawValue: bits)).isEmpty
-                {
-                    remaining.subtract(VirDomainUndefineFlags(rawValue: bits))
-                    continue
-                }
-                let flagRejected =
-                    error.code == .noSupport || error.code == .operationUnsupported
-                    || error.code == .configUnsupported
-                guard flagRejected, let next = droppable.first(where: { !remaining.isDisjoint(with: $0) }) else {
-                    throw error
-                }
-                droppable.removeAll { $0 == next }
-                remaining.subtract(next)
             }
+            let error = VirError.last(function: "virDomainUndefineFlags")
+            guard error.code == .invalidArgument, let bits = Self.unsupportedFlagBits(in: error.message) else {
+                throw error
+            }
+            let rejected = VirDomainUndefineFlags(rawValue: bits)
+            // Stop when the rejected bits are not ours, so the loop always shrinks `remaining`.
+            guard !remaining.isDisjoint(with: rejected) else {
+                throw error
+            }
+            remaining.subtract(rejected)
         }
     }
 

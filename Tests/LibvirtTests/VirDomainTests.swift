@@ -156,14 +156,30 @@ struct VirDomainTests {
         let connection = try Fixtures.open()
         let domain = try connection.defineDomain(xml: Fixtures.domainXML(name: Fixtures.uniqueName("ifaddr")))
         try domain.create()
-        let interfaces = try domain.interfaceAddresses(source: .lease)
-        let interface = try #require(interfaces.first)
-        #expect(interface.hardwareAddress == "52:54:00:12:34:56")
-        let address = try #require(interface.addresses.first)
-        #expect(address.family == .ipv4)
-        #expect(!address.address.isEmpty)
+        for source in [VirInterfaceAddressSource.lease, .agent] {
+            let interfaces = try domain.interfaceAddresses(source: source)
+            let interface = try #require(interfaces.first)
+            #expect(interface.hardwareAddress == "52:54:00:12:34:56")
+            let address = try #require(interface.addresses.first)
+            #expect(address.family == .ipv4)
+            #expect(!address.address.isEmpty)
+        }
         try domain.destroy()
         try domain.undefineRemovingMetadata()
+    }
+
+    @Test("creates a transient domain that disappears when destroyed")
+    func transient() throws {
+        let connection = try Fixtures.open()
+        let name = Fixtures.uniqueName("temp")
+        let domain = try connection.createTransientDomain(xml: Fixtures.domainXML(name: name))
+        #expect(try domain.state() == .running)
+        #expect(try !domain.isPersistent())
+        #expect(try connection.listAllDomains(flags: .transient).map { try $0.name() }.contains(name))
+        try domain.destroy()
+        let error = try #require(throws: VirError.self) { try connection.lookupDomain(name: name) }
+        #expect(error.code == .noDomain)
+        #expect(error.message.contains(name))
     }
 
     @Test("toggles autostart")

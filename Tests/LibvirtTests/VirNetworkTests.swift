@@ -39,6 +39,21 @@ struct VirNetworkTests {
         #expect(error.message.contains(name))
     }
 
+    @Test("creates a transient network that disappears when destroyed")
+    func transient() throws {
+        let connection = try Fixtures.open()
+        let name = Fixtures.uniqueName("tnet")
+        let network = try connection.createTransientNetwork(
+            xml: Fixtures.networkXML(name: name, bridge: "vb\(name.suffix(8))", octet: 202)
+        )
+        #expect(try network.isActive())
+        #expect(try !network.isPersistent())
+        #expect(try network.xmlDescription().contains("<name>\(name)</name>"))
+        try network.destroy()
+        let error = try #require(throws: VirError.self) { try connection.lookupNetwork(name: name) }
+        #expect(error.code == .noNetwork)
+    }
+
     @Test("an unknown network fails with noNetwork naming it")
     func unknown() throws {
         let name = Fixtures.uniqueName("nonet")
