@@ -45,7 +45,13 @@ let package = Package(
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
-        .target(name: "Libvirt", dependencies: ["CLibvirt"], path: "Host/Libvirt", swiftSettings: swiftSettings),
+        .target(
+            name: "Libvirt",
+            dependencies: ["CLibvirt"],
+            path: "Host/Libvirt",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSSH2",
             path: "Host/CSSH2",
