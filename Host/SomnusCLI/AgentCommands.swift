@@ -2,9 +2,9 @@ import AgentAPI
 import ArgumentParser
 import Foundation
 import Logging
+import SSH
 import ServiceLifecycle
 import SupervisorCore
-import SSH
 import UnixSignals
 
 /// `somnus agent …`.
@@ -92,7 +92,9 @@ struct HealthCommand: AsyncParsableCommand {
                 if options.json {
                     try? printJSON(health)
                 } else {
-                    print("\(health.observedAt.formatted(.iso8601))  \(health.vm)  \(health.summary)  \(health.detail ?? "")")
+                    print(
+                        "\(health.observedAt.formatted(.iso8601))  \(health.vm)  \(health.summary)  \(health.detail ?? "")"
+                    )
                 }
             }
             guard watch else {

@@ -3,8 +3,8 @@ import ArgumentParser
 import Curl
 import Foundation
 import Logging
-import SupervisorCore
 import SSH
+import SupervisorCore
 import UnixSignals
 
 /// `somnus up NAME`: the main job, from nothing to a VM with a healthy agent.

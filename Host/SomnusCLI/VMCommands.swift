@@ -58,7 +58,8 @@ struct VMStart: AsyncParsableCommand {
 
 struct VMStop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stop", abstract: "Shut a VM down through ACPI; destroy it if it is still running after the deadline.")
+        commandName: "stop",
+        abstract: "Shut a VM down through ACPI; destroy it if it is still running after the deadline.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "Seconds to wait for a clean shutdown.") var timeout = 60

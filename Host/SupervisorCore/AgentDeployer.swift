@@ -90,7 +90,8 @@ public struct AgentDeployer: Sendable {
         readyDeadline: Duration = .seconds(120)
     ) async throws(SupervisorError) -> StatusResponse {
         var record = try manager.record(vm)
-        let localSHA = try await HostCommand.run("sha256sum", [agentBinary]).split(separator: " ").first.map(String.init)
+        let localSHA =
+            try await HostCommand.run("sha256sum", [agentBinary]).split(separator: " ").first.map(String.init)
             ?? ""
         let session = try await waitForSSH(vm: vm, address: address, deadline: sshDeadline)
         defer { session.close() }
@@ -102,7 +103,8 @@ public struct AgentDeployer: Sendable {
                 .map(String.init)
             guard remoteSHA == localSHA else {
                 throw SupervisorError(
-                    .ssh, "agent upload to '\(vm)' is corrupt: sha256 \(remoteSHA ?? "?") in the guest, \(localSHA) here")
+                    .ssh,
+                    "agent upload to '\(vm)' is corrupt: sha256 \(remoteSHA ?? "?") in the guest, \(localSHA) here")
             }
             _ = try await checked(session, "mv -f \(staged) \(AgentDeployer.remoteBinary)")
             _ = try await checked(session, "install -d -m 0700 /etc/somnus")
@@ -139,8 +141,9 @@ public struct AgentDeployer: Sendable {
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
             .joined()
         let path = manager.layout.agentTokenPath(vm)
-        guard FileManager.default.createFile(
-            atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
         else {
             throw SupervisorError(.hostCommand, "cannot write the agent token at \(path)")
         }

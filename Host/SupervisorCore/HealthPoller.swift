@@ -21,7 +21,8 @@ public struct HealthPoller: Service {
     ///   - logger: Where state changes are logged.
     ///   - onChange: Called with each observation whose state differs from the previous one for that VM.
     public init(
-        manager: VMManager, curl: CurlClient, logger: Logger, onChange: @escaping @Sendable (AgentHealth) -> Void = { _ in }
+        manager: VMManager, curl: CurlClient, logger: Logger,
+        onChange: @escaping @Sendable (AgentHealth) -> Void = { _ in }
     ) {
         self.manager = manager
         self.curl = curl
@@ -40,7 +41,8 @@ public struct HealthPoller: Service {
                         "agent health changed",
                         metadata: ["vm.name": "\(health.vm)", "health.state": "\(health.summary)"])
                     try? manager.inventory.recordEvent(
-                        vm: health.vm, kind: "health", message: health.summary + (health.detail.map { ": \($0)" } ?? ""))
+                        vm: health.vm, kind: "health", message: health.summary + (health.detail.map { ": \($0)" } ?? "")
+                    )
                     onChange(health)
                 }
                 previous[health.vm] = health

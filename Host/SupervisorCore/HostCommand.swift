@@ -24,7 +24,8 @@ enum HostCommand {
             guard case .exited(0) = result.terminationStatus else {
                 let stderr = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
                 throw SupervisorError(
-                    .hostCommand, "\(program) \(arguments.joined(separator: " ")) failed (\(result.terminationStatus)): \(stderr)")
+                    .hostCommand,
+                    "\(program) \(arguments.joined(separator: " ")) failed (\(result.terminationStatus)): \(stderr)")
             }
             return result.standardOutput
         } catch let error as SupervisorError {

@@ -62,7 +62,8 @@ public enum ImageBuilder {
 
     /// The directory of the running executable.
     static func executableDirectory() -> URL {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+        let path =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments.first ?? "."
         return URL(fileURLWithPath: path).deletingLastPathComponent()
     }

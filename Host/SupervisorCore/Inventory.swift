@@ -11,24 +11,24 @@ public final class Inventory: Sendable {
 
     private static var migrations: [SQLiteMigration] {
         [
-        SQLiteMigration(
-            sql: """
-                CREATE TABLE vms(
-                    name TEXT PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, profile TEXT NOT NULL,
-                    accelerator TEXT NOT NULL, disk_path TEXT NOT NULL, console_log_path TEXT NOT NULL,
-                    mac_address TEXT NOT NULL UNIQUE, address TEXT, agent_version TEXT, agent_sha256 TEXT,
-                    created_at REAL NOT NULL);
-                CREATE TABLE snapshots(
-                    vm TEXT NOT NULL REFERENCES vms(name) ON DELETE CASCADE, name TEXT NOT NULL,
-                    description TEXT NOT NULL, quiesced INTEGER NOT NULL, quiesce_reason TEXT,
-                    created_at REAL NOT NULL, PRIMARY KEY(vm, name));
-                CREATE TABLE health(
-                    id INTEGER PRIMARY KEY, vm TEXT NOT NULL REFERENCES vms(name) ON DELETE CASCADE,
-                    state TEXT NOT NULL, reason TEXT, detail TEXT, agent_version TEXT, observed_at REAL NOT NULL);
-                CREATE INDEX health_by_vm ON health(vm, id);
-                CREATE TABLE events(
-                    id INTEGER PRIMARY KEY, vm TEXT, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL);
-                """)
+            SQLiteMigration(
+                sql: """
+                    CREATE TABLE vms(
+                        name TEXT PRIMARY KEY, uuid TEXT NOT NULL UNIQUE, profile TEXT NOT NULL,
+                        accelerator TEXT NOT NULL, disk_path TEXT NOT NULL, console_log_path TEXT NOT NULL,
+                        mac_address TEXT NOT NULL UNIQUE, address TEXT, agent_version TEXT, agent_sha256 TEXT,
+                        created_at REAL NOT NULL);
+                    CREATE TABLE snapshots(
+                        vm TEXT NOT NULL REFERENCES vms(name) ON DELETE CASCADE, name TEXT NOT NULL,
+                        description TEXT NOT NULL, quiesced INTEGER NOT NULL, quiesce_reason TEXT,
+                        created_at REAL NOT NULL, PRIMARY KEY(vm, name));
+                    CREATE TABLE health(
+                        id INTEGER PRIMARY KEY, vm TEXT NOT NULL REFERENCES vms(name) ON DELETE CASCADE,
+                        state TEXT NOT NULL, reason TEXT, detail TEXT, agent_version TEXT, observed_at REAL NOT NULL);
+                    CREATE INDEX health_by_vm ON health(vm, id);
+                    CREATE TABLE events(
+                        id INTEGER PRIMARY KEY, vm TEXT, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL);
+                    """)
         ]
     }
 

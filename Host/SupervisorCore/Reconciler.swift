@@ -17,6 +17,12 @@ public struct ReconcileFinding: Codable, Sendable, Equatable {
     public var kind: Kind
     /// The VM or domain name.
     public var name: String
+
+    /// Creates a finding.
+    public init(kind: Kind, name: String) {
+        self.kind = kind
+        self.name = name
+    }
 }
 
 /// Compares the inventory with libvirt at start-up and periodically; libvirt wins for runtime state, and
@@ -53,7 +59,8 @@ public struct Reconciler: Service {
         }
         for finding in findings {
             logger.warning(
-                "inventory and libvirt disagree", metadata: ["vm.name": "\(finding.name)", "finding": "\(finding.kind)"])
+                "inventory and libvirt disagree",
+                metadata: ["vm.name": "\(finding.name)", "finding": "\(finding.kind)"])
             try manager.inventory.recordEvent(vm: finding.name, kind: "reconcile", message: finding.kind.rawValue)
         }
         return findings

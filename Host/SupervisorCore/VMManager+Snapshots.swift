@@ -1,5 +1,6 @@
 import Foundation
 import Libvirt
+import Logging
 
 extension VMManager {
     /// Takes an internal snapshot (disk and, for a running VM, memory) and records it with its quiesce outcome.
@@ -46,7 +47,9 @@ extension VMManager {
         try inventory.insert(snapshot)
         logger.info(
             "snapshot created",
-            metadata: ["vm.name": "\(vm)", "snapshot.name": "\(snapshotName)", "snapshot.quiesced": "\(outcome.quiesced)"])
+            metadata: [
+                "vm.name": "\(vm)", "snapshot.name": "\(snapshotName)", "snapshot.quiesced": "\(outcome.quiesced)",
+            ])
         return snapshot
     }
 
@@ -79,7 +82,8 @@ extension VMManager {
     private func requireSnapshot(vm: String, name: String) throws(SupervisorError) {
         _ = try record(vm)
         guard try inventory.snapshots(of: vm).contains(where: { $0.name == name }) else {
-            throw SupervisorError(.notFound, "'\(vm)' has no snapshot named '\(name)' (see `somnus snapshot list \(vm)`)")
+            throw SupervisorError(
+                .notFound, "'\(vm)' has no snapshot named '\(name)' (see `somnus snapshot list \(vm)`)")
         }
     }
 }
@@ -103,7 +107,8 @@ extension SnapshotRecord {
     /// - Throws: ``SupervisorError/Code/invalidArgument`` naming the bad name.
     public static func validate(name: String) throws(SupervisorError) {
         let ok = name.utf8.allSatisfy { byte in
-            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
         }

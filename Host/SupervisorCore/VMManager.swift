@@ -124,8 +124,10 @@ public final class VMManager: Sendable {
         do {
             try await HostCommand.run(
                 "qemu-img",
-                ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", imageDirectory + "/" + image.disk, disk,
-                 "\(diskGiB)G"])
+                [
+                    "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", imageDirectory + "/" + image.disk, disk,
+                    "\(diskGiB)G",
+                ])
             let spec = DomainSpec(
                 name: name, uuid: record.uuid, accelerator: accelerator, cpuModel: configuration.cpuModel,
                 vcpus: profile.vcpus, maximumVCPUs: profiles.maximumVCPUs, memoryMiB: profile.memoryMiB,
@@ -288,14 +290,14 @@ public final class VMManager: Sendable {
         }
         try await libvirt("apply profile '\(profile.name)' to '\(name)'", vm: name) { connection in
             let domain = try connection.lookupDomain(name: name)
-            var flags: VirDomainVCPUFlags = [.config]
-            var memoryFlags: VirDomainMemoryFlags = [.config]
+            // Live first, so a guest that refuses the change leaves the persistent definition untouched;
+            // drivers differ on accepting live and config together, so they are separate calls.
             if try domain.isActive() {
-                flags.insert(.live)
-                memoryFlags.insert(.live)
+                try domain.setVCPUs(profile.vcpus, flags: .live)
+                try domain.setMemory(kibibytes: profile.memoryMiB * 1024, flags: .live)
             }
-            try domain.setVCPUs(profile.vcpus, flags: flags)
-            try domain.setMemory(kibibytes: profile.memoryMiB * 1024, flags: memoryFlags)
+            try domain.setVCPUs(profile.vcpus, flags: .config)
+            try domain.setMemory(kibibytes: profile.memoryMiB * 1024, flags: .config)
         }
         record.profile = profile.name
         try inventory.update(record)
