@@ -122,6 +122,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentAPI", "Curl"],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", path: "Tests/EndToEnd", swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]

@@ -1,4 +1,4 @@
-public import AgentAPI
+import AgentAPI
 public import Curl
 import Foundation
 public import Logging
