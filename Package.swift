@@ -13,6 +13,11 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let subprocess = Target.Dependency.product(name: "Subprocess", package: "swift-subprocess")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", package: "hummingbird")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 
 let package = Package(
     name: "Somnus",
@@ -26,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // MARK: Shared
@@ -98,7 +106,9 @@ let package = Package(
         .target(name: "Systemd", dependencies: ["CSystemd"], path: "Guest/Systemd", swiftSettings: swiftSettings),
         .target(
             name: "AgentCore",
-            dependencies: ["AgentAPI", "SQLite", "Systemd", logging, serviceLifecycle],
+            dependencies: ["AgentAPI", "SQLite", "Systemd", logging, serviceLifecycle, unixSignals, hummingbird, httpTypes,
+                nioCore, nioPosix,
+            ],
             path: "Guest/AgentCore",
             swiftSettings: swiftSettings
         ),
@@ -106,6 +116,7 @@ let package = Package(
             name: "SomnusAgent",
             dependencies: ["AgentCore", "AgentAPI", argumentParser, logging, serviceLifecycle],
             path: "Guest/SomnusAgent",
+            exclude: ["somnus-agent.service"],
             swiftSettings: swiftSettings
         ),
 
@@ -120,7 +131,7 @@ let package = Package(
         .testTarget(name: "CurlTests", dependencies: ["Curl"], path: "Tests/CurlTests", swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], path: "Tests/SystemdTests",
                     swiftSettings: swiftSettings),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentAPI", "Curl"],
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", path: "Tests/EndToEnd", swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],

@@ -1,5 +1,8 @@
 import AgentAPI
+import AgentCore
 import ArgumentParser
+import Foundation
+import Logging
 
 /// The root of the `somnus-agent` command line.
 @main
@@ -8,6 +11,80 @@ struct SomnusAgentCommand: AsyncParsableCommand {
         commandName: "somnus-agent",
         abstract: "The Somnus guest agent: health, monitoring, exec jobs and memory inside a VM.",
         version: AgentProtocol.somnusVersion,
-        subcommands: []
+        subcommands: [ServeCommand.self, InstallCommand.self]
     )
+}
+
+/// Options shared by `serve` and `install`: each overrides the configuration file's key.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "The JSON configuration file (missing = defaults).")
+    var configPath = AgentConfiguration.defaultPath
+
+    @Option(help: "HOST:PORT of the TCP listener for the host (default 0.0.0.0:9901).")
+    var listen: String?
+
+    @Option(help: "The file holding the bearer token (default /etc/somnus/agent.token).")
+    var tokenFile: String?
+
+    @Option(help: "The unix socket for clients inside the VM (default /run/somnus/agent.sock).")
+    var socket: String?
+
+    @Option(name: .customLong("data-dir"), help: "The agent's state directory (default /var/lib/somnus).")
+    var dataDirectory: String?
+
+    var overrides: AgentConfiguration.Overrides {
+        AgentConfiguration.Overrides(listen: listen, tokenFile: tokenFile, socketPath: socket, dataDirectory: dataDirectory)
+    }
+}
+
+/// `somnus-agent serve`: runs the agent until SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the agent.")
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let configuration: AgentConfiguration
+        do {
+            configuration = try AgentConfiguration.load(path: options.configPath, overrides: options.overrides)
+        } catch {
+            FileHandle.standardError.write(Data("somnus-agent: invalid configuration: \(error.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "somnus-agent")
+        try await AgentServer(configuration: configuration, logger: logger).run()
+    }
+}
+
+/// `somnus-agent install`: writes the systemd unit and configuration, then (re)starts the service.
+struct InstallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install",
+        abstract: "Install and start the agent's systemd service."
+    )
+
+    @OptionGroup var options: ConfigurationOptions
+
+    @Option(help: "Where to write the systemd unit.")
+    var unitPath = "/etc/systemd/system/somnus-agent.service"
+
+    @Flag(help: "Write the files only; do not run systemctl.")
+    var noSystemctl = false
+
+    func run() async throws {
+        do {
+            let configuration = try AgentConfiguration().applying(options.overrides)
+            let installer = AgentInstaller(
+                unitPath: unitPath,
+                configurationPath: options.configPath,
+                systemctl: noSystemctl ? nil : "systemctl"
+            )
+            let wrote = try installer.install(configuration: configuration)
+            print("installed \(unitPath)\(wrote ? " and \(options.configPath)" : "")")
+        } catch {
+            FileHandle.standardError.write(Data("somnus-agent: install failed: \(error)\n".utf8))
+            throw ExitCode(error.code == .invalidConfiguration ? 2 : 1)
+        }
+    }
 }

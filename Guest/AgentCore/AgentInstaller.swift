@@ -1,0 +1,94 @@
+import Foundation
+
+/// Installs the agent as a systemd service: writes the unit and, when absent, the configuration file, then
+/// reloads systemd and (re)starts the service.
+public struct AgentInstaller: Sendable {
+    /// The unit file, kept identical to `Guest/SomnusAgent/somnus-agent.service` in the repository (a test
+    /// checks it).
+    public static let unitFileText = """
+[Unit]
+Description=Somnus guest agent
+Documentation=https://github.com/somnus/somnus
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=notify
+NotifyAccess=main
+ExecStart=/usr/local/bin/somnus-agent serve
+WatchdogSec=30
+Restart=on-failure
+RestartSec=1
+OOMScoreAdjust=-500
+MemoryHigh=64M
+MemoryMin=16M
+RuntimeDirectory=somnus
+RuntimeDirectoryPreserve=yes
+StateDirectory=somnus
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+    /// Where the unit is written.
+    public var unitPath: String
+    /// Where the configuration is written when absent.
+    public var configurationPath: String
+    /// The `systemctl` program, or `nil` to skip `daemon-reload`, `enable` and `restart` (tests).
+    public var systemctl: String?
+
+    /// Creates an installer.
+    /// - Parameters:
+    ///   - unitPath: Where the unit is written.
+    ///   - configurationPath: Where the configuration is written when absent.
+    ///   - systemctl: The `systemctl` program, or `nil` to skip talking to systemd.
+    public init(
+        unitPath: String = "/etc/systemd/system/somnus-agent.service",
+        configurationPath: String = AgentConfiguration.defaultPath,
+        systemctl: String? = "systemctl"
+    ) {
+        self.unitPath = unitPath
+        self.configurationPath = configurationPath
+        self.systemctl = systemctl
+    }
+
+    /// Writes the unit, writes the configuration when the file does not exist yet, reloads systemd, enables
+    /// and restarts the service.
+    /// - Parameter configuration: The configuration to write when none exists.
+    /// - Returns: Whether the configuration file was written.
+    /// - Throws: ``AgentError`` `io_error` naming the file, or `command_failed` with systemctl's message.
+    @discardableResult
+    public func install(configuration: AgentConfiguration) throws(AgentError) -> Bool {
+        try write(Self.unitFileText, to: unitPath, mode: 0o644)
+        var wroteConfiguration = false
+        if !FileManager.default.fileExists(atPath: configurationPath) {
+            try write(configuration.jsonText(), to: configurationPath, mode: 0o644)
+            wroteConfiguration = true
+        }
+        if let systemctl {
+            try run([systemctl, "daemon-reload"])
+            try run([systemctl, "enable", "somnus-agent.service"])
+            try run([systemctl, "restart", "somnus-agent.service"])
+        }
+        return wroteConfiguration
+    }
+
+    private func write(_ text: String, to path: String, mode: Int) throws(AgentError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        } catch {
+            throw AgentError(.io, "cannot write \(path)", cause: error)
+        }
+    }
+
+    private func run(_ argv: [String]) throws(AgentError) {
+        let output = try ChildProcess.run(argv, timeout: .seconds(120))
+        guard output.termination == .exited(0) else {
+            let detail = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            throw AgentError(.commandFailed, "\(argv.joined(separator: " ")) failed: \(detail.isEmpty ? "\(output.termination)" : detail)")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import AgentAPI
+import Foundation
+import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import Systemd
+import Synchronization
+import UnixSignals
+
+/// Where a running agent can be reached; handed to ``AgentServer/run(onReady:)`` once both listeners are bound.
+public struct AgentEndpoints: Sendable, Equatable {
+    /// The bound TCP host.
+    public var host: String
+    /// The bound TCP port (the kernel's choice when the configuration said `0`).
+    public var port: Int
+    /// The unix socket's path.
+    public var socketPath: String
+
+    /// Creates endpoints.
+    public init(host: String, port: Int, socketPath: String) {
+        self.host = host
+        self.port = port
+        self.socketPath = socketPath
+    }
+}
+
+/// The whole agent: the TCP and unix-socket listeners, the monitor and the systemd notifier in one
+/// `ServiceGroup`.
+///
+/// READY=1 is sent only after both listeners are bound; WATCHDOG=1 every half watchdog interval; STOPPING=1
+/// when graceful shutdown (SIGTERM, SIGINT) begins.
+public struct AgentServer: Sendable {
+    /// The validated configuration.
+    public let configuration: AgentConfiguration
+    private let logger: Logger
+    private let killGrace: Duration
+    private let handleSignals: Bool
+
+    /// Creates the agent.
+    /// - Parameters:
+    ///   - configuration: The validated configuration.
+    ///   - logger: The logger of the agent and its listeners.
+    ///   - execKillGrace: Time between SIGTERM and SIGKILL when an exec job is stopped.
+    ///   - handleSignals: Whether SIGTERM and SIGINT start a graceful shutdown (off in tests, which cancel).
+    public init(
+        configuration: AgentConfiguration,
+        logger: Logger,
+        execKillGrace: Duration = .seconds(5),
+        handleSignals: Bool = true
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.killGrace = execKillGrace
+        self.handleSignals = handleSignals
+    }
+
+    /// Runs until SIGTERM/SIGINT (or cancellation of the calling task).
+    /// - Parameter onReady: Called once both listeners are bound, before READY=1 is sent.
+    /// - Throws: ``AgentError`` when a listener cannot be bound or the socket's directory cannot be made.
+    public func run(onReady: @escaping @Sendable (AgentEndpoints) async -> Void = { _ in }) async throws {
+        let state = AgentState(configuration: configuration, jobs: ExecJobTable(killGrace: killGrace))
+        if let problem = state.tokenProblem {
+            logger.warning("Agent token unusable, TCP listener refuses all requests", metadata: ["agent.token.problem": "\(problem)"])
+        }
+        let socketPath = configuration.socketPath
+        let directory = (socketPath as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw AgentError(.io, "cannot create the socket directory \(directory)", cause: error)
+        }
+
+        let (bound, boundContinuation) = AsyncStream<AgentEndpointPart>.makeStream()
+        let logger = logger
+        let tcp = Application(
+            router: buildRouter(state: state, listener: .tcp),
+            configuration: .init(
+                address: .hostname(configuration.listen.host, port: configuration.listen.port),
+                serverName: "somnus-agent"
+            ),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("Agent TCP listener bound", metadata: ["agent.listen.port": "\(port)"])
+                boundContinuation.yield(.tcp(port))
+            },
+            logger: logger
+        )
+        let unix = Application(
+            router: buildRouter(state: state, listener: .unixSocket),
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "somnus-agent"),
+            onServerRunning: { _ in
+                chmod(socketPath, 0o660)
+                logger.info("Agent unix socket bound", metadata: ["agent.socket.path": "\(socketPath)"])
+                boundContinuation.yield(.unixSocket)
+            },
+            logger: logger
+        )
+        let notifier = AgentNotifierService(
+            bound: bound,
+            host: configuration.listen.host,
+            socketPath: socketPath,
+            onReady: onReady,
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier],
+                gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// One listener reporting that it is bound.
+enum AgentEndpointPart: Sendable {
+    case tcp(Int)
+    case unixSocket
+}
+
+/// Tells systemd READY=1 once both listeners are bound, pings the watchdog, and sends STOPPING=1 when
+/// graceful shutdown begins.
+struct AgentNotifierService: Service {
+    let bound: AsyncStream<AgentEndpointPart>
+    let host: String
+    let socketPath: String
+    let onReady: @Sendable (AgentEndpoints) async -> Void
+    let logger: Logger
+
+    func run() async throws {
+        let notifier = SystemdNotifier()
+        var port: Int?
+        var socketBound = false
+        for await part in bound.cancelOnGracefulShutdown() {
+            switch part {
+            case .tcp(let value): port = value
+            case .unixSocket: socketBound = true
+            }
+            if port != nil && socketBound { break }
+        }
+        guard let port, socketBound else { return }
+        await onReady(AgentEndpoints(host: host, port: port, socketPath: socketPath))
+        do {
+            try notifier.notify([.ready, .status("serving on \(host):\(port) and \(socketPath)")])
+        } catch {
+            logger.warning("sd_notify failed", metadata: ["agent.error": "\(error)"])
+        }
+        let interval = (try? notifier.watchdogInterval()) ?? nil
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if let interval {
+                try? notifier.notify(.watchdog)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval / 2) }
+            } else {
+                try? await gracefulShutdown()
+            }
+        }
+        try? notifier.notify([.stopping, .status("stopping")])
+    }
+}

@@ -1,0 +1,70 @@
+import AgentAPI
+import Foundation
+import Synchronization
+
+/// What every handler and service of one agent process shares.
+final class AgentState: Sendable {
+    let configuration: AgentConfiguration
+    /// The bearer token, or `nil` when the token file is missing or unreadable (the TCP listener then refuses
+    /// every authenticated route).
+    let token: [UInt8]?
+    /// Why ``token`` is `nil`.
+    let tokenProblem: String?
+    let jobs: ExecJobTable
+    let startedAt = ContinuousClock.now
+    let features = ["exec", "stats", "health"]
+    private let latestStats = Mutex<StatsResponse?>(nil)
+    private let cachedSHA256 = Mutex<String?>(nil)
+
+    init(configuration: AgentConfiguration, jobs: ExecJobTable = ExecJobTable()) {
+        self.configuration = configuration
+        self.jobs = jobs
+        let (token, problem) = Self.readToken(configuration.tokenFile)
+        self.token = token
+        self.tokenProblem = problem
+    }
+
+    /// The newest monitor sample, `nil` before the first tick.
+    var stats: StatsResponse? { latestStats.withLock { $0 } }
+
+    func record(_ stats: StatsResponse) {
+        latestStats.withLock { $0 = stats }
+    }
+
+    /// Hex sha256 of `/proc/self/exe`, computed once. Blocking: call it on a thread pool.
+    func binarySHA256() -> String {
+        if let known = cachedSHA256.withLock({ $0 }) { return known }
+        var digest = SHA256Digest()
+        if let handle = FileHandle(forReadingAtPath: "/proc/self/exe") {
+            defer { try? handle.close() }
+            while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+                digest.update(chunk)
+            }
+        }
+        let hex = digest.hexDigest()
+        cachedSHA256.withLock { $0 = hex }
+        return hex
+    }
+
+    /// Compares a presented token with the configured one in time independent of where they differ.
+    func accepts(token presented: Substring) -> Bool {
+        guard let token else { return false }
+        let bytes = Array(presented.utf8)
+        var difference = UInt8(truncatingIfNeeded: bytes.count ^ token.count)
+        for index in 0..<max(bytes.count, token.count) {
+            let left = index < bytes.count ? bytes[index] : 0
+            let right = index < token.count ? token[index] : 0
+            difference |= left ^ right
+        }
+        return difference == 0
+    }
+
+    private static func readToken(_ path: String) -> ([UInt8]?, String?) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return (nil, "the token file \(path) is missing or unreadable")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { return (nil, "the token file \(path) is empty") }
+        return (Array(token.utf8), nil)
+    }
+}

@@ -1,0 +1,269 @@
+import AgentAPI
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One command started by `POST /v1/exec`, running in its own process group on a dedicated thread that reads
+/// its output, enforces its deadline and carries out cancellation.
+///
+/// The job outlives the request that started it; clients poll it by id.
+final class ExecJob: Sendable {
+    /// How much of each stream is kept (combined keeps twice as much).
+    static let outputLimit = 1 << 20
+
+    private struct Record {
+        var state: ExecJobState = .running
+        var exitCode: Int?
+        var signal: Int?
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var combined: [UInt8] = []
+        var stdoutTruncated = false
+        var stderrTruncated = false
+        var combinedTruncated = false
+        var error: String?
+        var finishedAt: Double?
+        var cancelRequested = false
+    }
+
+    let id: String
+    let startedAt: Double
+    private let record = Mutex(Record())
+
+    private init(id: String) {
+        self.id = id
+        self.startedAt = Date().timeIntervalSince1970
+    }
+
+    /// Starts the command; a command that cannot be started yields a job in `failed_to_start`, not an error.
+    /// - Parameters:
+    ///   - argv: The program and its arguments.
+    ///   - environment: The child's whole environment.
+    ///   - directory: Its working directory.
+    ///   - timeout: When set, the job is stopped and marked `timed_out` after this long.
+    ///   - killGrace: Time between SIGTERM and SIGKILL when stopping.
+    static func start(
+        argv: [String],
+        environment: [String: String],
+        directory: String?,
+        timeout: Duration?,
+        killGrace: Duration
+    ) -> ExecJob {
+        let job = ExecJob(id: UUID().uuidString.lowercased())
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.spawn(argv, environment: environment, directory: directory, newProcessGroup: true)
+        } catch {
+            job.record.withLock {
+                $0.state = .failedToStart
+                $0.error = error.message
+                $0.finishedAt = Date().timeIntervalSince1970
+            }
+            return job
+        }
+        let thread = Thread { job.supervise(child, timeout: timeout, killGrace: killGrace) }
+        thread.name = "somnus-exec-\(job.id.prefix(8))"
+        thread.start()
+        return job
+    }
+
+    /// Whether the job has finished.
+    var isFinished: Bool { record.withLock { $0.state.isFinal } }
+
+    /// Asks the job to stop: SIGTERM to its process group now, SIGKILL after the grace period.
+    /// - Returns: `false` when the job had already finished.
+    @discardableResult
+    func cancel() -> Bool {
+        record.withLock { record in
+            guard record.state == .running else { return false }
+            record.cancelRequested = true
+            return true
+        }
+    }
+
+    /// The job as the wire shows it.
+    func response() -> ExecJobResponse {
+        record.withLock { record in
+            ExecJobResponse(
+                id: id,
+                state: record.state,
+                exitCode: record.exitCode,
+                signal: record.signal,
+                stdout: String(decoding: record.stdout, as: UTF8.self),
+                stderr: String(decoding: record.stderr, as: UTF8.self),
+                stdoutTruncated: record.stdoutTruncated,
+                stderrTruncated: record.stderrTruncated,
+                error: record.error,
+                startedAt: startedAt,
+                finishedAt: record.finishedAt
+            )
+        }
+    }
+
+    /// The bytes of a stream from `offset`, or `nil` while there are none yet and the job still runs.
+    func output(_ stream: ExecOutputStream, from offset: Int) -> ExecOutputResponse? {
+        record.withLock { record in
+            let (bytes, truncated): ([UInt8], Bool) =
+                switch stream {
+                case .combined: (record.combined, record.combinedTruncated)
+                case .stdout: (record.stdout, record.stdoutTruncated)
+                case .stderr: (record.stderr, record.stderrTruncated)
+                }
+            let start = min(max(0, offset), bytes.count)
+            if start == bytes.count && !record.state.isFinal { return nil }
+            return ExecOutputResponse(
+                stream: stream,
+                offset: start,
+                nextOffset: bytes.count,
+                data: String(decoding: bytes[start...], as: UTF8.self),
+                state: record.state,
+                complete: record.state.isFinal,
+                truncated: truncated
+            )
+        }
+    }
+
+    /// Runs on the job's own thread until the process ended and its output was read.
+    private func supervise(_ child: ChildProcess, timeout: Duration?, killGrace: Duration) {
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now + $0 }
+        var termination: ChildProcess.Termination?
+        var exitSeen: ContinuousClock.Instant?
+        var termSent: ContinuousClock.Instant?
+        var killSent = false
+        var timedOut = false
+        let collector = OutputCollector(limit: 0)
+        collector.pump(stdout: child.stdout, stderr: child.stderr) { chunk, isError in
+            append(chunk, isError: isError)
+        } tick: {
+            let now = clock.now
+            if termination == nil, let ended = child.poll() {
+                termination = ended
+                exitSeen = now
+            }
+            if termination == nil {
+                let cancel = record.withLock { $0.cancelRequested }
+                if termSent == nil, cancel || (deadline.map { now >= $0 } ?? false) {
+                    timedOut = !cancel
+                    kill(-child.pid, SIGTERM)
+                    termSent = now
+                } else if let termSent, !killSent, now - termSent >= killGrace {
+                    kill(-child.pid, SIGKILL)
+                    killSent = true
+                }
+            }
+            // Children that keep the pipes open must not keep the job running after its process ended.
+            if let exitSeen, now - exitSeen >= .milliseconds(200) { return true }
+            return false
+        }
+        let ended = termination ?? child.wait()
+        record.withLock { record in
+            switch ended {
+            case .exited(let code): record.exitCode = Int(code)
+            case .signaled(let signal): record.signal = Int(signal)
+            }
+            record.state = record.cancelRequested ? .cancelled : timedOut ? .timedOut : .exited
+            record.finishedAt = Date().timeIntervalSince1970
+        }
+    }
+
+    private func append(_ chunk: ArraySlice<UInt8>, isError: Bool) {
+        let limit = Self.outputLimit
+        record.withLock { record in
+            if isError {
+                let room = max(0, limit - record.stderr.count)
+                record.stderr.append(contentsOf: chunk.prefix(room))
+                if chunk.count > room { record.stderrTruncated = true }
+            } else {
+                let room = max(0, limit - record.stdout.count)
+                record.stdout.append(contentsOf: chunk.prefix(room))
+                if chunk.count > room { record.stdoutTruncated = true }
+            }
+            let room = max(0, 2 * limit - record.combined.count)
+            record.combined.append(contentsOf: chunk.prefix(room))
+            if chunk.count > room { record.combinedTruncated = true }
+        }
+    }
+}
+
+/// The bounded table of exec jobs. When full, the oldest finished job is forgotten; when every job still
+/// runs, new ones are refused.
+final class ExecJobTable: Sendable {
+    let capacity: Int
+    let killGrace: Duration
+    private let jobs = Mutex<[ExecJob]>([])
+
+    init(capacity: Int = 256, killGrace: Duration = .seconds(5)) {
+        self.capacity = capacity
+        self.killGrace = killGrace
+    }
+
+    /// Validates a request and starts its job.
+    /// - Throws: ``AgentError`` `bad_request` naming the field, or `too_many_requests` when the table is full.
+    func start(_ request: ExecRequest) throws(AgentError) -> ExecJob {
+        let argv: [String]
+        switch (request.argv, request.shell) {
+        case (let given?, nil):
+            guard let first = given.first, !first.isEmpty else {
+                throw AgentError(.badRequest, "argv: must not be empty")
+            }
+            argv = given
+        case (nil, let shell?):
+            guard !shell.isEmpty else { throw AgentError(.badRequest, "shell: must not be empty") }
+            argv = ["/bin/sh", "-c", shell]
+        case (nil, nil):
+            throw AgentError(.badRequest, "argv: give either argv or shell")
+        case (_?, _?):
+            throw AgentError(.badRequest, "argv: give either argv or shell, not both")
+        }
+        if let seconds = request.timeoutSeconds, !(1...86400).contains(seconds) {
+            throw AgentError(.badRequest, "timeout_s: must be from 1 to 86400, not \(seconds)")
+        }
+        if let cwd = request.cwd, cwd.isEmpty {
+            throw AgentError(.badRequest, "cwd: must not be empty")
+        }
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in request.env ?? [:] {
+            guard !key.isEmpty, !key.contains("="), !key.contains("\0"), !value.contains("\0") else {
+                throw AgentError(.badRequest, "env: '\(key)' is not a valid variable name")
+            }
+            environment[key] = value
+        }
+        try reserveSlot()
+        let job = ExecJob.start(
+            argv: argv,
+            environment: environment,
+            directory: request.cwd,
+            timeout: request.timeoutSeconds.map { .seconds($0) },
+            killGrace: killGrace
+        )
+        jobs.withLock { $0.append(job) }
+        return job
+    }
+
+    /// The job with this id.
+    /// - Throws: ``AgentError`` `not_found`.
+    func job(_ id: String) throws(AgentError) -> ExecJob {
+        guard let job = jobs.withLock({ $0.first { $0.id == id } }) else {
+            throw AgentError(.notFound, "no exec job with id '\(id)'")
+        }
+        return job
+    }
+
+    /// Number of jobs that still run.
+    var runningCount: Int { jobs.withLock { $0.count { !$0.isFinished } } }
+
+    private func reserveSlot() throws(AgentError) {
+        let full = jobs.withLock { jobs -> Bool in
+            while jobs.count >= capacity {
+                guard let index = jobs.firstIndex(where: \.isFinished) else { return true }
+                jobs.remove(at: index)
+            }
+            return false
+        }
+        if full { throw AgentError(.tooManyRequests, "all \(capacity) exec jobs are still running") }
+    }
+}
