@@ -101,3 +101,26 @@ public struct AgentClient: Sendable {
         return AgentHealth(vm: vm, state: .unreachable, reason: reason, detail: error.message)
     }
 }
+
+extension AgentClient {
+    /// `POST /v1/exec`: starts a job in the guest.
+    public func startExec(_ request: ExecRequest) async throws(CurlError) -> ExecStartResponse {
+        try await curl.send(self.request(.post, AgentRoute.exec), body: request)
+    }
+
+    /// `GET /v1/exec/{id}`: a job's state and captured output.
+    public func execJob(id: String) async throws(CurlError) -> ExecJobResponse {
+        try await curl.get(request(.get, AgentRoute.exec + "/" + id))
+    }
+
+    /// `GET /v1/exec/{id}/output`: output of one stream from `offset` on, waiting up to `waitMilliseconds` for
+    /// some to arrive.
+    public func execOutput(
+        id: String, stream: ExecOutputStream, offset: Int, waitMilliseconds: Int
+    ) async throws(CurlError) -> ExecOutputResponse {
+        let path =
+            "\(AgentRoute.exec)/\(id)/output?stream=\(stream.rawValue)&offset=\(offset)&wait_ms=\(waitMilliseconds)"
+        return try await curl.get(
+            request(.get, path, timeout: timeout + .milliseconds(waitMilliseconds)))
+    }
+}
