@@ -4,11 +4,11 @@ import Foundation
 public struct BaseImage: Codable, Sendable, Equatable {
     /// Hash of every input of the recipe; an unchanged recipe is not rebuilt.
     public var inputHash: String
-    /// The kernel file's name inside the image directory.
+    /// The kernel's path relative to the image directory.
     public var kernel: String
-    /// The initrd file's name.
+    /// The initrd's path relative to the image directory.
     public var initrd: String
-    /// The qcow2 root disk's name.
+    /// The read-only qcow2 root disk's path relative to the image directory.
     public var disk: String
     /// The kernel command line to boot with.
     public var cmdline: String
@@ -18,13 +18,13 @@ public struct BaseImage: Codable, Sendable, Equatable {
     public var buildSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
-        case inputHash = "input_hash"
+        case inputHash
         case kernel
         case initrd
         case disk
-        case cmdline
-        case imageBytes = "image_bytes"
-        case buildSeconds = "build_seconds"
+        case cmdline = "kernelCommandLine"
+        case imageBytes = "diskFileBytes"
+        case buildSeconds
     }
 
     /// Reads the manifest of the image in `directory`.

@@ -24,8 +24,8 @@ struct TestHost {
             try qemuImg.run()
             qemuImg.waitUntilExit()
             let manifest = """
-                {"input_hash":"test","kernel":"vmlinuz","initrd":"initrd.img","disk":"rootfs.qcow2",
-                 "cmdline":"root=/dev/vda rw console=ttyS0"}
+                {"inputHash":"test","kernel":"vmlinuz","initrd":"initrd.img","disk":"rootfs.qcow2",
+                 "kernelCommandLine":"root=/dev/vda rw console=ttyS0"}
                 """
             try Data(manifest.utf8).write(to: image.appendingPathComponent("manifest.json"))
         }
