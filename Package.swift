@@ -85,6 +85,7 @@ let package = Package(
             name: "SupervisorCore",
             dependencies: ["AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess],
             path: "Host/SupervisorCore",
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

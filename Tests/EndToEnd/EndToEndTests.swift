@@ -44,6 +44,12 @@ func somnus(_ arguments: [String]) throws -> CLIResult {
     return result
 }
 
+/// How often systemd has restarted the agent in the VM.
+func restarts(_ vm: String) throws -> Int {
+    let result = try somnus(["exec", vm, "--", "systemctl", "show", "-p", "NRestarts", "--value", "somnus-agent"])
+    return Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+}
+
 /// Runs one named step and prints how long it took.
 func step<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
     let clock = ContinuousClock()
@@ -77,6 +83,43 @@ struct EndToEndTests {
         let health = try step("health sweep through the poller") { try somnus(["health", "--json"]) }
         #expect(health.status == 0)
         #expect(health.stdout.contains("\"healthy\""))
+
+        let unit = try step("agent runs under systemd as a Type=notify unit") {
+            try somnus(["exec", vm, "--", "systemctl", "show", "-p", "Type,ActiveState,NRestarts", "somnus-agent"])
+        }
+        #expect(unit.status == 0)
+        #expect(unit.stdout.contains("Type=notify"))
+        #expect(unit.stdout.contains("ActiveState=active"))
+
+        let exec = try step("2. exec job: streamed output, non-zero exit code propagated") {
+            try somnus(["exec", vm, "--", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3"])
+        }
+        #expect(exec.status == 3)
+        #expect(exec.stdout == "to-stdout\n")
+        #expect(exec.stderr.contains("to-stderr"))
+
+        try step("7. kill -9 the agent → systemd restarts it → the poller sees it healthy again") {
+            let restartsBefore = try restarts(vm)
+            let kill = try somnus([
+                "exec", vm, "--", "sh", "-c",
+                "(sleep 1; systemctl kill --kill-who=main -s KILL somnus-agent) >/dev/null 2>&1 &",
+            ])
+            #expect(kill.status == 0)
+            var seen: [String] = []
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(120)
+            while clock.now < deadline {
+                let health = try somnus(["health", "--json"])
+                let state = ["unreachable", "degraded", "healthy", "starting"].first { health.stdout.contains("\"\($0)\"") }
+                if let state, seen.last != state { seen.append(state) }
+                if seen.contains("unreachable") && seen.last == "healthy" { break }
+                if seen.last == "healthy", try restarts(vm) > restartsBefore { break }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            print("e2e: health states seen after the kill: \(seen)")
+            #expect(try restarts(vm) > restartsBefore)
+            #expect(seen.last == "healthy")
+        }
 
         let down = try step("9. delete leaves no domain, disk or inventory row") { try somnus(["down", vm]) }
         #expect(down.status == 0)
