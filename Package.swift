@@ -107,8 +107,9 @@ let package = Package(
         .target(name: "Systemd", dependencies: ["CSystemd"], path: "Guest/Systemd", swiftSettings: swiftSettings),
         .target(
             name: "AgentCore",
-            dependencies: ["AgentAPI", "SQLite", "Systemd", logging, serviceLifecycle, unixSignals, hummingbird, httpTypes,
-                nioCore, nioPosix,
+            dependencies: [
+                "AgentAPI", "SQLite", "Systemd", logging, serviceLifecycle, unixSignals, hummingbird, httpTypes, nioCore,
+                nioPosix,
             ],
             path: "Guest/AgentCore",
             swiftSettings: swiftSettings
@@ -132,7 +133,9 @@ let package = Package(
         .testTarget(name: "CurlTests", dependencies: ["Curl"], path: "Tests/CurlTests", swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], path: "Tests/SystemdTests",
                     swiftSettings: swiftSettings),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting],
+        .testTarget(name: "AgentCoreTests", dependencies: [
+                "AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
+            ],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", path: "Tests/EndToEnd", swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],

@@ -143,10 +143,12 @@ public struct AgentConfiguration: Sendable, Equatable {
             file = try JSONDecoder().decode(ConfigurationFile.self, from: data)
         } catch let error as AgentError {
             throw error
-        } catch let DecodingError.typeMismatch(type, context) {
-            throw AgentError(.invalidConfiguration, "\(keyPath(context)): must be \(typeName(type))")
-        } catch let DecodingError.valueNotFound(type, context) {
-            throw AgentError(.invalidConfiguration, "\(keyPath(context)): must be \(typeName(type)), not null")
+        } catch let DecodingError.typeMismatch(_, context) where !context.codingPath.isEmpty {
+            let key = context.codingPath[0].stringValue
+            throw AgentError(.invalidConfiguration, "\(key): must be \(expectations[key] ?? "of another type")")
+        } catch let DecodingError.valueNotFound(_, context) where !context.codingPath.isEmpty {
+            let key = context.codingPath[0].stringValue
+            throw AgentError(.invalidConfiguration, "\(key): must be \(expectations[key] ?? "of another type")")
         } catch {
             throw AgentError(.invalidConfiguration, "\(source): not a valid JSON object", cause: error)
         }
@@ -201,20 +203,17 @@ public struct AgentConfiguration: Sendable, Equatable {
         return text
     }
 
-    private static func keyPath(_ context: DecodingError.Context) -> String {
-        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    }
-
-    private static func typeName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Bool.Type: "true or false"
-        case is Double.Type: "a number"
-        case is [String].Type: "an array of strings"
-        case is [String: String].Type: "an object of strings"
-        default: "\(type)"
-        }
-    }
+    /// What each key must hold, for messages.
+    private static let expectations: [String: String] = [
+        "listen": "a string",
+        "token_file": "a string",
+        "socket": "a string",
+        "data_dir": "a string",
+        "monitored_units": "an array of strings",
+        "log_files": "an object of name to path strings",
+        "journal": "true or false",
+        "monitor_interval_seconds": "a number",
+    ]
 }
 
 /// The file's keys as written; every key is optional and unknown keys are refused.

@@ -28,6 +28,7 @@ StateDirectory=somnus
 
 [Install]
 WantedBy=multi-user.target
+
 """
 
     /// Where the unit is written.

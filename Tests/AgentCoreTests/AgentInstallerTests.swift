@@ -1,0 +1,72 @@
+import AgentCore
+import Foundation
+import Testing
+
+@Suite("AgentInstaller")
+struct AgentInstallerTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("install-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    @Test("The embedded unit equals Guest/SomnusAgent/somnus-agent.service")
+    func unitMatchesRepository() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let file = try String(
+            contentsOf: repository.appendingPathComponent("Guest/SomnusAgent/somnus-agent.service"),
+            encoding: .utf8
+        )
+        #expect(AgentInstaller.unitFileText == file)
+        for line in [
+            "Type=notify", "NotifyAccess=main", "ExecStart=/usr/local/bin/somnus-agent serve", "WatchdogSec=30",
+            "Restart=on-failure", "RestartSec=1", "OOMScoreAdjust=-500", "MemoryHigh=64M", "MemoryMin=16M",
+        ] {
+            #expect(file.split(separator: "\n").contains(Substring(line)), "\(line)")
+        }
+    }
+
+    @Test("Writes the unit and a configuration, and keeps an existing configuration")
+    func writesFiles() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let unit = directory.appendingPathComponent("systemd/somnus-agent.service").path
+        let config = directory.appendingPathComponent("somnus/agent.json").path
+        let installer = AgentInstaller(unitPath: unit, configurationPath: config, systemctl: nil)
+        let configuration = try AgentConfiguration().applying(.init(listen: "0.0.0.0:9911", tokenFile: "/tok"))
+        #expect(try installer.install(configuration: configuration))
+        #expect(try String(contentsOfFile: unit, encoding: .utf8) == AgentInstaller.unitFileText)
+        #expect(try AgentConfiguration.load(path: config) == configuration)
+        #expect(try installer.install(configuration: AgentConfiguration()) == false)
+        #expect(try AgentConfiguration.load(path: config) == configuration)
+    }
+
+    @Test("A failing systemctl is reported with the command")
+    func systemctlFails() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let installer = AgentInstaller(
+            unitPath: directory.appendingPathComponent("u.service").path,
+            configurationPath: directory.appendingPathComponent("a.json").path,
+            systemctl: "/bin/false"
+        )
+        let error = try #require(throws: AgentError.self) { try installer.install(configuration: AgentConfiguration()) }
+        #expect(error.code == .commandFailed)
+        #expect(error.message == "/bin/false daemon-reload failed: exited(1)")
+    }
+
+    @Test("An unwritable unit path is reported naming the file")
+    func unwritable() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let blocker = directory.appendingPathComponent("file")
+        try "x".write(to: blocker, atomically: true, encoding: .utf8)
+        let installer = AgentInstaller(
+            unitPath: blocker.appendingPathComponent("u.service").path,
+            configurationPath: directory.appendingPathComponent("a.json").path,
+            systemctl: nil
+        )
+        let error = try #require(throws: AgentError.self) { try installer.install(configuration: AgentConfiguration()) }
+        #expect(error.code == .io)
+        #expect(error.message == "cannot write \(blocker.path)/u.service")
+    }
+}
