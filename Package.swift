@@ -137,6 +137,7 @@ let package = Package(
                 "AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
             ],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
+        .testTarget(name: "SomnusCLITests", path: "Tests/SomnusCLITests", swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", path: "Tests/EndToEnd", swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),

@@ -148,17 +148,18 @@ struct ImageBuild: AsyncParsableCommand {
     @Option(help: "Output directory (default: the state directory's images/base).") var output: String?
 
     func run() async throws {
-        try await options.run { logger throws(SupervisorError) in
-            let manager = try await options.manager(logger)
-            let keyPair = try AgentDeployer(manager: manager, curl: try makeCurl(), logger: logger).ensureKeyPair()
+        try await options.run { _ throws(SupervisorError) in
+            let layout = StateLayout(root: options.stateDir)
+            let keyPair = try AgentDeployer.ensureKeyPair(layout: layout)
+            let directory = output ?? layout.baseImageDirectory
             let image = try await ImageBuilder.build(
-                recipeDirectory: try ImageBuilder.locateRecipe(recipe),
-                outputDirectory: output ?? manager.layout.baseImageDirectory, publicKeyPath: keyPair.publicKeyPath
+                recipeDirectory: try ImageBuilder.locateRecipe(recipe), outputDirectory: directory,
+                publicKeyPath: keyPair.publicKeyPath
             ) { line in Output.note(line) }
             if options.json {
                 try printJSON(image)
             } else {
-                print("image ready: \(output ?? manager.layout.baseImageDirectory)")
+                print("image ready: \(directory)/\(image.disk)")
             }
         }
     }

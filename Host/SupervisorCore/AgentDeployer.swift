@@ -29,7 +29,12 @@ public struct AgentDeployer: Sendable {
 
     /// The supervisor's key pair, created at first use.
     public func ensureKeyPair() throws(SupervisorError) -> SSHKeyPair {
-        let path = manager.layout.sshKeyPath
+        try AgentDeployer.ensureKeyPair(layout: manager.layout)
+    }
+
+    /// The supervisor's key pair in a state directory, created at first use.
+    public static func ensureKeyPair(layout: StateLayout) throws(SupervisorError) -> SSHKeyPair {
+        let path = layout.sshKeyPath
         if FileManager.default.fileExists(atPath: path) {
             return SSHKeyPair(privateKeyPath: path)
         }
