@@ -60,7 +60,8 @@ enum SSHChildProcess {
 
     /// Runs a program to completion and collects its standard error (and standard output too when
     /// `mergeStandardOutput` is set).
-    static func run(_ path: String, _ arguments: [String], mergeStandardOutput: Bool = false) throws(SSHError) -> Outcome
+    static func run(_ path: String, _ arguments: [String], mergeStandardOutput: Bool = false) throws(SSHError)
+        -> Outcome
     {
         var pipeEnds: [Int32] = [0, 0]
         // A socket pair rather than a pipe: it can be created close-on-exec atomically (pipe2 does not import).

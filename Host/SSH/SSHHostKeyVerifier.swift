@@ -24,7 +24,8 @@ enum SSHHostKeyVerifier {
         let actual = SSHFingerprint.sha256(keyBlob: keyBytes)
         guard let typeMask = knownHostKeyType(keyType) else {
             throw SSHError(
-                kind: .handshakeFailed, message: "unsupported host key type \(keyType)", function: "libssh2_session_hostkey")
+                kind: .handshakeFailed, message: "unsupported host key type \(keyType)",
+                function: "libssh2_session_hostkey")
         }
         let knownHosts = configuration.knownHosts
         let endpoint = "\(configuration.host):\(configuration.port)"
@@ -69,7 +70,8 @@ enum SSHHostKeyVerifier {
     private static func mismatch(endpoint: String, path: String, expected: String, actual: String) -> SSHError {
         SSHError(
             kind: .hostKeyMismatch(expected: expected, actual: actual),
-            message: "host key for \(endpoint) changed: known-hosts file \(path) has \(expected), server sent \(actual)",
+            message:
+                "host key for \(endpoint) changed: known-hosts file \(path) has \(expected), server sent \(actual)",
             function: "libssh2_knownhost_checkp")
     }
 

@@ -33,7 +33,8 @@ public struct SSHKeyPair: Sendable, Equatable {
         let function = "SSHKeyPair.generate"
         let pair = SSHKeyPair(privateKeyPath: privateKeyPath)
         for path in [privateKeyPath, pair.publicKeyPath] where FileManager.default.fileExists(atPath: path) {
-            throw SSHError(kind: .keyGeneration, message: "refusing to overwrite existing file \(path)", function: function)
+            throw SSHError(
+                kind: .keyGeneration, message: "refusing to overwrite existing file \(path)", function: function)
         }
         let outcome = try SSHChildProcess.run(
             sshKeygenPath, ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", privateKeyPath])

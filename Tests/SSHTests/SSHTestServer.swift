@@ -18,7 +18,8 @@ final class SSHTestServer {
         port = try freeLoopbackPort()
         hostKey = try SSHKeyPair.generate(at: directory + "/host_ed25519", comment: "test-host")
         userKey = try SSHKeyPair.generate(at: directory + "/user_ed25519", comment: "test-user")
-        try (userKey.publicKeyLine() + "\n").write(toFile: directory + "/authorized_keys", atomically: true, encoding: .utf8)
+        try (userKey.publicKeyLine() + "\n").write(
+            toFile: directory + "/authorized_keys", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         try start()
     }
@@ -113,7 +114,9 @@ func boundLoopbackSocket() throws -> (descriptor: Int32, port: Int) {
     address.sin_port = 0
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     guard bound == 0 else {
         close(descriptor)
