@@ -52,6 +52,11 @@ public final class SSHSession: @unchecked Sendable {
         }
         do throws(SSHError) {
             libssh2_session_set_blocking(handle, 1)
+            let algorithms = SSHHostKeyVerifier.preferredAlgorithms(
+                path: configuration.knownHosts.path, host: configuration.host, port: configuration.port)
+            if libssh2_session_method_pref(handle, LIBSSH2_METHOD_HOSTKEY, algorithms) != 0 {
+                throw lastError(handle, kind: .handshakeFailed, function: "libssh2_session_method_pref")
+            }
             try setTimeout(handle, until: deadline, target: configuration)
             let handshake = libssh2_session_handshake(handle, socket)
             if handshake != 0 {

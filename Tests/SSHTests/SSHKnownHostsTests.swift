@@ -71,6 +71,25 @@ struct SSHKnownHostsTests {
         #expect(try String(contentsOfFile: knownHosts, encoding: .utf8) == recorded)
     }
 
+    @Test("A host recorded with a key of another type is refused as changed under accept-new")
+    func otherKeyTypeRefused() async throws {
+        let server = try SSHTestServer()
+        let knownHosts = server.directory + "/known_hosts"
+        let ecdsaPath = server.directory + "/other_ecdsa"
+        _ = try runProgram("/usr/bin/ssh-keygen", ["-q", "-t", "ecdsa", "-N", "", "-f", ecdsaPath])
+        let ecdsaLine = try SSHKeyPair(privateKeyPath: ecdsaPath).publicKeyLine()
+        let ecdsaFingerprint = try SSHFingerprint.sha256(publicKeyLine: ecdsaLine)
+        let fields = ecdsaLine.split(separator: " ")
+        let entry = "[127.0.0.1]:\(server.port) \(fields[0]) \(fields[1])\n"
+        try entry.write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        let actual = try server.hostKey.fingerprint()
+        let error = await #expect(throws: SSHError.self) {
+            try await SSHSession.connect(server.configuration(knownHosts: knownHosts, policy: .acceptNew))
+        }
+        #expect(error?.kind == .hostKeyMismatch(expected: ecdsaFingerprint, actual: actual))
+        #expect(try String(contentsOfFile: knownHosts, encoding: .utf8) == entry)
+    }
+
     @Test("A known-hosts location that cannot be written is reported under accept-new")
     func unwritableKnownHosts() async throws {
         let server = try SSHTestServer()
