@@ -66,7 +66,9 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
-        .target(name: "SSH", dependencies: ["CSSH2"], path: "Host/SSH", swiftSettings: swiftSettings),
+        .target(
+            name: "SSH", dependencies: ["CSSH2"], path: "Host/SSH", exclude: ["README.md"], swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CCurl",
             path: "Host/CCurl",

@@ -24,7 +24,8 @@ enum SSHHostKeyVerifier {
         let actual = SSHFingerprint.sha256(keyBlob: keyBytes)
         guard let typeMask = knownHostKeyType(keyType) else {
             throw SSHError(
-                kind: .handshakeFailed, message: "unsupported host key type \(keyType)", function: "libssh2_session_hostkey")
+                kind: .handshakeFailed, message: "unsupported host key type \(keyType)",
+                function: "libssh2_session_hostkey")
         }
         let knownHosts = configuration.knownHosts
         let endpoint = "\(configuration.host):\(configuration.port)"
@@ -45,6 +46,13 @@ enum SSHHostKeyVerifier {
                 function: "libssh2_knownhost_checkp")
         case .notFound:
             break
+        }
+        // A host recorded with a key of another type counts as changed, not as new.
+        if case .mismatch(let expected) = try checkAnyType(
+            session: session, path: knownHosts.path, host: configuration.host, port: configuration.port, key: key,
+            keyLength: keyLength)
+        {
+            throw mismatch(endpoint: endpoint, path: knownHosts.path, expected: expected, actual: actual)
         }
 
         // acceptNew: record the key under an exclusive lock, re-checking in case another writer won.
@@ -69,7 +77,8 @@ enum SSHHostKeyVerifier {
     private static func mismatch(endpoint: String, path: String, expected: String, actual: String) -> SSHError {
         SSHError(
             kind: .hostKeyMismatch(expected: expected, actual: actual),
-            message: "host key for \(endpoint) changed: known-hosts file \(path) has \(expected), server sent \(actual)",
+            message:
+                "host key for \(endpoint) changed: known-hosts file \(path) has \(expected), server sent \(actual)",
             function: "libssh2_knownhost_checkp")
     }
 
@@ -126,6 +135,32 @@ enum SSHHostKeyVerifier {
         default:
             throw SSHSession.lastError(session, kind: .knownHostsFile, function: "libssh2_knownhost_checkp")
         }
+    }
+
+    /// Checks the key ignoring its type: a different key of any type for the host is a mismatch.
+    private static func checkAnyType(
+        session: OpaquePointer, path: String, host: String, port: Int, key: UnsafePointer<CChar>, keyLength: Int
+    ) throws(SSHError) -> Outcome {
+        try check(session: session, path: path, host: host, port: port, key: key, keyLength: keyLength, typeMask: 0)
+    }
+
+    /// Host key algorithms in the order to offer them: those already recorded for the host first,
+    /// then libssh2's others with ed25519 preferred, so a known host is asked for the key type on file.
+    static func preferredAlgorithms(path: String, host: String, port: Int) -> String {
+        let defaults = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"]
+        let names = port == 22 ? [host, "[\(host)]:22"] : ["[\(host)]:\(port)"]
+        var known: [String] = []
+        let contents = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        for line in contents.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard fields.count >= 3, !fields[0].hasPrefix("#") else { continue }
+            let hosts = fields[0].split(separator: ",").map(String.init)
+            let type = String(fields[1])
+            if hosts.contains(where: names.contains), defaults.contains(type), !known.contains(type) {
+                known.append(type)
+            }
+        }
+        return (known + defaults.filter { !known.contains($0) }).joined(separator: ",")
     }
 
     private static func record(

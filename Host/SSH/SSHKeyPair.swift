@@ -33,29 +33,16 @@ public struct SSHKeyPair: Sendable, Equatable {
         let function = "SSHKeyPair.generate"
         let pair = SSHKeyPair(privateKeyPath: privateKeyPath)
         for path in [privateKeyPath, pair.publicKeyPath] where FileManager.default.fileExists(atPath: path) {
-            throw SSHError(kind: .keyGeneration, message: "refusing to overwrite existing file \(path)", function: function)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: sshKeygenPath)
-        process.arguments = ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", privateKeyPath]
-        let errorPipe = Pipe()
-        process.standardError = errorPipe
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
             throw SSHError(
-                kind: .keyGeneration, message: "cannot run \(sshKeygenPath): \(error)", function: function)
+                kind: .keyGeneration, message: "refusing to overwrite existing file \(path)", function: function)
         }
-        let errorOutput = errorPipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            let text = String(decoding: errorOutput, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let outcome = try SSHChildProcess.run(
+            sshKeygenPath, ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", privateKeyPath])
+        guard outcome.exitStatus == 0 else {
+            let text = outcome.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
+            let status = outcome.exitStatus.map(String.init) ?? "none (killed by a signal)"
             throw SSHError(
-                kind: .keyGeneration,
-                message: "ssh-keygen exited with status \(process.terminationStatus): \(text)",
-                function: function)
+                kind: .keyGeneration, message: "ssh-keygen exited with status \(status): \(text)", function: function)
         }
         return pair
     }

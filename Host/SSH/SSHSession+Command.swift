@@ -65,16 +65,18 @@ extension SSHSession {
             }
             return result
         } catch {
-            // Abandon the channel: a short blocking free sends CHANNEL_CLOSE and releases it.
+            // Abandon the channel: a short blocking free sends CHANNEL_CLOSE; if the server does not
+            // answer in time (the command still runs), libssh2 keeps the channel until the session ends.
             libssh2_session_set_blocking(session, 1)
-            libssh2_session_set_timeout(session, 2000)
+            libssh2_session_set_timeout(session, 500)
             libssh2_channel_free(channel)
             throw error
         }
     }
 
     private static func exchange(
-        session: OpaquePointer, socket: Int32, channel: OpaquePointer, command: String, deadline: ContinuousClock.Instant
+        session: OpaquePointer, socket: Int32, channel: OpaquePointer, command: String,
+        deadline: ContinuousClock.Instant
     ) throws(SSHError) -> SSHCommandResult {
         while true {
             let started = libssh2_channel_process_startup(channel, "exec", 4, command, UInt32(command.utf8.count))

@@ -45,7 +45,8 @@ extension SSHSession {
         guard descriptor >= 0 else {
             let number = errno
             throw SSHError(
-                kind: .localFile(errno: number), message: "cannot open \(localPath): \(String(cString: strerror(number)))",
+                kind: .localFile(errno: number),
+                message: "cannot open \(localPath): \(String(cString: strerror(number)))",
                 function: "open")
         }
         defer { Glibc.close(descriptor) }
@@ -182,14 +183,16 @@ extension SSHSession {
                 if libssh2_sftp_close_handle(file) != 0 {
                     throw Self.sftpError(session, sftp, function: "libssh2_sftp_close_handle", path: temporary)
                 }
-                let renameFlags = LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE
+                let renameFlags =
+                    LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE
                 let renamed = libssh2_sftp_rename_ex(
                     sftp, temporary, UInt32(temporary.utf8.count), remotePath, UInt32(remotePath.utf8.count),
                     Int(renameFlags))
                 if renamed != 0 {
                     let error = Self.sftpError(session, sftp, function: "libssh2_sftp_rename_ex", path: remotePath)
-                    guard error.kind == .sftp(status: LIBSSH2_FX_FAILURE)
-                        || error.kind == .sftp(status: LIBSSH2_FX_FILE_ALREADY_EXISTS)
+                    guard
+                        error.kind == .sftp(status: LIBSSH2_FX_FAILURE)
+                            || error.kind == .sftp(status: LIBSSH2_FX_FILE_ALREADY_EXISTS)
                     else { throw error }
                     // OpenSSH's SFTP v3 rename is link+unlink and fails on an existing target.
                     let moved = try Self.runLocked(

@@ -52,10 +52,16 @@ public final class SSHSession: @unchecked Sendable {
         }
         do throws(SSHError) {
             libssh2_session_set_blocking(handle, 1)
+            let algorithms = SSHHostKeyVerifier.preferredAlgorithms(
+                path: configuration.knownHosts.path, host: configuration.host, port: configuration.port)
+            if libssh2_session_method_pref(handle, LIBSSH2_METHOD_HOSTKEY, algorithms) != 0 {
+                throw lastError(handle, kind: .handshakeFailed, function: "libssh2_session_method_pref")
+            }
             try setTimeout(handle, until: deadline, target: configuration)
             let handshake = libssh2_session_handshake(handle, socket)
             if handshake != 0 {
-                throw lastError(handle, kind: .handshakeFailed, function: "libssh2_session_handshake", duringConnect: true)
+                throw lastError(
+                    handle, kind: .handshakeFailed, function: "libssh2_session_handshake", duringConnect: true)
             }
             let fingerprint = try SSHHostKeyVerifier.verify(session: handle, configuration: configuration)
             try setTimeout(handle, until: deadline, target: configuration)
@@ -64,6 +70,7 @@ public final class SSHSession: @unchecked Sendable {
         } catch {
             libssh2_session_set_timeout(handle, 1000)
             libssh2_session_disconnect_ex(handle, SSH_DISCONNECT_BY_APPLICATION, "connection setup failed", "")
+            shutdown(socket, Int32(SHUT_RDWR))
             libssh2_session_free(handle)
             Glibc.close(socket)
             throw error
@@ -86,6 +93,9 @@ public final class SSHSession: @unchecked Sendable {
         libssh2_session_set_blocking(handle, 1)
         libssh2_session_set_timeout(handle, 1000)
         libssh2_session_disconnect_ex(handle, SSH_DISCONNECT_BY_APPLICATION, "closing", "")
+        // Shut the socket down first so that freeing channels abandoned after a timeout does not wait
+        // for the server; the descriptor stays open (and cannot be reused) until after the free.
+        shutdown(socket, Int32(SHUT_RDWR))
         libssh2_session_free(handle)
         Glibc.close(socket)
         self.handle = nil

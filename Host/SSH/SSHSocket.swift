@@ -23,7 +23,8 @@ enum SSHSocket {
         }
         defer { freeaddrinfo(first) }
 
-        var lastError = SSHError(kind: .connectFailed(errno: 0), message: "no address for \(target)", function: "connect")
+        var lastError = SSHError(
+            kind: .connectFailed(errno: 0), message: "no address for \(target)", function: "connect")
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let info = cursor {
             cursor = info.pointee.ai_next
