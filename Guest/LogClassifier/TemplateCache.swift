@@ -1,0 +1,115 @@
+/// The part of a verdict that depends only on the template.
+struct LogVerdict: Sendable {
+    let category: LogCategory
+    let kind: LogKind
+    let confidence: Double
+    let template: String
+    /// Entities and suggestion, when they depend only on the template (every value lies in its unmasked text),
+    /// so later lines with the same template can reuse them without extraction.
+    var reusable: (entities: LogEntities, suggestion: String?)?
+}
+
+/// A bounded least-recently-used map from template to verdict.
+///
+/// Keyed by a 64-bit hash of the template bytes; the bytes are kept and compared, so a hash collision is a
+/// miss, never a wrong answer.
+struct TemplateCache: Sendable {
+    private struct Entry: Sendable {
+        var hash: UInt64
+        var bytes: [UInt8]
+        var verdict: LogVerdict
+        var previous: Int
+        var next: Int
+    }
+
+    let capacity: Int
+    private var slots: [UInt64: Int] = [:]
+    private var entries: [Entry] = []
+    private var head = -1
+    private var tail = -1
+
+    /// Creates an empty cache holding at most `capacity` templates (0 disables caching).
+    init(capacity: Int) {
+        self.capacity = max(0, capacity)
+        slots.reserveCapacity(self.capacity)
+        entries.reserveCapacity(self.capacity)
+    }
+
+    /// The number of cached templates.
+    var count: Int { entries.count }
+
+    /// FNV-1a over the template bytes.
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return hash
+    }
+
+    /// The verdict for the template, marking it most recently used.
+    mutating func lookup(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>) -> LogVerdict? {
+        guard let slot = slots[hash] else {
+            return nil
+        }
+        let matches = entries[slot].bytes.withUnsafeBytes { stored in
+            stored.count == bytes.count
+                && (bytes.isEmpty || stored.elementsEqual(UnsafeRawBufferPointer(bytes)))
+        }
+        guard matches else {
+            return nil
+        }
+        moveToFront(slot)
+        return entries[slot].verdict
+    }
+
+    /// Stores a verdict, evicting the least recently used template when full.
+    mutating func insert(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, verdict: LogVerdict) {
+        guard capacity > 0 else {
+            return
+        }
+        if let slot = slots[hash] {
+            entries[slot].bytes = Array(bytes)
+            entries[slot].verdict = verdict
+            moveToFront(slot)
+            return
+        }
+        let slot: Int
+        if entries.count < capacity {
+            entries.append(Entry(hash: hash, bytes: Array(bytes), verdict: verdict, previous: -1, next: -1))
+            slot = entries.count - 1
+        } else {
+            slot = tail
+            unlink(slot)
+            slots[entries[slot].hash] = nil
+            entries[slot] = Entry(hash: hash, bytes: Array(bytes), verdict: verdict, previous: -1, next: -1)
+        }
+        slots[hash] = slot
+        pushFront(slot)
+    }
+
+    private mutating func moveToFront(_ slot: Int) {
+        guard head != slot else {
+            return
+        }
+        unlink(slot)
+        pushFront(slot)
+    }
+
+    private mutating func unlink(_ slot: Int) {
+        let previous = entries[slot].previous
+        let next = entries[slot].next
+        if previous >= 0 { entries[previous].next = next } else if head == slot { head = next }
+        if next >= 0 { entries[next].previous = previous } else if tail == slot { tail = previous }
+        entries[slot].previous = -1
+        entries[slot].next = -1
+    }
+
+    private mutating func pushFront(_ slot: Int) {
+        entries[slot].previous = -1
+        entries[slot].next = head
+        if head >= 0 { entries[head].previous = slot }
+        head = slot
+        if tail < 0 { tail = slot }
+    }
+}
