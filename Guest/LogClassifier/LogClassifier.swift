@@ -19,7 +19,7 @@ public final class LogClassifier: Sendable {
     /// - Parameters:
     ///   - cacheCapacity: How many distinct templates to remember (0 disables the cache).
     ///   - modelThreshold: The minimum probability the learned model needs to call a line a failure.
-    public init(cacheCapacity: Int = 4096, modelThreshold: Double = 0.6) {
+    public init(cacheCapacity: Int = 4096, modelThreshold: Double = 0.7) {
         self.cache = Mutex(TemplateCache(capacity: cacheCapacity))
         self.rules = LogRuleSet.shared
         self.model = LogModel.shared

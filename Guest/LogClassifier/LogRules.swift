@@ -76,17 +76,18 @@ struct LogRuleSet: Sendable {
         self.matcher = PatternMatcher(patterns: patterns)
     }
 
-    /// The first rule that fires on the template, and whether the template has any failure cue at all (the
-    /// learned model is only consulted for lines with a cue).
+    /// The first rule that fires on the template, and whether the template has a failure cue and no benign
+    /// marker (the learned model is only consulted then).
     func evaluate(_ template: UnsafeBufferPointer<UInt8>) -> (rule: LogRule?, hasFailureCue: Bool) {
         var found = PatternSet(capacity: matcher.patternCount)
         matcher.scan(template, into: &found)
-        let hasCue = cues.contains { found.contains($0) }
-        return (firstMatch(found), hasCue)
+        let isBenign = benign.contains { found.contains($0) }
+        // Benign context (commits, docs, successes) never reaches the learned model.
+        let hasCue = !isBenign && cues.contains { found.contains($0) }
+        return (firstMatch(found, isBenign: isBenign), hasCue)
     }
 
-    private func firstMatch(_ found: PatternSet) -> LogRule? {
-        let isBenign = benign.contains { found.contains($0) }
+    private func firstMatch(_ found: PatternSet, isBenign: Bool) -> LogRule? {
         for compiled in rules {
             if isBenign, compiled.rule.confidence < LogRule.strongConfidence {
                 continue
@@ -109,7 +110,7 @@ struct LogRuleSet: Sendable {
     static let benignMarkers = [
         "succeeded", "recovered", "successfully", " passed", "merge pull request", "fix ", "fixed ", "fix:",
         "docs:", "todo", "tip:", "hint:", "echo ", "0 errors", "errors: 0", "error_count=0", "will be removed",
-        "deprecated", "no errors", "is healthy", "commit ", " 0 failed", "0 failures",
+        "deprecated", "no errors", "error rate", "the fix", "is healthy", "commit ", " 0 failed", "0 failures",
     ]
 
     /// Words without which a line is never called a failure by the learned model.
@@ -205,7 +206,8 @@ struct LogRuleSet: Sendable {
                 "driver not loaded", "invalid device ordinal", "no devices were found", "failed to initialize cuda",
                 "unable to determine the device handle", "cuda unknown error", "cuda initialization",
                 "cudagetdevicecount",
-                "failed to initialize nvml", "nvidia-smi has failed", "no gpu found", "no gpus found", "gpu not found",
+                "failed to initialize nvml", "initialize nvml", "nvidia-smi has failed", "no gpu found",
+                "no gpus found", "gpu not found",
             ]),
         LogRule(
             .cudaError, .cudnn, 0.96,
@@ -379,7 +381,7 @@ struct LogRuleSet: Sendable {
                 "brokenpipeerror",
                 "remotedisconnected", "connection lost", "connectionreseterror", " epipe", "unexpected eof",
                 "peer closed connection",
-                "connection was closed", "connection closed unexpectedly",
+                "connection was closed", "connection was reset", "connection closed unexpectedly",
             ]),
         LogRule(
             .networkFailure, .networkUnreachable, 0.93,
@@ -411,7 +413,8 @@ struct LogRuleSet: Sendable {
                 "network request to",
                 "couldn't connect to", "could not connect to", "spurious network error", "failed to connect",
                 "error fetching",
-                "download failed", "unable to fetch", "unable to download", "could not download", "registry returned",
+                "download failed", "unable to access '<url>'", "transient problem", "unable to fetch",
+                "unable to download", "could not download", "registry returned",
             ]),
         LogRule(
             .networkFailure, .httpError, 0.9,
@@ -439,7 +442,8 @@ struct LogRuleSet: Sendable {
             [
                 "out of memory: killed process", "oom-kill", "oom_kill", "oom killer", "oom-killer", "outofmemoryerror",
                 "java heap space", "gc overhead limit", "memoryerror", "runtime: out of memory", "heap out of memory",
-                "cannot allocate memory", "bad_alloc", "memory allocation of", "killed process",
+                "cannot allocate memory", "can't allocate memory", "bad_alloc", "memory allocation of",
+                "killed process",
                 "memory cgroup out of memory",
                 "unable to allocate", "out of memory", "oomkilled", "enomem",
             ]),
@@ -543,8 +547,9 @@ struct LogRuleSet: Sendable {
                 "programmingerror", "integrityerror", "undefinedtable", "crashed", "loss is nan", "or nan",
                 "floatingpointerror",
                 "invariant failed", "uncaught", "unhandled exception", "unhandled rejection", "event loop is closed",
-                "fatal error", "^error: ", "^fatal: ", "^panic", "exception:", "errors.", "error in", "stack trace",
-                "stacktrace", "^exception", "exception occurred", "raised an exception", "threw an exception",
+                "fatal error", "^error: ", "^fatal: ", "^panic", "^exception:", "^exception in", ": exception:",
+                "errors.", "error in", "stack trace",
+                "stacktrace", "exception occurred", "raised an exception", "threw an exception",
             ]),
     ]
 }
