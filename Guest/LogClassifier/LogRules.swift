@@ -110,7 +110,8 @@ struct LogRuleSet: Sendable {
     static let benignMarkers = [
         "succeeded", "recovered", "successfully", " passed", "merge pull request", "fix ", "fixed ", "fix:",
         "docs:", "todo", "tip:", "hint:", "echo ", "0 errors", "errors: 0", "error_count=0", "will be removed",
-        "deprecated", "no errors", "error rate", "the fix", "is healthy", "commit ", " 0 failed", "0 failures",
+        "deprecated", "no errors", "val_loss", "error=<n>", "loss=<n>", "ignoring invalid distribution", "error rate",
+        "the fix", "is healthy", "commit ", " 0 failed", "0 failures",
     ]
 
     /// Words without which a line is never called a failure by the learned model.
@@ -192,7 +193,8 @@ struct LogRuleSet: Sendable {
             .cudaError, .nccl, 0.96, ["nccl"],
             and: [
                 [
-                    "error", "warn", "fail", "timeout", "abort", "exception", "unhandled", "timed out", "timing out",
+                    "error", "nccl warn", "fail", "timeout", "abort", "exception", "unhandled", "timed out",
+                    "timing out",
                     "port error", "crash",
                 ]
             ]),
@@ -267,7 +269,7 @@ struct LogRuleSet: Sendable {
                 "version `glibcxx",
                 "symbol not found", "unsatisfiedlinkerror", "cannot load library", "could not load library",
                 "image not found",
-                "undefined reference to", "could not locate cudnn", "library not loaded",
+                "undefined reference to", "could not locate cudnn", "library not loaded", "failed to load driver",
             ]),
         LogRule(
             .dependencyMissing, .missingSharedLibrary, 0.95, [".so", ".dll", ".dylib"],
@@ -303,6 +305,7 @@ struct LogRuleSet: Sendable {
                 "could not find com.", "could not find org.", "package not found", "no matching version",
                 "not found in registry",
                 "could not resolve all files", "unable to find a match", "no match for argument",
+                "is not available, but is referred to",
             ]),
         LogRule(.dependencyMissing, .missingPackage, 0.95, ["could not find "], and: [["(missing:", "(missing "]]),
         LogRule(
@@ -321,7 +324,7 @@ struct LogRuleSet: Sendable {
                 "is incompatible with",
                 "incompatible with numpy", "version conflict", "incompatible version", "requires python",
                 "not supported by this version",
-                "requires a newer version", "version mismatch",
+                "requires a newer version", "version mismatch", "not a supported wheel",
             ]),
 
         // Runtime faults that mention timeouts but are not network failures.
@@ -336,7 +339,7 @@ struct LogRuleSet: Sendable {
             [
                 "proxyerror", "cannot connect to proxy", "tunnel failed", "tunnel connection failed",
                 "proxy authentication required",
-                "proxyconnect", "could not resolve proxy", "response 407", "e407", "proxy error",
+                "proxyconnect", "could not resolve proxy", "from proxy", "response 407", "e407", "proxy error",
             ]),
         LogRule(
             .networkFailure, .tls, 0.93,
@@ -349,7 +352,7 @@ struct LogRuleSet: Sendable {
                 "certificate is valid for",
                 "sslcertverificationerror", "ssl routines", "handshake failure", "tls handshake failed",
                 "ssl handshake failed",
-                "gnutls recv error", "ssl_connect",
+                "gnutls recv error", "ssl_connect", "certificate subject name", "no alternative certificate",
             ]),
         LogRule(
             .networkFailure, .dns, 0.93,
@@ -381,7 +384,8 @@ struct LogRuleSet: Sendable {
                 "brokenpipeerror",
                 "remotedisconnected", "connection lost", "connectionreseterror", " epipe", "unexpected eof",
                 "peer closed connection",
-                "connection was closed", "connection was reset", "connection closed unexpectedly",
+                "connection was closed", "empty reply from server", "connection was reset",
+                "connection closed unexpectedly",
             ]),
         LogRule(
             .networkFailure, .networkUnreachable, 0.93,
@@ -401,7 +405,7 @@ struct LogRuleSet: Sendable {
                 "timeout after", "timeout waiting", "timeout reading", "timeout while", "timeout exceeded",
                 "operation timeout",
                 "connection timeout", "read timeout", "connect timeout", "timed-out", "timeout error",
-                "timeout occurred",
+                "timeout occurred", "timeout awaiting", "net/http: timeout",
             ],
             not: ["timeout=", "timeout set", "timeouts: 0"]),
         LogRule(
@@ -413,7 +417,8 @@ struct LogRuleSet: Sendable {
                 "network request to",
                 "couldn't connect to", "could not connect to", "spurious network error", "failed to connect",
                 "error fetching",
-                "download failed", "unable to access '<url>'", "transient problem", "unable to fetch",
+                "download failed", "network connectivity", "unable to access '<url>'", "transient problem",
+                "unable to fetch",
                 "unable to download", "could not download", "registry returned",
             ]),
         LogRule(
@@ -549,7 +554,8 @@ struct LogRuleSet: Sendable {
                 "invariant failed", "uncaught", "unhandled exception", "unhandled rejection", "event loop is closed",
                 "fatal error", "^error: ", "^fatal: ", "^panic", "^exception:", "^exception in", ": exception:",
                 "errors.", "error in", "stack trace",
-                "stacktrace", "exception occurred", "raised an exception", "threw an exception",
+                "stacktrace", "exception occurred", "exception$", "exception: ", "raised an exception",
+                "threw an exception",
             ]),
     ]
 }
