@@ -64,10 +64,12 @@ public final class LogClassifier: Sendable {
             if verdict.category != .other {
                 let entities = LogEntityExtractor.extract(bytes, category: verdict.category, kind: verdict.kind)
                 if Self.dependsOnlyOnTemplate(entities, template: verdict.template) {
-                    verdict.reusable = (
-                        entities,
-                        LogSuggestion.make(category: verdict.category, kind: verdict.kind, entities: entities)
-                    )
+                    verdict = verdict.with(
+                        LogVerdict.Reusable(
+                            entities: entities,
+                            suggestion: LogSuggestion.make(
+                                category: verdict.category, kind: verdict.kind, entities: entities)
+                        ))
                 }
             }
             cache.withLock { $0.insert(hash: hash, bytes: template, verdict: verdict) }

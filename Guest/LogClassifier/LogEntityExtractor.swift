@@ -3,15 +3,28 @@
 /// Runs only for lines classified as failures, on a lower-cased copy for searching and the original bytes for
 /// the values (so `libGL.so.1` keeps its case).
 struct LogEntityExtractor {
-    /// The raw line; valid only during the classification call that created the extractor.
+    /// The raw line; valid only during the `extract` call that created the extractor.
     private let original: UnsafeBufferPointer<UInt8>
+    /// The same bytes, ASCII lower-cased, for searching.
+    private let lower: UnsafeBufferPointer<UInt8>
 
-    init(_ line: UnsafeBufferPointer<UInt8>) {
-        original = UnsafeBufferPointer(rebasing: line[0..<min(line.count, LogMasker.maximumInput * 2)])
+    private init(original: UnsafeBufferPointer<UInt8>, lower: UnsafeBufferPointer<UInt8>) {
+        self.original = original
+        self.lower = lower
     }
 
     static func extract(_ line: UnsafeBufferPointer<UInt8>, category: LogCategory, kind: LogKind) -> LogEntities {
-        LogEntityExtractor(line).entities(category: category, kind: kind)
+        let count = min(line.count, LogMasker.maximumInput * 2)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(count, 1)) { buffer in
+            for index in 0..<count {
+                buffer[index] = LogFeatures.lower(line[index])
+            }
+            let extractor = LogEntityExtractor(
+                original: UnsafeBufferPointer(rebasing: line[0..<count]),
+                lower: UnsafeBufferPointer(rebasing: buffer[0..<count])
+            )
+            return extractor.entities(category: category, kind: kind)
+        }
     }
 
     func entities(category: LogCategory, kind: LogKind) -> LogEntities {
@@ -67,9 +80,9 @@ struct LogEntityExtractor {
             var index = start
             let last = original.count - pattern.count
             while index <= last {
-                if LogFeatures.lower(original[index]) == first {
+                if lower[index] == first {
                     var offset = 1
-                    while offset < pattern.count, LogFeatures.lower(original[index + offset]) == pattern[offset] {
+                    while offset < pattern.count, lower[index + offset] == pattern[offset] {
                         offset += 1
                     }
                     if offset == pattern.count {
@@ -90,8 +103,8 @@ struct LogEntityExtractor {
         }
         var index = start
         while index <= original.count - pattern.count {
-            if LogFeatures.lower(original[index]) == first,
-                (1..<pattern.count).allSatisfy({ LogFeatures.lower(original[index + $0]) == pattern[$0] })
+            if lower[index] == first,
+                (1..<pattern.count).allSatisfy({ lower[index + $0] == pattern[$0] })
             {
                 return index
             }

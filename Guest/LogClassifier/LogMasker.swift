@@ -17,30 +17,50 @@ enum LogMasker {
     /// - Parameters:
     ///   - input: The raw line bytes.
     ///   - output: At least `outputCapacity(forInput: input.count)` bytes.
+    /// Byte classes: 1 = space, 2 = delimiter, 4 = needs masking work (digit or slash), 0 = plain.
+    static let byteClasses: [UInt8] = (0..<256).map { value in
+        let byte = UInt8(value)
+        if isSpace(byte) { return 1 }
+        if isDelimiter(byte) { return 2 }
+        if isDigit(byte) || byte == UInt8(ascii: "/") { return 4 }
+        return 0
+    }
+
     static func mask(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> Int {
+        byteClasses.withUnsafeBufferPointer { classes in
+            mask(input, into: output, classes: classes)
+        }
+    }
+
+    private static func mask(
+        _ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>,
+        classes: UnsafeBufferPointer<UInt8>
+    ) -> Int {
         var writer = Writer(output: output)
         let end = min(input.count, maximumInput)
         var index = 0
         while index < end {
             let byte = input[index]
-            if isSpace(byte) {
+            let byteClass = classes[Int(byte)]
+            if byteClass == 1 {
                 writer.space()
                 index += 1
-            } else if isDelimiter(byte) {
+            } else if byteClass == 2 {
                 writer.put(byte)
                 index += 1
             } else {
                 var tokenEnd = index
-                var needsWork = false
+                var flags: UInt8 = 0
                 while tokenEnd < end {
-                    let next = input[tokenEnd]
-                    if isSpace(next) || isDelimiter(next) {
+                    let nextClass = classes[Int(input[tokenEnd])]
+                    if nextClass & 3 != 0 {
                         break
                     }
                     // Masking needs a digit or a slash; plain words are copied as they are.
-                    needsWork = needsWork || isDigit(next) || next == UInt8(ascii: "/")
+                    flags |= nextClass
                     tokenEnd += 1
                 }
+                let needsWork = flags != 0
                 if needsWork {
                     maskToken(input, from: index, to: tokenEnd, writer: &writer)
                 } else {
@@ -61,11 +81,11 @@ enum LogMasker {
             self.output = output
         }
 
-        mutating func space() {
+        @inline(__always) mutating func space() {
             pendingSpace = count > 0
         }
 
-        mutating func put(_ byte: UInt8) {
+        @inline(__always) mutating func put(_ byte: UInt8) {
             if pendingSpace {
                 output[count] = 0x20
                 count += 1
@@ -76,7 +96,7 @@ enum LogMasker {
         }
 
         /// Copies `input[start..<end]` unchanged.
-        mutating func copy(_ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) {
+        @inline(__always) mutating func copy(_ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) {
             if pendingSpace {
                 output[count] = 0x20
                 count += 1
@@ -88,7 +108,7 @@ enum LogMasker {
             }
         }
 
-        mutating func put(_ text: StaticString) {
+        @inline(__always) mutating func put(_ text: StaticString) {
             text.withUTF8Buffer { bytes in
                 for byte in bytes {
                     put(byte)

@@ -1,12 +1,29 @@
-/// The part of a verdict that depends only on the template.
-struct LogVerdict: Sendable {
+/// The part of a verdict that depends only on the template. A class so a cache hit costs one retain.
+final class LogVerdict: Sendable {
     let category: LogCategory
     let kind: LogKind
     let confidence: Double
     let template: String
     /// Entities and suggestion, when they depend only on the template (every value lies in its unmasked text),
     /// so later lines with the same template can reuse them without extraction.
-    var reusable: (entities: LogEntities, suggestion: String?)?
+    let reusable: Reusable?
+
+    struct Reusable: Sendable {
+        let entities: LogEntities
+        let suggestion: String?
+    }
+
+    init(category: LogCategory, kind: LogKind, confidence: Double, template: String, reusable: Reusable? = nil) {
+        self.category = category
+        self.kind = kind
+        self.confidence = confidence
+        self.template = template
+        self.reusable = reusable
+    }
+
+    func with(_ reusable: Reusable) -> LogVerdict {
+        LogVerdict(category: category, kind: kind, confidence: confidence, template: template, reusable: reusable)
+    }
 }
 
 /// A bounded least-recently-used map from template to verdict.
@@ -38,13 +55,45 @@ struct TemplateCache: Sendable {
     /// The number of cached templates.
     var count: Int { entries.count }
 
-    /// FNV-1a over the template bytes.
+    /// A fast 64-bit hash of the template bytes, eight bytes at a time (collisions are caught by comparing bytes).
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        let raw = UnsafeRawBufferPointer(bytes)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(raw.count)
+        var offset = 0
+        while offset + 8 <= raw.count {
+            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            hash = (hash ^ word) &* 0x9e37_79b9_7f4a_7c15
+            hash ^= hash >> 29
+            offset += 8
         }
-        return hash
+        while offset < raw.count {
+            hash = (hash ^ UInt64(raw[offset])) &* 0x100_0000_01b3
+            offset += 1
+        }
+        return LogFeatures.mix(hash)
+    }
+
+    /// Byte equality, eight bytes at a time.
+    static func equal(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
+        guard left.count == right.count else {
+            return false
+        }
+        var offset = 0
+        while offset + 8 <= left.count {
+            if left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            {
+                return false
+            }
+            offset += 8
+        }
+        while offset < left.count {
+            if left[offset] != right[offset] {
+                return false
+            }
+            offset += 1
+        }
+        return true
     }
 
     /// The verdict for the template, marking it most recently used.
@@ -53,8 +102,7 @@ struct TemplateCache: Sendable {
             return nil
         }
         let matches = entries[slot].bytes.withUnsafeBytes { stored in
-            stored.count == bytes.count
-                && (bytes.isEmpty || stored.elementsEqual(UnsafeRawBufferPointer(bytes)))
+            Self.equal(stored, UnsafeRawBufferPointer(bytes))
         }
         guard matches else {
             return nil
