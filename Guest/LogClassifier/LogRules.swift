@@ -79,6 +79,9 @@ struct LogRuleSet: Sendable {
     /// The first rule that fires on the template, and whether the template has a failure cue and no benign
     /// marker (the learned model is only consulted then).
     func evaluate(_ template: UnsafeBufferPointer<UInt8>) -> (rule: LogRule?, hasFailureCue: Bool) {
+        if Self.namesMissingCommand(template) {
+            return (Self.quotedCommandRule, true)
+        }
         var found = PatternSet(capacity: matcher.patternCount)
         matcher.scan(template, into: &found)
         let isBenign = benign.contains { found.contains($0) }
@@ -106,11 +109,46 @@ struct LogRuleSet: Sendable {
         return nil
     }
 
+    static let quotedCommandRule = LogRule(.dependencyMissing, .missingCommand, 0.96, [])
+
+    /// `No such file or directory: 'ffmpeg'` names a program (a bare word: no slash, no dot, so not a path or a
+    /// file name): a missing command.
+    static func namesMissingCommand(_ template: UnsafeBufferPointer<UInt8>) -> Bool {
+        let marker = Array("no such file or directory: '".utf8)
+        guard template.count > marker.count else {
+            return false
+        }
+        var start = -1
+        search: for index in 0...(template.count - marker.count) {
+            for offset in marker.indices where LogFeatures.lower(template[index + offset]) != marker[offset] {
+                continue search
+            }
+            start = index + marker.count
+            break
+        }
+        guard start >= 0 else {
+            return false
+        }
+        var index = start
+        while index < template.count, template[index] != UInt8(ascii: "'") {
+            let byte = template[index]
+            guard
+                LogMasker.isAlphanumeric(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                    || byte == UInt8(ascii: "+")
+            else {
+                return false
+            }
+            index += 1
+        }
+        return index > start && index < template.count && (index - start) <= 40
+    }
+
     /// Markers of lines that talk about failures without reporting one (commits, docs, test names, successes).
     static let benignMarkers = [
         "succeeded", "recovered", "successfully", " passed", "merge pull request", "fix ", "fixed ", "fix:",
         "docs:", "todo", "tip:", "hint:", "echo ", "0 errors", "errors: 0", "error_count=0", "will be removed",
-        "deprecated", "no errors", "val_loss", "error=<n>", "loss=<n>", "ignoring invalid distribution", "error rate",
+        "deprecated", "no errors", "--timeout", "configurable", "val_loss", "error=<n>", "loss=<n>",
+        "ignoring invalid distribution", "error rate",
         "the fix", "is healthy", "commit ", " 0 failed", "0 failures",
     ]
 
@@ -118,7 +156,7 @@ struct LogRuleSet: Sendable {
     static let failureCues = [
         "error", "err!", "err:", "fail", "fatal", "exception", "cannot", "can't", "unable", "not found", "denied",
         "refused", "invalid", "abort", "panic", "killed", "missing", "timeout", "timed out", "couldn't", "could not",
-        "unexpected", "crash", "warn", "no such", "not available", "unavailable", "no route", "broken", "died", "lost",
+        "unexpected", "crash", "no such", "not available", "unavailable", "no route", "broken", "died", "lost",
         "reset", "exceeded", "exhausted", "mismatch", "incompatible", "unsupported", "not supported", "too old",
         "required", "problem", "critical", "emerg", "traceback", "errno", "oom", "out of memory", "violation",
         "corrupt", "undefined", "unresolved", "insufficient", "not installed", "did not", "wrong", "terminated",
@@ -197,6 +235,10 @@ struct LogRuleSet: Sendable {
                     "timing out",
                     "port error", "crash",
                 ]
+            ],
+            not: [
+                "undefined symbol", "symbol lookup error", "could not find a version", "no matching distribution",
+                "cannot open shared object",
             ]),
         LogRule(
             .cudaError, .noDevice, 0.96,
@@ -208,7 +250,8 @@ struct LogRuleSet: Sendable {
                 "driver not loaded", "invalid device ordinal", "no devices were found", "failed to initialize cuda",
                 "unable to determine the device handle", "cuda unknown error", "cuda initialization",
                 "cudagetdevicecount",
-                "failed to initialize nvml", "initialize nvml", "nvidia-smi has failed", "no gpu found",
+                "failed to initialize nvml", "initialize nvml", "nvidia-smi has failed", "is_available() is false",
+                "is_available() returned false", "no gpu found",
                 "no gpus found", "gpu not found",
             ]),
         LogRule(
@@ -222,7 +265,8 @@ struct LogRuleSet: Sendable {
         LogRule(
             .cudaError, .deviceAssert, 0.96,
             [
-                "device-side assert", "illegal memory access", "misaligned address", "unspecified launch failure",
+                "device-side assert", "srcselectdimsize", "t >= 0 && t < n_classes", "`-sizes[i] <= index",
+                "illegal memory access", "misaligned address", "unspecified launch failure",
                 "illegal instruction was encountered", "cuda kernel errors might be",
                 "launch timed out and was terminated",
                 "gpuassert", "cuda runtime error", "out of resource: shared memory", "when stream is capturing",
@@ -238,7 +282,7 @@ struct LogRuleSet: Sendable {
                 "cuda exception", "cuda call failed", "gpu fault", "cuda kernel failed",
             ],
             not: ["could not find cudatoolkit", "cuda_home", "no cuda runtime is found"]),
-        LogRule(.cudaError, .cudaRuntime, 0.9, ["nvidia-smi"], and: [["err!", "error", "failed"]]),
+        LogRule(.cudaError, .cudaRuntime, 0.9, ["nvidia-smi"], and: [["err!"]]),
         LogRule(
             .cudaError, .gpuOOM, 0.85, ["gpu", "cuda"], and: [["out of memory", " oom", "memory exhausted"]],
             not: ["oom-kill", "oom_kill", "killed process", "oom-killer"]),
@@ -319,7 +363,7 @@ struct LogRuleSet: Sendable {
                 "unmet dependencies",
                 "held broken packages", "dependency problems prevent", "failed to select a version", "requires rustc",
                 "go.mod requires go", "dependencyconvergence", "unsupportedclassversionerror",
-                "requires a different python",
+                "requires a different python", "require a different python",
                 "unsupported gpu architecture", "mismatches the version that was used to compile",
                 "is incompatible with",
                 "incompatible with numpy", "version conflict", "incompatible version", "requires python",

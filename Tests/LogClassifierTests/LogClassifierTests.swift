@@ -105,6 +105,16 @@ struct LogClassifierTests {
             Tricky(line: "job finished: exit code 0", category: .other, kind: nil),
             Tricky(line: "job failed: exit code 2", category: .runtimeError, kind: .serviceFailed),
             Tricky(line: "loader: libfoo.so.7 not found", category: .dependencyMissing, kind: .missingSharedLibrary),
+            Tricky(
+                line: "FileNotFoundError: [Errno 2] No such file or directory: 'ffprobe'", category: .dependencyMissing,
+                kind: .missingCommand),
+            Tricky(
+                line: "FileNotFoundError: [Errno 2] No such file or directory: 'config.yaml'", category: .runtimeError,
+                kind: .fileNotFound),
+            Tricky(
+                line: "python: symbol lookup error: /opt/venv/lib/libtorch_cuda.so: undefined symbol: ncclCommRegister",
+                category: .dependencyMissing, kind: .missingSharedLibrary),
+            Tricky(line: "Timeout is configurable via --timeout", category: .other, kind: nil),
         ])
     func tricky(_ case: Tricky) {
         let result = classifier.classify(`case`.line)
