@@ -77,3 +77,6 @@ public struct LogClassification: Codable, Sendable, Hashable {
         self.entities = entities
     }
 }
+
+/// The name the design brief uses for ``LogClassification``.
+public typealias Classification = LogClassification

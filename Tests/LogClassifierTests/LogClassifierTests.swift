@@ -232,19 +232,19 @@ struct LogClassifierTests {
         let classifier = LogClassifier()
         var checksum = 0
         let rounds = 40
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
-            for _ in 0..<rounds {
-                for line in lines {
-                    checksum &+= classifier.classify(line).template.utf8.count
-                }
+        // Process CPU time, so other jobs on a shared machine do not skew the rate.
+        let start = clock()
+        for _ in 0..<rounds {
+            for line in lines {
+                checksum &+= classifier.classify(line).template.utf8.count
             }
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = max(Double(clock() - start) / Double(CLOCKS_PER_SEC), 1e-6)
         let rate = Double(lines.count * rounds) / seconds
         print(
-            String(format: "throughput: %.0f lines/s over %d lines (checksum %d)", rate, lines.count * rounds, checksum)
-        )
+            String(
+                format: "throughput: %.0f lines/s (CPU time) over %d lines (checksum %d)", rate, lines.count * rounds,
+                checksum))
         #if !DEBUG
             #expect(rate >= 200_000)
         #endif
