@@ -222,7 +222,7 @@ struct LogRuleSet: Sendable {
                 "cublas_status_alloc_failed", "oom when allocating tensor", "resource_exhausted: out of memory",
                 "allocate cuda", "no available memory for the cache blocks", "gpu ran out of memory", "gpu oom",
                 "failure 2: out of memory", "exhausted, requested", "_bfc) ran out of memory", "gpu out of memory",
-                "out of memory on device", "cuda oom",
+                "out of memory on device", "cuda oom", "insufficient gpu memory", "not enough gpu memory",
             ]),
         LogRule(
             .cudaError, .gpuOOM, 0.96, ["on device cuda", "on gpu", "device:gpu"],
@@ -259,7 +259,8 @@ struct LogRuleSet: Sendable {
             [
                 "cudnn_status_", "cublas_status_", "cufft_", "cusolver_status", "cusparse_status", "cudnn error",
                 "cudnn failed",
-                "loaded runtime cudnn library", "failed to get convolution algorithm", "cusolver error", "cublas error",
+                "loaded runtime cudnn library", "failed to get convolution algorithm",
+                "unable to find an engine to execute", "cusolver error", "cublas error",
                 "cudnn_status", "curand_status",
             ]),
         LogRule(
@@ -349,13 +350,15 @@ struct LogRuleSet: Sendable {
                 "could not find com.", "could not find org.", "package not found", "no matching version",
                 "not found in registry",
                 "could not resolve all files", "unable to find a match", "no match for argument",
+                "could not find directory of openssl", "does not have a release file",
                 "is not available, but is referred to",
             ]),
         LogRule(.dependencyMissing, .missingPackage, 0.95, ["could not find "], and: [["(missing:", "(missing "]]),
         LogRule(
             .dependencyMissing, .versionConflict, 0.95,
             [
-                "dependency conflicts", "which is incompatible", "conflicting dependencies", "resolutionimpossible",
+                "dependency conflicts", "conflicting requirements", "dependency resolver found",
+                "which is incompatible", "conflicting dependencies", "resolutionimpossible",
                 "eresolve",
                 "unable to resolve dependency tree", "npm err! peer", "unsatisfiableerror", "versionconflict",
                 "multiarray failed to import",
@@ -457,7 +460,9 @@ struct LogRuleSet: Sendable {
             [
                 "failed to fetch", "failed to download", "too many requests", "toomanyrequests", "pull rate limit",
                 "condahttperror",
-                "index files failed to download", "pull access denied", "could not get '", "http 000",
+                "index files failed to download", "pull access denied", "unauthorized: incorrect username",
+                "unauthorized: authentication required", "requested access to the resource is denied",
+                "could not get '", "http 000",
                 "network request to",
                 "couldn't connect to", "could not connect to", "spurious network error", "failed to connect",
                 "error fetching",
@@ -473,7 +478,8 @@ struct LogRuleSet: Sendable {
                 "network error", "failed to establish a new connection", "max retries exceeded", "connectionerror",
                 "the requested url returned error", "request canceled", "webhook delivery failed", "server error:",
                 "request failed with status code", "connecterror", "connection error", "connection failed",
-                "upstream prematurely closed",
+                "upstream prematurely closed", "can't reach database server", "can't reach", "cannot reach",
+                "unable to reach",
                 "internal server error", "http error 5", "httperror: 5",
             ]),
 
