@@ -31,6 +31,9 @@ public struct LogTraceGrouper: Sendable {
     private var state = State.idle
     private var pending: [String] = []
     private var javaHeadline = ""
+    /// UTF-8 length of the text before `Traceback` on the first line (a journal or timestamp prefix).
+    private var prefixLength = 0
+    private var prefixLastByte: UInt8 = 0
     /// The most lines a trace may collect before it is closed anyway.
     public let maximumLines: Int
 
@@ -52,17 +55,18 @@ public struct LogTraceGrouper: Sendable {
         case .idle:
             break
         case .python:
-            if Self.isPythonContinuation(line), pending.count < maximumLines {
+            let body = withoutPrefix(line)
+            if Self.isPythonContinuation(body), pending.count < maximumLines {
                 pending.append(line)
                 return []
             }
-            if Self.isIndentedOrBlank(line) == false, !line.isEmpty, pending.count < maximumLines {
+            if Self.isIndentedOrBlank(body) == false, !body.isEmpty, pending.count < maximumLines {
                 // The final exception line closes the traceback.
                 pending.append(line)
-                events.append(close(headline: line))
+                events.append(close(headline: body))
                 return events
             }
-            events.append(close(headline: pending.last ?? line))
+            events.append(close(headline: withoutPrefix(pending.last ?? line)))
         case .java:
             if Self.isJavaContinuation(line), pending.count < maximumLines {
                 pending.append(line)
@@ -74,9 +78,11 @@ public struct LogTraceGrouper: Sendable {
             }
             events.append(close(headline: javaHeadline))
         }
-        if line.contains("Traceback (most recent call last)") {
+        if let range = line.firstRange(of: "Traceback (most recent call last)") {
             state = .python
             pending = [line]
+            prefixLength = line.utf8.distance(from: line.startIndex, to: range.lowerBound)
+            prefixLastByte = prefixLength > 0 ? line.utf8[line.utf8.index(before: range.lowerBound)] : 0
         } else if Self.isJavaHeader(line) {
             state = .java
             pending = [line]
@@ -92,9 +98,22 @@ public struct LogTraceGrouper: Sendable {
     public mutating func finish() -> [LogEvent] {
         switch state {
         case .idle: []
-        case .python: [close(headline: pending.last ?? "")]
+        case .python: [close(headline: withoutPrefix(pending.last ?? ""))]
         case .java: [close(headline: javaHeadline)]
         }
+    }
+
+    /// The line without the prefix the traceback's first line had (`Jun 05 host python3[99]: `), when the line
+    /// has a prefix of the same length ending in the same byte; otherwise the line itself.
+    private func withoutPrefix(_ line: String) -> String {
+        guard prefixLength > 0, line.utf8.count >= prefixLength else {
+            return line
+        }
+        let cut = line.utf8.index(line.utf8.startIndex, offsetBy: prefixLength)
+        guard line.utf8[line.utf8.index(before: cut)] == prefixLastByte else {
+            return line
+        }
+        return String(decoding: line.utf8[cut...], as: UTF8.self)
     }
 
     private mutating func close(headline: String) -> LogEvent {

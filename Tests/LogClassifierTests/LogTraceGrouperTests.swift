@@ -25,6 +25,24 @@ struct LogTraceGrouperTests {
         #expect(events[2].lines == ["job 7 ended"])
     }
 
+    @Test("a traceback with a journal prefix on every line is still grouped")
+    func journalPrefix() {
+        var grouper = LogTraceGrouper(classifier: classifier)
+        let input = [
+            "Jun 05 10:00:01 vm-1 python3[991]: Traceback (most recent call last):",
+            "Jun 05 10:00:01 vm-1 python3[991]:   File \"/app/serve.py\", line 9, in <module>",
+            "Jun 05 10:00:01 vm-1 python3[991]:     import vllm",
+            "Jun 05 10:00:01 vm-1 python3[991]: ModuleNotFoundError: No module named 'vllm'",
+            "Jun 05 10:00:02 vm-1 systemd[1]: serve.service: Main process exited, code=exited, status=1/FAILURE",
+        ]
+        let events = input.flatMap { grouper.append($0) } + grouper.finish()
+        #expect(events.count == 2)
+        #expect(events[0].lines.count == 4)
+        #expect(events[0].headline == "ModuleNotFoundError: No module named 'vllm'")
+        #expect(events[0].classification.entities.module == "vllm")
+        #expect(events[1].classification.kind == .serviceFailed)
+    }
+
     @Test("a chained Python traceback stays one event and ends at the last exception")
     func chained() {
         var grouper = LogTraceGrouper(classifier: classifier)
