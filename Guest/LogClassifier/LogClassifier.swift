@@ -57,8 +57,15 @@ public final class LogClassifier: Sendable {
             let length = LogMasker.mask(bytes, into: base)
             let template = UnsafeBufferPointer(start: base, count: length)
             let hash = TemplateCache.hash(template)
-            if let cached = cache.withLock({ $0.lookup(hash: hash, bytes: template) }) {
-                return finish(cached, line: bytes)
+            if let hit = cache.withLock({ $0.lookup(hash: hash, bytes: template, line: bytes) }) {
+                if let repeated = hit.repeated {
+                    return repeated
+                }
+                let result = finish(hit.verdict, line: bytes)
+                if hit.verdict.category != .other, hit.verdict.reusable == nil {
+                    cache.withLock { $0.remember(hash: hash, bytes: template, line: bytes, result: result) }
+                }
+                return result
             }
             var verdict = decide(template)
             if verdict.category != .other {

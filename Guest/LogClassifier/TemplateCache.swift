@@ -37,6 +37,10 @@ struct TemplateCache: Sendable {
         var verdict: LogVerdict
         var previous: Int
         var next: Int
+        /// The last raw line seen with this template and its full result, kept only for verdicts whose
+        /// entities must be extracted per line, so an exact repeat skips extraction.
+        var lastLine: [UInt8] = []
+        var lastResult: LogClassification?
     }
 
     let capacity: Int
@@ -98,17 +102,48 @@ struct TemplateCache: Sendable {
 
     /// The verdict for the template, marking it most recently used.
     mutating func lookup(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>) -> LogVerdict? {
+        lookup(hash: hash, bytes: bytes, line: nil)?.verdict
+    }
+
+    /// The verdict for the template, marking it most recently used, and the full earlier result when `line`
+    /// repeats the last line remembered for this template.
+    mutating func lookup(
+        hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>?
+    ) -> (verdict: LogVerdict, repeated: LogClassification?)? {
+        guard let slot = slot(hash: hash, bytes: bytes) else {
+            return nil
+        }
+        moveToFront(slot)
+        var repeated: LogClassification?
+        if let line, let result = entries[slot].lastResult {
+            let same = entries[slot].lastLine.withUnsafeBytes { Self.equal($0, UnsafeRawBufferPointer(line)) }
+            repeated = same ? result : nil
+        }
+        return (entries[slot].verdict, repeated)
+    }
+
+    /// Remembers the full result for the last raw line of a cached template.
+    mutating func remember(
+        hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>, result: LogClassification
+    ) {
+        guard line.count <= Self.maximumRememberedLine, let slot = slot(hash: hash, bytes: bytes) else {
+            return
+        }
+        entries[slot].lastLine = Array(line)
+        entries[slot].lastResult = result
+    }
+
+    /// Lines longer than this are never remembered.
+    static let maximumRememberedLine = 2048
+
+    private func slot(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard let slot = slots[hash] else {
             return nil
         }
         let matches = entries[slot].bytes.withUnsafeBytes { stored in
             Self.equal(stored, UnsafeRawBufferPointer(bytes))
         }
-        guard matches else {
-            return nil
-        }
-        moveToFront(slot)
-        return entries[slot].verdict
+        return matches ? slot : nil
     }
 
     /// Stores a verdict, evicting the least recently used template when full.

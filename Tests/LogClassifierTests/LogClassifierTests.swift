@@ -218,6 +218,20 @@ struct LogClassifierTests {
         #expect(uncached.cachedTemplateCount == 0)
     }
 
+    @Test("an exact repeat of a line with per-line entities gives the same result, a variant its own")
+    func repeatedLines() {
+        let classifier = LogClassifier()
+        let first = classifier.classify("ssh: connect to host 10.0.0.7 port 22: Connection refused")
+        let again = classifier.classify("ssh: connect to host 10.0.0.7 port 22: Connection refused")
+        let third = classifier.classify("ssh: connect to host 10.0.0.7 port 22: Connection refused")
+        let other = classifier.classify("ssh: connect to host 10.0.0.9 port 2222: Connection refused")
+        #expect(first == again && again == third)
+        #expect(first.entities.port == 22)
+        #expect(other.entities.host == "10.0.0.9")
+        #expect(other.entities.port == 2222)
+        #expect(other.template == first.template)
+    }
+
     @Test("empty and odd lines are OTHER without crashing")
     func oddLines() {
         for line in ["", " ", "\t\t", "ü🚀", String(repeating: "x", count: 5000), "0x", "////", "1.2.3.4.5.6"] {
