@@ -44,7 +44,13 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "SQLite", dependencies: ["CSQLite3"], path: "Shared/SQLite", swiftSettings: swiftSettings),
+        .target(
+            name: "SQLite",
+            dependencies: ["CSQLite3"],
+            path: "Shared/SQLite",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: Host
         .systemLibrary(
@@ -108,6 +114,12 @@ let package = Package(
         ),
         .target(name: "Systemd", dependencies: ["CSystemd"], path: "Guest/Systemd", swiftSettings: swiftSettings),
         .target(
+            name: "LogClassifier",
+            path: "Guest/LogClassifier",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AgentCore",
             dependencies: [
                 "AgentAPI", "SQLite", "Systemd", logging, serviceLifecycle, unixSignals, hummingbird, httpTypes, nioCore,
@@ -135,6 +147,8 @@ let package = Package(
         .testTarget(name: "CurlTests", dependencies: ["Curl"], path: "Tests/CurlTests", swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], path: "Tests/SystemdTests",
                     swiftSettings: swiftSettings),
+        .testTarget(name: "LogClassifierTests", dependencies: ["LogClassifier"], path: "Tests/LogClassifierTests",
+                    exclude: ["Data"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentCoreTests", dependencies: [
                 "AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
             ],
