@@ -12,12 +12,12 @@ struct ExecCommand: AsyncParsableCommand {
     @Option(help: "Seconds before the agent stops the command.") var timeout = 3600
     @Option(help: "Working directory in the guest.") var cwd: String?
     @Argument(help: "The VM's name.") var vm: String
-    @Argument(parsing: .captureForPassthrough, help: "The program and its arguments, after `--`.") var command: [String]
+    @Argument(parsing: .postTerminator, help: "The program and its arguments, after `--`.") var command: [String]
 
     func run() async throws {
         var exitCode: Int32 = 0
         try await options.run { logger throws(SupervisorError) in
-            let argv = command.first == "--" ? Array(command.dropFirst()) : command
+            let argv = command
             guard !argv.isEmpty else {
                 throw SupervisorError(.invalidArgument, "no command given; use `somnus exec \(vm) -- CMD ARGS…`")
             }
