@@ -50,7 +50,8 @@ struct AgentHarness {
         )
         var logger = Logger(label: "agent-test")
         logger.logLevel = .warning
-        let server = AgentServer(configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false)
+        let server = AgentServer(
+            configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false)
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
