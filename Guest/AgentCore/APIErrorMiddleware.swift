@@ -48,7 +48,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
-        return json(status: status, headers: headers, body: APIErrorBody(code: error.code.rawValue, message: error.message))
+        return json(
+            status: status, headers: headers, body: APIErrorBody(code: error.code.rawValue, message: error.message))
     }
 
     private static func defaultMessage(_ code: AgentError.Code, request: Request) -> String {
@@ -68,7 +69,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     ) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(body)) ?? Data(#"{"error":{"code":"internal_error","message":"encoding"}}"#.utf8)
+        let data =
+            (try? encoder.encode(body)) ?? Data(#"{"error":{"code":"internal_error","message":"encoding"}}"#.utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
@@ -105,7 +107,8 @@ extension Request {
         do {
             buffer = try await body.collect(upTo: AgentRequestContext.maxBodySize)
         } catch {
-            throw AgentError(.payloadTooLarge, "the request body is larger than \(AgentRequestContext.maxBodySize) bytes")
+            throw AgentError(
+                .payloadTooLarge, "the request body is larger than \(AgentRequestContext.maxBodySize) bytes")
         }
         do {
             return try JSONDecoder().decode(Value.self, from: Data(buffer.readableBytesView))

@@ -89,7 +89,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var dataDirectory: String?
 
         /// Creates overrides.
-        public init(listen: String? = nil, tokenFile: String? = nil, socketPath: String? = nil, dataDirectory: String? = nil) {
+        public init(
+            listen: String? = nil, tokenFile: String? = nil, socketPath: String? = nil, dataDirectory: String? = nil
+        ) {
             self.listen = listen
             self.tokenFile = tokenFile
             self.socketPath = socketPath
@@ -156,7 +158,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         if let listen = file.listen { configuration.listen = try AgentListenAddress(parsing: listen) }
         if let tokenFile = file.tokenFile { configuration.tokenFile = try nonEmpty(tokenFile, key: "token_file") }
         if let socket = file.socket { configuration.socketPath = try nonEmpty(socket, key: "socket") }
-        if let dataDirectory = file.dataDir { configuration.dataDirectory = try nonEmpty(dataDirectory, key: "data_dir") }
+        if let dataDirectory = file.dataDir {
+            configuration.dataDirectory = try nonEmpty(dataDirectory, key: "data_dir")
+        }
         if let units = file.monitoredUnits {
             for unit in units where unit.isEmpty || unit.contains(where: { $0.isWhitespace || $0 == "/" }) {
                 throw AgentError(.invalidConfiguration, "monitored_units: '\(unit)' is not a unit name")
@@ -172,7 +176,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         if let journal = file.journal { configuration.journal = journal }
         if let seconds = file.monitorIntervalSeconds {
             guard seconds >= 1, seconds <= 3600 else {
-                throw AgentError(.invalidConfiguration, "monitor_interval_seconds: must be from 1 to 3600, not \(seconds)")
+                throw AgentError(
+                    .invalidConfiguration, "monitor_interval_seconds: must be from 1 to 3600, not \(seconds)")
             }
             configuration.monitorInterval = .milliseconds(Int64(seconds * 1000))
         }

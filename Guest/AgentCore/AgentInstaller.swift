@@ -6,30 +6,30 @@ public struct AgentInstaller: Sendable {
     /// The unit file, kept identical to `Guest/SomnusAgent/somnus-agent.service` in the repository (a test
     /// checks it).
     public static let unitFileText = """
-[Unit]
-Description=Somnus guest agent
-Documentation=https://github.com/somnus/somnus
-After=network-online.target
-Wants=network-online.target
+        [Unit]
+        Description=Somnus guest agent
+        Documentation=https://github.com/somnus/somnus
+        After=network-online.target
+        Wants=network-online.target
 
-[Service]
-Type=notify
-NotifyAccess=main
-ExecStart=/usr/local/bin/somnus-agent serve
-WatchdogSec=30
-Restart=on-failure
-RestartSec=1
-OOMScoreAdjust=-500
-MemoryHigh=64M
-MemoryMin=16M
-RuntimeDirectory=somnus
-RuntimeDirectoryPreserve=yes
-StateDirectory=somnus
+        [Service]
+        Type=notify
+        NotifyAccess=main
+        ExecStart=/usr/local/bin/somnus-agent serve
+        WatchdogSec=30
+        Restart=on-failure
+        RestartSec=1
+        OOMScoreAdjust=-500
+        MemoryHigh=64M
+        MemoryMin=16M
+        RuntimeDirectory=somnus
+        RuntimeDirectoryPreserve=yes
+        StateDirectory=somnus
 
-[Install]
-WantedBy=multi-user.target
+        [Install]
+        WantedBy=multi-user.target
 
-"""
+        """
 
     /// Where the unit is written.
     public var unitPath: String
@@ -89,7 +89,9 @@ WantedBy=multi-user.target
         let output = try ChildProcess.run(argv, timeout: .seconds(120))
         guard output.termination == .exited(0) else {
             let detail = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw AgentError(.commandFailed, "\(argv.joined(separator: " ")) failed: \(detail.isEmpty ? "\(output.termination)" : detail)")
+            throw AgentError(
+                .commandFailed,
+                "\(argv.joined(separator: " ")) failed: \(detail.isEmpty ? "\(output.termination)" : detail)")
         }
     }
 }

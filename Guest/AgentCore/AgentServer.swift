@@ -4,8 +4,8 @@ import Hummingbird
 public import Logging
 import NIOCore
 import ServiceLifecycle
-import Systemd
 import Synchronization
+import Systemd
 import UnixSignals
 
 /// Where a running agent can be reached; handed to ``AgentServer/run(onReady:)`` once both listeners are bound.
@@ -61,7 +61,9 @@ public struct AgentServer: Sendable {
     public func run(onReady: @escaping @Sendable (AgentEndpoints) async -> Void = { _ in }) async throws {
         let state = AgentState(configuration: configuration, jobs: ExecJobTable(killGrace: killGrace))
         if let problem = state.tokenProblem {
-            logger.warning("Agent token unusable, TCP listener refuses all requests", metadata: ["agent.token.problem": "\(problem)"])
+            logger.warning(
+                "Agent token unusable, TCP listener refuses all requests",
+                metadata: ["agent.token.problem": "\(problem)"])
         }
         let socketPath = configuration.socketPath
         let directory = (socketPath as NSString).deletingLastPathComponent

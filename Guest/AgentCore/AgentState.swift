@@ -2,6 +2,10 @@ import AgentAPI
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What every handler and service of one agent process shares.
 final class AgentState: Sendable {
     let configuration: AgentConfiguration
@@ -31,9 +35,20 @@ final class AgentState: Sendable {
         latestStats.withLock { $0 = stats }
     }
 
-    /// Hex sha256 of `/proc/self/exe`, computed once. Blocking: call it on a thread pool.
+    /// Hex sha256 of `/proc/self/exe`, computed once (by coreutils' `sha256sum`, else in Swift). Blocking: call
+    /// it on a thread pool.
     func binarySHA256() -> String {
         if let known = cachedSHA256.withLock({ $0 }) { return known }
+        let executable = "/proc/\(getpid())/exe"
+        if let output = try? ChildProcess.run(["sha256sum", executable], timeout: .seconds(60)),
+            output.termination == .exited(0)
+        {
+            let hex = String(output.stdout.prefix(64))
+            if hex.count == 64, hex.allSatisfy(\.isHexDigit) {
+                cachedSHA256.withLock { $0 = hex }
+                return hex
+            }
+        }
         var digest = SHA256Digest()
         if let handle = FileHandle(forReadingAtPath: "/proc/self/exe") {
             defer { try? handle.close() }

@@ -52,7 +52,8 @@ struct ChildProcess: Sendable {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
             else {
-                throw AgentError(.commandFailed, "cannot start '\(program)': working directory '\(directory)' does not exist")
+                throw AgentError(
+                    .commandFailed, "cannot start '\(program)': working directory '\(directory)' does not exist")
             }
             guard resolve(program, path: (environment ?? ProcessInfo.processInfo.environment)["PATH"]) != nil else {
                 throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
@@ -206,7 +207,9 @@ final class OutputCollector {
         onData: (ArraySlice<UInt8>, Bool) -> Void = { _, _ in },
         tick: () -> Bool
     ) {
-        var descriptors = [pollfd(fd: out, events: Int16(POLLIN), revents: 0), pollfd(fd: err, events: Int16(POLLIN), revents: 0)]
+        var descriptors = [
+            pollfd(fd: out, events: Int16(POLLIN), revents: 0), pollfd(fd: err, events: Int16(POLLIN), revents: 0),
+        ]
         var open = [true, true]
         var buffer = [UInt8](repeating: 0, count: 65536)
         defer {

@@ -13,7 +13,8 @@ struct HealthController {
         }
         router.get(RouterPath(AgentRoute.healthReady)) { _, _ in
             let ready = readiness()
-            return APIErrorMiddleware<AgentRequestContext>.json(status: ready.ready ? .ok : .serviceUnavailable, body: ready)
+            return APIErrorMiddleware<AgentRequestContext>.json(
+                status: ready.ready ? .ok : .serviceUnavailable, body: ready)
         }
         router.get(RouterPath(AgentRoute.status)) { _, _ in
             APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: try await status())
@@ -122,7 +123,9 @@ struct ExecController {
     ) throws(AgentError) -> Int {
         guard let text else { return value }
         guard let number = Int(text), range.contains(number) else {
-            throw AgentError(.badRequest, "\(name): must be an integer from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+            throw AgentError(
+                .badRequest,
+                "\(name): must be an integer from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
         }
         return number
     }

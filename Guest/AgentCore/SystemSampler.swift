@@ -64,7 +64,9 @@ struct SystemSampler: Sendable {
         return fields.prefix(3).compactMap { Double($0) }
     }
 
-    private static let diskTypes: Set<String> = ["ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "f2fs", "zfs", "overlay"]
+    private static let diskTypes: Set<String> = [
+        "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "f2fs", "zfs", "overlay",
+    ]
 
     private static func filesystems() -> [StatsResponse.Filesystem] {
         var seen: Set<String> = []
@@ -141,7 +143,8 @@ struct SystemSampler: Sendable {
                 }
                 rss = Self.processRSS(pid)
             }
-            return StatsResponse.Unit(name: unit, activeState: state.active, mainPID: state.pid, cpuPercent: cpu, rssBytes: rss)
+            return StatsResponse.Unit(
+                name: unit, activeState: state.active, mainPID: state.pid, cpuPercent: cpu, rssBytes: rss)
         }
         previousProcessTicks = seenPIDs
         return result

@@ -33,7 +33,8 @@ struct ConfigurationOptions: ParsableArguments {
     var dataDirectory: String?
 
     var overrides: AgentConfiguration.Overrides {
-        AgentConfiguration.Overrides(listen: listen, tokenFile: tokenFile, socketPath: socket, dataDirectory: dataDirectory)
+        AgentConfiguration.Overrides(
+            listen: listen, tokenFile: tokenFile, socketPath: socket, dataDirectory: dataDirectory)
     }
 }
 

@@ -50,7 +50,8 @@ struct AgentHarness {
         )
         var logger = Logger(label: "agent-test")
         logger.logLevel = .warning
-        let server = AgentServer(configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false)
+        let server = AgentServer(
+            configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false)
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -115,11 +116,16 @@ struct AgentHarness {
         }
     }
 
-    /// Runs `curl` against the unix socket and returns the status and body.
-    func unixRequest(_ path: String) throws -> (status: Int, body: Data) {
+    /// Runs `curl` against the unix socket (on its own thread) and returns the status and body.
+    func unixRequest(_ path: String) async throws -> (status: Int, body: Data) {
+        let socketPath = endpoints.socketPath
+        return try await onThread { try Self.curl(socketPath: socketPath, path) }
+    }
+
+    private static func curl(socketPath: String, _ path: String) throws -> (status: Int, body: Data) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "-w", "\n%{http_code}", "--unix-socket", endpoints.socketPath, "http://agent\(path)"]
+        process.arguments = ["-s", "-w", "\n%{http_code}", "--unix-socket", socketPath, "http://agent\(path)"]
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
@@ -129,5 +135,12 @@ struct AgentHarness {
         let newline = text.lastIndex(of: "\n") ?? text.endIndex
         let status = Int(text[newline...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         return (status, Data(text[..<newline].utf8))
+    }
+}
+
+/// Runs blocking work (child processes) on a new thread so it never blocks the cooperative pool.
+func onThread<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }

@@ -39,7 +39,8 @@ struct AgentServerTests {
             let status = try await agent.get(AgentRoute.status, as: StatusResponse.self)
             #expect(status.agentVersion == AgentProtocol.somnusVersion)
             #expect(status.protocolVersion == AgentProtocol.protocolVersion)
-            #expect(status.binarySHA256 == (try sha256sum("/proc/self/exe")))
+            let expected = try await onThread { try sha256sum("/proc/\(getpid())/exe") }
+            #expect(status.binarySHA256 == expected)
             #expect(status.uptimeSeconds >= 0)
             #expect(status.bootID.count == 36)
             #expect(status.hostname == ProcessInfo.processInfo.hostName)
@@ -95,7 +96,7 @@ struct AgentServerTests {
             #expect(error.message.contains("no usable token"))
             #expect(error.message.contains("agent.token"))
             #expect(try await agent.request(.get, AgentRoute.healthLive, token: nil).status == .ok)
-            #expect(try agent.unixRequest(AgentRoute.status).status == 200)
+            #expect(try await agent.unixRequest(AgentRoute.status).status == 200)
         }
     }
 
@@ -113,10 +114,10 @@ struct AgentServerTests {
         try await AgentHarness.with { agent in
             let attributes = try FileManager.default.attributesOfItem(atPath: agent.endpoints.socketPath)
             #expect((attributes[.posixPermissions] as? Int) == 0o660)
-            let status = try agent.unixRequest(AgentRoute.status)
+            let status = try await agent.unixRequest(AgentRoute.status)
             #expect(status.status == 200)
             #expect(try JSONDecoder().decode(StatusResponse.self, from: status.body).protocolVersion == 1)
-            let missing = try agent.unixRequest("/v1/missing")
+            let missing = try await agent.unixRequest("/v1/missing")
             #expect(missing.status == 404)
             #expect(try JSONDecoder().decode(APIErrorBody.self, from: missing.body).error.code == "not_found")
         }

@@ -82,7 +82,8 @@ struct ExecTests {
     @Test("The output route streams new bytes from an offset with long polling")
     func streaming() async throws {
         try await AgentHarness.with { agent in
-            let id = try await agent.startJob(ExecRequest(shell: "echo one; sleep 1; echo two >&2; sleep 1; echo three"))
+            let id = try await agent.startJob(
+                ExecRequest(shell: "echo one; sleep 1; echo two >&2; sleep 1; echo three"))
             var offset = 0
             var text = ""
             var stdoutOnly = ""
@@ -97,10 +98,13 @@ struct ExecTests {
                 if output.complete { break }
             }
             #expect(text == "one\ntwo\nthree\n")
-            stdoutOnly = try await agent.get("\(AgentRoute.exec)/\(id)/output?stream=stdout&offset=4", as: ExecOutputResponse.self)
-                .data
+            stdoutOnly = try await agent.get(
+                "\(AgentRoute.exec)/\(id)/output?stream=stdout&offset=4", as: ExecOutputResponse.self
+            )
+            .data
             #expect(stdoutOnly == "three\n")
-            let errors = try await agent.get("\(AgentRoute.exec)/\(id)/output?stream=stderr", as: ExecOutputResponse.self)
+            let errors = try await agent.get(
+                "\(AgentRoute.exec)/\(id)/output?stream=stderr", as: ExecOutputResponse.self)
             #expect(errors.data == "two\n")
             #expect(errors.complete)
             #expect(errors.state == .exited)
@@ -165,7 +169,9 @@ struct ExecTests {
             let body = try JSONEncoder().encode(ExecRequest(shell: shell))
             let reply = try await agent.request(.post, AgentRoute.exec, body: body)
             #expect(reply.status == .contentTooLarge)
-            #expect(try reply.error() == .init(code: "payload_too_large", message: "the request body is larger than 1048576 bytes"))
+            #expect(
+                try reply.error()
+                    == .init(code: "payload_too_large", message: "the request body is larger than 1048576 bytes"))
         }
     }
 }

@@ -84,7 +84,9 @@ struct SystemdJournalTests {
     func match() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = try makeJournal(
-            entries: [["MESSAGE": "a", "_SYSTEMD_UNIT": "a.service"], ["MESSAGE": "b", "_SYSTEMD_UNIT": "b.service"]],
+            entries: [
+                ["MESSAGE": "a", "_SYSTEMD_UNIT": "a.service"], ["MESSAGE": "b", "_SYSTEMD_UNIT": "b.service"],
+            ],
             in: directory
         )
         let journal = try SystemdJournal(files: [file])

@@ -1,0 +1,37 @@
+import AgentAPI
+import Testing
+
+@testable import AgentCore
+
+@Suite("ExecJobTable", .timeLimit(.minutes(1)))
+struct ExecJobTableTests {
+    @Test("A full table of running jobs refuses new ones, and forgets finished ones to make room")
+    func bounded() async throws {
+        let table = ExecJobTable(capacity: 1, killGrace: .milliseconds(200))
+        let running = try table.start(ExecRequest(argv: ["sleep", "30"]))
+        let error = try #require(throws: AgentError.self) { try table.start(ExecRequest(argv: ["true"])) }
+        #expect(error.code == .tooManyRequests)
+        #expect(error.message == "all 1 exec jobs are still running")
+        #expect(running.cancel())
+        while !running.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(running.response().state == .cancelled)
+        #expect(!running.cancel())
+        let next = try table.start(ExecRequest(argv: ["true"]))
+        #expect(try table.job(next.id) === next)
+        let gone = try #require(throws: AgentError.self) { try table.job(running.id) }
+        #expect(gone.code == .notFound)
+        #expect(gone.message == "no exec job with id '\(running.id)'")
+    }
+
+    @Test("Output past the cap is dropped and flagged as truncated")
+    func truncation() async throws {
+        let table = ExecJobTable()
+        let job = try table.start(ExecRequest(shell: "yes a | head -c 1100000"))
+        while !job.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        let response = job.response()
+        #expect(response.state == .exited)
+        #expect(response.stdout.utf8.count == ExecJob.outputLimit)
+        #expect(response.stdoutTruncated)
+        #expect(!response.stderrTruncated)
+    }
+}

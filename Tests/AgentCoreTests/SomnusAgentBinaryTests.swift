@@ -1,0 +1,94 @@
+import Foundation
+import Glibc
+import Testing
+
+private let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent(".build/debug/somnus-agent").path
+
+@Suite(
+    "somnus-agent binary",
+    .timeLimit(.minutes(1)),
+    .enabled(if: FileManager.default.isExecutableFile(atPath: binary), "build the somnus-agent product first")
+)
+struct SomnusAgentBinaryTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("binary-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    @Test("An invalid configuration exits 2 naming the key")
+    func invalidConfiguration() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("agent.json")
+        try #"{"monitor_interval_seconds": "soon"}"#.write(to: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--config", config.path]
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+        let text = try await onThread {
+            let data = stderr.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        #expect(process.terminationStatus == 2)
+        #expect(text.contains("monitor_interval_seconds: must be a number"))
+    }
+
+    @Test("Sends READY=1 after binding, STOPPING=1 on SIGTERM, and exits cleanly")
+    func notifyLifecycle() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let notifyPath = directory.appendingPathComponent("notify.sock").path
+        let descriptor = try bindDatagramSocket(notifyPath)
+        defer { close(descriptor) }
+        try "token".write(to: directory.appendingPathComponent("agent.token"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "serve", "--config", directory.appendingPathComponent("none.json").path, "--listen", "127.0.0.1:0",
+            "--token-file", directory.appendingPathComponent("agent.token").path,
+            "--socket", directory.appendingPathComponent("run/agent.sock").path,
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notifyPath
+        process.environment = environment
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let ready = try await onThread { receive(descriptor) }
+        #expect(ready.hasPrefix("READY=1\nSTATUS=serving on 127.0.0.1:"))
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("run/agent.sock").path))
+        kill(process.processIdentifier, SIGTERM)
+        let stopping = try await onThread { receive(descriptor) }
+        #expect(stopping == "STOPPING=1\nSTATUS=stopping")
+        try await onThread { process.waitUntilExit() }
+        #expect(process.terminationReason == .exit)
+        #expect(process.terminationStatus == 0)
+    }
+}
+
+private func bindDatagramSocket(_ path: String) throws -> Int32 {
+    let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (index, byte) in path.utf8.enumerated() where index < raw.count - 1 { raw[index] = byte }
+    }
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
+    }
+    try #require(bound == 0)
+    var timeout = timeval(tv_sec: 20, tv_usec: 0)
+    setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    return descriptor
+}
+
+private func receive(_ descriptor: Int32) -> String {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let count = recv(descriptor, &buffer, buffer.count, 0)
+    return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+}
