@@ -8,8 +8,7 @@ public struct AgentInstaller: Sendable {
     public static let unitFileText = """
         [Unit]
         Description=Somnus guest agent
-        Documentation=https://github.com/somnus/somnus
-        After=network-online.target
+                After=network-online.target
         Wants=network-online.target
 
         [Service]
