@@ -15,7 +15,8 @@
 # default Westmere).
 set -euo pipefail
 
-readonly REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
+REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
+readonly REPO
 readonly URI="qemu:///system"
 readonly NETWORK="somnus"
 readonly TIMEOUT="${SOMNUS_SMOKE_TIMEOUT:-600}"
@@ -193,6 +194,8 @@ wait_for "the SSH host key on the serial console" host_key_printed
 grep '^SOMNUS-SSH-HOST-KEY ' "${serial_log}" | tr -d '\r' | awk -v ip="${ip}" '{ print ip, $2, $3 }' >"${known_hosts}"
 ssh_options=(-i "${key}" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="${known_hosts}"
     -o ConnectTimeout=5 -o LogLevel=ERROR)
+# Runs a command line in the guest (the remote shell parses it, like ssh does).
+# shellcheck disable=SC2029
 guest() { ssh "${ssh_options[@]}" "root@${ip}" "$@"; }
 wait_for "SSH on ${ip}" guest true
 ssh_seconds="$(since "${t_start}")"
