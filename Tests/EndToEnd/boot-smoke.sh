@@ -56,11 +56,14 @@ finish() {
             tail -n 40 "${serial_log}" | sed 's/^/    /' >&2
         fi
     fi
+    local t_teardown
+    t_teardown=$(now)
     if [[ -n "${domain}" ]]; then
         virsh_q destroy "${domain}" >/dev/null 2>&1 || true
         virsh_q undefine "${domain}" >/dev/null 2>&1 || true
     fi
     [[ -n "${run_dir}" ]] && rm -rf "${run_dir}"
+    say "teardown (destroy, undefine, remove overlay) in $(since "${t_teardown}")s"
     ((passed == 1)) || exit "$((status == 0 ? 1 : status))"
 }
 trap finish EXIT
