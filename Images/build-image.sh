@@ -21,8 +21,9 @@
 # between builds; SOMNUS_APT_MIRROR overrides the mirror URI read from the host's apt sources.
 set -euo pipefail
 
-readonly SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
-readonly IMAGES_DIR="$(dirname "${SCRIPT_PATH}")"
+SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
+IMAGES_DIR="$(dirname "${SCRIPT_PATH}")"
+readonly SCRIPT_PATH IMAGES_DIR
 readonly SUITE="bookworm"
 readonly ROOT_DEVICE="/dev/vda"
 readonly KERNEL_COMMAND_LINE="root=${ROOT_DEVICE} rw console=ttyS0 quiet memhp_default_state=online"
@@ -75,11 +76,14 @@ done
 [[ -n "${out_dir}" ]] || usage
 [[ -n "${public_key_file}" ]] || { echo "build-image: --authorized-key is required" >&2; usage; }
 [[ -r "${public_key_file}" ]] || fail "public key file '${public_key_file}' cannot be read"
-grep -q 'PRIVATE KEY' "${public_key_file}" \
-    && fail "'${public_key_file}' is a private key; pass the .pub file"
+if grep -q 'PRIVATE KEY' "${public_key_file}"; then
+    fail "'${public_key_file}' is a private key; pass the .pub file"
+fi
 public_key="$(grep -Ev '^[[:space:]]*(#|$)' "${public_key_file}" || true)"
-[[ "$(wc -l <<<"${public_key}")" == "1" ]] && grep -Eq '^(ssh-|ecdsa-|sk-)[^ ]+ [A-Za-z0-9+/=]+' <<<"${public_key}" \
-    || fail "'${public_key_file}' must hold exactly one OpenSSH public key line (ssh-ed25519 AAAA…)"
+if [[ "$(wc -l <<<"${public_key}")" != "1" ]] \
+    || ! grep -Eq '^(ssh-|ecdsa-|sk-)[^ ]+ [A-Za-z0-9+/=]+' <<<"${public_key}"; then
+    fail "'${public_key_file}' must hold exactly one OpenSSH public key line (ssh-ed25519 AAAA…)"
+fi
 [[ "${disk_size}" =~ ^[0-9]+[MG]$ ]] || fail "--disk-size '${disk_size}' must look like 4G or 2048M"
 
 [[ "$(id -u)" == "0" ]] || fail "must run as root (debootstrap and chroot need it); uid is $(id -u)"
@@ -167,7 +171,9 @@ cleanup() {
     # debootstrap mounts /proc and /sys inside the chroot and may leave them behind after a failure.
     local mount_point
     for mount_point in proc sys dev/pts; do
-        mountpoint -q "${work}/rootfs/${mount_point}" 2>/dev/null && umount -l "${work}/rootfs/${mount_point}" || true
+        if mountpoint -q "${work}/rootfs/${mount_point}" 2>/dev/null; then
+            umount -l "${work}/rootfs/${mount_point}" || true
+        fi
     done
     rm -rf "${work}"
 }

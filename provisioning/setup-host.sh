@@ -27,7 +27,9 @@ readonly PACKAGES=(
     debootstrap dnsmasq-base iptables e2fsprogs
 )
 
-verbose() { [[ "${SOMNUS_SETUP_VERBOSE:-0}" == "1" ]] && echo "setup-host: $*" >&2 || true; }
+verbose() {
+    if [[ "${SOMNUS_SETUP_VERBOSE:-0}" == "1" ]]; then echo "setup-host: $*" >&2; fi
+}
 fail() { echo "setup-host: FAILED: $*" >&2; exit 1; }
 
 # Runs a command quietly; on failure prints its output and the step name, then exits.
