@@ -154,7 +154,9 @@ let package = Package(
             ],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
         .testTarget(name: "SomnusCLITests", path: "Tests/SomnusCLITests", swiftSettings: swiftSettings),
-        .testTarget(name: "EndToEndTests", path: "Tests/EndToEnd", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]

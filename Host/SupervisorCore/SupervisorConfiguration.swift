@@ -25,7 +25,7 @@ public struct SupervisorConfiguration: Sendable {
         libvirtURI: String = "qemu:///system",
         accelerator: Accelerator? = nil,
         network: String = "somnus",
-        cpuModel: String = "qemu64",
+        cpuModel: String = "Westmere",
         agentRequestTimeout: Duration = .seconds(2),
         pollInterval: Duration = .seconds(5),
         healthHistoryLimit: Int = 100,
