@@ -25,6 +25,7 @@ let package = Package(
     products: [
         .executable(name: "somnus", targets: ["SomnusCLI"]),
         .executable(name: "somnus-agent", targets: ["SomnusAgent"]),
+        .executable(name: "somnus-bench", targets: ["SomnusBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -37,7 +38,7 @@ let package = Package(
     ],
     targets: [
         // MARK: Shared
-        .target(name: "AgentAPI", path: "Shared/AgentAPI", swiftSettings: swiftSettings),
+        .target(name: "AgentAPI", path: "Shared/AgentAPI", exclude: ["README.md"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CSQLite3",
             path: "Shared/CSQLite3",
@@ -112,7 +113,9 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        .target(name: "Systemd", dependencies: ["CSystemd"], path: "Guest/Systemd", swiftSettings: swiftSettings),
+        .target(
+            name: "Systemd", dependencies: ["CSystemd"], path: "Guest/Systemd", exclude: ["README.md"],
+            swiftSettings: swiftSettings),
         .target(
             name: "LogClassifier",
             path: "Guest/LogClassifier",
@@ -126,6 +129,7 @@ let package = Package(
                 nioPosix,
             ],
             path: "Guest/AgentCore",
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -137,6 +141,12 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .executableTarget(
+            name: "SomnusBench",
+            dependencies: ["SupervisorCore", "AgentCore", "AgentAPI", "Curl", argumentParser, logging],
+            path: "Tests/Benchmarks",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI"], path: "Tests/AgentAPITests",
                     swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], path: "Tests/SQLiteTests",

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Builds the base guest image with the recipe in `Images/` and finds the recipe and agent binary on disk.
 public enum ImageBuilder {
@@ -61,7 +61,7 @@ public enum ImageBuilder {
     }
 
     /// The directory of the running executable.
-    static func executableDirectory() -> URL {
+    public static func executableDirectory() -> URL {
         let path =
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments.first ?? "."

@@ -1,0 +1,316 @@
+import AgentAPI
+import AgentCore
+import ArgumentParser
+import Curl
+import Foundation
+import Logging
+import SupervisorCore
+
+/// `somnus-bench`: prints the figures the issues ask for. Numbers are measured, never asserted.
+@main
+struct SomnusBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "somnus-bench",
+        abstract: "Measure Somnus: poll sweeps, agent latency and footprint, VM create, CLI start.",
+        subcommands: [PollSweep.self, AgentLatency.self, AgentIdle.self, CreateDefined.self, CLIStart.self])
+}
+
+/// Percentile of sorted durations in milliseconds.
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let index = min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))
+    return sorted[index]
+}
+
+extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
+}
+
+/// Runs real agent servers in-process on 127.0.0.1:0 and hands back their TCP ports.
+struct AgentFleet {
+    let directory: URL
+    let tokenFile: String
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-bench-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        tokenFile = directory.appendingPathComponent("token").path
+        try Data("bench-token".utf8).write(to: URL(fileURLWithPath: tokenFile))
+    }
+
+    func configuration(_ index: Int) -> AgentConfiguration {
+        AgentConfiguration(
+            listen: AgentListenAddress(host: "127.0.0.1", port: 0), tokenFile: tokenFile,
+            socketPath: directory.appendingPathComponent("agent-\(index).sock").path,
+            dataDirectory: directory.path, journal: false, monitorInterval: .seconds(5))
+    }
+
+    /// Starts `count` servers in `group` and returns their ports once all are bound.
+    func start(_ count: Int, in group: inout ThrowingTaskGroup<Void, any Error>) async -> [Int] {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        for index in 0..<count {
+            let server = AgentServer(configuration: configuration(index), logger: logger, handleSignals: false)
+            group.addTask { try await server.run { continuation.yield($0.port) } }
+        }
+        var bound: [Int] = []
+        for await port in ports {
+            bound.append(port)
+            if bound.count == count { break }
+        }
+        return bound
+    }
+}
+
+/// A TCP listener that completes connections in its backlog but never answers: a hung agent.
+func hungListener() throws -> (fd: Int32, port: Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0, listen(fd, 1024) == 0 else { throw ExitCode(1) }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
+}
+
+struct PollSweep: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poll-sweep", abstract: "One poller sweep over many agents, some of them hung.")
+    @Option(help: "Agents polled per sweep.") var agents = 100
+    @Option(help: "How many of them never answer.") var hung = 5
+    @Option(help: "Per-request deadline in ms.") var deadlineMs = 500
+    @Option(help: "Sweeps to time.") var sweeps = 5
+
+    func run() async throws {
+        let fleet = try AgentFleet()
+        let curl = try CurlClient()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var ports = await fleet.start(agents - hung, in: &group)
+            let listeners = try (0..<hung).map { _ in try hungListener() }
+            ports += listeners.map(\.port)
+            let clients = ports.map {
+                AgentClient(
+                    address: "127.0.0.1", port: $0, token: "bench-token", timeout: .milliseconds(deadlineMs),
+                    curl: curl)
+            }
+            // Steady state: each agent hashes its own binary once, at its first status request.
+            await withTaskGroup(of: Void.self) { warm in
+                for port in ports.dropLast(hung) {
+                    let client = AgentClient(
+                        address: "127.0.0.1", port: port, token: "bench-token", timeout: .seconds(120), curl: curl)
+                    warm.addTask { _ = await client.probe(vm: "warm-up") }
+                }
+            }
+            var times: [Double] = []
+            for sweep in 0..<sweeps {
+                let clock = ContinuousClock()
+                let start = clock.now
+                let results = await withTaskGroup(of: AgentHealth.self) { probes in
+                    for (index, client) in clients.enumerated() {
+                        probes.addTask { await client.probe(vm: "vm-\(index)") }
+                    }
+                    return await probes.reduce(into: [AgentHealth]()) { $0.append($1) }
+                }
+                let elapsed = (clock.now - start).milliseconds
+                times.append(elapsed)
+                let healthy = results.filter { $0.state == .healthy || $0.state == .degraded }.count
+                let timedOut = results.filter { $0.reason == .timeout }.count
+                print(
+                    String(
+                        format: "sweep %d: %.0f ms, %d answered, %d timed out", sweep + 1, elapsed, healthy, timedOut))
+            }
+            times.sort()
+            print(
+                String(
+                    format: "poll sweep of %d agents (%d hung, deadline %d ms): p50 %.0f ms, max %.0f ms", agents,
+                    hung, deadlineMs, percentile(times, 0.5), times.last ?? .nan))
+            listeners.forEach { close($0.fd) }
+            group.cancelAll()
+        }
+    }
+}
+
+struct AgentLatency: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-latency", abstract: "Latency of /v1/health/live and /v1/stats at a fixed request rate.")
+    @Option(help: "Requests per route.") var requests = 1000
+    @Option(help: "Requests per second.") var rate = 1000
+
+    func run() async throws {
+        let fleet = try AgentFleet()
+        let curl = try CurlClient()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let port = await fleet.start(1, in: &group)[0]
+            for route in [AgentRoute.healthLive, AgentRoute.stats] {
+                let clock = ContinuousClock()
+                let start = clock.now
+                let interval = Duration.seconds(1) / rate
+                let latencies = await withTaskGroup(of: Double.self) { calls in
+                    for index in 0..<requests {
+                        calls.addTask {
+                            try? await Task.sleep(until: start + interval * index, clock: clock)
+                            let sent = clock.now
+                            _ = try? await curl.perform(
+                                CurlRequest(
+                                    url: "http://127.0.0.1:\(port)\(route)", bearerToken: "bench-token",
+                                    timeout: .seconds(5)))
+                            return (clock.now - sent).milliseconds
+                        }
+                    }
+                    return await calls.reduce(into: [Double]()) { $0.append($1) }.sorted()
+                }
+                print(
+                    String(
+                        format: "%@ at %d req/s over loopback: p50 %.2f ms, p99 %.2f ms (%d requests)", route, rate,
+                        percentile(latencies, 0.5), percentile(latencies, 0.99), requests))
+            }
+            group.cancelAll()
+        }
+    }
+}
+
+struct AgentIdle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-idle",
+        abstract: "Start the agent binary: time to READY=1, then idle RSS and CPU, and the binary's size.")
+    @Option(help: "The agent binary (default: somnus-agent beside this executable).") var agent: String?
+    @Option(help: "Seconds to stay idle before sampling.") var seconds = 60
+
+    func run() async throws {
+        let path = try ImageBuilder.locateAgentBinary(agent)
+        let fleet = try AgentFleet()
+        let config = fleet.directory.appendingPathComponent("agent.json")
+        try Data(fleet.configuration(0).jsonText().utf8).write(to: config)
+        let notify = fleet.directory.appendingPathComponent("notify.sock").path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in notify.utf8.enumerated() where index < raw.count - 1 { raw[index] = byte }
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = ["serve", "--config", config.path]
+        process.environment = ["NOTIFY_SOCKET": notify, "PATH": "/usr/bin:/bin"]
+        process.standardError = FileHandle.nullDevice
+        let clock = ContinuousClock()
+        let start = clock.now
+        try process.run()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).contains("READY=1") { break }
+        }
+        print(String(format: "start → READY=1: %.0f ms", (clock.now - start).milliseconds))
+        let pid = process.processIdentifier
+        let ticksBefore = cpuTicks(pid)
+        try await Task.sleep(for: .seconds(seconds))
+        let ticksAfter = cpuTicks(pid)
+        let cpu = Double(ticksAfter - ticksBefore) / Double(sysconf(Int32(_SC_CLK_TCK))) / Double(seconds) * 100
+        print(String(format: "idle CPU over %d s: %.3f %% of a core", seconds, cpu))
+        print("idle RSS after \(seconds) s: \(rssKiB(pid) / 1024) MiB")
+        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        print(String(format: "binary size: %.1f MB (%@)", Double(size) / 1e6, path))
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    func cpuTicks(_ pid: Int32) -> Int {
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        // After the command name: state is field 3, utime 14 and stime 15 of the full line.
+        guard fields.count > 12 else { return 0 }
+        return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+    }
+
+    func rssKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+}
+
+struct CreateDefined: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Time create → defined on libvirt's test:///default driver.")
+    @Option(help: "VMs to create.") var count = 20
+
+    func run() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-bench-\(UUID())")
+        let image = root.appendingPathComponent("images/base")
+        try FileManager.default.createDirectory(at: image, withIntermediateDirectories: true)
+        for file in ["vmlinuz", "initrd.img"] {
+            try Data().write(to: image.appendingPathComponent(file))
+        }
+        let qemuImg = Process()
+        qemuImg.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-img")
+        qemuImg.arguments = ["create", "-q", "-f", "qcow2", image.appendingPathComponent("disk.qcow2").path, "64M"]
+        try qemuImg.run()
+        qemuImg.waitUntilExit()
+        try Data(
+            #"{"inputHash":"bench","kernel":"vmlinuz","initrd":"initrd.img","disk":"disk.qcow2","kernelCommandLine":""}"#
+                .utf8
+        ).write(to: image.appendingPathComponent("manifest.json"))
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let manager = try await VMManager(
+            configuration: SupervisorConfiguration(
+                stateDirectory: root.path, libvirtURI: "test:///default", accelerator: .tcg),
+            logger: logger)
+        var times: [Double] = []
+        for index in 0..<count {
+            let clock = ContinuousClock()
+            let start = clock.now
+            _ = try await manager.create(name: "bench-\(index)")
+            times.append((clock.now - start).milliseconds)
+        }
+        times.sort()
+        print(
+            String(
+                format: "create → defined on test:///default (overlay + define + inventory): p50 %.1f ms, max %.1f ms",
+                percentile(times, 0.5), times.last ?? .nan))
+        try? FileManager.default.removeItem(at: root)
+    }
+}
+
+struct CLIStart: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cli-start", abstract: "Wall time of `somnus vm list` from exec to exit.")
+    @Option(help: "Runs to time.") var runs = 20
+
+    func run() async throws {
+        let somnus = ImageBuilder.executableDirectory().appendingPathComponent("somnus").path
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-bench-\(UUID())").path
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: somnus)
+            process.arguments = ["vm", "list", "--state-dir", state, "--libvirt-uri", "test:///default"]
+            process.standardOutput = FileHandle.nullDevice
+            let clock = ContinuousClock()
+            let start = clock.now
+            try process.run()
+            process.waitUntilExit()
+            times.append((clock.now - start).milliseconds)
+        }
+        times.sort()
+        print(
+            String(
+                format: "somnus vm list (test:///default): p50 %.1f ms, max %.1f ms over %d runs",
+                percentile(times, 0.5), times.last ?? .nan, runs))
+        try? FileManager.default.removeItem(atPath: state)
+    }
+}
