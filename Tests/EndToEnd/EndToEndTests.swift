@@ -22,7 +22,11 @@ struct CLIResult {
 func somnus(_ arguments: [String]) throws -> CLIResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: EndToEnd.cli)
-    process.arguments = arguments + ["--state-dir", EndToEnd.stateDirectory]
+    // Global options go before `--`: everything after it is the guest command of `somnus exec`.
+    var arguments = arguments
+    arguments.insert(
+        contentsOf: ["--state-dir", EndToEnd.stateDirectory], at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
+    process.arguments = arguments
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -110,7 +114,9 @@ struct EndToEndTests {
             let deadline = clock.now + .seconds(120)
             while clock.now < deadline {
                 let health = try somnus(["health", "--json"])
-                let state = ["unreachable", "degraded", "healthy", "starting"].first { health.stdout.contains("\"\($0)\"") }
+                let state = ["unreachable", "degraded", "healthy", "starting"].first {
+                    health.stdout.contains("\"\($0)\"")
+                }
                 if let state, seen.last != state { seen.append(state) }
                 if seen.contains("unreachable") && seen.last == "healthy" { break }
                 if seen.last == "healthy", try restarts(vm) > restartsBefore { break }
