@@ -138,59 +138,23 @@ struct PollSweep: AsyncParsableCommand {
     }
 }
 
-struct AgentLatency: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "agent-latency", abstract: "Latency of /v1/health/live and /v1/stats at a fixed request rate.")
-    @Option(help: "Requests per route.") var requests = 1000
-    @Option(help: "Requests per second.") var rate = 1000
+/// The agent binary started as its own process on 127.0.0.1, with its own notify socket.
+struct AgentProcess {
+    let process: Process
+    let port: Int
+    let readyMilliseconds: Double
 
-    func run() async throws {
-        let fleet = try AgentFleet()
-        let curl = try CurlClient()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let port = await fleet.start(1, in: &group)[0]
-            for route in [AgentRoute.healthLive, AgentRoute.stats] {
-                let clock = ContinuousClock()
-                let start = clock.now
-                let interval = Duration.seconds(1) / rate
-                let latencies = await withTaskGroup(of: Double.self) { calls in
-                    for index in 0..<requests {
-                        calls.addTask {
-                            try? await Task.sleep(until: start + interval * index, clock: clock)
-                            let sent = clock.now
-                            _ = try? await curl.perform(
-                                CurlRequest(
-                                    url: "http://127.0.0.1:\(port)\(route)", bearerToken: "bench-token",
-                                    timeout: .seconds(5)))
-                            return (clock.now - sent).milliseconds
-                        }
-                    }
-                    return await calls.reduce(into: [Double]()) { $0.append($1) }.sorted()
-                }
-                print(
-                    String(
-                        format: "%@ at %d req/s over loopback: p50 %.2f ms, p99 %.2f ms (%d requests)", route, rate,
-                        percentile(latencies, 0.5), percentile(latencies, 0.99), requests))
-            }
-            group.cancelAll()
-        }
-    }
-}
-
-struct AgentIdle: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "agent-idle",
-        abstract: "Start the agent binary: time to READY=1, then idle RSS and CPU, and the binary's size.")
-    @Option(help: "The agent binary (default: somnus-agent beside this executable).") var agent: String?
-    @Option(help: "Seconds to stay idle before sampling.") var seconds = 60
-
-    func run() async throws {
-        let path = try ImageBuilder.locateAgentBinary(agent)
-        let fleet = try AgentFleet()
+    /// Starts `path serve` and waits for READY=1.
+    static func start(path: String, fleet: AgentFleet) throws -> AgentProcess {
+        let probe = try hungListener()
+        close(probe.fd)
+        var configuration = fleet.configuration(0)
+        configuration.listen = AgentListenAddress(host: "127.0.0.1", port: probe.port)
         let config = fleet.directory.appendingPathComponent("agent.json")
-        try Data(fleet.configuration(0).jsonText().utf8).write(to: config)
+        try Data(configuration.jsonText().utf8).write(to: config)
         let notify = fleet.directory.appendingPathComponent("notify.sock").path
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -214,8 +178,66 @@ struct AgentIdle: AsyncParsableCommand {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).contains("READY=1") { break }
         }
-        print(String(format: "start → READY=1: %.0f ms", (clock.now - start).milliseconds))
-        let pid = process.processIdentifier
+        return AgentProcess(process: process, port: probe.port, readyMilliseconds: (clock.now - start).milliseconds)
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+struct AgentLatency: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-latency",
+        abstract: "Latency of the agent binary's /v1/health/live and /v1/stats at a fixed request rate.")
+    @Option(help: "The agent binary (default: somnus-agent beside this executable).") var agent: String?
+    @Option(help: "Requests per route.") var requests = 1000
+    @Option(help: "Requests per second.") var rate = 1000
+
+    func run() async throws {
+        let agent = try AgentProcess.start(path: try ImageBuilder.locateAgentBinary(self.agent), fleet: AgentFleet())
+        defer { agent.stop() }
+        let curl = try CurlClient()
+        for route in [AgentRoute.healthLive, AgentRoute.stats] {
+            let clock = ContinuousClock()
+            let start = clock.now
+            let interval = Duration.seconds(1) / rate
+            let latencies = await withTaskGroup(of: Double.self) { calls in
+                for index in 0..<requests {
+                    calls.addTask {
+                        try? await Task.sleep(until: start + interval * index, clock: clock)
+                        let sent = clock.now
+                        _ = try? await curl.perform(
+                            CurlRequest(
+                                url: "http://127.0.0.1:\(agent.port)\(route)", bearerToken: "bench-token",
+                                timeout: .seconds(5)))
+                        return (clock.now - sent).milliseconds
+                    }
+                }
+                return await calls.reduce(into: [Double]()) { $0.append($1) }.sorted()
+            }
+            print(
+                String(
+                    format: "%@ at %d req/s over loopback: p50 %.2f ms, p99 %.2f ms (%d requests)", route, rate,
+                    percentile(latencies, 0.5), percentile(latencies, 0.99), requests))
+        }
+    }
+}
+
+struct AgentIdle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent-idle",
+        abstract: "Start the agent binary: time to READY=1, then idle RSS and CPU, and the binary's size.")
+    @Option(help: "The agent binary (default: somnus-agent beside this executable).") var agent: String?
+    @Option(help: "Seconds to stay idle before sampling.") var seconds = 60
+
+    func run() async throws {
+        let path = try ImageBuilder.locateAgentBinary(agent)
+        let agent = try AgentProcess.start(path: path, fleet: AgentFleet())
+        defer { agent.stop() }
+        print(String(format: "start → READY=1: %.0f ms", agent.readyMilliseconds))
+        let pid = agent.process.processIdentifier
         let ticksBefore = cpuTicks(pid)
         try await Task.sleep(for: .seconds(seconds))
         let ticksAfter = cpuTicks(pid)
@@ -224,8 +246,6 @@ struct AgentIdle: AsyncParsableCommand {
         print("idle RSS after \(seconds) s: \(rssKiB(pid) / 1024) MiB")
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         print(String(format: "binary size: %.1f MB (%@)", Double(size) / 1e6, path))
-        process.terminate()
-        process.waitUntilExit()
     }
 
     func cpuTicks(_ pid: Int32) -> Int {
