@@ -8,8 +8,7 @@ public struct AgentInstaller: Sendable {
     public static let unitFileText = """
         [Unit]
         Description=Somnus guest agent
-                After=network-online.target
-        Wants=network-online.target
+        After=network.target
 
         [Service]
         Type=notify
