@@ -44,6 +44,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .methodNotAllowed: .methodNotAllowed
             case .payloadTooLarge: .contentTooLarge
             case .tooManyRequests: .tooManyRequests
+            case .conflict: .conflict
             default: .internalServerError
             }
         var headers: HTTPFields = [.contentType: "application/json"]

@@ -24,6 +24,8 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         public static let methodNotAllowed = Code("method_not_allowed")
         /// The request body is larger than 1 MiB (HTTP 413).
         public static let payloadTooLarge = Code("payload_too_large")
+        /// The request conflicts with the current state, such as freezing twice (HTTP 409).
+        public static let conflict = Code("conflict")
         /// A bounded table is full of live entries (HTTP 429).
         public static let tooManyRequests = Code("too_many_requests")
         /// A file could not be read or written.

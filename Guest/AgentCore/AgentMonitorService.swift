@@ -1,3 +1,4 @@
+import AgentAPI
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -11,6 +12,7 @@ struct AgentMonitorService: Service {
     func run() async throws {
         var sampler = SystemSampler()
         let units = state.configuration.monitoredUnits
+        var previous: [String: String] = [:]
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let current = sampler
             let (stats, next) = try await NIOThreadPool.singleton.runIfActive {
@@ -19,6 +21,15 @@ struct AgentMonitorService: Service {
             }
             sampler = next
             state.record(stats)
+            for unit in stats.units {
+                let was = previous[unit.name]
+                previous[unit.name] = unit.activeState
+                guard let was, (was == "active") != (unit.activeState == "active") else { continue }
+                let kind = unit.activeState == "active" ? AgentEventKind.unitStarted : AgentEventKind.unitStopped
+                state.events.record(
+                    kind, "\(unit.name) went from \(was) to \(unit.activeState)",
+                    metadata: ["unit": unit.name, "from": was, "to": unit.activeState])
+            }
             let interval = state.configuration.monitorInterval
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }

@@ -36,6 +36,7 @@ public struct AgentServer: Sendable {
     private let logger: Logger
     private let killGrace: Duration
     private let handleSignals: Bool
+    private let maintenance: AgentMaintenanceOptions
 
     /// Creates the agent.
     /// - Parameters:
@@ -43,12 +44,15 @@ public struct AgentServer: Sendable {
     ///   - logger: The logger of the agent and its listeners.
     ///   - execKillGrace: Time between SIGTERM and SIGKILL when an exec job is stopped.
     ///   - handleSignals: Whether SIGTERM and SIGINT start a graceful shutdown (off in tests, which cancel).
+    ///   - maintenance: The filesystem freezer and `systemctl` of the maintenance routes.
     public init(
         configuration: AgentConfiguration,
         logger: Logger,
         execKillGrace: Duration = .seconds(5),
-        handleSignals: Bool = true
+        handleSignals: Bool = true,
+        maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions()
     ) {
+        self.maintenance = maintenance
         self.configuration = configuration
         self.logger = logger
         self.killGrace = execKillGrace
@@ -59,7 +63,11 @@ public struct AgentServer: Sendable {
     /// - Parameter onReady: Called once both listeners are bound, before READY=1 is sent.
     /// - Throws: ``AgentError`` when a listener cannot be bound or the socket's directory cannot be made.
     public func run(onReady: @escaping @Sendable (AgentEndpoints) async -> Void = { _ in }) async throws {
-        let state = AgentState(configuration: configuration, jobs: ExecJobTable(killGrace: killGrace))
+        let state = AgentState(
+            configuration: configuration, jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance)
+        state.events.record(
+            AgentEventKind.agentStarted, "agent \(AgentProtocol.somnusVersion) started",
+            metadata: ["pid": "\(getpid())"])
         if let problem = state.tokenProblem {
             logger.warning(
                 "Agent token unusable, TCP listener refuses all requests",

@@ -15,14 +15,25 @@ final class AgentState: Sendable {
     /// Why ``token`` is `nil`.
     let tokenProblem: String?
     let jobs: ExecJobTable
+    /// The event ring, shared with the job table.
+    var events: AgentEventLog { jobs.events }
+    let maintenance: AgentMaintenanceOptions
+    let freeze: FreezeState
+    let metrics = AgentMetrics()
     let startedAt = ContinuousClock.now
-    let features = ["exec", "stats", "health"]
+    let features = ["exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics"]
     private let latestStats = Mutex<StatsResponse?>(nil)
     private let cachedSHA256 = Mutex<String?>(nil)
 
-    init(configuration: AgentConfiguration, jobs: ExecJobTable = ExecJobTable()) {
+    init(
+        configuration: AgentConfiguration,
+        jobs: ExecJobTable = ExecJobTable(),
+        maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions()
+    ) {
         self.configuration = configuration
         self.jobs = jobs
+        self.maintenance = maintenance
+        self.freeze = FreezeState(freezer: maintenance.freezer, events: jobs.events)
         let (token, problem) = Self.readToken(configuration.tokenFile)
         self.token = token
         self.tokenProblem = problem

@@ -50,7 +50,8 @@ final class ExecJob: Sendable {
         environment: [String: String],
         directory: String?,
         timeout: Duration?,
-        killGrace: Duration
+        killGrace: Duration,
+        onFinish: @escaping @Sendable (ExecJobResponse) -> Void = { _ in }
     ) -> ExecJob {
         let job = ExecJob(id: UUID().uuidString.lowercased())
         let child: ChildProcess
@@ -62,9 +63,13 @@ final class ExecJob: Sendable {
                 $0.error = error.message
                 $0.finishedAt = Date().timeIntervalSince1970
             }
+            onFinish(job.response())
             return job
         }
-        let thread = Thread { job.supervise(child, timeout: timeout, killGrace: killGrace) }
+        let thread = Thread {
+            job.supervise(child, timeout: timeout, killGrace: killGrace)
+            onFinish(job.response())
+        }
         thread.name = "somnus-exec-\(job.id.prefix(8))"
         thread.start()
         return job
@@ -194,11 +199,14 @@ final class ExecJob: Sendable {
 final class ExecJobTable: Sendable {
     let capacity: Int
     let killGrace: Duration
+    /// Where finished jobs are reported.
+    let events: AgentEventLog
     private let jobs = Mutex<[ExecJob]>([])
 
-    init(capacity: Int = 256, killGrace: Duration = .seconds(5)) {
+    init(capacity: Int = 256, killGrace: Duration = .seconds(5), events: AgentEventLog = AgentEventLog()) {
         self.capacity = capacity
         self.killGrace = killGrace
+        self.events = events
     }
 
     /// Validates a request and starts its job.
@@ -239,7 +247,13 @@ final class ExecJobTable: Sendable {
             directory: request.cwd,
             timeout: request.timeoutSeconds.map { .seconds($0) },
             killGrace: killGrace
-        )
+        ) { [events] finished in
+            var metadata = ["job_id": finished.id, "state": finished.state.rawValue]
+            if let code = finished.exitCode { metadata["exit_code"] = "\(code)" }
+            if let signal = finished.signal { metadata["signal"] = "\(signal)" }
+            events.record(
+                AgentEventKind.jobFinished, "exec job \(finished.id) \(finished.state.rawValue)", metadata: metadata)
+        }
         jobs.withLock { $0.append(job) }
         return job
     }
@@ -251,6 +265,12 @@ final class ExecJobTable: Sendable {
             throw AgentError(.notFound, "no exec job with id '\(id)'")
         }
         return job
+    }
+
+    /// How many jobs the table holds in each state.
+    func stateCounts() -> [ExecJobState: Int] {
+        let responses = jobs.withLock { $0 }.map { $0.response() }
+        return responses.reduce(into: [:]) { $0[$1.state, default: 0] += 1 }
     }
 
     /// Number of jobs that still run.

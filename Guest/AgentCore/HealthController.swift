@@ -115,7 +115,7 @@ struct ExecController {
         }
     }
 
-    private static func integer(
+    static func integer(
         _ text: Substring?,
         name: String,
         range: ClosedRange<Int>,

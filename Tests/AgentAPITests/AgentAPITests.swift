@@ -62,6 +62,33 @@ struct AgentAPITests {
         #expect(try JSONDecoder().decode(ExecOutputResponse.self, from: Data(try json(output).utf8)) == output)
     }
 
+    @Test("Maintenance bodies use the documented snake_case keys")
+    func maintenanceBodies() throws {
+        #expect(try json(TimeSyncRequest(unixNanoseconds: 7)) == #"{"unix_ns":7}"#)
+        #expect(
+            try json(TimeSyncResponse(driftMilliseconds: 1.5, corrected: false))
+                == #"{"corrected":false,"drift_ms":1.5}"#)
+        #expect(try json(FreezeRequest(timeoutSeconds: 9)) == #"{"timeout_s":9}"#)
+        #expect(try json(FreezeResponse(frozen: ["/"], thawDeadline: 2)) == #"{"frozen":["\/"],"thaw_deadline":2}"#)
+        #expect(try json(ThawResponse(thawed: [])) == #"{"thawed":[]}"#)
+        #expect(try JSONDecoder().decode(SoftRebootRequest.self, from: Data("{}".utf8)) == SoftRebootRequest())
+        let reboot = SoftRebootResponse(units: [.init(name: "a", activeState: "failed", active: false, error: "e")])
+        #expect(try json(reboot) == #"{"units":[{"active":false,"active_state":"failed","error":"e","name":"a"}]}"#)
+        #expect(try JSONDecoder().decode(SoftRebootResponse.self, from: Data(try json(reboot).utf8)) == reboot)
+    }
+
+    @Test("Events use next_cursor and round-trip")
+    func events() throws {
+        let events = EventsResponse(
+            events: [.init(cursor: 3, time: 1, kind: AgentEventKind.jobFinished, message: "m", metadata: ["k": "v"])],
+            nextCursor: 3)
+        #expect(
+            try json(events)
+                == #"{"events":[{"cursor":3,"kind":"job_finished","message":"m","metadata":{"k":"v"},"time":1}],"next_cursor":3}"#
+        )
+        #expect(try JSONDecoder().decode(EventsResponse.self, from: Data(try json(events).utf8)) == events)
+    }
+
     @Test("Readiness is ready only when every check passed")
     func readiness() {
         #expect(ReadyResponse(checks: [.init(name: "a", ok: true)]).status == "ready")

@@ -1,10 +1,9 @@
 import AgentAPI
 import AgentCore
+import Curl
 import Foundation
 import HTTPTypes
-import HummingbirdTesting
 import Logging
-import NIOCore
 import Testing
 
 /// A running in-process agent on 127.0.0.1:0 with a temporary socket, token file and data directory.
@@ -33,6 +32,9 @@ struct AgentHarness {
     static func with(
         writeToken: Bool = true,
         monitoredUnits: [String] = [],
+        maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions(
+            freezer: IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"), systemctlPath: "/nonexistent/systemctl",
+            clockDriftThreshold: .seconds(3600)),
         _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)")
@@ -51,7 +53,8 @@ struct AgentHarness {
         var logger = Logger(label: "agent-test")
         logger.logLevel = .warning
         let server = AgentServer(
-            configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false)
+            configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false,
+            maintenance: maintenance)
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -70,26 +73,29 @@ struct AgentHarness {
         }
     }
 
-    /// Sends a request over TCP, with the bearer token unless `token` says otherwise.
+    /// The one curl client of the test process (the host's HTTP client).
+    static let curl: CurlClient? = try? CurlClient()
+
+    /// Sends a request over TCP with the host's curl client, with the bearer token unless `token` says
+    /// otherwise.
     func request(
         _ method: HTTPRequest.Method,
         _ path: String,
         body: Data? = nil,
         token: String? = AgentHarness.token
     ) async throws -> Reply {
-        var headers: HTTPFields = [:]
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        if body != nil { headers[.contentType] = "application/json" }
-        let request = TestClient.Request(
-            path,
-            method: method,
+        let client = try #require(Self.curl)
+        var headers: [String: String] = [:]
+        if body != nil { headers["Content-Type"] = "application/json" }
+        let request = CurlRequest(
+            method: CurlMethod(rawValue: method.rawValue),
+            url: "http://\(endpoints.host):\(endpoints.port)\(path)",
             headers: headers,
-            body: body.map { ByteBuffer(bytes: $0) }
+            body: body.map { Array($0) },
+            bearerToken: token
         )
-        let response = try await TestClient.withClient(host: endpoints.host, port: endpoints.port) { client in
-            try await client.execute(request)
-        }
-        return Reply(status: response.status, body: Data(response.body.map { $0.readableBytesView } ?? []))
+        let response = try await client.perform(request)
+        return Reply(status: HTTPResponse.Status(code: response.status), body: Data(response.body))
     }
 
     /// `GET` with the token, decoding a 200 answer.
@@ -116,25 +122,18 @@ struct AgentHarness {
         }
     }
 
-    /// Runs `curl` against the unix socket (on its own thread) and returns the status and body.
-    func unixRequest(_ path: String) async throws -> (status: Int, body: Data) {
-        let socketPath = endpoints.socketPath
-        return try await onThread { try Self.curl(socketPath: socketPath, path) }
-    }
-
-    private static func curl(socketPath: String, _ path: String) throws -> (status: Int, body: Data) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "-w", "\n%{http_code}", "--unix-socket", socketPath, "http://agent\(path)"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: output, as: UTF8.self)
-        let newline = text.lastIndex(of: "\n") ?? text.endIndex
-        let status = Int(text[newline...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        return (status, Data(text[..<newline].utf8))
+    /// Sends a request over the unix socket (no token) with the host's curl client.
+    func unixRequest(_ path: String, method: CurlMethod = .get, body: Data? = nil) async throws -> Reply {
+        let client = try #require(Self.curl)
+        let request = CurlRequest(
+            method: method,
+            url: "http://agent\(path)",
+            headers: body == nil ? [:] : ["Content-Type": "application/json"],
+            body: body.map { Array($0) },
+            unixSocketPath: endpoints.socketPath
+        )
+        let response = try await client.perform(request)
+        return Reply(status: HTTPResponse.Status(code: response.status), body: Data(response.body))
     }
 }
 

@@ -96,7 +96,7 @@ struct AgentServerTests {
             #expect(error.message.contains("no usable token"))
             #expect(error.message.contains("agent.token"))
             #expect(try await agent.request(.get, AgentRoute.healthLive, token: nil).status == .ok)
-            #expect(try await agent.unixRequest(AgentRoute.status).status == 200)
+            #expect(try await agent.unixRequest(AgentRoute.status).status == .ok)
         }
     }
 
@@ -115,11 +115,11 @@ struct AgentServerTests {
             let attributes = try FileManager.default.attributesOfItem(atPath: agent.endpoints.socketPath)
             #expect((attributes[.posixPermissions] as? Int) == 0o660)
             let status = try await agent.unixRequest(AgentRoute.status)
-            #expect(status.status == 200)
-            #expect(try JSONDecoder().decode(StatusResponse.self, from: status.body).protocolVersion == 1)
+            #expect(status.status == .ok)
+            #expect(try status.decode(StatusResponse.self).protocolVersion == 1)
             let missing = try await agent.unixRequest("/v1/missing")
-            #expect(missing.status == 404)
-            #expect(try JSONDecoder().decode(APIErrorBody.self, from: missing.body).error.code == "not_found")
+            #expect(missing.status == .notFound)
+            #expect(try missing.error().code == "not_found")
         }
     }
 }

@@ -1,0 +1,133 @@
+import AgentAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// Request counters for `GET /metrics`, keyed by method, route pattern and status.
+final class AgentMetrics: Sendable {
+    /// One counter's labels.
+    struct Key: Hashable, Comparable {
+        var method: String
+        var route: String
+        var status: Int
+
+        static func < (left: Key, right: Key) -> Bool {
+            (left.route, left.method, left.status) < (right.route, right.method, right.status)
+        }
+    }
+
+    private let requests = Mutex<[Key: Int]>([:])
+
+    func count(method: String, route: String, status: Int) {
+        requests.withLock { $0[Key(method: method, route: route, status: status), default: 0] += 1 }
+    }
+
+    /// The counters, sorted by route, method and status.
+    func snapshot() -> [(key: Key, value: Int)] {
+        requests.withLock { $0 }.sorted { $0.key < $1.key }
+    }
+}
+
+/// Counts every answer by its route pattern (`unmatched` when no route matched) and status.
+struct MetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: AgentMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            let response = try await next(request, context)
+            metrics.count(method: request.method.rawValue, route: Self.route(context), status: response.status.code)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            metrics.count(method: request.method.rawValue, route: Self.route(context), status: status)
+            throw error
+        }
+    }
+
+    /// The matched route pattern, or `unmatched` (Hummingbird names a miss `NotFound`).
+    private static func route(_ context: Context) -> String {
+        guard let path = context.endpointPath, path.hasPrefix("/") else { return "unmatched" }
+        return path
+    }
+}
+
+/// `GET /metrics` (Prometheus text) and `GET /v1/openapi.json`.
+struct MetricsController {
+    let state: AgentState
+
+    func addRoutes(to router: Router<AgentRequestContext>) {
+        let state = state
+        router.get(RouterPath(AgentRoute.metrics)) { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: Self.render(state)))
+            )
+        }
+        router.get(RouterPath(AgentRoute.openAPI)) { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: AgentOpenAPI.document))
+            )
+        }
+    }
+
+    /// The Prometheus text exposition of the agent's metrics.
+    static func render(_ state: AgentState) -> String {
+        let uptime = ContinuousClock.now - state.startedAt
+        let seconds = Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+        var lines = [
+            "# HELP somnus_agent_uptime_seconds Seconds since the agent started.",
+            "# TYPE somnus_agent_uptime_seconds gauge",
+            "somnus_agent_uptime_seconds \(seconds)",
+            "# HELP somnus_agent_http_requests_total Answered requests by method, route and status.",
+            "# TYPE somnus_agent_http_requests_total counter",
+        ]
+        for (key, value) in state.metrics.snapshot() {
+            lines.append(
+                "somnus_agent_http_requests_total{method=\"\(escape(key.method))\",route=\"\(escape(key.route))\","
+                    + "status=\"\(key.status)\"} \(value)")
+        }
+        lines += [
+            "# HELP somnus_agent_exec_jobs Exec jobs in the job table by state.",
+            "# TYPE somnus_agent_exec_jobs gauge",
+        ]
+        let counts = state.jobs.stateCounts()
+        let jobStates: [ExecJobState] = [.running, .exited, .timedOut, .cancelled, .failedToStart]
+        for jobState in jobStates {
+            lines.append("somnus_agent_exec_jobs{state=\"\(jobState.rawValue)\"} \(counts[jobState] ?? 0)")
+        }
+        lines += [
+            "# HELP somnus_agent_fs_frozen Whether the agent holds filesystems frozen.",
+            "# TYPE somnus_agent_fs_frozen gauge",
+            "somnus_agent_fs_frozen \(state.freeze.isFrozen ? 1 : 0)",
+        ]
+        if let stats = state.stats {
+            lines += [
+                "# HELP somnus_guest_cpu_percent Whole-machine CPU use at the last monitor tick.",
+                "# TYPE somnus_guest_cpu_percent gauge",
+                "somnus_guest_cpu_percent \(stats.cpuPercent)",
+                "# HELP somnus_guest_memory_total_bytes Total memory.",
+                "# TYPE somnus_guest_memory_total_bytes gauge",
+                "somnus_guest_memory_total_bytes \(stats.memoryTotalBytes)",
+                "# HELP somnus_guest_memory_used_bytes Used memory at the last monitor tick.",
+                "# TYPE somnus_guest_memory_used_bytes gauge",
+                "somnus_guest_memory_used_bytes \(stats.memoryUsedBytes)",
+                "# HELP somnus_guest_memory_available_bytes Available memory at the last monitor tick.",
+                "# TYPE somnus_guest_memory_available_bytes gauge",
+                "somnus_guest_memory_available_bytes \(stats.memoryAvailableBytes)",
+            ]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

@@ -1,0 +1,774 @@
+// Generated from the OpenAPI document below; edit it here and keep `AgentOpenAPITests` passing.
+
+/// The OpenAPI 3.1 document of the agent's HTTP API, served at `GET /v1/openapi.json`.
+enum AgentOpenAPI {
+    /// The document's JSON text.
+    static let document = #"""
+        {
+          "components": {
+            "schemas": {
+              "Error": {
+                "properties": {
+                  "error": {
+                    "properties": {
+                      "code": {
+                        "type": "string"
+                      },
+                      "message": {
+                        "type": "string"
+                      }
+                    },
+                    "required": [
+                      "code",
+                      "message"
+                    ],
+                    "type": "object"
+                  }
+                },
+                "required": [
+                  "error"
+                ],
+                "type": "object"
+              },
+              "Event": {
+                "properties": {
+                  "cursor": {
+                    "type": "integer"
+                  },
+                  "kind": {
+                    "enum": [
+                      "agent_started",
+                      "unit_started",
+                      "unit_stopped",
+                      "job_finished",
+                      "time_set",
+                      "fs_frozen",
+                      "fs_thawed",
+                      "soft_reboot"
+                    ],
+                    "type": "string"
+                  },
+                  "message": {
+                    "type": "string"
+                  },
+                  "metadata": {
+                    "additionalProperties": {
+                      "type": "string"
+                    },
+                    "type": "object"
+                  },
+                  "time": {
+                    "type": "number"
+                  }
+                },
+                "required": [
+                  "cursor",
+                  "time",
+                  "kind",
+                  "message",
+                  "metadata"
+                ],
+                "type": "object"
+              },
+              "Events": {
+                "properties": {
+                  "events": {
+                    "items": {
+                      "$ref": "#/components/schemas/Event"
+                    },
+                    "type": "array"
+                  },
+                  "next_cursor": {
+                    "type": "integer"
+                  }
+                },
+                "required": [
+                  "events",
+                  "next_cursor"
+                ],
+                "type": "object"
+              },
+              "FreezeRequest": {
+                "properties": {
+                  "timeout_s": {
+                    "maximum": 60,
+                    "minimum": 1,
+                    "type": "integer"
+                  }
+                },
+                "required": [
+                  "timeout_s"
+                ],
+                "type": "object"
+              },
+              "FreezeResponse": {
+                "properties": {
+                  "frozen": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "thaw_deadline": {
+                    "type": "number"
+                  }
+                },
+                "required": [
+                  "frozen",
+                  "thaw_deadline"
+                ],
+                "type": "object"
+              },
+              "SoftRebootRequest": {
+                "properties": {
+                  "units": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  }
+                },
+                "type": "object"
+              },
+              "SoftRebootResponse": {
+                "properties": {
+                  "units": {
+                    "items": {
+                      "properties": {
+                        "active": {
+                          "type": "boolean"
+                        },
+                        "active_state": {
+                          "type": "string"
+                        },
+                        "error": {
+                          "type": "string"
+                        },
+                        "name": {
+                          "type": "string"
+                        }
+                      },
+                      "required": [
+                        "name",
+                        "active_state",
+                        "active"
+                      ],
+                      "type": "object"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "units"
+                ],
+                "type": "object"
+              },
+              "ThawResponse": {
+                "properties": {
+                  "thawed": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "thawed"
+                ],
+                "type": "object"
+              },
+              "TimeSyncRequest": {
+                "properties": {
+                  "unix_ns": {
+                    "type": "integer"
+                  }
+                },
+                "required": [
+                  "unix_ns"
+                ],
+                "type": "object"
+              },
+              "TimeSyncResponse": {
+                "properties": {
+                  "corrected": {
+                    "type": "boolean"
+                  },
+                  "drift_ms": {
+                    "type": "number"
+                  }
+                },
+                "required": [
+                  "drift_ms",
+                  "corrected"
+                ],
+                "type": "object"
+              }
+            },
+            "securitySchemes": {
+              "bearer": {
+                "scheme": "bearer",
+                "type": "http"
+              }
+            }
+          },
+          "info": {
+            "description": "HTTP API of somnus-agent. TCP needs Authorization: Bearer; the unix socket needs none.",
+            "title": "Somnus guest agent",
+            "version": "0.1.0"
+          },
+          "openapi": "3.1.0",
+          "paths": {
+            "/metrics": {
+              "get": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "text/plain": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Prometheus text metrics"
+              }
+            },
+            "/v1/events": {
+              "get": {
+                "parameters": [
+                  {
+                    "description": "cursor, default 0",
+                    "in": "query",
+                    "name": "after",
+                    "required": false,
+                    "schema": {
+                      "type": "integer"
+                    }
+                  },
+                  {
+                    "description": "1 to 1000, default 100",
+                    "in": "query",
+                    "name": "limit",
+                    "required": false,
+                    "schema": {
+                      "type": "integer"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Events"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Recent agent events after a cursor"
+              }
+            },
+            "/v1/exec": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "type": "object"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "202": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "Accepted"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Start an exec job"
+              }
+            },
+            "/v1/exec/{id}": {
+              "delete": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "202": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "Accepted"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Cancel an exec job"
+              },
+              "get": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "One exec job"
+              }
+            },
+            "/v1/exec/{id}/output": {
+              "get": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "description": "byte offset",
+                    "in": "query",
+                    "name": "offset",
+                    "required": false,
+                    "schema": {
+                      "type": "integer"
+                    }
+                  },
+                  {
+                    "description": "long-poll up to 60000 ms",
+                    "in": "query",
+                    "name": "wait_ms",
+                    "required": false,
+                    "schema": {
+                      "type": "integer"
+                    }
+                  },
+                  {
+                    "in": "query",
+                    "name": "stream",
+                    "required": false,
+                    "schema": {
+                      "enum": [
+                        "combined",
+                        "stdout",
+                        "stderr"
+                      ],
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Output of an exec job from an offset, optionally long-polling"
+              }
+            },
+            "/v1/fs/freeze": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/FreezeRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/FreezeResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "409": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Freeze writable block filesystems; thawed automatically after timeout_s"
+              }
+            },
+            "/v1/fs/thaw": {
+              "post": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ThawResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Thaw frozen filesystems (empty list when none)"
+              }
+            },
+            "/v1/health/live": {
+              "get": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "security": [],
+                "summary": "Liveness; the only route without a token"
+              }
+            },
+            "/v1/health/ready": {
+              "get": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "Not ready"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Readiness: 200 when every check passes, 503 otherwise"
+              }
+            },
+            "/v1/openapi.json": {
+              "get": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "This document"
+              }
+            },
+            "/v1/soft-reboot": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/SoftRebootRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/SoftRebootResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Restart units through systemd and report whether each came back active"
+              }
+            },
+            "/v1/stats": {
+              "get": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Resource usage and monitored units"
+              }
+            },
+            "/v1/status": {
+              "get": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Versions, binary sha256, boot id, host name, features"
+              }
+            },
+            "/v1/time": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/TimeSyncRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/TimeSyncResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Push the host's clock; set the guest's clock when drift exceeds 100 ms"
+              }
+            }
+          },
+          "security": [
+            {
+              "bearer": []
+            }
+          ]
+        }
+        """#
+}

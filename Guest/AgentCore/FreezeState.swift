@@ -1,0 +1,111 @@
+import AgentAPI
+import Foundation
+import NIOPosix
+import Synchronization
+
+/// The freeze state machine: idle → freezing → frozen → idle, thawing on request or when the deadline passes.
+final class FreezeState: Sendable {
+    private enum Phase {
+        case idle
+        case freezing
+        case frozen(mountPoints: [String], generation: Int)
+    }
+
+    let freezer: any FilesystemFreezer
+    let events: AgentEventLog
+    private let phase = Mutex<(phase: Phase, generation: Int)>((.idle, 0))
+
+    init(freezer: any FilesystemFreezer, events: AgentEventLog) {
+        self.freezer = freezer
+        self.events = events
+    }
+
+    /// Whether filesystems are frozen now.
+    var isFrozen: Bool {
+        phase.withLock {
+            if case .frozen = $0.phase { return true }
+            return false
+        }
+    }
+
+    /// Freezes every mount point of the freezer and schedules the thaw.
+    /// - Throws: ``AgentError`` `conflict` when already frozen or freezing; the freezer's error (after thawing
+    ///   what was frozen) when one mount point fails.
+    func freeze(timeout: Duration) async throws -> FreezeResponse {
+        try phase.withLock { state throws(AgentError) in
+            if case .idle = state.phase {
+                state.phase = .freezing
+            } else {
+                throw AgentError(.conflict, "filesystems are already frozen; thaw them first")
+            }
+        }
+        let freezer = freezer
+        let outcome: Result<[String], AgentError>
+        do {
+            outcome = try await NIOThreadPool.singleton.runIfActive { () -> Result<[String], AgentError> in
+                var frozen: [String] = []
+                do throws(AgentError) {
+                    for mountPoint in try freezer.mountPoints() {
+                        try freezer.freeze(mountPoint)
+                        frozen.append(mountPoint)
+                    }
+                    return .success(frozen)
+                } catch {
+                    for mountPoint in frozen.reversed() { try? freezer.thaw(mountPoint) }
+                    return .failure(error)
+                }
+            }
+        } catch {
+            phase.withLock { $0.phase = .idle }
+            throw error
+        }
+        let frozen: [String]
+        switch outcome {
+        case .success(let value): frozen = value
+        case .failure(let error):
+            phase.withLock { $0.phase = .idle }
+            throw error
+        }
+        let generation = phase.withLock { state in
+            state.generation += 1
+            state.phase = .frozen(mountPoints: frozen, generation: state.generation)
+            return state.generation
+        }
+        let deadline = Date().timeIntervalSince1970 + Double(timeout.components.seconds)
+        events.record(
+            AgentEventKind.fsFrozen, "froze \(frozen.count) filesystems",
+            metadata: ["mount_points": frozen.joined(separator: ","), "timeout_s": "\(timeout.components.seconds)"])
+        Task { [self] in
+            try? await Task.sleep(for: timeout)
+            _ = await thaw(generation: generation, reason: "deadline")
+        }
+        return FreezeResponse(frozen: frozen, thawDeadline: deadline)
+    }
+
+    /// Thaws what is frozen; nothing when nothing is.
+    /// - Parameters:
+    ///   - generation: Thaw only this freeze (the deadline's thaw must not end a later freeze); `nil` for any.
+    ///   - reason: `request` or `deadline`, for the event.
+    func thaw(generation: Int? = nil, reason: String = "request") async -> ThawResponse {
+        let mountPoints = phase.withLock { state -> [String] in
+            guard case .frozen(let mountPoints, let current) = state.phase else { return [] }
+            if let generation, generation != current { return [] }
+            state.phase = .idle
+            return mountPoints
+        }
+        guard !mountPoints.isEmpty else { return ThawResponse(thawed: []) }
+        let freezer = freezer
+        let thawed =
+            (try? await NIOThreadPool.singleton.runIfActive { () -> [String] in
+                var thawed: [String] = []
+                for mountPoint in mountPoints.reversed() where (try? freezer.thaw(mountPoint)) != nil {
+                    thawed.append(mountPoint)
+                }
+                return thawed
+            }) ?? []
+        events.record(
+            AgentEventKind.fsThawed, "thawed \(thawed.count) filesystems (\(reason))",
+            metadata: ["mount_points": thawed.joined(separator: ","), "reason": reason])
+        return ThawResponse(thawed: thawed)
+    }
+}

@@ -1,0 +1,151 @@
+import AgentAPI
+import Foundation
+import Hummingbird
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+#if canImport(CDispatch)
+    import CDispatch
+#endif
+
+/// `GET /v1/events`, `POST /v1/time`, `POST /v1/fs/freeze`, `POST /v1/fs/thaw` and `POST /v1/soft-reboot`.
+struct MaintenanceController {
+    /// Accepted `unix_ns` values: 2000-01-01 to 2200-01-01.
+    static let unixNanosecondsRange = 946_684_800_000_000_000...7_258_118_400_000_000_000
+    /// The agent's own unit, which soft reboot refuses.
+    static let agentUnit = "somnus-agent.service"
+
+    let state: AgentState
+
+    func addRoutes(to router: Router<AgentRequestContext>) {
+        let state = state
+        router.get(RouterPath(AgentRoute.events)) { request, _ in
+            let query = request.uri.queryParameters
+            let after = try ExecController.integer(query["after"], name: "after", range: 0...Int.max, default: 0)
+            let limit = try ExecController.integer(query["limit"], name: "limit", range: 1...1000, default: 100)
+            return APIErrorMiddleware<AgentRequestContext>.json(
+                status: .ok, body: state.events.events(after: after, limit: limit))
+        }
+        router.post(RouterPath(AgentRoute.time)) { request, _ in
+            let body = try await request.decodeJSON(TimeSyncRequest.self)
+            return APIErrorMiddleware<AgentRequestContext>.json(
+                status: .ok, body: try Self.syncTime(body, state: state))
+        }
+        router.post(RouterPath(AgentRoute.fsFreeze)) { request, _ in
+            let body = try await request.decodeJSON(FreezeRequest.self)
+            guard (1...60).contains(body.timeoutSeconds) else {
+                throw AgentError(.badRequest, "timeout_s: must be from 1 to 60, not \(body.timeoutSeconds)")
+            }
+            let frozen = try await state.freeze.freeze(timeout: .seconds(body.timeoutSeconds))
+            return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: frozen)
+        }
+        router.post(RouterPath(AgentRoute.fsThaw)) { _, _ in
+            APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: await state.freeze.thaw())
+        }
+        router.post(RouterPath(AgentRoute.softReboot)) { request, _ in
+            let body = try await request.decodeJSON(SoftRebootRequest.self)
+            let units = try Self.softRebootUnits(body, state: state)
+            return APIErrorMiddleware<AgentRequestContext>.json(
+                status: .ok, body: await Self.softReboot(units, state: state))
+        }
+    }
+
+    /// Measures the drift and sets `CLOCK_REALTIME` when it exceeds the configured threshold (100 ms).
+    static func syncTime(_ body: TimeSyncRequest, state: AgentState) throws(AgentError) -> TimeSyncResponse {
+        guard unixNanosecondsRange.contains(body.unixNanoseconds) else {
+            throw AgentError(
+                .badRequest,
+                "unix_ns: must be from \(unixNanosecondsRange.lowerBound) to \(unixNanosecondsRange.upperBound), "
+                    + "not \(body.unixNanoseconds)")
+        }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let guest = Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec)
+        let drift = Double(guest - body.unixNanoseconds) / 1_000_000
+        let threshold = state.maintenance.clockDriftThreshold
+        let thresholdMilliseconds =
+            Double(threshold.components.seconds) * 1000 + Double(threshold.components.attoseconds) / 1e15
+        guard abs(drift) > thresholdMilliseconds else {
+            return TimeSyncResponse(driftMilliseconds: drift, corrected: false)
+        }
+        var target = timespec(
+            tv_sec: body.unixNanoseconds / 1_000_000_000, tv_nsec: body.unixNanoseconds % 1_000_000_000)
+        guard clock_settime(CLOCK_REALTIME, &target) == 0 else {
+            throw AgentError(.internal, "cannot set the clock: \(String(cString: strerror(errno)))")
+        }
+        state.events.record(
+            AgentEventKind.timeSet, "set the clock, drift was \(drift) ms", metadata: ["drift_ms": "\(drift)"])
+        return TimeSyncResponse(driftMilliseconds: drift, corrected: true)
+    }
+
+    /// The units a soft reboot restarts: the requested ones or every monitored unit.
+    /// - Throws: ``AgentError`` `bad_request` for an empty name, the agent's own unit, or no units at all.
+    static func softRebootUnits(_ body: SoftRebootRequest, state: AgentState) throws(AgentError) -> [String] {
+        let units = body.units ?? state.configuration.monitoredUnits
+        guard !units.isEmpty else {
+            throw AgentError(.badRequest, "units: none given and no monitored_units configured")
+        }
+        for (index, unit) in units.enumerated() {
+            guard !unit.isEmpty, !unit.hasPrefix("-"), !unit.contains("\0") else {
+                throw AgentError(.badRequest, "units[\(index)]: '\(unit)' is not a unit name")
+            }
+            if unit == agentUnit || unit == "somnus-agent" {
+                throw AgentError(.badRequest, "units[\(index)]: the agent never restarts itself (\(agentUnit))")
+            }
+        }
+        return units
+    }
+
+    /// Restarts every unit in parallel on the thread pool and reads its `ActiveState` afterwards.
+    static func softReboot(_ units: [String], state: AgentState) async -> SoftRebootResponse {
+        let systemctl = state.maintenance.systemctlPath
+        let timeout = state.maintenance.softRebootTimeout
+        let results = await withTaskGroup(of: (Int, SoftRebootResponse.Unit).self) { group in
+            for (index, unit) in units.enumerated() {
+                group.addTask {
+                    let result =
+                        (try? await NIOThreadPool.singleton.runIfActive {
+                            restart(unit, systemctl: systemctl, timeout: timeout)
+                        })
+                        ?? SoftRebootResponse.Unit(
+                            name: unit, activeState: "unknown", active: false, error: "the agent is shutting down")
+                    return (index, result)
+                }
+            }
+            var collected: [(Int, SoftRebootResponse.Unit)] = []
+            for await result in group { collected.append(result) }
+            return collected.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        state.events.record(
+            AgentEventKind.softReboot,
+            "restarted \(results.count { $0.active }) of \(results.count) units",
+            metadata: ["units": units.joined(separator: ",")])
+        return SoftRebootResponse(units: results)
+    }
+
+    /// `systemctl restart` then `systemctl show --property=ActiveState`. Blocking.
+    static func restart(_ unit: String, systemctl: String, timeout: Duration) -> SoftRebootResponse.Unit {
+        var error: String?
+        do {
+            let output = try ChildProcess.run([systemctl, "restart", "--", unit], timeout: timeout)
+            if output.termination != .exited(0) {
+                let reason = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                error = "systemctl restart \(unit) failed (\(output.termination)): \(reason)"
+            }
+        } catch let failure {
+            error = failure.message
+        }
+        var activeState = "unknown"
+        if let output = try? ChildProcess.run(
+            [systemctl, "show", "--property=ActiveState", "--value", "--", unit], timeout: .seconds(10)),
+            output.termination == .exited(0)
+        {
+            let value = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !value.isEmpty { activeState = value }
+        }
+        return SoftRebootResponse.Unit(
+            name: unit, activeState: activeState, active: activeState == "active", error: error)
+    }
+}
