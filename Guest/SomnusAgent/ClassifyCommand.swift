@@ -70,25 +70,6 @@ struct ClassifyCommand: ParsableCommand {
     }
 }
 
-/// The JSON shape of one `classify --json` line: every key present, `suggestion` may be `null`.
-struct ClassifyRecord: Encodable {
-    let classification: LogClassification
-
-    enum CodingKeys: String, CodingKey {
-        case category, kind, confidence, template, suggestion, entities
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(classification.category, forKey: .category)
-        try container.encode(classification.kind, forKey: .kind)
-        try container.encode(classification.confidence, forKey: .confidence)
-        try container.encode(classification.template, forKey: .template)
-        try container.encode(classification.suggestion, forKey: .suggestion)
-        try container.encode(classification.entities, forKey: .entities)
-    }
-}
-
 /// Buffers stdout writes so large inputs do not cost one system call per line.
 struct ClassifyOutput {
     let json: Bool
@@ -103,11 +84,20 @@ struct ClassifyOutput {
 
     mutating func write(_ classification: LogClassification) {
         if json {
-            if let data = try? encoder.encode(ClassifyRecord(classification: classification)) {
-                pending.append(contentsOf: data)
-            } else {
-                pending.append(contentsOf: #"{"category":"OTHER","kind":"none"}"#.utf8)
+            // Keys in a fixed order, every key present (`suggestion` may be `null`).
+            let fields: [(String, [UInt8]?)] = [
+                ("category", fragment(classification.category)), ("kind", fragment(classification.kind)),
+                ("confidence", fragment(classification.confidence)), ("template", fragment(classification.template)),
+                ("suggestion", classification.suggestion.map { fragment($0) } ?? Array("null".utf8)),
+                ("entities", fragment(classification.entities)),
+            ]
+            pending.append(UInt8(ascii: "{"))
+            for (index, (key, value)) in fields.enumerated() {
+                if index > 0 { pending.append(UInt8(ascii: ",")) }
+                pending.append(contentsOf: "\"\(key)\":".utf8)
+                pending.append(contentsOf: value ?? Array("null".utf8))
             }
+            pending.append(UInt8(ascii: "}"))
         } else {
             let confidence = (classification.confidence * 100).rounded() / 100
             var text = "\(classification.category.rawValue)\t\(classification.kind.rawValue)\t\(confidence)\t"
@@ -117,6 +107,11 @@ struct ClassifyOutput {
         }
         pending.append(UInt8(ascii: "\n"))
         if pending.count >= 64 * 1024 { flush() }
+    }
+
+    /// One value as JSON text, or `nil` if it cannot be encoded.
+    private func fragment(_ value: some Encodable) -> [UInt8]? {
+        (try? encoder.encode(value)).map { [UInt8]($0) }
     }
 
     mutating func flush() {

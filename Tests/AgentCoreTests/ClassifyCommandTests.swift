@@ -66,6 +66,7 @@ struct ClassifyCommandTests {
         #expect(outputLines.count == 6)
         var categories: [String] = []
         for line in outputLines {
+            #expect(String(decoding: line, as: UTF8.self).hasPrefix(#"{"category":""#))
             let object = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
             #expect(Set(object.keys) == ["category", "kind", "confidence", "template", "suggestion", "entities"])
             categories.append(object["category"] as? String ?? "")
