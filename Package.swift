@@ -125,7 +125,7 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "AgentAPI", "SQLite", "Systemd", logging, serviceLifecycle, unixSignals, hummingbird, httpTypes, nioCore,
+                "AgentAPI", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals, hummingbird, httpTypes, nioCore,
                 nioPosix,
             ],
             path: "Guest/AgentCore",
@@ -134,7 +134,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SomnusAgent",
-            dependencies: ["AgentCore", "AgentAPI", argumentParser, logging, serviceLifecycle],
+            dependencies: ["AgentCore", "AgentAPI", "LogClassifier", argumentParser, logging, serviceLifecycle],
             path: "Guest/SomnusAgent",
             exclude: ["somnus-agent.service"],
             swiftSettings: swiftSettings

@@ -1,0 +1,194 @@
+public import Foundation
+public import LogClassifier
+import Synchronization
+
+/// One distinct error seen in the guest's logs: every event with the same category and template folds into it.
+public struct ErrorRecord: Codable, Sendable, Hashable {
+    /// Where the error was first read (a log path, a unit name, `classify`).
+    public var source: String
+    /// The first raw line (for a trace, its headline) of the first occurrence.
+    public var line: String
+    /// The lines of the first occurrence when it was a multi-line trace (at most 50), otherwise empty.
+    public var trace: [String]
+    /// The verdict of the first occurrence.
+    public var classification: LogClassification
+    /// When it was first seen.
+    public var firstSeen: Date
+    /// When it was last seen.
+    public var lastSeen: Date
+    /// How many times it was seen.
+    public var count: Int
+
+    enum CodingKeys: String, CodingKey {
+        case source, line, trace, classification, count
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+    }
+
+    /// Creates a record.
+    public init(
+        source: String, line: String, trace: [String], classification: LogClassification, firstSeen: Date,
+        lastSeen: Date, count: Int
+    ) {
+        self.source = source
+        self.line = line
+        self.trace = trace
+        self.classification = classification
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.count = count
+    }
+}
+
+/// Counts classified log events and keeps a bounded list of recent distinct errors.
+///
+/// Lines go in per source through ``ingest(_:source:at:)``; a ``LogTraceGrouper`` per source turns Python
+/// tracebacks and Java stack traces into one event. Every event is counted by category (including `OTHER`) and by
+/// template; events other than `OTHER` also update the recent list, where one entry stands for all events with the
+/// same category and template (the count grows, the text is not stored again). When the list is full, the entry
+/// seen longest ago is dropped.
+///
+/// Thread-safe: the state sits behind a `Mutex`, so one store may be fed and queried from many tasks.
+public final class ErrorStore: Sendable {
+    /// The most distinct errors kept in the recent list.
+    public let capacity: Int
+    /// The most templates whose counts are kept (the least recently seen is forgotten first).
+    public let templateCapacity: Int
+    private let classifier: LogClassifier
+    private let state: Mutex<State>
+
+    private struct Key: Hashable {
+        var category: LogCategory
+        var template: String
+    }
+
+    private struct State {
+        var groupers: [String: LogTraceGrouper] = [:]
+        var categoryCounts: [LogCategory: Int] = [:]
+        var templateCounts: [Key: (count: Int, lastSeen: Date)] = [:]
+        var recent: [Key: ErrorRecord] = [:]
+    }
+
+    /// Creates an empty store.
+    /// - Parameters:
+    ///   - classifier: The classifier for ingested lines.
+    ///   - capacity: The most distinct errors kept in the recent list.
+    ///   - templateCapacity: The most templates whose counts are kept.
+    public init(classifier: LogClassifier = LogClassifier(), capacity: Int = 200, templateCapacity: Int = 4096) {
+        precondition(capacity > 0 && templateCapacity > 0, "capacities must be positive")
+        self.classifier = classifier
+        self.capacity = capacity
+        self.templateCapacity = templateCapacity
+        state = Mutex(State())
+    }
+
+    /// Adds one raw line read from `source`; a trace is recorded when its last line arrives.
+    /// - Parameters:
+    ///   - line: The line without its newline.
+    ///   - source: Where it came from; each source has its own trace grouping.
+    ///   - date: When it was read.
+    /// - Returns: The events the line completed (zero, one or two), already recorded.
+    @discardableResult
+    public func ingest(_ line: String, source: String, at date: Date = Date()) -> [LogEvent] {
+        state.withLock { state in
+            var grouper = state.groupers.removeValue(forKey: source) ?? LogTraceGrouper(classifier: classifier)
+            let events = grouper.append(line)
+            state.groupers[source] = grouper
+            for event in events { record(event, source: source, at: date, in: &state) }
+            return events
+        }
+    }
+
+    /// Records the trace still being collected for `source`, if any (call at the end of a stream or after a quiet
+    /// period).
+    /// - Parameters:
+    ///   - source: The source to flush.
+    ///   - date: When the trace ended.
+    /// - Returns: The events recorded.
+    @discardableResult
+    public func flush(source: String, at date: Date = Date()) -> [LogEvent] {
+        state.withLock { state in
+            guard var grouper = state.groupers.removeValue(forKey: source) else { return [] }
+            let events = grouper.finish()
+            for event in events { record(event, source: source, at: date, in: &state) }
+            return events
+        }
+    }
+
+    /// Records an already classified event.
+    /// - Parameters:
+    ///   - event: The event.
+    ///   - source: Where it came from.
+    ///   - date: When it was seen.
+    public func record(_ event: LogEvent, source: String, at date: Date = Date()) {
+        state.withLock { record(event, source: source, at: date, in: &$0) }
+    }
+
+    /// The most recently seen distinct errors, newest first.
+    /// - Parameters:
+    ///   - since: Only errors last seen at or after this date.
+    ///   - category: Only errors of this category.
+    ///   - limit: The most records returned.
+    /// - Returns: The records, by descending ``ErrorRecord/lastSeen``.
+    public func recent(since: Date? = nil, category: LogCategory? = nil, limit: Int = 50) -> [ErrorRecord] {
+        let records = state.withLock { state in
+            state.recent.values.filter { record in
+                (since.map { record.lastSeen >= $0 } ?? true)
+                    && (category.map { record.classification.category == $0 } ?? true)
+            }
+        }
+        return Array(records.sorted { $0.lastSeen > $1.lastSeen }.prefix(max(0, limit)))
+    }
+
+    /// How many events of each category were recorded (every category is present, `OTHER` included).
+    public func countsByCategory() -> [LogCategory: Int] {
+        let counts = state.withLock { $0.categoryCounts }
+        var result: [LogCategory: Int] = [:]
+        for category in LogCategory.allCases { result[category] = counts[category] ?? 0 }
+        return result
+    }
+
+    /// How many events had `template` (in `category`), or 0 when it was never seen or has been forgotten.
+    /// - Parameters:
+    ///   - template: The masked template.
+    ///   - category: Its category.
+    public func count(template: String, category: LogCategory) -> Int {
+        state.withLock { $0.templateCounts[Key(category: category, template: template)]?.count ?? 0 }
+    }
+
+    /// The number of templates whose counts are currently kept.
+    public var templateCount: Int {
+        state.withLock { $0.templateCounts.count }
+    }
+
+    private func record(_ event: LogEvent, source: String, at date: Date, in state: inout State) {
+        let classification = event.classification
+        state.categoryCounts[classification.category, default: 0] += 1
+        let key = Key(category: classification.category, template: classification.template)
+        if let known = state.templateCounts[key] {
+            state.templateCounts[key] = (known.count + 1, date)
+        } else {
+            if state.templateCounts.count >= templateCapacity,
+                let oldest = state.templateCounts.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key
+            {
+                state.templateCounts.removeValue(forKey: oldest)
+            }
+            state.templateCounts[key] = (1, date)
+        }
+        guard classification.category != .other else { return }
+        if var known = state.recent[key] {
+            known.count += 1
+            known.lastSeen = max(known.lastSeen, date)
+            state.recent[key] = known
+            return
+        }
+        if state.recent.count >= capacity,
+            let oldest = state.recent.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key
+        {
+            state.recent.removeValue(forKey: oldest)
+        }
+        state.recent[key] = ErrorRecord(
+            source: source, line: event.headline, trace: event.lines.count > 1 ? Array(event.lines.prefix(50)) : [],
+            classification: classification, firstSeen: date, lastSeen: date, count: 1)
+    }
+}
