@@ -125,7 +125,8 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "AgentAPI", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals, hummingbird, httpTypes, nioCore,
+                "AgentAPI", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals, hummingbird,
+                httpTypes, nioCore,
                 nioPosix,
             ],
             path: "Guest/AgentCore",
