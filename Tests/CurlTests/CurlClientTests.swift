@@ -305,7 +305,7 @@ struct CurlClientTests {
                     CurlRequest(
                         url: "http://127.0.0.1:\(listener.port)/echo",
                         connectTimeout: .milliseconds(300),
-                        timeout: .seconds(10)
+                        timeout: .seconds(30)
                     )
                 )
             }
@@ -316,7 +316,7 @@ struct CurlClientTests {
         #expect(error.message.contains("Failed to connect to 127.0.0.1 port \(listener.port)"))
         #expect(error.message.contains("Timeout was reached"))
         #expect(elapsed >= .milliseconds(250))
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < .seconds(10))
     }
 
     @Test("a malformed URL is a transport error")
@@ -343,7 +343,8 @@ struct CurlClientTests {
         #expect(error.curlCode == 28)
         #expect(error.message.contains("timed out"))
         #expect(elapsed >= .milliseconds(450))
-        #expect(elapsed < .milliseconds(2000))
+        // Generous: a loaded 2-core CI machine is slow; what matters is that it ends instead of hanging.
+        #expect(elapsed < .seconds(10))
     }
 
     @Test("a slow answer within the deadline succeeds")
@@ -381,7 +382,7 @@ struct CurlClientTests {
         let start = clock.now
         task.cancel()
         let error = try #require(await task.value)
-        #expect(clock.now - start < .seconds(2))
+        #expect(clock.now - start < .seconds(10))
         #expect(error.code == .cancelled)
         #expect(error.message.contains("cancelled"))
         #expect(error.url == url)
@@ -416,7 +417,7 @@ struct CurlClientTests {
             // Far more hanging transfers than the pool has threads; a blocking client would starve it.
             for _ in 0..<64 {
                 group.addTask {
-                    _ = try? await client.perform(CurlRequest(url: url, timeout: .seconds(2)))
+                    _ = try? await client.perform(CurlRequest(url: url, timeout: .seconds(30)))
                 }
             }
             try await Task.sleep(for: .milliseconds(200))
@@ -424,16 +425,16 @@ struct CurlClientTests {
             let start = clock.now
             let sum = await Task.detached { (1...10_000).reduce(0, +) }.value
             #expect(sum == 50_005_000)
-            #expect(clock.now - start < .milliseconds(500))
+            #expect(clock.now - start < .seconds(5))
             group.cancelAll()
         }
     }
 
-    @Test("100 concurrent requests with 5 hanging finish in about one deadline")
+    @Test("100 concurrent requests with 5 hanging finish in about one deadline, not five")
     func concurrentWithHungAgents() async throws {
         let client = self.client
         let base = server.baseURL
-        let deadline = Duration.milliseconds(500)
+        let deadline = Duration.seconds(2)
         let clock = ContinuousClock()
         let start = clock.now
         let outcomes = await withTaskGroup(of: (Int, CurlError.Code?).self) { group in
@@ -456,12 +457,13 @@ struct CurlClientTests {
             return all
         }
         let elapsed = clock.now - start
-        print("100 concurrent requests, 5 hanging, 500 ms deadline: \(elapsed)")
+        print("100 concurrent requests, 5 hanging, 2 s deadline: \(elapsed)")
         #expect(outcomes.count == 100)
         #expect(outcomes.values.filter { $0 == nil }.count == 95)
         #expect(outcomes.filter { $0.value == .timeout }.map(\.key).sorted() == [7, 27, 47, 67, 87])
-        #expect(elapsed >= .milliseconds(450))
-        #expect(elapsed < .milliseconds(2000))
+        #expect(elapsed >= .milliseconds(1900))
+        // One deadline if the hung requests overlap, five (10 s) if they ran one after another.
+        #expect(elapsed < .seconds(8))
     }
 }
 

@@ -52,7 +52,7 @@ struct SSHSessionTests {
         }
         #expect(error?.kind == .timeout)
         #expect(error?.message.contains("deadline") == true)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20))
         let after = try await session.run("echo still-here")
         #expect(after.stdoutString == "still-here\n")
     }
@@ -116,7 +116,7 @@ struct SSHSessionTests {
         let started = ContinuousClock.now
         let error = await #expect(throws: SSHError.self) { try await SSHSession.connect(configuration) }
         #expect(error?.kind == .connectTimeout)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test("A server that never sends the SSH banner makes the handshake time out")
@@ -132,7 +132,7 @@ struct SSHSessionTests {
         let error = await #expect(throws: SSHError.self) { try await SSHSession.connect(configuration) }
         #expect(error?.kind == .connectTimeout)
         #expect(error?.function == "libssh2_session_handshake")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 
     @Test("A closed session refuses further work")
