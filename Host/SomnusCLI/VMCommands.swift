@@ -1,3 +1,4 @@
+import AgentAPI
 public import ArgumentParser
 import Foundation
 import SupervisorCore
@@ -142,10 +143,21 @@ struct VMProfile: AsyncParsableCommand {
     @Argument(help: "The VM's name.") var name: String
     @Argument(help: "The profile: idle, coding, research, media_creation or a custom one.") var profile: String
 
+    @Option(help: "Seconds to wait for the guest's agent to see the new vCPUs and memory online.")
+    var confirmTimeout = 180
+
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            _ = try await manager.applyProfile(name: name, profileName: profile)
+            let applied = try await manager.applyProfile(name: name, profileName: profile)
+            let record = try manager.record(name)
+            if try await manager.isRunning(name: name), let address = record.address {
+                Output.note("applied '\(applied.name)' to \(name); waiting for the guest to bring it online")
+                let client = manager.agentClient(for: record, address: address, curl: try makeCurl())
+                let stats = try await client.confirm(applied, deadline: .seconds(confirmTimeout))
+                Output.note(
+                    "confirmed by the agent: \(stats.cpuCount) vCPUs, \(stats.memoryTotalBytes / 1_048_576) MiB online")
+            }
             try printStatuses([try await manager.status(name: name)], json: options.json)
         }
     }

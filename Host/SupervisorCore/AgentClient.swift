@@ -124,3 +124,39 @@ extension AgentClient {
             request(.get, path, timeout: timeout + .milliseconds(waitMilliseconds)))
     }
 }
+
+extension AgentClient {
+    /// `GET /v1/stats`.
+    public func stats() async throws(CurlError) -> StatsResponse {
+        try await curl.get(request(.get, AgentRoute.stats))
+    }
+
+    /// Polls `/v1/stats` until the guest sees the profile's vCPUs online and at least 85 % of its memory
+    /// (the kernel keeps some for itself).
+    /// - Returns: The last stats seen, confirming the profile.
+    /// - Throws: ``SupervisorError/Code/timeout`` with what the guest last reported.
+    public func confirm(_ profile: ResourceProfile, deadline: Duration) async throws(SupervisorError) -> StatsResponse {
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        var last: StatsResponse?
+        var lastError: CurlError?
+        while clock.now < end {
+            do {
+                let stats = try await self.stats()
+                last = stats
+                let memoryMiB = Int(stats.memoryTotalBytes / 1_048_576)
+                if stats.cpuCount == profile.vcpus && memoryMiB * 100 >= profile.memoryMiB * 85 {
+                    return stats
+                }
+            } catch {
+                lastError = error
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+        let seen = last.map { "\($0.cpuCount) vCPUs and \($0.memoryTotalBytes / 1_048_576) MiB online" } ?? "no answer"
+        throw SupervisorError(
+            .timeout,
+            "the guest did not confirm profile '\(profile.name)' (\(profile.vcpus) vCPUs, \(profile.memoryMiB) MiB) "
+                + "within \(deadline): \(seen)", cause: lastError)
+    }
+}

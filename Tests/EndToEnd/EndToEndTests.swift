@@ -68,7 +68,9 @@ func step<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
     "End to end on a real VM", .serialized,
     .enabled(if: EndToEnd.configured, "run by Tests/run, which builds the static agent and sets SOMNUS_E2E_*"))
 struct EndToEndTests {
-    @Test("boot, deploy over SSH, health through curl, exec, delete", .timeLimit(.minutes(45)))
+    @Test(
+        "boot, deploy over SSH, health through curl, exec, live profile, agent restart, delete",
+        .timeLimit(.minutes(45)))
     func chain() throws {
         let vm = EndToEnd.vm
         // A VM left by an interrupted run is removed first; a missing one is fine.
@@ -101,6 +103,14 @@ struct EndToEndTests {
         #expect(exec.status == 3)
         #expect(exec.stdout == "to-stdout\n")
         #expect(exec.stderr.contains("to-stderr"))
+
+        let scaled = try step("8. live profile change idle → coding, confirmed through /v1/stats") {
+            try somnus(["vm", "profile", vm, "coding", "--json"])
+        }
+        #expect(scaled.status == 0, "profile change failed: \(scaled.stderr)")
+        #expect(scaled.stderr.contains("confirmed by the agent: 4 vCPUs"))
+        let nproc = try somnus(["exec", vm, "--", "nproc"])
+        #expect(nproc.stdout == "4\n")
 
         try step("7. kill -9 the agent → systemd restarts it → the poller sees it healthy again") {
             let restartsBefore = try restarts(vm)
