@@ -38,6 +38,7 @@ let package = Package(
     ],
     targets: [
         // MARK: Shared
+        .target(name: "Checksum", path: "Shared/Checksum", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "AgentAPI", path: "Shared/AgentAPI", exclude: ["README.md"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CSQLite3",
@@ -74,8 +75,8 @@ let package = Package(
             providers: [.apt(["libssh2-1-dev"])]
         ),
         .target(
-            name: "SSH", dependencies: ["CSSH2"], path: "Host/SSH", exclude: ["README.md"], swiftSettings: swiftSettings
-        ),
+            name: "SSH", dependencies: ["CSSH2", "Checksum"], path: "Host/SSH", exclude: ["README.md"],
+            swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CCurl",
             path: "Host/CCurl",
@@ -125,8 +126,8 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "AgentAPI", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals, hummingbird,
-                httpTypes, nioCore,
+                "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals,
+                hummingbird, httpTypes, nioCore,
                 nioPosix,
             ],
             path: "Guest/AgentCore",
@@ -149,6 +150,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI"], path: "Tests/AgentAPITests",
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "ChecksumTests", dependencies: ["Checksum"], path: "Tests/ChecksumTests",
                     swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], path: "Tests/SQLiteTests",
                     swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import AgentAPI
+import Checksum
 import Foundation
 import Synchronization
 

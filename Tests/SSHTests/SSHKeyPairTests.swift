@@ -5,16 +5,6 @@ import Testing
 
 @Suite("SSH key pairs and fingerprints")
 struct SSHKeyPairTests {
-    @Test("SHA-256 matches the FIPS 180-4 test vectors")
-    func sha256Vectors() {
-        func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-        #expect(hex(SHA256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(
-            hex(SHA256.hash(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        let twoBlocks = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
-        #expect(hex(SHA256.hash(twoBlocks)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-    }
-
     @Test("A generated key pair is ed25519 and its fingerprint matches ssh-keygen -l")
     func generateAndFingerprint() throws {
         let directory = try makeTemporaryDirectory(prefix: "somnus-keys")

@@ -1,6 +1,6 @@
-/// A small SHA-256 (FIPS 180-4) used for the checksum of the agent's own binary, so the guest needs no
-/// crypto library.
-struct SHA256Digest {
+/// A small SHA-256 (FIPS 180-4), shared by the host (SSH key fingerprints) and the guest (the agent's own
+/// checksum), so neither side needs a crypto library for it.
+public struct SHA256Digest: Sendable {
     private static let roundConstants: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
         0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
@@ -18,8 +18,18 @@ struct SHA256Digest {
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
 
+    /// Creates a digest with no input yet.
+    public init() {}
+
+    /// The digest of `bytes` in one call.
+    public static func hash(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        var digest = SHA256Digest()
+        digest.update(bytes)
+        return digest.finalize()
+    }
+
     /// Feeds bytes.
-    mutating func update(_ bytes: some Collection<UInt8>) {
+    public mutating func update(_ bytes: some Collection<UInt8>) {
         length &+= UInt64(bytes.count)
         pending.append(contentsOf: bytes)
         var start = 0
@@ -30,8 +40,8 @@ struct SHA256Digest {
         pending.removeFirst(start)
     }
 
-    /// The digest as 64 lowercase hex digits.
-    mutating func hexDigest() -> String {
+    /// Finishes the digest and returns its 32 bytes; the value is spent afterwards.
+    public mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
@@ -43,10 +53,22 @@ struct SHA256Digest {
             start += 64
         }
         pending = []
+        var bytes: [UInt8] = []
+        for word in state {
+            for shift in stride(from: 24, through: 0, by: -8) {
+                bytes.append(UInt8(truncatingIfNeeded: word >> UInt32(shift)))
+            }
+        }
+        return bytes
+    }
+
+    /// Finishes the digest and returns it as 64 lowercase hex digits.
+    public mutating func hexDigest() -> String {
         let hex = Array("0123456789abcdef")
         var text = ""
-        for word in state {
-            for shift in stride(from: 28, through: 0, by: -4) { text.append(hex[Int((word >> UInt32(shift)) & 0xf)]) }
+        for byte in finalize() {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0xf)])
         }
         return text
     }

@@ -1,6 +1,5 @@
+import Checksum
 import Testing
-
-@testable import AgentCore
 
 @Suite("SHA256Digest")
 struct SHA256DigestTests {
@@ -19,6 +18,11 @@ struct SHA256DigestTests {
         var digest = SHA256Digest()
         digest.update(Array(input.utf8))
         #expect(digest.hexDigest() == expected)
+        let bytes = SHA256Digest.hash(Array(input.utf8))
+        #expect(bytes.count == 32)
+        #expect(
+            bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+                .joined() == expected)
     }
 
     @Test("Gives the same digest when fed in uneven pieces")
