@@ -68,6 +68,8 @@ func step<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
     "End to end on a real VM", .serialized,
     .enabled(if: EndToEnd.configured, "run by Tests/run, which builds the static agent and sets SOMNUS_E2E_*"))
 struct EndToEndTests {
+    /// One VM is booted once and every step runs against it in the issue's order; each step lives in its own
+    /// function (and, from step 3 on, its own file) so that it reads as the behaviour it checks.
     @Test(
         "boot, deploy over SSH, health through curl, exec, live profile, agent restart, delete",
         .timeLimit(.minutes(45)))
@@ -75,7 +77,16 @@ struct EndToEndTests {
         let vm = EndToEnd.vm
         // A VM left by an interrupted run is removed first; a missing one is fine.
         _ = try somnus(["down", vm])
+        guard try bootStep(vm: vm) else { return }
+        try execStep(vm: vm)
+        try profileStep(vm: vm)
+        try agentRestartStep(vm: vm)
+        try deleteStep(vm: vm)
+    }
 
+    /// Step 1: `somnus up` boots the VM, deploys the agent over SSH and sees it healthy through curl.
+    /// - Returns: Whether the VM came up, so the later steps have something to run against.
+    func bootStep(vm: String) throws -> Bool {
         let up = try step("1. boot → SSH deploy → /v1/health/ready through curl") {
             try somnus(["up", vm, "--agent-binary", EndToEnd.agent, "--json"])
         }
@@ -84,7 +95,7 @@ struct EndToEndTests {
         #expect(summary?["health"] as? String == "healthy")
         #expect((summary?["address"] as? String)?.isEmpty == false)
         print("e2e: boot to agent ready \(summary?["boot_to_ready_seconds"] ?? "?") s")
-        guard up.status == 0 else { return }
+        guard up.status == 0 else { return false }
 
         let health = try step("health sweep through the poller") { try somnus(["health", "--json"]) }
         #expect(health.status == 0)
@@ -96,14 +107,21 @@ struct EndToEndTests {
         #expect(unit.status == 0)
         #expect(unit.stdout.contains("Type=notify"))
         #expect(unit.stdout.contains("ActiveState=active"))
+        return true
+    }
 
+    /// Step 2: an exec job streams its output and propagates a non-zero exit code.
+    func execStep(vm: String) throws {
         let exec = try step("2. exec job: streamed output, non-zero exit code propagated") {
             try somnus(["exec", vm, "--", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3"])
         }
         #expect(exec.status == 3)
         #expect(exec.stdout == "to-stdout\n")
         #expect(exec.stderr.contains("to-stderr"))
+    }
 
+    /// Step 8: a live profile change idle → coding, confirmed through `/v1/stats` and seen by `nproc`.
+    func profileStep(vm: String) throws {
         let scaled = try step("8. live profile change idle → coding, confirmed through /v1/stats") {
             try somnus(["vm", "profile", vm, "coding", "--json"])
         }
@@ -111,7 +129,10 @@ struct EndToEndTests {
         #expect(scaled.stderr.contains("confirmed by the agent: 4 vCPUs"))
         let nproc = try somnus(["exec", vm, "--", "nproc"])
         #expect(nproc.stdout == "4\n")
+    }
 
+    /// Step 7: `kill -9` the agent; systemd restarts it and the poller sees it healthy again.
+    func agentRestartStep(vm: String) throws {
         try step("7. kill -9 the agent → systemd restarts it → the poller sees it healthy again") {
             let restartsBefore = try restarts(vm)
             let kill = try somnus([
@@ -136,7 +157,10 @@ struct EndToEndTests {
             #expect(try restarts(vm) > restartsBefore)
             #expect(seen.last == "healthy")
         }
+    }
 
+    /// Step 9: `somnus down` leaves no domain, disk or inventory row.
+    func deleteStep(vm: String) throws {
         let down = try step("9. delete leaves no domain, disk or inventory row") { try somnus(["down", vm]) }
         #expect(down.status == 0)
         let list = try somnus(["vm", "list", "--json"])
