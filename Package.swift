@@ -39,7 +39,10 @@ let package = Package(
     targets: [
         // MARK: Shared
         .target(name: "Checksum", path: "Shared/Checksum", exclude: ["README.md"], swiftSettings: swiftSettings),
-        .target(name: "AgentAPI", path: "Shared/AgentAPI", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(
+            name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI", exclude: ["README.md"],
+            swiftSettings: swiftSettings),
+        .target(name: "Packs", path: "Shared/Packs", exclude: ["README.md"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CSQLite3",
             path: "Shared/CSQLite3",
@@ -151,6 +154,9 @@ let package = Package(
         ),
         .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI"], path: "Tests/AgentAPITests",
                     swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PacksTests", dependencies: ["Packs"], path: "Tests/PacksTests", exclude: ["Fixtures"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ChecksumTests", dependencies: ["Checksum"], path: "Tests/ChecksumTests",
                     swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], path: "Tests/SQLiteTests",

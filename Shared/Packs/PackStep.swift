@@ -1,0 +1,191 @@
+import Foundation
+
+/// One ordered step of a pack; in JSON an object with exactly one key: `apt`, `pip`, `files` or `shell`.
+public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// `{"apt":{"packages":[…]}}`: Debian packages installed with `apt-get install --no-install-recommends`.
+    case apt(packages: [String])
+    /// `{"pip":{"packages":[…]}}`: Python requirements installed into the pack's own virtual environment
+    /// `/opt/somnus/packs/NAME/venv`, never into the system's Python.
+    case pip(packages: [String])
+    /// `{"files":[{"path","content","mode"}]}`: files written atomically.
+    case files([PackFile])
+    /// `{"shell":{"command","timeout_s"}}`: a command run with `/bin/sh -c`.
+    case shell(PackShellStep)
+
+    /// The keys a step object may have.
+    static let kinds = ["apt", "files", "pip", "shell"]
+
+    /// The step's kind: `apt`, `pip`, `files` or `shell`.
+    public var kind: String {
+        switch self {
+        case .apt: "apt"
+        case .pip: "pip"
+        case .files: "files"
+        case .shell: "shell"
+        }
+    }
+
+    /// A one-line summary for progress reports, such as `apt: git curl jq`.
+    public var description: String {
+        switch self {
+        case .apt(let packages): "apt: \(packages.joined(separator: " "))"
+        case .pip(let packages): "pip: \(packages.joined(separator: " "))"
+        case .files(let files): "files: \(files.map(\.path).joined(separator: " "))"
+        case .shell(let shell):
+            "shell: \(shell.command.count > 80 ? String(shell.command.prefix(77)) + "..." : shell.command)"
+        }
+    }
+
+    private struct Packages: Codable {
+        var packages: [String]
+    }
+
+    /// Decodes a step, refusing unknown keys and invalid values.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: A problem naming the field.
+    public init(from decoder: any Decoder) throws {
+        let all = try decoder.container(keyedBy: PackAnyKey.self)
+        let keys = all.allKeys.map(\.stringValue).sorted()
+        if let unknown = keys.first(where: { !Self.kinds.contains($0) }) {
+            throw PackFieldProblem(
+                code: .unknownKey, path: decoder.codingPath + [PackAnyKey(stringValue: unknown)],
+                problem: "is not a known step kind (known: \(Self.kinds.joined(separator: ", ")))")
+        }
+        guard keys.count == 1, let kind = keys.first else {
+            throw PackFieldProblem(
+                code: .invalidField, path: decoder.codingPath,
+                problem: "must have exactly one of \(Self.kinds.joined(separator: ", "))")
+        }
+        let key = PackAnyKey(stringValue: kind)
+        switch kind {
+        case "apt", "pip":
+            let nested = try all.superDecoder(forKey: key)
+            try nested.rejectUnknownKeys(["packages"])
+            let container = try nested.container(keyedBy: PackAnyKey.self)
+            let packagesKey = PackAnyKey(stringValue: "packages")
+            let packages = try container.decode([String].self, forKey: packagesKey)
+            guard !packages.isEmpty else { throw container.problem(packagesKey, "must not be empty") }
+            for (index, package) in packages.enumerated() {
+                let valid = kind == "apt" ? PackRules.isDebianPackage(package) : PackRules.isPipRequirement(package)
+                guard valid else {
+                    throw PackFieldProblem(
+                        code: .invalidField,
+                        path: container.codingPath + [packagesKey, PackAnyKey(intValue: index)],
+                        problem: kind == "apt"
+                            ? "'\(package)' is not a Debian package name" : "'\(package)' is not a pip requirement")
+                }
+            }
+            if Set(packages).count != packages.count {
+                throw container.problem(packagesKey, "must not name a package twice")
+            }
+            self = kind == "apt" ? .apt(packages: packages) : .pip(packages: packages)
+        case "files":
+            let files = try all.decode([PackFile].self, forKey: key)
+            guard !files.isEmpty else { throw all.problem(key, "must not be empty") }
+            self = .files(files)
+        default:
+            self = .shell(try all.decode(PackShellStep.self, forKey: key))
+        }
+    }
+
+    /// Encodes the step in the pack file's format.
+    /// - Parameter encoder: The encoder.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: PackAnyKey.self)
+        let key = PackAnyKey(stringValue: kind)
+        switch self {
+        case .apt(let packages), .pip(let packages): try container.encode(Packages(packages: packages), forKey: key)
+        case .files(let files): try container.encode(files, forKey: key)
+        case .shell(let shell): try container.encode(shell, forKey: key)
+        }
+    }
+}
+
+/// One file of a `files` step.
+public struct PackFile: Codable, Sendable, Equatable {
+    /// The absolute path to write; parent directories are created.
+    public var path: String
+    /// The file's whole content (UTF-8).
+    public var content: String
+    /// The permission bits in octal, such as `0644` (the default) or `0755`.
+    public var mode: String
+
+    /// Creates a file entry.
+    /// - Parameters:
+    ///   - path: An absolute path without `..` components.
+    ///   - content: The file's text.
+    ///   - mode: Octal permission bits.
+    public init(path: String, content: String, mode: String = "0644") {
+        self.path = path
+        self.content = content
+        self.mode = mode
+    }
+
+    /// ``mode`` as a number, or `nil` when it is not octal up to `07777`.
+    public var permissions: UInt32? {
+        guard (3...4).contains(mode.count), let value = UInt32(mode, radix: 8), value <= 0o7777 else { return nil }
+        return value
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case path, content, mode
+    }
+
+    /// Decodes a file entry, refusing unknown keys and invalid values.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: A problem naming the field.
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        path = try container.decode(String.self, forKey: .path)
+        content = try container.decode(String.self, forKey: .content)
+        mode = try container.decodeIfPresent(String.self, forKey: .mode) ?? "0644"
+        let components = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard path.hasPrefix("/"), !components.isEmpty, !components.contains(".."), !components.contains("."),
+            !path.contains("\0"), !path.hasSuffix("/")
+        else {
+            throw container.problem(.path, "must be an absolute file path without '.' or '..', not '\(path)'")
+        }
+        guard permissions != nil else {
+            throw container.problem(.mode, "must be octal permission bits such as 0644, not '\(mode)'")
+        }
+    }
+}
+
+/// A `shell` step.
+public struct PackShellStep: Codable, Sendable, Equatable {
+    /// The command line, run with `/bin/sh -c`; a non-zero exit fails the step.
+    public var command: String
+    /// Seconds after which the command's process group is killed and the step fails (1…3600, default 600).
+    public var timeoutSeconds: Int
+
+    /// Creates a shell step.
+    /// - Parameters:
+    ///   - command: The command line.
+    ///   - timeoutSeconds: 1…3600.
+    public init(command: String, timeoutSeconds: Int = 600) {
+        self.command = command
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case command
+        case timeoutSeconds = "timeout_s"
+    }
+
+    /// Decodes a shell step, refusing unknown keys and invalid values.
+    /// - Parameter decoder: The decoder.
+    /// - Throws: A problem naming the field.
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        command = try container.decode(String.self, forKey: .command)
+        timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .timeoutSeconds) ?? 600
+        guard !command.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw container.problem(.command, "must not be empty")
+        }
+        guard (1...3600).contains(timeoutSeconds) else {
+            throw container.problem(.timeoutSeconds, "must be 1…3600, not \(timeoutSeconds)")
+        }
+    }
+}
