@@ -131,7 +131,7 @@ let package = Package(
             dependencies: [
                 "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals,
                 hummingbird, httpTypes, nioCore,
-                nioPosix,
+                nioPosix, "Packs",
             ],
             path: "Guest/AgentCore",
             exclude: ["README.md"],
@@ -170,7 +170,7 @@ let package = Package(
         .testTarget(name: "LogClassifierTests", dependencies: ["LogClassifier"], path: "Tests/LogClassifierTests",
                     exclude: ["Data"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentCoreTests", dependencies: [
-                "AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
+                "AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging, "Packs",
             ],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
         .testTarget(name: "SomnusCLITests", path: "Tests/SomnusCLITests", swiftSettings: swiftSettings),

@@ -55,6 +55,12 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var journal: Bool
     /// Seconds between monitor samples (`monitor_interval_seconds`).
     public var monitorInterval: Duration
+    /// The directory of the agent's own pack files, `NAME.json` (`packs_dir`).
+    public var packsDirectory: String
+    /// The directory packs install into (`packs_root`): `files` steps write under it and pack venvs live in
+    /// `<packs_root>/opt/somnus/packs`; `/` on a real guest, a temporary directory in tests. apt always installs
+    /// system-wide.
+    public var packsRoot: String
 
     /// Creates a configuration; every parameter has the documented default.
     public init(
@@ -65,7 +71,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         monitoredUnits: [String] = [],
         logFiles: [String: String] = [:],
         journal: Bool = true,
-        monitorInterval: Duration = .seconds(5)
+        monitorInterval: Duration = .seconds(5),
+        packsDirectory: String = "/etc/somnus/packs",
+        packsRoot: String = "/"
     ) {
         self.listen = listen
         self.tokenFile = tokenFile
@@ -75,6 +83,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         self.logFiles = logFiles
         self.journal = journal
         self.monitorInterval = monitorInterval
+        self.packsDirectory = packsDirectory
+        self.packsRoot = packsRoot
     }
 
     /// Values given on the command line; each overrides the file's key of the same meaning.
@@ -181,6 +191,8 @@ public struct AgentConfiguration: Sendable, Equatable {
             }
             configuration.monitorInterval = .milliseconds(Int64(seconds * 1000))
         }
+        if let directory = file.packsDir { configuration.packsDirectory = try absolute(directory, key: "packs_dir") }
+        if let root = file.packsRoot { configuration.packsRoot = try absolute(root, key: "packs_root") }
         return configuration
     }
 
@@ -195,7 +207,9 @@ public struct AgentConfiguration: Sendable, Equatable {
             monitoredUnits: monitoredUnits,
             logFiles: logFiles,
             journal: journal,
-            monitorIntervalSeconds: seconds
+            monitorIntervalSeconds: seconds,
+            packsDir: packsDirectory,
+            packsRoot: packsRoot
         )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -205,6 +219,13 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     private static func nonEmpty(_ text: String, key: String) throws(AgentError) -> String {
         guard !text.isEmpty else { throw AgentError(.invalidConfiguration, "\(key): must not be empty") }
+        return text
+    }
+
+    private static func absolute(_ text: String, key: String) throws(AgentError) -> String {
+        guard text.hasPrefix("/"), !text.contains("\0") else {
+            throw AgentError(.invalidConfiguration, "\(key): must be an absolute path, not '\(text)'")
+        }
         return text
     }
 
@@ -218,6 +239,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         "log_files": "an object of name to path strings",
         "journal": "true or false",
         "monitor_interval_seconds": "a number",
+        "packs_dir": "a string",
+        "packs_root": "a string",
     ]
 }
 
@@ -231,6 +254,8 @@ private struct ConfigurationFile: Codable {
     var logFiles: [String: String]?
     var journal: Bool?
     var monitorIntervalSeconds: Double?
+    var packsDir: String?
+    var packsRoot: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -241,6 +266,8 @@ private struct ConfigurationFile: Codable {
         case logFiles = "log_files"
         case journal
         case monitorIntervalSeconds = "monitor_interval_seconds"
+        case packsDir = "packs_dir"
+        case packsRoot = "packs_root"
     }
 
     init(
@@ -251,7 +278,9 @@ private struct ConfigurationFile: Codable {
         monitoredUnits: [String]?,
         logFiles: [String: String]?,
         journal: Bool?,
-        monitorIntervalSeconds: Double?
+        monitorIntervalSeconds: Double?,
+        packsDir: String?,
+        packsRoot: String?
     ) {
         self.listen = listen
         self.tokenFile = tokenFile
@@ -261,6 +290,8 @@ private struct ConfigurationFile: Codable {
         self.logFiles = logFiles
         self.journal = journal
         self.monitorIntervalSeconds = monitorIntervalSeconds
+        self.packsDir = packsDir
+        self.packsRoot = packsRoot
     }
 
     struct AnyKey: CodingKey {
@@ -285,5 +316,7 @@ private struct ConfigurationFile: Codable {
         logFiles = try container.decodeIfPresent([String: String].self, forKey: .logFiles)
         journal = try container.decodeIfPresent(Bool.self, forKey: .journal)
         monitorIntervalSeconds = try container.decodeIfPresent(Double.self, forKey: .monitorIntervalSeconds)
+        packsDir = try container.decodeIfPresent(String.self, forKey: .packsDir)
+        packsRoot = try container.decodeIfPresent(String.self, forKey: .packsRoot)
     }
 }

@@ -44,7 +44,8 @@ enum AgentOpenAPI {
                       "time_set",
                       "fs_frozen",
                       "fs_thawed",
-                      "soft_reboot"
+                      "soft_reboot",
+                      "pack_finished"
                     ],
                     "type": "string"
                   },
@@ -116,6 +117,218 @@ enum AgentOpenAPI {
                 "required": [
                   "frozen",
                   "thaw_deadline"
+                ],
+                "type": "object"
+              },
+              "PackInstallRequest": {
+                "properties": {
+                  "cache_url": {
+                    "description": "The host's pack cache: apt flat repository at <cache_url>/apt, wheels at <cache_url>/wheels/",
+                    "type": "string"
+                  },
+                  "manifest": {
+                    "description": "A pack file's JSON object (see the README's pack format)",
+                    "type": "object"
+                  }
+                },
+                "type": "object"
+              },
+              "PackJob": {
+                "properties": {
+                  "already_installed": {
+                    "type": "boolean"
+                  },
+                  "error": {
+                    "type": "string"
+                  },
+                  "failed_step": {
+                    "type": "integer"
+                  },
+                  "failure_output": {
+                    "type": "string"
+                  },
+                  "finished_at": {
+                    "type": "number"
+                  },
+                  "id": {
+                    "type": "string"
+                  },
+                  "log": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "log_offset": {
+                    "type": "integer"
+                  },
+                  "next_log_offset": {
+                    "type": "integer"
+                  },
+                  "pack": {
+                    "type": "string"
+                  },
+                  "phase": {
+                    "enum": [
+                      "steps",
+                      "verify",
+                      "done"
+                    ],
+                    "type": "string"
+                  },
+                  "started_at": {
+                    "type": "number"
+                  },
+                  "state": {
+                    "enum": [
+                      "running",
+                      "succeeded",
+                      "failed",
+                      "cancelled"
+                    ],
+                    "type": "string"
+                  },
+                  "step_count": {
+                    "type": "integer"
+                  },
+                  "step_description": {
+                    "type": "string"
+                  },
+                  "step_index": {
+                    "type": "integer"
+                  },
+                  "verify": {
+                    "items": {
+                      "properties": {
+                        "command": {
+                          "type": "string"
+                        },
+                        "exit_code": {
+                          "type": "integer"
+                        },
+                        "output": {
+                          "type": "string"
+                        },
+                        "passed": {
+                          "type": "boolean"
+                        },
+                        "problem": {
+                          "type": "string"
+                        }
+                      },
+                      "required": [
+                        "command",
+                        "passed",
+                        "output"
+                      ],
+                      "type": "object"
+                    },
+                    "type": "array"
+                  },
+                  "version": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "id",
+                  "pack",
+                  "version",
+                  "state",
+                  "phase",
+                  "step_index",
+                  "step_count",
+                  "step_description",
+                  "log",
+                  "log_offset",
+                  "next_log_offset",
+                  "verify",
+                  "already_installed",
+                  "started_at"
+                ],
+                "type": "object"
+              },
+              "Packs": {
+                "properties": {
+                  "catalog_error": {
+                    "type": "string"
+                  },
+                  "installed": {
+                    "items": {
+                      "properties": {
+                        "error": {
+                          "type": "string"
+                        },
+                        "failed_step": {
+                          "type": "integer"
+                        },
+                        "installed_at": {
+                          "type": "number"
+                        },
+                        "name": {
+                          "type": "string"
+                        },
+                        "output_tail": {
+                          "type": "string"
+                        },
+                        "result": {
+                          "enum": [
+                            "succeeded",
+                            "failed",
+                            "cancelled"
+                          ],
+                          "type": "string"
+                        },
+                        "version": {
+                          "type": "string"
+                        }
+                      },
+                      "required": [
+                        "name",
+                        "version",
+                        "installed_at",
+                        "result"
+                      ],
+                      "type": "object"
+                    },
+                    "type": "array"
+                  },
+                  "known": {
+                    "items": {
+                      "properties": {
+                        "description": {
+                          "type": "string"
+                        },
+                        "disk_estimate_mb": {
+                          "type": "integer"
+                        },
+                        "name": {
+                          "type": "string"
+                        },
+                        "requires": {
+                          "items": {
+                            "type": "string"
+                          },
+                          "type": "array"
+                        },
+                        "version": {
+                          "type": "string"
+                        }
+                      },
+                      "required": [
+                        "name",
+                        "version",
+                        "description",
+                        "requires",
+                        "disk_estimate_mb"
+                      ],
+                      "type": "object"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "known",
+                  "installed"
                 ],
                 "type": "object"
               },
@@ -633,6 +846,170 @@ enum AgentOpenAPI {
                   }
                 },
                 "summary": "This document"
+              }
+            },
+            "/v1/packs": {
+              "get": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Packs"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Known packs of the agent's catalog and the latest install of each pack"
+              }
+            },
+            "/v1/packs/jobs/{id}": {
+              "delete": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "202": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PackJob"
+                        }
+                      }
+                    },
+                    "description": "Accepted"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Cancel a pack job"
+              },
+              "get": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "in": "query",
+                    "name": "offset",
+                    "required": false,
+                    "schema": {
+                      "minimum": 0,
+                      "type": "integer"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/PackJob"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "A pack job's state, progress, verify results and log lines from offset"
+              }
+            },
+            "/v1/packs/{name}/install": {
+              "post": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "name",
+                    "required": true,
+                    "schema": {
+                      "pattern": "^[a-z0-9_]+$",
+                      "type": "string"
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/PackInstallRequest"
+                      }
+                    }
+                  },
+                  "required": false
+                },
+                "responses": {
+                  "202": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "properties": {
+                            "id": {
+                              "type": "string"
+                            }
+                          },
+                          "required": [
+                            "id"
+                          ],
+                          "type": "object"
+                        }
+                      }
+                    },
+                    "description": "Accepted"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Start installing a pack (the request's manifest, else the catalog's); one install at a time"
               }
             },
             "/v1/soft-reboot": {

@@ -21,8 +21,10 @@ final class AgentState: Sendable {
     let maintenance: AgentMaintenanceOptions
     let freeze: FreezeState
     let metrics = AgentMetrics()
+    /// Pack installs (`/v1/packs`).
+    let packs: PackJobTable
     let startedAt = ContinuousClock.now
-    let features = ["exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics"]
+    let features = ["exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics", "packs"]
     private let latestStats = Mutex<StatsResponse?>(nil)
     private let cachedSHA256 = Mutex<String?>(nil)
 
@@ -35,6 +37,10 @@ final class AgentState: Sendable {
         self.jobs = jobs
         self.maintenance = maintenance
         self.freeze = FreezeState(freezer: maintenance.freezer, events: jobs.events)
+        self.packs = PackJobTable(
+            catalogDirectory: configuration.packsDirectory, dataDirectory: configuration.dataDirectory,
+            settings: PackInstallSettings(root: configuration.packsRoot, killGrace: jobs.killGrace),
+            events: jobs.events)
         let (token, problem) = Self.readToken(configuration.tokenFile)
         self.token = token
         self.tokenProblem = problem

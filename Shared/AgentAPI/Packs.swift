@@ -292,3 +292,8 @@ public struct PacksResponse: Codable, Sendable, Equatable {
         case catalogError = "catalog_error"
     }
 }
+
+extension AgentEventKind {
+    /// A pack job finished; metadata `pack`, `version`, `job_id`, `state` and, on failure, `failed_step`.
+    public static let packFinished = "pack_finished"
+}

@@ -55,8 +55,9 @@ public enum PackCommand: Codable, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// One verify check: the command must exit with ``expectExit`` and, when ``expectOutput`` is set, its standard
-/// output (or, when that is empty, its standard error) must contain a match of that regular expression.
+/// One verify check: the command must exit with ``expectExit`` and, when ``expectOutput`` is set, its output
+/// (standard output and standard error interleaved, lines joined with `\n`) must contain a match of that regular
+/// expression.
 public struct PackCheck: Codable, Sendable, Equatable {
     /// What to run.
     public var command: PackCommand

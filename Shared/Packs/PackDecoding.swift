@@ -102,7 +102,11 @@ extension PackError {
         case is [String].Type: "an array of strings"
         case is [Any].Type: "an array"
         default:
-            if "\(type)".hasPrefix("Array") { "an array" } else if "\(type)".hasPrefix("Dictionary") { "an object" } else {
+            if "\(type)".hasPrefix("Array") {
+                "an array"
+            } else if "\(type)".hasPrefix("Dictionary") {
+                "an object"
+            } else {
                 "an object"
             }
         }

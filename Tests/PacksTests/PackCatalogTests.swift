@@ -82,7 +82,8 @@ struct PackCatalogTests {
         object["requires"] = ["base_tools", "ghost"]
         let directory = try PackTestSupport.directory(with: object)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try PackTestSupport.write(PackTestSupport.validObject(name: "base_tools"), to: directory, file: "base_tools.json")
+        try PackTestSupport.write(
+            PackTestSupport.validObject(name: "base_tools"), to: directory, file: "base_tools.json")
         let error = try #require(throws: PackError.self) { try PackCatalog.load(directory: directory) }
         #expect(error.code == .unknownPack)
         #expect(error.file == "sample.json")

@@ -90,31 +90,40 @@ struct PackManifestTests {
         Broken("missing version", .missingField, field: "version", message: "sample.json: version is missing") {
             $0["version"] = nil
         },
-        Broken("requirement with a bad name", .invalidField, field: "requires[0]", message: "requires[0] must be a pack name")
-        {
+        Broken(
+            "requirement with a bad name", .invalidField, field: "requires[0]",
+            message: "requires[0] must be a pack name"
+        ) {
             $0["requires"] = ["Bad-Name"]
         },
         Broken("pack requiring itself", .cycle, field: "requires[1]", message: "requires[1] names the pack itself") {
             $0["requires"] = ["other", "sample"]
         },
-        Broken("requirement named twice", .invalidField, field: "requires", message: "requires must not name a pack twice") {
+        Broken(
+            "requirement named twice", .invalidField, field: "requires", message: "requires must not name a pack twice"
+        ) {
             $0["requires"] = ["other", "other"]
         },
         Broken("no steps", .invalidField, field: "steps", message: "sample.json: steps must have at least one step") {
             $0["steps"] = []
         },
-        Broken("no checks", .invalidField, field: "verify", message: "sample.json: verify must have at least one check") {
+        Broken("no checks", .invalidField, field: "verify", message: "sample.json: verify must have at least one check")
+        {
             $0["verify"] = []
         },
-        Broken("negative disk estimate", .invalidField, field: "disk_estimate_mb", message: "disk_estimate_mb must be 0…")
-        {
+        Broken(
+            "negative disk estimate", .invalidField, field: "disk_estimate_mb", message: "disk_estimate_mb must be 0…"
+        ) {
             $0["disk_estimate_mb"] = -1
         },
-        Broken("missing disk estimate", .missingField, field: "disk_estimate_mb", message: "disk_estimate_mb is missing") {
+        Broken(
+            "missing disk estimate", .missingField, field: "disk_estimate_mb", message: "disk_estimate_mb is missing"
+        ) {
             $0["disk_estimate_mb"] = nil
         },
-        Broken("unknown top-level key", .unknownKey, field: "homepage", message: "sample.json: homepage is not a known key")
-        {
+        Broken(
+            "unknown top-level key", .unknownKey, field: "homepage", message: "sample.json: homepage is not a known key"
+        ) {
             $0["homepage"] = "https://example.com"
         },
         Broken(
@@ -165,8 +174,9 @@ struct PackManifestTests {
         ) {
             $0["steps"] = Self.steps(replacing: 0, with: ["apt": ["packages": ["tree"], "release": "sid"]])
         },
-        Broken("apt package twice", .invalidField, field: "steps[0].apt.packages", message: "must not name a package twice")
-        {
+        Broken(
+            "apt package twice", .invalidField, field: "steps[0].apt.packages", message: "must not name a package twice"
+        ) {
             $0["steps"] = Self.steps(replacing: 0, with: ["apt": ["packages": ["tree", "tree"]]])
         },
         Broken(
@@ -196,7 +206,8 @@ struct PackManifestTests {
         Broken("file without content", .missingField, field: "steps[2].files[0].content", message: "is missing") {
             $0["steps"] = Self.steps(replacing: 2, with: ["files": [["path": "/x"]]])
         },
-        Broken("empty files list", .invalidField, field: "steps[2].files", message: "steps[2].files must not be empty") {
+        Broken("empty files list", .invalidField, field: "steps[2].files", message: "steps[2].files must not be empty")
+        {
             $0["steps"] = Self.steps(replacing: 2, with: ["files": []])
         },
         Broken(
@@ -206,15 +217,17 @@ struct PackManifestTests {
             $0["steps"] = Self.steps(
                 replacing: 2, with: ["files": [["path": "/x", "content": "", "owner": "root"]]])
         },
-        Broken("check without command", .missingField, field: "verify[0].command", message: "verify[0].command is missing")
-        {
+        Broken(
+            "check without command", .missingField, field: "verify[0].command", message: "verify[0].command is missing"
+        ) {
             $0["verify"] = [["expect_exit": 0]]
         },
         Broken("check with an empty argv", .invalidField, field: "verify[0].command", message: "must not be empty") {
             $0["verify"] = [["command": []]]
         },
-        Broken("check with a numeric command", .invalidField, field: "verify[0].command", message: "must be a command line")
-        {
+        Broken(
+            "check with a numeric command", .invalidField, field: "verify[0].command", message: "must be a command line"
+        ) {
             $0["verify"] = [["command": 5]]
         },
         Broken("check exit code out of range", .invalidField, field: "verify[0].expect_exit", message: "must be 0…255")

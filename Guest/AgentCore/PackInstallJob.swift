@@ -1,0 +1,417 @@
+import AgentAPI
+import Foundation
+import Packs
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where and how pack jobs install: the agent's configuration plus the paths tests move away from `/`.
+struct PackInstallSettings: Sendable {
+    /// Prefix of every path a `files` step writes and of the venv root (`/` on a real guest).
+    var root: String
+    /// The apt source list written when a cache is given.
+    var aptSourcesFile = "/etc/apt/sources.list.d/somnus-pack-cache.list"
+    /// Time between SIGTERM and SIGKILL when a command is stopped.
+    var killGrace: Duration = .seconds(5)
+    /// The deadline of one `apt-get` or `pip` command.
+    var packageTimeout: Duration = .seconds(1800)
+
+    /// `path` under ``root``.
+    func rooted(_ path: String) -> String {
+        let base = root.hasSuffix("/") ? String(root.dropLast()) : root
+        return base + path
+    }
+
+    /// The value of `SOMNUS_PACK_ROOT`: ``root`` without its trailing slash (empty for `/`).
+    var rootVariable: String { rooted("") }
+
+    /// The pack's virtual environment.
+    func virtualEnvironment(_ manifest: PackManifest) -> String {
+        manifest.virtualEnvironment(root: rooted("/opt/somnus/packs"))
+    }
+}
+
+/// One install of one pack, on its own thread: steps in order with exit codes checked, then every verify check,
+/// then the result goes to the ``PackStore``. Clients poll it by id.
+final class PackInstallJob: Sendable {
+    /// How many log lines are kept (older ones are dropped and their offsets skipped).
+    static let logLimit = 20_000
+
+    private struct Record {
+        var state: PackJobState = .running
+        var phase: PackJobPhase = .steps
+        var stepIndex = 0
+        var stepDescription = ""
+        var log: [String] = []
+        var droppedLines = 0
+        var verify: [PackCheckResult] = []
+        var alreadyInstalled = false
+        var failedStep: Int?
+        var error: String?
+        var failureOutput: String?
+        var finishedAt: Double?
+        var cancelRequested = false
+    }
+
+    /// A step or check that failed: what to report and the output that shows why.
+    private struct Failure: Error {
+        var message: String
+        var output: [String]
+    }
+
+    let id: String
+    let manifest: PackManifest
+    let cacheURL: String?
+    let startedAt: Double
+    private let settings: PackInstallSettings
+    private let store: PackStore
+    private let record = Mutex(Record())
+
+    private init(manifest: PackManifest, cacheURL: String?, settings: PackInstallSettings, store: PackStore) {
+        self.id = UUID().uuidString.lowercased()
+        self.manifest = manifest
+        self.cacheURL = cacheURL
+        self.settings = settings
+        self.store = store
+        self.startedAt = Date().timeIntervalSince1970
+    }
+
+    /// Starts installing `manifest` on a new thread.
+    /// - Parameters:
+    ///   - manifest: A validated pack.
+    ///   - cacheURL: The host's pack cache without a trailing slash, or `nil`.
+    ///   - settings: Paths and deadlines.
+    ///   - store: Where the result is recorded (and where "already installed" is looked up).
+    ///   - onFinish: Called on the job's thread with the final answer.
+    static func start(
+        manifest: PackManifest,
+        cacheURL: String?,
+        settings: PackInstallSettings,
+        store: PackStore,
+        onFinish: @escaping @Sendable (PackJobResponse) -> Void = { _ in }
+    ) -> PackInstallJob {
+        let job = PackInstallJob(manifest: manifest, cacheURL: cacheURL, settings: settings, store: store)
+        job.record.withLock { $0.stepDescription = manifest.steps.first?.description ?? "" }
+        let thread = Thread {
+            job.run()
+            onFinish(job.response(from: 0))
+        }
+        thread.name = "somnus-pack-\(job.id.prefix(8))"
+        thread.start()
+        return job
+    }
+
+    /// Whether the job has finished.
+    var isFinished: Bool { record.withLock { $0.state.isFinal } }
+
+    /// Asks the job to stop: the running command's process group is stopped and no later step runs.
+    /// - Returns: `false` when the job had already finished.
+    @discardableResult
+    func cancel() -> Bool {
+        record.withLock { record in
+            guard record.state == .running else { return false }
+            record.cancelRequested = true
+            return true
+        }
+    }
+
+    /// The job as the wire shows it, with log lines from line `offset` on.
+    func response(from offset: Int) -> PackJobResponse {
+        record.withLock { record in
+            let end = record.droppedLines + record.log.count
+            let start = min(max(offset, record.droppedLines), end)
+            return PackJobResponse(
+                id: id,
+                pack: manifest.name,
+                version: manifest.version,
+                state: record.state,
+                phase: record.phase,
+                stepIndex: record.stepIndex,
+                stepCount: manifest.steps.count,
+                stepDescription: record.stepDescription,
+                log: Array(record.log[(start - record.droppedLines)...]),
+                logOffset: start,
+                nextLogOffset: end,
+                verify: record.verify,
+                alreadyInstalled: record.alreadyInstalled,
+                failedStep: record.failedStep,
+                error: record.error,
+                failureOutput: record.failureOutput,
+                startedAt: startedAt,
+                finishedAt: record.finishedAt
+            )
+        }
+    }
+
+    // MARK: The job's thread
+
+    private var isCancelled: Bool { record.withLock { $0.cancelRequested } }
+
+    private func log(_ line: String) {
+        record.withLock { record in
+            record.log.append(line)
+            if record.log.count > Self.logLimit {
+                let excess = record.log.count - Self.logLimit
+                record.log.removeFirst(excess)
+                record.droppedLines += excess
+            }
+        }
+    }
+
+    private func run() {
+        let label = "\(manifest.name) \(manifest.version)"
+        do {
+            if let installed = try store.installed(manifest.name), installed.version == manifest.version {
+                log("\(label) is already installed; nothing to do")
+                finish(.succeeded, alreadyInstalled: true)
+                return
+            }
+        } catch {
+            log("cannot read the pack database: \(error.message)")
+            record.withLock { $0.error = "cannot read the pack database: \(error.message)" }
+            finish(.failed)
+            return
+        }
+        log("installing \(label): \(manifest.steps.count) steps, \(manifest.verify.count) checks")
+        for (index, step) in manifest.steps.enumerated() {
+            record.withLock {
+                $0.stepIndex = index
+                $0.stepDescription = step.description
+            }
+            if isCancelled {
+                finish(.cancelled, error: "cancelled before step \(index + 1) (\(step.description))")
+                return
+            }
+            log("==> step \(index + 1)/\(manifest.steps.count): \(step.description)")
+            do {
+                try perform(step)
+            } catch let failure as Failure {
+                let state: PackJobState = isCancelled ? .cancelled : .failed
+                let message = "step \(index + 1) (\(step.description)) \(failure.message)"
+                log("step \(index + 1) failed: \(failure.message)")
+                finish(state, error: message, failedStep: index, output: failure.output)
+                return
+            } catch {
+                finish(.failed, error: "step \(index + 1) (\(step.description)) failed: \(error)", failedStep: index)
+                return
+            }
+        }
+        record.withLock { $0.phase = .verify }
+        log("==> verify: \(manifest.verify.count) checks")
+        var firstFailure: (Int, PackCheckResult, [String])?
+        for (index, check) in manifest.verify.enumerated() {
+            let (result, output) = verify(check)
+            record.withLock { $0.verify.append(result) }
+            log("check \(index + 1) \(result.passed ? "passed" : "FAILED"): \(check.command)")
+            if !result.passed, firstFailure == nil { firstFailure = (index, result, output) }
+        }
+        if let (index, result, output) = firstFailure {
+            let state: PackJobState = isCancelled ? .cancelled : .failed
+            let problem = result.problem ?? "failed"
+            finish(state, error: "verify check \(index + 1) (\(result.command)) \(problem)", output: output)
+            return
+        }
+        log("\(label) installed")
+        finish(.succeeded)
+    }
+
+    private func finish(
+        _ state: PackJobState,
+        alreadyInstalled: Bool = false,
+        error: String? = nil,
+        failedStep: Int? = nil,
+        output: [String] = []
+    ) {
+        let finishedAt = Date().timeIntervalSince1970
+        let tail = output.isEmpty ? nil : output.joined(separator: "\n")
+        var recordError: String?
+        if !alreadyInstalled {
+            let install = InstalledPack(
+                name: manifest.name, version: manifest.version, installedAt: finishedAt, result: state,
+                failedStep: failedStep, error: error, outputTail: tail)
+            do {
+                try store.record(install, jobID: id)
+            } catch {
+                recordError = "cannot record the result: \(error.message)"
+                log(recordError ?? "")
+            }
+        }
+        record.withLock { record in
+            record.state = recordError == nil ? state : .failed
+            record.phase = .done
+            record.alreadyInstalled = alreadyInstalled
+            record.failedStep = failedStep
+            record.error = [error, recordError].compactMap { $0 }.joined(separator: "; ").nilIfEmpty
+            record.failureOutput = tail
+            record.finishedAt = finishedAt
+        }
+    }
+
+    // MARK: Steps
+
+    private var runner: PackCommandRunner { PackCommandRunner(killGrace: settings.killGrace) }
+
+    private var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["DEBIAN_FRONTEND"] = "noninteractive"
+        environment["APT_LISTCHANGES_FRONTEND"] = "none"
+        environment["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        environment["PIP_NO_INPUT"] = "1"
+        environment["SOMNUS_PACK_NAME"] = manifest.name
+        environment["SOMNUS_PACK_ROOT"] = settings.rootVariable
+        environment["SOMNUS_PACK_VENV"] = settings.virtualEnvironment(manifest)
+        if environment["PATH"] == nil {
+            environment["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        }
+        return environment
+    }
+
+    /// Runs a command of a step; throws unless it exits 0.
+    private func command(_ argv: [String], timeout: Duration, environment: [String: String]? = nil) throws(Failure) {
+        log("$ \(argv.joined(separator: " "))")
+        let result = runner.run(
+            argv, environment: environment ?? self.environment, timeout: timeout, isCancelled: { isCancelled },
+            onLine: { log($0) })
+        guard result.exited(with: 0) else {
+            throw Failure(message: "failed: \(argv[0]) \(result.outcome(timeout: timeout))", output: result.tail)
+        }
+    }
+
+    private func perform(_ step: PackStep) throws {
+        switch step {
+        case .apt(let packages): try installApt(packages)
+        case .pip(let packages): try installPip(packages)
+        case .files(let files): for file in files { try write(file) }
+        case .shell(let shell):
+            let timeout = Duration.seconds(shell.timeoutSeconds)
+            log("$ \(shell.command)")
+            let result = runner.run(
+                ["/bin/sh", "-c", shell.command], environment: environment, timeout: timeout,
+                isCancelled: { isCancelled }, onLine: { log($0) })
+            guard result.exited(with: 0) else {
+                throw Failure(message: result.outcome(timeout: timeout), output: result.tail)
+            }
+        }
+    }
+
+    private func installApt(_ packages: [String]) throws(Failure) {
+        var options: [String] = []
+        if let cacheURL {
+            let line = "deb [trusted=yes] \(cacheURL)/apt ./\n"
+            try writeAtomically(settings.aptSourcesFile, contents: Data(line.utf8), mode: 0o644)
+            log("apt source: \(line.trimmingCharacters(in: .newlines)) (only this source)")
+            options = [
+                "-o", "Dir::Etc::sourcelist=\(settings.aptSourcesFile)", "-o", "Dir::Etc::sourceparts=-",
+                "-o", "APT::Get::List-Cleanup=0",
+            ]
+        }
+        // `--error-on=any`: an unreachable cache fails the step here instead of leaving stale lists.
+        try command(["apt-get", "update", "--error-on=any"] + options, timeout: settings.packageTimeout)
+        try command(
+            [
+                "apt-get", "install", "-y", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
+                "-o", "Dpkg::Options::=--force-confold",
+            ] + options + ["--"] + packages,
+            timeout: settings.packageTimeout)
+    }
+
+    private func installPip(_ packages: [String]) throws(Failure) {
+        let venv = settings.virtualEnvironment(manifest)
+        if !FileManager.default.isExecutableFile(atPath: venv + "/bin/python") {
+            try command(["python3", "-m", "venv", "--system-site-packages", venv], timeout: .seconds(600))
+        }
+        var argv = [venv + "/bin/python", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+        if let cacheURL { argv += ["--no-index", "--find-links", "\(cacheURL)/wheels/"] }
+        try command(argv + packages, timeout: settings.packageTimeout)
+    }
+
+    private func write(_ file: PackFile) throws(Failure) {
+        let target = settings.rooted(file.path)
+        try writeAtomically(target, contents: Data(file.content.utf8), mode: mode_t(file.permissions ?? 0o644))
+        log("wrote \(target) (mode \(file.mode), \(file.content.utf8.count) bytes)")
+    }
+
+    /// Writes a temporary file next to `path`, sets its mode, syncs it and renames it over `path`.
+    private func writeAtomically(_ path: String, contents: Data, mode: mode_t) throws(Failure) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw Failure(
+                message: "failed: cannot create directory \(directory): \(error.localizedDescription)", output: [])
+        }
+        let temporary = "\(directory)/.somnus-pack-\(UUID().uuidString.prefix(8)).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw systemFailure("cannot create \(temporary)") }
+        var failure: Failure?
+        let written = contents.withUnsafeBytes { buffer -> Bool in
+            var offset = 0
+            while offset < buffer.count {
+                let count = Glibc.write(descriptor, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += count
+            }
+            return true
+        }
+        if !written {
+            failure = systemFailure("cannot write \(temporary)")
+        } else if fchmod(descriptor, mode) != 0 {
+            failure = systemFailure("cannot set the mode of \(temporary)")
+        } else if fsync(descriptor) != 0 {
+            failure = systemFailure("cannot sync \(temporary)")
+        }
+        close(descriptor)
+        if failure == nil, rename(temporary, path) != 0 { failure = systemFailure("cannot rename it to \(path)") }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+    }
+
+    private func systemFailure(_ what: String) -> Failure {
+        Failure(message: "failed: \(what): \(String(cString: strerror(errno)))", output: [])
+    }
+
+    // MARK: Verify
+
+    private func verify(_ check: PackCheck) -> (PackCheckResult, [String]) {
+        var environment = self.environment
+        let venvBin = settings.virtualEnvironment(manifest) + "/bin"
+        if FileManager.default.fileExists(atPath: venvBin) {
+            environment["PATH"] = venvBin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        }
+        let timeout = Duration.seconds(check.timeoutSeconds)
+        var lines: [String] = []
+        let result = runner.run(
+            check.command.arguments, environment: environment, timeout: timeout, isCancelled: { isCancelled },
+            onLine: { line in
+                lines.append(line)
+                log("  | \(line)")
+            })
+        let output = lines.joined(separator: "\n")
+        var problem: String?
+        if !result.exited(with: check.expectExit) {
+            problem = "\(result.outcome(timeout: timeout)), expected status \(check.expectExit)"
+        } else if !check.outputMatches(output) {
+            problem = "output does not match /\(check.expectOutput ?? "")/"
+        }
+        let exitCode: Int? =
+            if case .exited(let code) = result.termination { Int(code) } else { nil }
+        let shown = result.tail.joined(separator: "\n")
+        return (
+            PackCheckResult(
+                command: check.command.description, passed: problem == nil, exitCode: exitCode, output: shown,
+                problem: problem),
+            result.tail
+        )
+    }
+}
+
+extension String {
+    fileprivate var nilIfEmpty: String? { isEmpty ? nil : self }
+}
