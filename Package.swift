@@ -96,7 +96,10 @@ let package = Package(
         ),
         .target(
             name: "SupervisorCore",
-            dependencies: ["AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess],
+            dependencies: [
+                "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
+                "Packs", "Checksum", hummingbird, httpTypes, nioCore,
+            ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
