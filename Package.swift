@@ -108,6 +108,7 @@ let package = Package(
             name: "SomnusCLI",
             dependencies: [
                 "SupervisorCore", "AgentAPI", "Curl", "SSH", argumentParser, logging, serviceLifecycle, unixSignals,
+                "Packs",
             ],
             path: "Host/SomnusCLI",
             swiftSettings: swiftSettings
@@ -180,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],
+        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "Curl", "Packs"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )

@@ -6,7 +6,7 @@ import Packs
 import SupervisorCore
 
 /// `somnus pack …`: capability packs from the host's cache, installed behind a snapshot.
-struct PackCommand: AsyncParsableCommand {
+struct PacksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pack",
         abstract: "List, fetch and install capability packs (snapshot before each, roll back on failure).",
@@ -116,7 +116,8 @@ struct PackList: AsyncParsableCommand {
                 PackListRow(
                     name: pack.name, version: pack.version, requires: pack.requires,
                     diskEstimateMB: pack.diskEstimateMB, description: pack.description,
-                    installedVersion: installed[pack.name]?.version, installResult: installed[pack.name]?.result.rawValue)
+                    installedVersion: installed[pack.name]?.version,
+                    installResult: installed[pack.name]?.result.rawValue)
             }
             if options.json {
                 try printJSON(rows)
@@ -259,7 +260,8 @@ struct PackInstall: AsyncParsableCommand {
                 throw SupervisorError(
                     .packInstall,
                     "pack \(failed.pack) failed"
-                        + (failed.outcome == .rolledBack ? " and '\(vm)' was rolled back to \(failed.snapshot ?? "?")" : "")
+                        + (failed.outcome == .rolledBack
+                            ? " and '\(vm)' was rolled back to \(failed.snapshot ?? "?")" : "")
                         + ": \(failed.error ?? "unknown error")")
             }
         }
@@ -301,7 +303,8 @@ struct PackInstall: AsyncParsableCommand {
                     seconds(result.phases.revert),
                 ]
             })
-        print(String(format: "fetch: %.1f s (%@)", summary.fetchSeconds, summary.cacheWarm ? "warm cache" : "downloaded"))
+        print(
+            String(format: "fetch: %.1f s (%@)", summary.fetchSeconds, summary.cacheWarm ? "warm cache" : "downloaded"))
     }
 }
 

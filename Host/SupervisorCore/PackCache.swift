@@ -102,7 +102,8 @@ public struct PackCache: Sendable {
                 "-o", "APT::Get::AllowUnauthenticated=false",
             ] + packages
         logger.debug(
-            "pack cache apt download", metadata: ["pack.name": "\(pack)", "pack.apt": "\(packages.joined(separator: " "))"])
+            "pack cache apt download",
+            metadata: ["pack.name": "\(pack)", "pack.apt": "\(packages.joined(separator: " "))"])
         do {
             try await PackHostCommand.run("apt-get", arguments)
         } catch {
@@ -134,7 +135,8 @@ public struct PackCache: Sendable {
         arguments += ["--find-links", wheelsDirectory]
         arguments += requirements
         logger.debug(
-            "pack cache wheel download", metadata: ["pack.name": "\(pack)", "pack.pip": "\(requirements.joined(separator: " "))"])
+            "pack cache wheel download",
+            metadata: ["pack.name": "\(pack)", "pack.pip": "\(requirements.joined(separator: " "))"])
         do {
             try await PackHostCommand.run("python3", arguments)
         } catch {
@@ -222,7 +224,8 @@ public struct PackCache: Sendable {
         do {
             try await PackHostCommand.run("apt-get", ["update", "-q"])
         } catch {
-            throw SupervisorError(.packFetch, "the host has no apt package lists and `apt-get update` failed", cause: error)
+            throw SupervisorError(
+                .packFetch, "the host has no apt package lists and `apt-get update` failed", cause: error)
         }
     }
 
@@ -232,13 +235,9 @@ public struct PackCache: Sendable {
     }
 
     private func write(_ data: Data, to path: String) throws(SupervisorError) {
-        let temporary = path + ".tmp"
         do {
-            try data.write(to: URL(fileURLWithPath: temporary))
-            _ = try FileManager.default.replaceItemAt(
-                URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
             throw SupervisorError(.packFetch, "cannot write \(path)", cause: error)
         }
     }

@@ -59,7 +59,8 @@ public struct PackCacheServer: Service {
             configuration: .init(address: .hostname(host, port: port), serverName: "somnus-pack-cache"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? 0
-                logger.info("pack cache serving", metadata: ["pack.cache.host": "\(host)", "pack.cache.port": "\(bound)"])
+                logger.info(
+                    "pack cache serving", metadata: ["pack.cache.host": "\(host)", "pack.cache.port": "\(bound)"])
                 await onReady(bound)
             },
             logger: logger)
@@ -103,7 +104,7 @@ extension VMManager {
         let xml = try await libvirt("read network '\(name)'") { connection in
             try connection.lookupNetwork(name: name).xmlDescription()
         }
-        guard let address = PackCacheNetwork.hostAddress(networkXML: xml) else {
+        guard let address = PackCacheServer.hostAddress(networkXML: xml) else {
             throw SupervisorError(
                 .libvirt, "the libvirt network '\(name)' has no IPv4 <ip address=…>; run provisioning/setup-host.sh")
         }
@@ -111,10 +112,11 @@ extension VMManager {
     }
 }
 
-/// Reads the host address out of a libvirt network definition.
-enum PackCacheNetwork {
-    /// The `address` of the first `<ip>` element that holds an IPv4 address.
-    static func hostAddress(networkXML xml: String) -> String? {
+extension PackCacheServer {
+    /// The host's address in a libvirt network definition: the `address` of its first IPv4 `<ip>` element.
+    /// - Parameter xml: The network's XML.
+    /// - Returns: Such as `192.168.213.1`, or `nil` when there is none.
+    public static func hostAddress(networkXML xml: String) -> String? {
         var rest = Substring(xml)
         while let start = rest.range(of: "<ip ") {
             let element = rest[start.upperBound...].prefix { $0 != ">" }
@@ -209,6 +211,21 @@ extension PackCacheServer {
             }
             group.cancelAll()
             return outcome
+        }
+    }
+}
+
+extension VMManager {
+    /// The pack cache server `somnus daemon` runs: the state directory's cache on the VM network's host
+    /// address and the default port; `nil` (with a warning) when the network has no usable address.
+    /// - Parameter logger: The server's logger.
+    public func packCacheServer(logger: Logger) async -> PackCacheServer? {
+        do {
+            let host = try await packCacheAddress()
+            return PackCacheServer(cache: PackCache(layout: layout, logger: logger), host: host, logger: logger)
+        } catch {
+            logger.warning("pack cache not served", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 }

@@ -1,4 +1,4 @@
-public import AgentAPI
+import AgentAPI
 import Curl
 import Foundation
 public import Logging
@@ -230,7 +230,8 @@ public struct PackInstaller: Sendable {
             if job.phase == .steps && job.stepIndex != lastStep {
                 lastStep = job.stepIndex
                 onProgress(
-                    .step(pack: pack.name, index: job.stepIndex, count: job.stepCount, description: job.stepDescription))
+                    .step(pack: pack.name, index: job.stepIndex, count: job.stepCount, description: job.stepDescription)
+                )
             }
             if job.phase != .steps && verifyStart == nil && !job.alreadyInstalled
                 && (job.phase == .verify || !job.verify.isEmpty)
