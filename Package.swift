@@ -96,7 +96,10 @@ let package = Package(
         ),
         .target(
             name: "SupervisorCore",
-            dependencies: ["AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess],
+            dependencies: [
+                "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
+                "Packs", "Checksum", hummingbird, httpTypes, nioCore,
+            ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
@@ -105,6 +108,7 @@ let package = Package(
             name: "SomnusCLI",
             dependencies: [
                 "SupervisorCore", "AgentAPI", "Curl", "SSH", argumentParser, logging, serviceLifecycle, unixSignals,
+                "Packs",
             ],
             path: "Host/SomnusCLI",
             swiftSettings: swiftSettings
@@ -177,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],
+        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "Curl", "Packs"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )

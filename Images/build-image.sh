@@ -9,6 +9,7 @@
 #   OUT_DIR/<image id>/disk.qcow2     read-only base image; boot VMs from a qcow2 overlay on top of it
 #   OUT_DIR/<image id>/vmlinuz        kernel for <kernel>
 #   OUT_DIR/<image id>/initrd.img     initrd for <initrd>
+#   OUT_DIR/<image id>/dpkg-status    the guest's /var/lib/dpkg/status for <dpkgStatus> (the pack cache's base)
 #   OUT_DIR/<image id>/manifest.json  this image's manifest
 #   OUT_DIR/manifest.json             the manifest of the newest image (replaced atomically)
 # <image id> is the first 16 hex digits of the input hash. A finished image directory is never modified:
@@ -245,6 +246,8 @@ rm -f "${work}/disk.raw"
 progress "kernel + initrd"
 cp "${kernel_path}" "${image_dir}/vmlinuz"
 cp "${rootfs}/boot/initrd.img-${kernel_version}" "${image_dir}/initrd.img"
+# The guest's dpkg status: the host's pack cache downloads only the Debian packages a pack needs beyond it.
+cp "${rootfs}/var/lib/dpkg/status" "${image_dir}/dpkg-status"
 
 progress "manifest"
 build_seconds=$((SECONDS - start_seconds))
@@ -266,6 +269,7 @@ cat >"${image_dir}/manifest.json" <<JSON
   "diskVirtualBytes": ${disk_virtual_bytes:-0},
   "kernel": "${image_id}/vmlinuz",
   "initrd": "${image_id}/initrd.img",
+  "dpkgStatus": "${image_id}/dpkg-status",
   "rootDevice": "${ROOT_DEVICE}",
   "kernelCommandLine": "${KERNEL_COMMAND_LINE}"
 }

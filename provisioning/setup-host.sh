@@ -25,6 +25,8 @@ readonly PACKAGES=(
     # VMs and the image recipe
     libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
     debootstrap dnsmasq-base iptables e2fsprogs
+    # the host's pack cache (apt flat-repository index, wheel downloads)
+    dpkg-dev python3-pip
 )
 
 verbose() {

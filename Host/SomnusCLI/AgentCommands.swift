@@ -117,7 +117,7 @@ struct HealthCommand: AsyncParsableCommand {
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Run the health poller and the inventory reconciler until SIGTERM or SIGINT.")
+        abstract: "Run the health poller, the inventory reconciler and the pack cache server until SIGTERM or SIGINT.")
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
@@ -125,7 +125,8 @@ struct DaemonCommand: AsyncParsableCommand {
             let manager = try await options.manager(logger)
             let poller = HealthPoller(manager: manager, curl: try makeCurl(), logger: logger)
             let reconciler = Reconciler(manager: manager, logger: logger)
-            try await runServices([poller, reconciler], logger: logger)
+            let packCache = await manager.packCacheServer(logger: logger)
+            try await runServices([poller, reconciler] + (packCache.map { [$0] } ?? []), logger: logger)
         }
     }
 }

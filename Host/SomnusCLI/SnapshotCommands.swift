@@ -21,8 +21,12 @@ struct SnapshotCreate: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            let snapshot = try await manager.createSnapshot(
-                vm: vm, name: name, description: description, quiesce: nil, thaw: nil)
+            let progress = Progress(enabled: !options.json)
+            defer { progress.finish() }
+            let coordinator = SnapshotCoordinator(manager: manager, curl: try makeCurl()) { progress.update($0) }
+            let snapshot = try await coordinator.takeSnapshot(
+                vm: vm, name: name ?? SnapshotCoordinator.defaultName(), description: description)
+            progress.finish()
             try printSnapshots([snapshot], json: options.json)
         }
     }
@@ -43,20 +47,38 @@ struct SnapshotList: AsyncParsableCommand {
 
 struct SnapshotRevert: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "revert", abstract: "Revert a VM to a snapshot.")
+        commandName: "revert",
+        abstract: "Revert a VM to a snapshot, then thaw its filesystems, push the host's time and wait for its agent.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
     @Argument(help: "The snapshot's name.") var name: String
+    @Option(help: "Seconds to wait for the agent to answer ready after the revert.") var readyTimeout = 180
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            try await manager.revertSnapshot(vm: vm, name: name)
+            let progress = Progress(enabled: !options.json)
+            defer { progress.finish() }
+            var coordinator = SnapshotCoordinator(manager: manager, curl: try makeCurl()) { progress.update($0) }
+            coordinator.readyDeadline = .seconds(readyTimeout)
+            let report = try await coordinator.revertSnapshot(vm: vm, name: name)
+            progress.finish()
             if options.json {
-                try printJSON(["vm": vm, "reverted_to": name])
-            } else {
-                print("reverted \(vm) to \(name)")
+                try printJSON(report)
+                return
             }
+            Output.table(
+                ["VM", "SNAPSHOT", "REVERT", "THAWED", "CLOCK DRIFT", "AGENT", "TOTAL"],
+                [
+                    [
+                        vm, name, String(format: "%.1f s", report.revertSeconds),
+                        report.thawed.map { $0.isEmpty ? "nothing frozen" : $0.joined(separator: " ") } ?? "-",
+                        report.driftMilliseconds.map {
+                            String(format: "%.0f ms", $0) + (report.timeCorrected ? " (corrected)" : "")
+                        } ?? "-",
+                        report.agentReady ? "ready" : "no agent", String(format: "%.1f s", report.totalSeconds),
+                    ]
+                ])
         }
     }
 }

@@ -10,7 +10,7 @@ struct SomnusCommand: AsyncParsableCommand {
         version: AgentProtocol.somnusVersion,
         subcommands: [
             UpCommand.self, DownCommand.self, VMCommand.self, ImageCommand.self, AgentCommand.self,
-            SnapshotCommand.self, ExecCommand.self, HealthCommand.self, DaemonCommand.self,
+            SnapshotCommand.self, ExecCommand.self, HealthCommand.self, DaemonCommand.self, PacksCommand.self,
         ]
     )
 }

@@ -1,6 +1,6 @@
 public import AgentAPI
 public import Curl
-import Foundation
+public import Foundation
 
 /// Talks to one VM's agent over HTTP through libcurl, with the VM's bearer token and a per-request deadline.
 public struct AgentClient: Sendable {
@@ -158,5 +158,47 @@ extension AgentClient {
             .timeout,
             "the guest did not confirm profile '\(profile.name)' (\(profile.vcpus) vCPUs, \(profile.memoryMiB) MiB) "
                 + "within \(deadline): \(seen)", cause: lastError)
+    }
+}
+
+extension AgentClient {
+    /// `POST /v1/fs/freeze`: freezes the guest's filesystems; the agent thaws them on its own after
+    /// `timeoutSeconds`.
+    public func freeze(timeoutSeconds: Int) async throws(CurlError) -> FreezeResponse {
+        try await curl.send(
+            request(.post, AgentRoute.fsFreeze), body: FreezeRequest(timeoutSeconds: timeoutSeconds))
+    }
+
+    /// `POST /v1/fs/thaw`: thaws what a freeze froze; nothing frozen is not an error.
+    public func thaw() async throws(CurlError) -> ThawResponse {
+        try await curl.send(request(.post, AgentRoute.fsThaw), body: [String: String]())
+    }
+
+    /// `POST /v1/time`: gives the agent the host's clock, which it applies when the drift exceeds 100 ms.
+    /// - Parameter now: The host's time; defaults to now.
+    public func pushTime(_ now: Date = Date()) async throws(CurlError) -> TimeSyncResponse {
+        let nanoseconds = Int(now.timeIntervalSince1970 * 1_000_000_000)
+        return try await curl.send(
+            request(.post, AgentRoute.time), body: TimeSyncRequest(unixNanoseconds: nanoseconds))
+    }
+
+    /// `POST /v1/soft-reboot`: restarts the given units (every monitored one when `nil`) and reports whether
+    /// each came back.
+    /// - Parameters:
+    ///   - units: The units to restart.
+    ///   - timeout: The request's deadline; restarts take longer than an ordinary request.
+    public func softReboot(units: [String]?, timeout: Duration = .seconds(120)) async throws(CurlError)
+        -> SoftRebootResponse
+    {
+        try await curl.send(
+            request(.post, AgentRoute.softReboot, timeout: timeout), body: SoftRebootRequest(units: units))
+    }
+
+    /// The agent's own error message from a failed call, or the transport's when there is no agent answer.
+    public static func message(of error: CurlError) -> String {
+        if let body = error.decodeBody(as: APIErrorBody.self) {
+            return "\(body.error.code): \(body.error.message)"
+        }
+        return error.message
     }
 }

@@ -16,6 +16,9 @@ public struct BaseImage: Codable, Sendable, Equatable {
     public var imageBytes: Int?
     /// How long the build took.
     public var buildSeconds: Double?
+    /// The guest's `/var/lib/dpkg/status` saved at build time, relative to the image directory; the pack cache
+    /// resolves Debian packages against it. Absent in images built before it was saved.
+    public var dpkgStatus: String?
 
     enum CodingKeys: String, CodingKey {
         case inputHash
@@ -25,6 +28,7 @@ public struct BaseImage: Codable, Sendable, Equatable {
         case cmdline = "kernelCommandLine"
         case imageBytes = "diskFileBytes"
         case buildSeconds
+        case dpkgStatus
     }
 
     /// Reads the manifest of the image in `directory`.

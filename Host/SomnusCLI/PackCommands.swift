@@ -1,0 +1,336 @@
+import AgentAPI
+import ArgumentParser
+import Foundation
+import Logging
+import Packs
+import SupervisorCore
+
+/// `somnus pack …`: capability packs from the host's cache, installed behind a snapshot.
+struct PacksCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack",
+        abstract: "List, fetch and install capability packs (snapshot before each, roll back on failure).",
+        subcommands: [PackList.self, PackFetch.self, PackInstall.self])
+}
+
+/// Options that locate the pack catalog.
+struct PackCatalogOptions: ParsableArguments {
+    @Option(help: "A directory of pack files that adds to (and overrides) the repository's Images/packs.")
+    var packsDir: String?
+
+    /// The repository's `Images/packs` (when found) merged with `--packs-dir`, validated as one catalog.
+    /// - Throws: ``SupervisorError/Code/invalidArgument`` naming the file and field of a malformed pack.
+    func catalog() throws(SupervisorError) -> PackCatalog {
+        var directories: [String] = []
+        if let recipe = try? ImageBuilder.locateRecipe(nil),
+            FileManager.default.fileExists(atPath: recipe + "/packs")
+        {
+            directories.append(recipe + "/packs")
+        }
+        if let packsDir {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: packsDir, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                throw SupervisorError(.notFound, "--packs-dir \(packsDir) is not a directory")
+            }
+            directories.append(packsDir)
+        }
+        guard !directories.isEmpty else {
+            throw SupervisorError(
+                .notFound, "cannot find the pack catalog (Images/packs beside the executable); pass --packs-dir DIR")
+        }
+        var manifests: [String: PackManifest] = [:]
+        for directory in directories {
+            do {
+                for (name, manifest) in try PackCatalog.load(directory: directory).packs {
+                    manifests[name] = manifest
+                }
+            } catch {
+                throw SupervisorError(.invalidArgument, "invalid pack in \(directory): \(error.message)", cause: nil)
+            }
+        }
+        do {
+            return try PackCatalog(manifests.keys.sorted().compactMap { manifests[$0] })
+        } catch {
+            throw SupervisorError(.invalidArgument, error.message)
+        }
+    }
+
+    /// The packs to install for `names`, requirements first.
+    /// - Throws: ``SupervisorError/Code/invalidArgument`` for an unknown pack (listing the known ones) or a cycle.
+    func resolve(_ names: [String]) throws(SupervisorError) -> [PackManifest] {
+        let catalog = try catalog()
+        do {
+            return try catalog.installOrder(names)
+        } catch {
+            throw SupervisorError(.invalidArgument, error.message)
+        }
+    }
+}
+
+extension GlobalOptions {
+    /// The pack cache of the state directory.
+    func packCache(_ logger: Logger) -> PackCache {
+        PackCache(layout: StateLayout(root: stateDir), logger: logger)
+    }
+
+    /// The guest's dpkg status saved beside the base image, or `nil` (with a note) when the image has none.
+    func guestDpkgStatus() -> String? {
+        let directory = StateLayout(root: stateDir).baseImageDirectory
+        if let image = try? BaseImage.load(from: directory), let status = image.dpkgStatus {
+            let path = directory + "/" + status
+            if FileManager.default.isReadableFile(atPath: path) { return path }
+        }
+        Output.note(
+            "pack: the base image has no saved dpkg status (rebuild it with `somnus image build`); "
+                + "fetching every dependency")
+        return nil
+    }
+}
+
+struct PackList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the packs of the catalog; with a VM, also what its agent has installed.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var catalogOptions: PackCatalogOptions
+    @Argument(help: "A VM whose installed packs to show.") var vm: String?
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let catalog = try catalogOptions.catalog()
+            var installed: [String: InstalledPack] = [:]
+            if let vm {
+                let manager = try await options.manager(logger)
+                let record = try manager.record(vm)
+                guard let address = record.address else {
+                    throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
+                }
+                let client = manager.agentClient(for: record, address: address, curl: try makeCurl())
+                do {
+                    for pack in try await client.packs().installed { installed[pack.name] = pack }
+                } catch {
+                    throw SupervisorError(.agent, "the agent of '\(vm)' did not list its packs", cause: error)
+                }
+            }
+            let rows = catalog.names.compactMap { catalog.packs[$0] }.map { pack in
+                PackListRow(
+                    name: pack.name, version: pack.version, requires: pack.requires,
+                    diskEstimateMB: pack.diskEstimateMB, description: pack.description,
+                    installedVersion: installed[pack.name]?.version,
+                    installResult: installed[pack.name]?.result.rawValue)
+            }
+            if options.json {
+                try printJSON(rows)
+                return
+            }
+            var header = ["NAME", "VERSION", "REQUIRES", "DISK"]
+            if vm != nil { header.append("INSTALLED") }
+            header.append("DESCRIPTION")
+            Output.table(
+                header,
+                rows.map { row in
+                    var cells = [
+                        row.name, row.version, row.requires.isEmpty ? "-" : row.requires.joined(separator: ","),
+                        "\(row.diskEstimateMB) MB",
+                    ]
+                    if vm != nil {
+                        cells.append(row.installedVersion.map { "\($0) (\(row.installResult ?? "?"))" } ?? "no")
+                    }
+                    cells.append(row.description)
+                    return cells
+                })
+        }
+    }
+}
+
+/// One row of `somnus pack list`.
+struct PackListRow: Codable {
+    var name: String
+    var version: String
+    var requires: [String]
+    var diskEstimateMB: Int
+    var description: String
+    var installedVersion: String?
+    var installResult: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, version, requires, description
+        case diskEstimateMB = "disk_estimate_mb"
+        case installedVersion = "installed_version"
+        case installResult = "install_result"
+    }
+}
+
+struct PackFetch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Download what packs need (and the guest lacks) into the host's pack cache ahead of time.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var catalogOptions: PackCatalogOptions
+    @Argument(help: "The packs (their requirements are fetched too).") var packs: [String]
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            guard !packs.isEmpty else { throw SupervisorError(.invalidArgument, "name at least one pack") }
+            let order = try catalogOptions.resolve(packs)
+            let cache = options.packCache(logger)
+            Output.note("pack: fetching \(order.map(\.name).joined(separator: ", ")) into \(cache.root)")
+            let report = try await cache.fetch(order, dpkgStatus: options.guestDpkgStatus())
+            if options.json {
+                try printJSON(report)
+            } else {
+                print(PackFetch.summary(report))
+            }
+        }
+    }
+
+    static func summary(_ report: PackFetchReport) -> String {
+        if report.wasWarm {
+            return String(format: "cache warm: nothing downloaded (%.1f s)", report.seconds)
+        }
+        return String(
+            format: "downloaded %d Debian packages and %d wheels (%.1f s)", report.aptDownloaded.count,
+            report.wheelsDownloaded.count, report.seconds)
+    }
+}
+
+struct PackInstall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install",
+        abstract:
+            "Install packs into a VM from the host cache: snapshot before each, verify, roll back and stop on failure.")
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var catalogOptions: PackCatalogOptions
+    @Flag(help: "Do not snapshot before each pack (a failure then cannot be rolled back).") var noSnapshot = false
+    @Option(help: "Port of the pack cache on the VM network (a free one is used when it is taken).")
+    var cachePort = PackCacheServer.defaultPort
+    @Argument(help: "The VM's name.") var vm: String
+    @Argument(help: "The packs (their requirements are installed first).") var packs: [String]
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            guard !packs.isEmpty else { throw SupervisorError(.invalidArgument, "name at least one pack") }
+            let order = try catalogOptions.resolve(packs)
+            let manager = try await options.manager(logger)
+            let record = try manager.record(vm)
+            guard let address = record.address else {
+                throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
+            }
+            let curl = try makeCurl()
+            let client = manager.agentClient(for: record, address: address, curl: curl)
+
+            // Fetch first: a download failure stops here, before any snapshot.
+            let cache = options.packCache(logger)
+            Output.note("pack: fetching \(order.map(\.name).joined(separator: ", ")) into the host cache")
+            let fetch = try await cache.fetch(order, dpkgStatus: options.guestDpkgStatus())
+            Output.note("pack: " + PackFetch.summary(fetch))
+
+            let coordinator = SnapshotCoordinator(manager: manager, curl: curl) { line in
+                Output.note("  " + line)
+            }
+            let installer = PackInstaller(
+                manager: manager, client: client,
+                takeSnapshot: { vm, name, description throws(SupervisorError) in
+                    try await coordinator.takeSnapshot(vm: vm, name: name, description: description)
+                },
+                revertSnapshot: { vm, name throws(SupervisorError) in
+                    _ = try await coordinator.revertSnapshot(vm: vm, name: name)
+                }, logger: logger)
+            let host = try await manager.packCacheAddress()
+            let verbose = options.verbose
+            let snapshot = !noSnapshot
+            let results = try await PackCacheServer.serving(
+                cache: cache, host: host, port: cachePort, logger: logger,
+                onFallback: { port, why in Output.note("pack: port \(port) is taken (\(why)); using a free one") }
+            ) { url throws(SupervisorError) in
+                Output.note("pack: serving the cache at \(url)")
+                return await installer.install(
+                    vm: vm, packs: order, options: PackInstaller.Options(snapshot: snapshot, cacheURL: url)
+                ) { progress in
+                    PackInstall.show(progress, verbose: verbose)
+                }
+            }
+            let summary = PackInstallSummary(vm: vm, fetch: fetch, results: results)
+            if options.json {
+                try printJSON(summary)
+            } else {
+                PackInstall.printTable(summary)
+            }
+            if let failed = results.first(where: { $0.outcome.isFailure }) {
+                throw SupervisorError(
+                    .packInstall,
+                    "pack \(failed.pack) failed"
+                        + (failed.outcome == .rolledBack
+                            ? " and '\(vm)' was rolled back to \(failed.snapshot ?? "?")" : "")
+                        + ": \(failed.error ?? "unknown error")")
+            }
+        }
+    }
+
+    static func show(_ progress: PackProgress, verbose: Bool) {
+        switch progress {
+        case .snapshot(let pack, let name):
+            Output.note("[\(pack)] snapshot \(name)")
+        case .step(let pack, let index, let count, let description):
+            Output.note("[\(pack)] step \(index + 1)/\(count): \(description)")
+        case .verify(let pack, let checks):
+            Output.note("[\(pack)] verifying (\(checks) checks)")
+        case .log(let pack, let line):
+            if verbose { Output.note("[\(pack)]   \(line)") }
+        case .revert(let pack, let snapshot):
+            Output.note("[\(pack)] FAILED; reverting to \(snapshot)")
+        case .finished(let result):
+            var line = "[\(result.pack)] \(result.outcome.rawValue)"
+            if let error = result.error { line += ": \(error)" }
+            if let output = result.failureOutput, !output.isEmpty {
+                line += "\n" + output.split(separator: "\n").suffix(10).map { "    " + $0 }.joined(separator: "\n")
+            }
+            Output.note(line)
+        }
+    }
+
+    static func printTable(_ summary: PackInstallSummary) {
+        func seconds(_ value: Double?) -> String {
+            value.map { String(format: "%.1f", $0) } ?? "-"
+        }
+        Output.table(
+            ["PACK", "VERSION", "RESULT", "SNAPSHOT", "SNAPSHOT-S", "INSTALL-S", "VERIFY-S", "REVERT-S"],
+            summary.results.map { result in
+                [
+                    result.pack, result.version, result.outcome.rawValue,
+                    result.snapshot.map { $0 + (result.quiesced == true ? " (quiesced)" : "") } ?? "-",
+                    seconds(result.phases.snapshot), seconds(result.phases.install), seconds(result.phases.verify),
+                    seconds(result.phases.revert),
+                ]
+            })
+        print(
+            String(format: "fetch: %.1f s (%@)", summary.fetchSeconds, summary.cacheWarm ? "warm cache" : "downloaded"))
+    }
+}
+
+/// What `somnus pack install --json` prints.
+struct PackInstallSummary: Codable {
+    var vm: String
+    var fetchSeconds: Double
+    var cacheWarm: Bool
+    var aptDownloaded: Int
+    var wheelsDownloaded: Int
+    var results: [PackInstallResult]
+
+    init(vm: String, fetch: PackFetchReport, results: [PackInstallResult]) {
+        self.vm = vm
+        self.fetchSeconds = fetch.seconds
+        self.cacheWarm = fetch.wasWarm
+        self.aptDownloaded = fetch.aptDownloaded.count
+        self.wheelsDownloaded = fetch.wheelsDownloaded.count
+        self.results = results
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case vm, results
+        case fetchSeconds = "fetch_seconds"
+        case cacheWarm = "cache_warm"
+        case aptDownloaded = "apt_downloaded"
+        case wheelsDownloaded = "wheels_downloaded"
+    }
+}
