@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],
+        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )
