@@ -181,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "Curl", "Packs"],
+        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )

@@ -17,10 +17,13 @@ struct AgentCommand: AsyncParsableCommand {
 struct AgentDeploy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
-        abstract: "Push the agent into a running VM over SSH, install its systemd unit and wait until it is ready.")
+        abstract:
+            "Push the agent into a running VM over SSH (skipped when the running agent already is this binary), "
+            + "install its systemd unit and wait until it is ready.")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "The agent binary to deploy (default: somnus-agent beside this executable).") var agentBinary: String?
+    @Flag(help: "Deploy even when the running agent already is this binary.") var force = false
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
@@ -32,11 +35,17 @@ struct AgentDeploy: AsyncParsableCommand {
                 throw SupervisorError(.invalidState, "'\(name)' has no address; is it running? (`somnus vm start`)")
             }
             let deployer = AgentDeployer(manager: manager, curl: try makeCurl(), logger: logger)
-            let status = try await deployer.deploy(vm: name, address: address, agentBinary: agent)
+            let progress = ProgressLine(enabled: !options.json)
+            defer { progress.finish() }
+            progress.update("\(name): checking the running agent and deploying when it differs")
+            let outcome = try await deployer.ensureDeployed(
+                vm: name, address: address, agentBinary: agent, force: force)
+            progress.finish()
             if options.json {
-                try printJSON(status)
+                try printJSON(outcome)
             } else {
-                print("agent \(status.agentVersion) ready on \(name) (\(address))")
+                let verb = outcome.uploaded ? "deployed" : "already up to date"
+                print("agent \(outcome.status.agentVersion) \(verb) on \(name) (\(address)): \(outcome.reason)")
             }
         }
     }

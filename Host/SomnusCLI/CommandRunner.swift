@@ -1,11 +1,18 @@
 import ArgumentParser
+import Foundation
 import Logging
 import SupervisorCore
 
 extension GlobalOptions {
-    /// The supervisor configuration these options describe.
-    var configuration: SupervisorConfiguration {
-        SupervisorConfiguration(stateDirectory: stateDir, libvirtURI: libvirtURI)
+    /// The supervisor configuration these options describe, with the custom profiles file read.
+    /// - Throws: ``SupervisorError/Code/invalidArgument`` naming the profiles file and field at fault.
+    func configuration() throws(SupervisorError) -> SupervisorConfiguration {
+        var configuration = SupervisorConfiguration(stateDirectory: stateDir, libvirtURI: libvirtURI)
+        let defaultPath = StateLayout(root: stateDir).profilesPath
+        if let path = profiles ?? (FileManager.default.fileExists(atPath: defaultPath) ? defaultPath : nil) {
+            configuration.customProfiles = try ProfileCatalog.loadCustomProfiles(file: path)
+        }
+        return configuration
     }
 
     /// Runs a command body, printing a ``SupervisorError`` as one line and exiting 2 for usage errors
@@ -22,6 +29,6 @@ extension GlobalOptions {
 
     /// Opens the inventory and connects to libvirt.
     func manager(_ logger: Logger) async throws(SupervisorError) -> VMManager {
-        try await VMManager(configuration: configuration, logger: logger)
+        try await VMManager(configuration: try configuration(), logger: logger)
     }
 }

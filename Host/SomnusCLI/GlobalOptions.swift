@@ -10,6 +10,12 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "libvirt connection URI.")
     var libvirtURI: String = "qemu:///system"
 
+    @Option(
+        help:
+            "Custom resource profiles (JSON: name → vcpus, memory_mib, gpu); default <state-dir>/profiles.json when it exists."
+    )
+    var profiles: String?
+
     @Flag(help: "Print machine-readable JSON instead of tables.")
     var json = false
 

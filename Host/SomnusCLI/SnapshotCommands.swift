@@ -21,7 +21,7 @@ struct SnapshotCreate: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            let progress = Progress(enabled: !options.json)
+            let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
             let coordinator = SnapshotCoordinator(manager: manager, curl: try makeCurl()) { progress.update($0) }
             let snapshot = try await coordinator.takeSnapshot(
@@ -57,7 +57,7 @@ struct SnapshotRevert: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            let progress = Progress(enabled: !options.json)
+            let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
             var coordinator = SnapshotCoordinator(manager: manager, curl: try makeCurl()) { progress.update($0) }
             coordinator.readyDeadline = .seconds(readyTimeout)

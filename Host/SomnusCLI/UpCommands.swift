@@ -44,12 +44,17 @@ struct UpCommand: AsyncParsableCommand {
             }
             let clock = ContinuousClock()
             let started = clock.now
+            let progress = ProgressLine(enabled: !options.json)
+            defer { progress.finish() }
             try await manager.start(name: name)
-            Output.note("started \(name); waiting for its address")
+            progress.update("\(name): booting, waiting for its address")
             let address = try await waitForLease(manager, deadline: .seconds(bootTimeout))
-            Output.note("\(name) has address \(address); waiting for SSH and deploying the agent")
-            let status = try await deployer.deploy(
+            progress.update("\(name): address \(address); waiting for SSH, then checking the agent")
+            let outcome = try await deployer.ensureDeployed(
                 vm: name, address: address, agentBinary: agent, sshDeadline: .seconds(bootTimeout))
+            let status = outcome.status
+            progress.finish(
+                options.json ? nil : "agent \(outcome.uploaded ? "deployed" : "already up to date"): \(outcome.reason)")
             let seconds = (clock.now - started).seconds
             let health = await HealthPoller(manager: manager, curl: curl, logger: logger).probe(
                 try manager.record(name))
@@ -74,8 +79,6 @@ struct UpCommand: AsyncParsableCommand {
     private func waitForLease(_ manager: VMManager, deadline: Duration) async throws(SupervisorError) -> String {
         let clock = ContinuousClock()
         let end = clock.now + deadline
-        let start = clock.now
-        var lastNote = clock.now
         while clock.now < end {
             if let address = try await manager.leasedAddress(name: name) {
                 return address
@@ -83,10 +86,6 @@ struct UpCommand: AsyncParsableCommand {
             guard try await manager.isRunning(name: name) else {
                 throw SupervisorError(
                     .invalidState, "'\(name)' stopped while booting; see `somnus vm console-log \(name)`")
-            }
-            if clock.now - lastNote >= .seconds(10) {
-                Output.note("  … still booting (\(Int((clock.now - start).seconds)) s)")
-                lastNote = clock.now
             }
             try? await Task.sleep(for: .seconds(1))
         }

@@ -152,9 +152,12 @@ struct VMProfile: AsyncParsableCommand {
             let applied = try await manager.applyProfile(name: name, profileName: profile)
             let record = try manager.record(name)
             if try await manager.isRunning(name: name), let address = record.address {
-                Output.note("applied '\(applied.name)' to \(name); waiting for the guest to bring it online")
+                let progress = ProgressLine(enabled: !options.json)
+                defer { progress.finish() }
+                progress.update("applied '\(applied.name)' to \(name); waiting for the guest to bring it online")
                 let client = manager.agentClient(for: record, address: address, curl: try makeCurl())
                 let stats = try await client.confirm(applied, deadline: .seconds(confirmTimeout))
+                progress.finish()
                 Output.note(
                     "confirmed by the agent: \(stats.cpuCount) vCPUs, \(stats.memoryTotalBytes / 1_048_576) MiB online")
             }

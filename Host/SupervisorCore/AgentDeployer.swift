@@ -19,6 +19,8 @@ public struct AgentDeployer: Sendable {
     let manager: VMManager
     let curl: CurlClient
     let logger: Logger
+    /// The TCP port of the guests' sshd; tests point it at a loopback sshd.
+    public var sshPort = 22
 
     /// Creates a deployer.
     public init(manager: VMManager, curl: CurlClient, logger: Logger) {
@@ -50,7 +52,7 @@ public struct AgentDeployer: Sendable {
 
     func sessionConfiguration(vm: String, address: String, keyPair: SSHKeyPair) -> SSHSessionConfiguration {
         SSHSessionConfiguration(
-            host: address, user: "root", privateKeyPath: keyPair.privateKeyPath,
+            host: address, port: sshPort, user: "root", privateKeyPath: keyPair.privateKeyPath,
             knownHosts: SSHKnownHosts(path: manager.layout.knownHostsPath(vm), policy: .acceptNew),
             connectTimeout: .seconds(5), operationTimeout: .seconds(120))
     }
@@ -95,23 +97,12 @@ public struct AgentDeployer: Sendable {
         readyDeadline: Duration = .seconds(120)
     ) async throws(SupervisorError) -> StatusResponse {
         var record = try manager.record(vm)
-        let localSHA =
-            try await HostCommand.run("sha256sum", [agentBinary]).split(separator: " ").first.map(String.init)
-            ?? ""
+        let localSHA = try await AgentDeployer.sha256(of: agentBinary)
         let session = try await waitForSSH(vm: vm, address: address, deadline: sshDeadline)
         defer { session.close() }
         let token = try writeToken(vm: vm)
-        let staged = "/usr/local/bin/.somnus-agent.staged"
+        try await install(agentBinary, sha256: localSHA, to: AgentDeployer.remoteBinary, session: session, vm: vm)
         do {
-            try await session.upload(contentsOf: agentBinary, to: staged, mode: 0o755)
-            let remoteSHA = try await checked(session, "sha256sum \(staged)").split(separator: " ").first
-                .map(String.init)
-            guard remoteSHA == localSHA else {
-                throw SupervisorError(
-                    .ssh,
-                    "agent upload to '\(vm)' is corrupt: sha256 \(remoteSHA ?? "?") in the guest, \(localSHA) here")
-            }
-            _ = try await checked(session, "mv -f \(staged) \(AgentDeployer.remoteBinary)")
             _ = try await checked(session, "install -d -m 0700 /etc/somnus")
             try await session.upload(Array(token.utf8), to: AgentDeployer.remoteToken, mode: 0o600)
             _ = try await checked(session, "\(AgentDeployer.remoteBinary) install")
@@ -127,6 +118,109 @@ public struct AgentDeployer: Sendable {
         record.agentSHA256 = localSHA
         try manager.inventory.update(record)
         return status
+    }
+
+    /// Uploads a file by SFTP to a hidden staging name beside `remotePath`, checks its sha256 in the guest and
+    /// only then renames it into place, so a partial upload never replaces a working file.
+    /// - Parameters:
+    ///   - localPath: The file to upload.
+    ///   - sha256: Its expected hex sha256.
+    ///   - remotePath: Where it ends up.
+    ///   - session: An open session.
+    ///   - vm: The VM's name, for errors.
+    /// - Throws: ``SupervisorError/Code/ssh`` naming both checksums when the upload is corrupt, or with the
+    ///   failing step's message.
+    public func install(
+        _ localPath: String, sha256: String, to remotePath: String, session: SSHSession, vm: String
+    ) async throws(SupervisorError) {
+        let directory = (remotePath as NSString).deletingLastPathComponent
+        let staged = directory + "/." + (remotePath as NSString).lastPathComponent + ".staged"
+        do {
+            try await session.upload(contentsOf: localPath, to: staged, mode: 0o755)
+            let remoteSHA = try await checked(session, "sha256sum \(staged)").split(separator: " ").first
+                .map(String.init)
+            guard remoteSHA == sha256 else {
+                _ = try? await checked(session, "rm -f \(staged)")
+                throw SupervisorError(
+                    .ssh,
+                    "upload of \(localPath) to '\(vm)' is corrupt: sha256 \(remoteSHA ?? "?") in the guest, "
+                        + "\(sha256) here")
+            }
+            _ = try await checked(session, "mv -f \(staged) \(remotePath)")
+        } catch let error as SupervisorError {
+            throw error
+        } catch {
+            throw SupervisorError(.ssh, "cannot upload \(localPath) to '\(vm)'", cause: error)
+        }
+    }
+
+    /// The hex sha256 of a local file.
+    public static func sha256(of path: String) async throws(SupervisorError) -> String {
+        let output = try await HostCommand.run("sha256sum", [path])
+        guard let digest = output.split(separator: " ").first, digest.count == 64 else {
+            throw SupervisorError(.hostCommand, "cannot read the sha256 of \(path): \(output)")
+        }
+        return String(digest)
+    }
+
+    /// Deploys the agent unless the one running already is the binary at hand.
+    ///
+    /// The running agent is asked for its status with the VM's token; when it answers with the same sha256
+    /// and protocol version and is healthy, nothing is uploaded and the inventory is refreshed. Otherwise, or
+    /// with `force`, it is (re)deployed.
+    /// - Parameters:
+    ///   - vm: The VM's name.
+    ///   - address: The guest's address.
+    ///   - agentBinary: The statically linked `somnus-agent` at hand.
+    ///   - force: Deploys even when the running agent matches.
+    ///   - sshDeadline: How long to wait for sshd.
+    ///   - readyDeadline: How long to wait for `/v1/health/ready` after the unit starts.
+    /// - Returns: The agent's status and whether it was uploaded, with the reason.
+    public func ensureDeployed(
+        vm: String, address: String, agentBinary: String, force: Bool = false,
+        sshDeadline: Duration = .seconds(300), readyDeadline: Duration = .seconds(120)
+    ) async throws(SupervisorError) -> AgentDeployOutcome {
+        var record = try manager.record(vm)
+        let localSHA = try await AgentDeployer.sha256(of: agentBinary)
+        let reason: String
+        if force {
+            reason = "forced"
+        } else {
+            let client = manager.agentClient(for: record, address: address, curl: curl)
+            let answer: Result<StatusResponse, CurlError>
+            do {
+                answer = .success(try await client.status())
+            } catch {
+                answer = .failure(error)
+            }
+            switch answer {
+            case .failure(let error):
+                reason = "no agent answered (\(error.message))"
+            case .success(let running)
+            where running.binarySHA256 == localSHA && running.protocolVersion == AgentProtocol.protocolVersion:
+                let health = await client.probe(vm: vm)
+                guard health.state != .healthy else {
+                    record.address = address
+                    record.agentVersion = running.agentVersion
+                    record.agentSHA256 = running.binarySHA256
+                    try manager.inventory.update(record)
+                    logger.info(
+                        "agent up to date; not redeployed",
+                        metadata: ["vm.name": "\(vm)", "agent.sha256": "\(localSHA)"])
+                    return AgentDeployOutcome(
+                        status: running, uploaded: false, reason: "the running agent is the binary at hand")
+                }
+                reason = "the running agent is \(health.summary)"
+            case .success(let running):
+                reason =
+                    "the running agent is \(running.agentVersion) (protocol \(running.protocolVersion), sha256 "
+                    + "\(running.binarySHA256)); the binary at hand has sha256 \(localSHA)"
+            }
+        }
+        logger.info("deploying agent", metadata: ["vm.name": "\(vm)", "reason": "\(reason)"])
+        let status = try await deploy(
+            vm: vm, address: address, agentBinary: agentBinary, sshDeadline: sshDeadline, readyDeadline: readyDeadline)
+        return AgentDeployOutcome(status: status, uploaded: true, reason: reason)
     }
 
     private func checked(_ session: SSHSession, _ command: String) async throws -> String {
@@ -177,5 +271,22 @@ public struct AgentDeployer: Sendable {
         }
         throw SupervisorError(
             .timeout, "the agent of '\(record.name)' is not ready: \(last.summary) \(last.detail ?? "")")
+    }
+}
+
+/// What ``AgentDeployer/ensureDeployed(vm:address:agentBinary:force:sshDeadline:readyDeadline:)`` did.
+public struct AgentDeployOutcome: Codable, Sendable {
+    /// The agent's status once ready.
+    public var status: StatusResponse
+    /// Whether the binary was uploaded and installed.
+    public var uploaded: Bool
+    /// Why it was or was not.
+    public var reason: String
+
+    /// Creates an outcome.
+    public init(status: StatusResponse, uploaded: Bool, reason: String) {
+        self.status = status
+        self.uploaded = uploaded
+        self.reason = reason
     }
 }

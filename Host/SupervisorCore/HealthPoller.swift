@@ -95,9 +95,18 @@ public struct HealthPoller: Service {
 
 extension VMManager {
     /// A client for a VM's agent with its token and the configured deadline.
+    ///
+    /// The address is an IPv4 address, optionally with a port (`127.0.0.1:8080`, as in-process test agents
+    /// and forwarded ports use); without one the agent's default port applies.
     public func agentClient(for record: VMRecord, address: String, curl: CurlClient) -> AgentClient {
         let token = (try? String(contentsOfFile: layout.agentTokenPath(record.name), encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = address.split(separator: ":")
+        if parts.count == 2, let port = Int(parts[1]) {
+            return AgentClient(
+                address: String(parts[0]), port: port, token: token, timeout: configuration.agentRequestTimeout,
+                curl: curl)
+        }
         return AgentClient(
             address: address, token: token, timeout: configuration.agentRequestTimeout, curl: curl)
     }

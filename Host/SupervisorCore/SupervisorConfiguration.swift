@@ -53,6 +53,8 @@ public struct StateLayout: Sendable {
         self.root = root
     }
 
+    /// The custom profiles file read when no other is named.
+    public var profilesPath: String { root + "/profiles.json" }
     /// The SQLite inventory.
     public var inventoryPath: String { root + "/inventory.sqlite" }
     /// The supervisor's SSH private key.

@@ -90,6 +90,7 @@ public final class VMManager: Sendable {
             throw SupervisorError(
                 .capacity, "profile '\(profile.name)' needs a GPU and this host attaches none to VMs")
         }
+        try await checkCapacity(profile)
         guard (1...2048).contains(diskGiB) else {
             throw SupervisorError(.invalidArgument, "disk size \(diskGiB) GiB is outside 1...2048")
         }
@@ -271,6 +272,18 @@ public final class VMManager: Sendable {
         }
     }
 
+    /// Refuses a profile whose memory exceeds the host's.
+    /// - Throws: ``SupervisorError/Code/capacity`` with both numbers.
+    func checkCapacity(_ profile: ResourceProfile) async throws(SupervisorError) {
+        let node = try await libvirt("read host capacity") { try $0.nodeInfo() }
+        let hostMiB = node.memoryKiB / 1024
+        guard profile.memoryMiB <= hostMiB else {
+            throw SupervisorError(
+                .capacity,
+                "profile '\(profile.name)' asks for \(profile.memoryMiB) MiB but the host has \(hostMiB) MiB")
+        }
+    }
+
     /// Applies a profile to a running VM live and to its persistent definition.
     ///
     /// - Throws: ``SupervisorError/Code/capacity`` with the numbers when the host cannot hold it.
@@ -281,13 +294,7 @@ public final class VMManager: Sendable {
             throw SupervisorError(
                 .capacity, "profile '\(profile.name)' needs a GPU and this host attaches none to VMs")
         }
-        let node = try await libvirt("read host capacity") { try $0.nodeInfo() }
-        let hostMiB = node.memoryKiB / 1024
-        guard profile.memoryMiB <= hostMiB else {
-            throw SupervisorError(
-                .capacity,
-                "profile '\(profile.name)' asks for \(profile.memoryMiB) MiB but the host has \(hostMiB) MiB")
-        }
+        try await checkCapacity(profile)
         try await libvirt("apply profile '\(profile.name)' to '\(name)'", vm: name) { connection in
             let domain = try connection.lookupDomain(name: name)
             // Live first, so a guest that refuses the change leaves the persistent definition untouched;

@@ -78,7 +78,7 @@ struct SomnusCLITests {
         let commands = [
             ["up"], ["down"], ["vm", "create"], ["vm", "list"], ["vm", "profile"], ["vm", "console-log"],
             ["snapshot", "create"], ["snapshot", "revert"], ["agent", "deploy"], ["exec"], ["health"], ["daemon"],
-            ["image", "build"],
+            ["image", "build"], ["soft-reboot"],
         ]
         for command in commands {
             let result = try cli(command + ["--help"], global: false)
@@ -151,7 +151,7 @@ struct SomnusCLITests {
 
         let snapshot = try cli(["snapshot", "create", name, "--name", "s1", "--description", "a <b> & 'c'"])
         #expect(snapshot.status == 0, "\(snapshot.stderr)")
-        #expect(snapshot.stdout.contains("no (no agent to freeze filesystems)"))
+        #expect(snapshot.stdout.contains("no (agent unreachable: no agent deployed)"))
         let snapshots = try cli(["snapshot", "list", name])
         #expect(snapshots.stdout.contains("s1"))
 

@@ -6,7 +6,7 @@ import Synchronization
 /// On a terminal it is one line rewritten in place with the elapsed seconds; otherwise it prints a plain line
 /// whenever the message changes and every ten seconds while it does not. With `--json` it stays silent, so
 /// nothing but the result reaches a script.
-final class Progress: Sendable {
+final class ProgressLine: Sendable {
     private struct State {
         var message = ""
         var printedMessage = ""

@@ -1,0 +1,52 @@
+import AgentAPI
+import ArgumentParser
+import Curl
+import Foundation
+import SupervisorCore
+
+/// `somnus soft-reboot VM [UNIT…]`.
+struct SoftRebootCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "soft-reboot",
+        abstract:
+            "Restart systemd units in a VM through its agent (every monitored unit when none are named) "
+            + "and show whether each came back, without rebooting the VM.")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @Argument(help: "Units to restart, such as nginx.service (default: the agent's monitored units).")
+    var units: [String] = []
+    @Option(help: "Seconds to wait for the restarts.") var timeout = 180
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            let record = try manager.record(vm)
+            guard let address = record.address else {
+                throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
+            }
+            let client = manager.agentClient(for: record, address: address, curl: try makeCurl())
+            let progress = ProgressLine(enabled: !options.json)
+            defer { progress.finish() }
+            progress.update("\(vm): restarting \(units.isEmpty ? "monitored units" : units.joined(separator: " "))")
+            let answer: SoftRebootResponse
+            do throws(CurlError) {
+                answer = try await client.softReboot(units: units.isEmpty ? nil : units, timeout: .seconds(timeout))
+            } catch {
+                throw SupervisorError(
+                    .agent, "soft reboot of '\(vm)' failed: \(AgentClient.message(of: error))", cause: error)
+            }
+            progress.finish()
+            if options.json {
+                try printJSON(answer)
+            } else {
+                Output.table(
+                    ["UNIT", "STATE", "BACK", "ERROR"],
+                    answer.units.map { [$0.name, $0.activeState, $0.active ? "yes" : "no", $0.error ?? ""] })
+            }
+            let failed = answer.units.filter { !$0.active }.map(\.name)
+            guard failed.isEmpty else {
+                throw SupervisorError(.agent, "not back after the restart: \(failed.joined(separator: ", "))")
+            }
+        }
+    }
+}
