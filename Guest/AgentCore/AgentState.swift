@@ -1,6 +1,7 @@
 import AgentAPI
 import Checksum
 import Foundation
+import LogClassifier
 import Synchronization
 
 #if canImport(Glibc)
@@ -21,8 +22,14 @@ final class AgentState: Sendable {
     let maintenance: AgentMaintenanceOptions
     let freeze: FreezeState
     let metrics = AgentMetrics()
+    /// The log classifier shared by the error monitor and `POST /v1/classify`.
+    let classifier: LogClassifier
+    /// Classified errors from the configured log files and the journal.
+    let errors: ErrorStore
     let startedAt = ContinuousClock.now
-    let features = ["exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics"]
+    let features = [
+        "exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics", "errors", "classify",
+    ]
     private let latestStats = Mutex<StatsResponse?>(nil)
     private let cachedSHA256 = Mutex<String?>(nil)
 
@@ -35,6 +42,8 @@ final class AgentState: Sendable {
         self.jobs = jobs
         self.maintenance = maintenance
         self.freeze = FreezeState(freezer: maintenance.freezer, events: jobs.events)
+        self.classifier = LogClassifier()
+        self.errors = ErrorStore(classifier: classifier)
         let (token, problem) = Self.readToken(configuration.tokenFile)
         self.token = token
         self.tokenProblem = problem
