@@ -68,6 +68,11 @@ final class ErrorMonitor {
         self.names = names
         let directory = configuration.dataDirectory
         statePath = (directory as NSString).appendingPathComponent(Self.stateFileName)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw AgentError(.io, "cannot create the data directory \(directory)", cause: error)
+        }
         tailer =
             configuration.logFiles.isEmpty
             ? nil
@@ -96,7 +101,7 @@ final class ErrorMonitor {
                 }
                 count += lines.count
             } catch {
-                report("tailer", error.description)
+                if !Task.isCancelled { report("tailer", error.description) }
             }
             let failures = await tailer.failures
             for (path, problem) in failures { report(path, problem) }
@@ -121,11 +126,12 @@ final class ErrorMonitor {
         return count
     }
 
-    /// Records every pending trace and persists (at shutdown).
+    /// Records every pending trace and persists them (at shutdown).
     func finish() {
-        for source in lastLineAt.keys { store.flush(source: source) }
+        var changed = false
+        for source in lastLineAt.keys where !store.flush(source: source).isEmpty { changed = true }
         lastLineAt = [:]
-        save()
+        if changed { save() }
     }
 
     private func readJournal(now: ContinuousClock.Instant) async -> ([JournalLine], String?)? {
@@ -144,6 +150,7 @@ final class ErrorMonitor {
         do {
             return try await journal.read(maximum: Self.journalBatch)
         } catch {
+            guard !Task.isCancelled else { return nil }
             self.journal = nil
             report("journal", error.description)
             return nil

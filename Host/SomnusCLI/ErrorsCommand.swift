@@ -43,7 +43,7 @@ struct ErrorsCommand: AsyncParsableCommand {
             }
             let client = manager.agentClient(for: record, address: address, curl: try makeCurl())
             let response: ErrorsResponse
-            do {
+            do throws(CurlError) {
                 response = try await client.errors(since: since, category: category?.uppercased(), limit: limit)
             } catch {
                 if error.status == 400,

@@ -58,9 +58,10 @@ struct TailerBench: AsyncParsableCommand {
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let lost = seen.lazy.filter { !$0 }.count
-        let rotations = (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter {
-            $0.hasPrefix("app.log.")
-        }.count ?? 0
+        let rotations =
+            (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter {
+                $0.hasPrefix("app.log.")
+            }.count ?? 0
         print(
             String(
                 format: "tailer: %d lines written, %d read in %.3f s = %.0f lines/s; %d rotations; "
