@@ -122,23 +122,34 @@ struct MixedLogGenerator {
         return Int((state >> 33) % UInt64(bound))
     }
 
+    /// Appends one line: a timestamp, the host, a program and a pid (varying numbers, as in a real file), then
+    /// a labeled line (each with its own program, as a real log's lines come from fixed places), an info line with
+    /// changing numbers, or (for `uniqueShare`) a line of random words that no cache has seen.
     mutating func appendLine(to buffer: inout [UInt8], failureShare: Double, uniqueShare: Double) {
-        let prefix = String(
-            format: "2026-11-%02dT%02d:%02d:%02d.%06dZ node-%d %@[%d]: ", 1 + next(28), next(24), next(60), next(60),
-            next(1_000_000), next(16), Self.programs[next(Self.programs.count)], 100 + next(60_000))
-        buffer.append(contentsOf: prefix.utf8)
         let roll = Double(next(1_000_000)) / 1_000_000
+        let body: String
+        let program: Int
         if roll < uniqueShare {
             let words = (0..<6).map { _ in String(next(Int(Int32.max)), radix: 36).filter(\.isLetter) }
-            buffer.append(contentsOf: "warning: \(words.joined(separator: " ")) failed".utf8)
+            body = "warning: \(words.joined(separator: " ")) failed"
+            program = 0
         } else if roll < uniqueShare + failureShare {
-            buffer.append(contentsOf: failures[next(failures.count)].utf8)
+            let index = next(failures.count)
+            body = failures[index]
+            program = index
         } else if roll < uniqueShare + failureShare + 0.25 {
-            buffer.append(contentsOf: others[next(others.count)].utf8)
+            let index = next(others.count)
+            body = others[index]
+            program = index
         } else {
-            let template = Self.infoTemplates[next(Self.infoTemplates.count)]
-            let text = String(format: template, next(100_000), next(100_000), next(100_000), next(1000))
-            buffer.append(contentsOf: text.utf8)
+            let index = next(Self.infoTemplates.count)
+            body = String(format: Self.infoTemplates[index], next(100_000), next(100_000), next(100_000), next(1000))
+            program = index
         }
+        let prefix = String(
+            format: "2026-11-%02dT%02d:%02d:%02d.%06dZ gpu-node-17 %@[%d]: ", 1 + next(28), next(24), next(60),
+            next(60), next(1_000_000), Self.programs[program % Self.programs.count], 100 + next(60_000))
+        buffer.append(contentsOf: prefix.utf8)
+        buffer.append(contentsOf: body.utf8)
     }
 }

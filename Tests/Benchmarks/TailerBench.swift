@@ -14,6 +14,8 @@ struct TailerBench: AsyncParsableCommand {
         abstract: "LogTailer lines/s from a file appended to and rotated every 10 MB; counts lost and repeated lines.")
     @Option(help: "Lines the writer appends.") var lines = 2_000_000
     @Option(help: "Bytes after which the writer rotates the file by rename.") var rotateBytes = 10 * 1024 * 1024
+    @Option(help: "The writer's pace in MB/s (0: as fast as it can; the tailer only survives one rotation per poll).")
+    var megabytesPerSecond = 8.0
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tailer-bench-\(UUID())").path
@@ -25,10 +27,11 @@ struct TailerBench: AsyncParsableCommand {
             maximumBytesPerPoll: 64 * 1024 * 1024)
         let total = lines
         let rotate = rotateBytes
+        let pace = megabytesPerSecond
         let clock = ContinuousClock()
         let start = clock.now
         let writer = Thread {
-            TailerBench.write(lines: total, to: path, rotateBytes: rotate)
+            TailerBench.write(lines: total, to: path, rotateBytes: rotate, megabytesPerSecond: pace)
         }
         writer.stackSize = 1 << 20
         writer.start()
@@ -56,6 +59,11 @@ struct TailerBench: AsyncParsableCommand {
             if received - duplicates - malformed >= total { break }
         }
         let elapsed = clock.now - start
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let cpu =
+            Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let lost = seen.lazy.filter { !$0 }.count
         let rotations =
@@ -65,8 +73,9 @@ struct TailerBench: AsyncParsableCommand {
         print(
             String(
                 format: "tailer: %d lines written, %d read in %.3f s = %.0f lines/s; %d rotations; "
-                    + "lost %d, duplicated %d, malformed %d", total, received, seconds, Double(received) / seconds,
-                rotations, lost, duplicates, malformed))
+                    + "lost %d, duplicated %d, malformed %d; process CPU %.2f s (%.0f lines per CPU second)", total,
+                received, seconds, Double(received) / seconds, rotations, lost, duplicates, malformed, cpu,
+                Double(received) / max(cpu, 0.001)))
         if lost != 0 || duplicates != 0 || malformed != 0 { throw ExitCode(1) }
     }
 
@@ -85,7 +94,10 @@ struct TailerBench: AsyncParsableCommand {
     }
 
     /// Appends numbered lines in 64 KiB writes, renaming the file to `app.log.<k>` after every `rotateBytes`.
-    static func write(lines: Int, to path: String, rotateBytes: Int) {
+    static func write(lines: Int, to path: String, rotateBytes: Int, megabytesPerSecond: Double) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var total = 0
         var descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         var written = 0
         var rotation = 0
@@ -101,7 +113,14 @@ struct TailerBench: AsyncParsableCommand {
                 }
             }
             written += chunk.count
+            total += chunk.count
             chunk.removeAll(keepingCapacity: true)
+            if megabytesPerSecond > 0 {
+                let due = start + .seconds(Double(total) / (megabytesPerSecond * 1e6))
+                if clock.now < due {
+                    Thread.sleep(forTimeInterval: Double((due - clock.now).components.attoseconds) / 1e18)
+                }
+            }
             if written >= rotateBytes {
                 close(descriptor)
                 rotation += 1
