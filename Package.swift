@@ -152,7 +152,7 @@ let package = Package(
         // MARK: Tests
         .executableTarget(
             name: "SomnusBench",
-            dependencies: ["SupervisorCore", "AgentCore", "AgentAPI", "Curl", argumentParser, logging],
+            dependencies: ["SupervisorCore", "AgentCore", "AgentAPI", "Curl", "LogClassifier", argumentParser, logging],
             path: "Tests/Benchmarks",
             swiftSettings: swiftSettings
         ),

@@ -22,5 +22,6 @@ func buildRouter(state: AgentState, listener: AgentListenerKind) -> Router<Agent
     MaintenanceController(state: state).addRoutes(to: router)
     MetricsController(state: state).addRoutes(to: router)
     PacksController(state: state).addRoutes(to: router)
+    ErrorsController(state: state).addRoutes(to: router)
     return router
 }

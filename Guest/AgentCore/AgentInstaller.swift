@@ -29,6 +29,9 @@ public struct AgentInstaller: Sendable {
 
         """
 
+    /// The log files a newly written configuration tails when it names none: the application log `app`.
+    public static let defaultLogFiles = ["app": "/var/log/somnus/app.log"]
+
     /// Where the unit is written.
     public var unitPath: String
     /// Where the configuration is written when absent.
@@ -53,7 +56,8 @@ public struct AgentInstaller: Sendable {
 
     /// Writes the unit, writes the configuration when the file does not exist yet, reloads systemd, enables
     /// and restarts the service.
-    /// - Parameter configuration: The configuration to write when none exists.
+    /// - Parameter configuration: The configuration to write when none exists (with ``defaultLogFiles`` when it
+    ///   names no log files).
     /// - Returns: Whether the configuration file was written.
     /// - Throws: ``AgentError`` `io_error` naming the file, or `command_failed` with systemctl's message.
     @discardableResult
@@ -61,7 +65,9 @@ public struct AgentInstaller: Sendable {
         try write(Self.unitFileText, to: unitPath, mode: 0o644)
         var wroteConfiguration = false
         if !FileManager.default.fileExists(atPath: configurationPath) {
-            try write(configuration.jsonText(), to: configurationPath, mode: 0o644)
+            var written = configuration
+            if written.logFiles.isEmpty { written.logFiles = Self.defaultLogFiles }
+            try write(written.jsonText(), to: configurationPath, mode: 0o644)
             wroteConfiguration = true
         }
         if let systemctl {

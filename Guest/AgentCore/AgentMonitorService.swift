@@ -4,12 +4,39 @@ import NIOPosix
 import ServiceLifecycle
 
 /// Samples the machine and the monitored units every `monitor_interval_seconds` on the thread pool and keeps
-/// the newest sample for `/v1/stats`; the first sample makes the agent ready.
+/// the newest sample for `/v1/stats`; the first sample makes the agent ready. Beside it, an ``ErrorMonitor``
+/// classifies the configured log files and the journal into ``AgentState/errors``.
 struct AgentMonitorService: Service {
     let state: AgentState
     let logger: Logger
 
     func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await sampleLoop() }
+            group.addTask { await errorLoop() }
+        }
+    }
+
+    /// Tails the configured log files and the journal into ``AgentState/errors`` every second (or every monitor
+    /// interval when shorter); records pending traces and persists at shutdown.
+    private func errorLoop() async {
+        guard !state.configuration.logFiles.isEmpty || state.configuration.journal else { return }
+        let monitor: ErrorMonitor
+        do {
+            monitor = try ErrorMonitor(configuration: state.configuration, store: state.errors, logger: logger)
+        } catch {
+            logger.error("Log classification is off", metadata: ["agent.error": "\(error)"])
+            return
+        }
+        let interval = min(state.configuration.monitorInterval, .seconds(1))
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await monitor.tick()
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+        monitor.finish()
+    }
+
+    private func sampleLoop() async throws {
         var sampler = SystemSampler()
         let units = state.configuration.monitoredUnits
         var previous: [String: String] = [:]
@@ -20,7 +47,9 @@ struct AgentMonitorService: Service {
                 return (sampler.sample(units: units), sampler)
             }
             sampler = next
-            state.record(stats)
+            var sample = stats
+            sample.errorCounts = SystemSampler.errorCounts(state.errors.countsByCategory())
+            state.record(sample)
             for unit in stats.units {
                 let was = previous[unit.name]
                 previous[unit.name] = unit.activeState

@@ -7,6 +7,74 @@ enum AgentOpenAPI {
         {
           "components": {
             "schemas": {
+              "ClassifiedLine": {
+                "properties": {
+                  "category": {
+                    "enum": [
+                      "CUDA_ERROR",
+                      "NETWORK_FAILURE",
+                      "DEPENDENCY_MISSING",
+                      "RUNTIME_ERROR",
+                      "OTHER"
+                    ],
+                    "type": "string"
+                  },
+                  "confidence": {
+                    "maximum": 1,
+                    "minimum": 0,
+                    "type": "number"
+                  },
+                  "entities": {
+                    "$ref": "#/components/schemas/ErrorEntities"
+                  },
+                  "kind": {
+                    "type": "string"
+                  },
+                  "suggestion": {
+                    "type": "string"
+                  },
+                  "template": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "category",
+                  "kind",
+                  "confidence",
+                  "template",
+                  "entities"
+                ],
+                "type": "object"
+              },
+              "ClassifyRequest": {
+                "properties": {
+                  "lines": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "maxItems": 10000,
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "lines"
+                ],
+                "type": "object"
+              },
+              "ClassifyResponse": {
+                "properties": {
+                  "results": {
+                    "items": {
+                      "$ref": "#/components/schemas/ClassifiedLine"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "results"
+                ],
+                "type": "object"
+              },
               "Error": {
                 "properties": {
                   "error": {
@@ -27,6 +95,97 @@ enum AgentOpenAPI {
                 },
                 "required": [
                   "error"
+                ],
+                "type": "object"
+              },
+              "ErrorEntities": {
+                "properties": {
+                  "command": {
+                    "type": "string"
+                  },
+                  "exit_status": {
+                    "type": "integer"
+                  },
+                  "header": {
+                    "type": "string"
+                  },
+                  "host": {
+                    "type": "string"
+                  },
+                  "library": {
+                    "type": "string"
+                  },
+                  "module": {
+                    "type": "string"
+                  },
+                  "path": {
+                    "type": "string"
+                  },
+                  "port": {
+                    "type": "integer"
+                  },
+                  "signal": {
+                    "type": "string"
+                  }
+                },
+                "type": "object"
+              },
+              "ErrorEntry": {
+                "properties": {
+                  "classification": {
+                    "$ref": "#/components/schemas/ClassifiedLine"
+                  },
+                  "count": {
+                    "type": "integer"
+                  },
+                  "first_seen": {
+                    "type": "number"
+                  },
+                  "last_seen": {
+                    "type": "number"
+                  },
+                  "line": {
+                    "type": "string"
+                  },
+                  "source": {
+                    "type": "string"
+                  },
+                  "trace": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "source",
+                  "line",
+                  "trace",
+                  "classification",
+                  "count",
+                  "first_seen",
+                  "last_seen"
+                ],
+                "type": "object"
+              },
+              "Errors": {
+                "properties": {
+                  "counts": {
+                    "additionalProperties": {
+                      "type": "integer"
+                    },
+                    "type": "object"
+                  },
+                  "errors": {
+                    "items": {
+                      "$ref": "#/components/schemas/ErrorEntry"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "errors",
+                  "counts"
                 ],
                 "type": "object"
               },
@@ -456,6 +615,129 @@ enum AgentOpenAPI {
                   }
                 },
                 "summary": "Prometheus text metrics"
+              }
+            },
+            "/v1/classify": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/ClassifyRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ClassifyResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "400": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  },
+                  "413": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Classify up to 10000 log lines; one result per line, in order"
+              }
+            },
+            "/v1/errors": {
+              "get": {
+                "parameters": [
+                  {
+                    "description": "only errors last seen at or after this ISO 8601 time or Unix seconds",
+                    "in": "query",
+                    "name": "since",
+                    "required": false,
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "description": "CUDA_ERROR, NETWORK_FAILURE, DEPENDENCY_MISSING, RUNTIME_ERROR or OTHER",
+                    "in": "query",
+                    "name": "category",
+                    "required": false,
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "description": "1 to 1000, default 50",
+                    "in": "query",
+                    "name": "limit",
+                    "required": false,
+                    "schema": {
+                      "type": "integer"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Errors"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "400": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Recent classified errors from the guest's logs, newest first, with counts per template"
               }
             },
             "/v1/events": {

@@ -1,6 +1,7 @@
 import AgentAPI
 import Checksum
 import Foundation
+import LogClassifier
 import Synchronization
 
 #if canImport(Glibc)
@@ -23,8 +24,15 @@ final class AgentState: Sendable {
     let metrics = AgentMetrics()
     /// Pack installs (`/v1/packs`).
     let packs: PackJobTable
+    /// The log classifier shared by the error monitor and `POST /v1/classify`.
+    let classifier: LogClassifier
+    /// Classified errors from the configured log files and the journal.
+    let errors: ErrorStore
     let startedAt = ContinuousClock.now
-    let features = ["exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics", "packs"]
+    let features = [
+        "exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics", "packs", "errors",
+        "classify",
+    ]
     private let latestStats = Mutex<StatsResponse?>(nil)
     private let cachedSHA256 = Mutex<String?>(nil)
 
@@ -41,6 +49,8 @@ final class AgentState: Sendable {
             catalogDirectory: configuration.packsDirectory, dataDirectory: configuration.dataDirectory,
             settings: PackInstallSettings(root: configuration.packsRoot, killGrace: jobs.killGrace),
             events: jobs.events)
+        self.classifier = LogClassifier()
+        self.errors = ErrorStore(classifier: classifier)
         let (token, problem) = Self.readToken(configuration.tokenFile)
         self.token = token
         self.tokenProblem = problem

@@ -161,6 +161,49 @@ public final class ErrorStore: Sendable {
         state.withLock { $0.templateCounts.count }
     }
 
+    /// Whether `source` has a trace still being collected.
+    /// - Parameter source: The source.
+    public func hasPendingTrace(source: String) -> Bool {
+        state.withLock { $0.groupers[source]?.isCollecting ?? false }
+    }
+
+    /// The counts and the recent list, for persisting (traces still being collected are not included).
+    public func snapshot() -> ErrorStoreSnapshot {
+        state.withLock { state in
+            var categories: [String: Int] = [:]
+            for (category, count) in state.categoryCounts { categories[category.rawValue] = count }
+            let templates = state.templateCounts.map { key, value in
+                ErrorStoreSnapshot.TemplateCount(
+                    category: key.category, template: key.template, count: value.count, lastSeen: value.lastSeen)
+            }.sorted { $0.lastSeen < $1.lastSeen }
+            let recent = state.recent.values.sorted { $0.lastSeen < $1.lastSeen }
+            return ErrorStoreSnapshot(categoryCounts: categories, templates: templates, recent: recent)
+        }
+    }
+
+    /// Replaces the counts and the recent list with a snapshot's (entries beyond the capacities are dropped,
+    /// the ones seen longest ago first); traces being collected are kept.
+    /// - Parameter snapshot: A value from ``snapshot()``.
+    public func restore(_ snapshot: ErrorStoreSnapshot) {
+        state.withLock { state in
+            state.categoryCounts = [:]
+            for (name, count) in snapshot.categoryCounts {
+                if let category = LogCategory(rawValue: name) { state.categoryCounts[category] = count }
+            }
+            state.templateCounts = [:]
+            for entry in snapshot.templates.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(templateCapacity) {
+                state.templateCounts[Key(category: entry.category, template: entry.template)] = (
+                    entry.count, entry.lastSeen
+                )
+            }
+            state.recent = [:]
+            for record in snapshot.recent.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(capacity) {
+                state.recent[Key(category: record.classification.category, template: record.classification.template)] =
+                    record
+            }
+        }
+    }
+
     private func record(_ event: LogEvent, source: String, at date: Date, in state: inout State) {
         let classification = event.classification
         state.categoryCounts[classification.category, default: 0] += 1
@@ -190,5 +233,52 @@ public final class ErrorStore: Sendable {
         state.recent[key] = ErrorRecord(
             source: source, line: event.headline, trace: event.lines.count > 1 ? Array(event.lines.prefix(50)) : [],
             classification: classification, firstSeen: date, lastSeen: date, count: 1)
+    }
+}
+
+/// The persisted form of an ``ErrorStore``: counts per category and per template, and the recent list.
+public struct ErrorStoreSnapshot: Codable, Sendable, Equatable {
+    /// How many events of one template were seen.
+    public struct TemplateCount: Codable, Sendable, Equatable {
+        /// The template's category.
+        public var category: LogCategory
+        /// The masked template.
+        public var template: String
+        /// How many events had it.
+        public var count: Int
+        /// When it was last seen.
+        public var lastSeen: Date
+
+        /// Creates a count.
+        public init(category: LogCategory, template: String, count: Int, lastSeen: Date) {
+            self.category = category
+            self.template = template
+            self.count = count
+            self.lastSeen = lastSeen
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case category, template, count
+            case lastSeen = "last_seen"
+        }
+    }
+
+    /// Events per category, keyed by the category's wire spelling.
+    public var categoryCounts: [String: Int]
+    /// Counts per template, the least recently seen first.
+    public var templates: [TemplateCount]
+    /// The recent distinct errors, the least recently seen first.
+    public var recent: [ErrorRecord]
+
+    /// Creates a snapshot.
+    public init(categoryCounts: [String: Int] = [:], templates: [TemplateCount] = [], recent: [ErrorRecord] = []) {
+        self.categoryCounts = categoryCounts
+        self.templates = templates
+        self.recent = recent
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case categoryCounts = "category_counts"
+        case templates, recent
     }
 }

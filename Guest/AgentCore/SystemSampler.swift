@@ -1,5 +1,6 @@
 import AgentAPI
 import Foundation
+import LogClassifier
 
 #if canImport(Glibc)
     import Glibc
@@ -31,6 +32,13 @@ struct SystemSampler: Sendable {
             units: unitStats(units, now: now),
             errorCounts: [:]
         )
+    }
+
+    /// The `error_counts` of a stats answer: failure categories with at least one event (`OTHER` left out).
+    static func errorCounts(_ counts: [LogCategory: Int]) -> [String: Int] {
+        var result: [String: Int] = [:]
+        for (category, count) in counts where category != .other && count > 0 { result[category.rawValue] = count }
+        return result
     }
 
     private mutating func cpuPercent() -> Double {

@@ -46,6 +46,13 @@ public final class LogClassifier: Sendable {
         bytes.withUnsafeBufferPointer { classify(bytes: $0) }
     }
 
+    /// Classifies one log line given as a buffer of UTF-8 bytes (no copy is made).
+    /// - Parameter bytes: The raw line bytes, valid for the duration of the call.
+    /// - Returns: The verdict.
+    public func classify(utf8 bytes: UnsafeBufferPointer<UInt8>) -> LogClassification {
+        classify(bytes: bytes)
+    }
+
     func classify(bytes: UnsafeBufferPointer<UInt8>) -> LogClassification {
         let capacity = LogMasker.outputCapacity(forInput: bytes.count)
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer -> LogClassification in

@@ -46,6 +46,9 @@ public struct LogTraceGrouper: Sendable {
         self.maximumLines = max(2, maximumLines)
     }
 
+    /// Whether a trace is being collected (``finish()`` would return it).
+    public var isCollecting: Bool { state != .idle }
+
     /// Adds one line; returns the events it completes (zero, one or two).
     /// - Parameter line: The next raw line.
     /// - Returns: Finished events, in order.

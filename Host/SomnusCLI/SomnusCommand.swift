@@ -11,7 +11,7 @@ struct SomnusCommand: AsyncParsableCommand {
         subcommands: [
             UpCommand.self, DownCommand.self, VMCommand.self, ImageCommand.self, AgentCommand.self,
             SnapshotCommand.self, ExecCommand.self, HealthCommand.self, DaemonCommand.self, PacksCommand.self,
-            SoftRebootCommand.self,
+            SoftRebootCommand.self, ErrorsCommand.self,
         ]
     )
 }

@@ -34,8 +34,9 @@ struct AgentInstallerTests {
         let unit = directory.appendingPathComponent("systemd/somnus-agent.service").path
         let config = directory.appendingPathComponent("somnus/agent.json").path
         let installer = AgentInstaller(unitPath: unit, configurationPath: config, systemctl: nil)
-        let configuration = try AgentConfiguration().applying(.init(listen: "0.0.0.0:9911", tokenFile: "/tok"))
+        var configuration = try AgentConfiguration().applying(.init(listen: "0.0.0.0:9911", tokenFile: "/tok"))
         #expect(try installer.install(configuration: configuration))
+        configuration.logFiles = AgentInstaller.defaultLogFiles
         #expect(try String(contentsOfFile: unit, encoding: .utf8) == AgentInstaller.unitFileText)
         #expect(try AgentConfiguration.load(path: config) == configuration)
         #expect(try installer.install(configuration: AgentConfiguration()) == false)

@@ -12,7 +12,10 @@ struct SomnusBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "somnus-bench",
         abstract: "Measure Somnus: poll sweeps, agent latency and footprint, VM create, CLI start.",
-        subcommands: [PollSweep.self, AgentLatency.self, AgentIdle.self, CreateDefined.self, CLIStart.self])
+        subcommands: [
+            PollSweep.self, AgentLatency.self, AgentIdle.self, CreateDefined.self, CLIStart.self,
+            ClassifyBench.self, TailerBench.self,
+        ])
 }
 
 /// Percentile of sorted durations in milliseconds.

@@ -79,6 +79,7 @@ struct EndToEndTests {
         _ = try somnus(["down", vm])
         guard try bootStep(vm: vm) else { return }
         try execStep(vm: vm)
+        try errorsStep(vm: vm)
         try snapshotStep(vm: vm)
         try packsStep(vm: vm)
         try profileStep(vm: vm)
