@@ -9,7 +9,8 @@ import SQLite
 enum MemorySchema {
     static let keyCheckPlaintext = "somnus-memory-key-check-v1"
 
-    static let migrations: [SQLiteMigration] = [
+    static var migrations: [SQLiteMigration] {
+        [
         SQLiteMigration { database in
             try database.execute(
                 """
@@ -45,5 +46,6 @@ enum MemorySchema {
                 CREATE INDEX memory_history_by_memory ON memory_history(memory_id);
                 """)
         }
-    ]
+        ]
+    }
 }

@@ -397,7 +397,7 @@ extension MemoryStore {
     /// - Throws: ``MemoryError`` `.invalidInput` or `.tooLarge` naming the bad record, `.storage`.
     public func importRecords(_ records: [MemoryRecord]) throws(MemoryError) -> MemoryImportResponse {
         for (position, record) in records.enumerated() {
-            do {
+            do throws(MemoryError) {
                 try Self.validateNamespace(record.namespace)
                 try Self.validateContent(record.content)
                 try Self.validateTags(record.tags)
