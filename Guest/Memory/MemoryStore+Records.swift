@@ -420,7 +420,8 @@ extension MemoryStore {
                     record.contentHash = cipher.contentHash(MemoryText.normalize(record.content))
                     let existing = try sql {
                         try database.query(
-                            "SELECT 1 FROM memories WHERE id = ? OR (namespace = ? AND content_hash = ? AND kind = ?)",
+                            "SELECT 1 FROM memories WHERE id = ? UNION ALL SELECT 1 FROM memories "
+                                + "WHERE namespace = ? AND content_hash = ? AND kind = ?",
                             [.text(record.id), .text(record.namespace), .text(record.contentHash),
                                 .text(record.kind.rawValue)])
                     }

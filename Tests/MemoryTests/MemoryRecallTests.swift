@@ -75,3 +75,24 @@ struct MemoryRecallTests {
         #expect(hybrid > 0.5)
     }
 }
+
+extension MemoryRecallTests {
+    static let modelDirectory = ProcessInfo.processInfo.environment["SOMNUS_MEMORY_MODEL_DIR"]
+
+    @Test(
+        "with a static model from SOMNUS_MEMORY_MODEL_DIR, hybrid recall@5 is at least each list's",
+        .enabled(if: modelDirectory != nil, "set SOMNUS_MEMORY_MODEL_DIR to a Model2Vec-style directory"))
+    func hybridWithModel() throws {
+        let directory = try TemporaryDirectory()
+        let store = try MemoryStore(
+            dataDirectory: directory.path, modelDirectory: Self.modelDirectory, logger: quietLogger())
+        #expect(store.embedderName.hasPrefix("model2vec:"))
+        let recall = try MemoryEvalSet.load().recall(store: store, namespace: "eval")
+        let hybrid = recall[.hybrid] ?? 0
+        print(
+            "memory recall@5 (\(store.embedderName)): bm25 \(recall[.bm25] ?? 0), vector \(recall[.vector] ?? 0), "
+                + "hybrid \(hybrid)")
+        #expect(hybrid >= recall[.bm25] ?? 1)
+        #expect(hybrid >= recall[.vector] ?? 1)
+    }
+}
