@@ -136,7 +136,9 @@ struct StaticModelEmbedder: MemoryEmbedder {
         self.lowercase = (normalizer?["lowercase"] as? Bool) ?? !metaspace
 
         let tensors = try SafetensorsFile(bytes: safetensors)
-        guard let embeddings = tensors.tensors["embeddings"] ?? tensors.tensors.values.first(where: { $0.shape.count == 2 })
+        guard
+            let embeddings = tensors.tensors["embeddings"]
+                ?? tensors.tensors.values.first(where: { $0.shape.count == 2 })
         else {
             throw MemoryError.invalidInput("model.safetensors has no two-dimensional embedding table")
         }
@@ -212,7 +214,8 @@ struct StaticModelEmbedder: MemoryEmbedder {
                 while end > start {
                     let piece = String(characters[start..<end])
                     let candidates =
-                        start == 0 ? (metaspace ? ["▁" + piece, piece] : [piece]) : (metaspace ? [piece] : ["##" + piece])
+                        start == 0
+                        ? (metaspace ? ["▁" + piece, piece] : [piece]) : (metaspace ? [piece] : ["##" + piece])
                     if let id = candidates.lazy.compactMap({ vocabulary[$0] }).first {
                         found = id
                         break

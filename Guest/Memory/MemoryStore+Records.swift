@@ -128,7 +128,8 @@ extension MemoryStore {
                     expires_at = ?, embedding = ? WHERE rowid = ?
                     """, values + [.integer(rowID)])
                 try database.query("DELETE FROM memory_fts WHERE rowid = ?", [.integer(rowID)])
-                try database.query("INSERT INTO memory_fts(rowid, terms) VALUES (?, ?)", [.integer(rowID), .text(terms)])
+                try database.query(
+                    "INSERT INTO memory_fts(rowid, terms) VALUES (?, ?)", [.integer(rowID), .text(terms)])
                 return rowID
             }
             try database.query(
@@ -138,7 +139,8 @@ extension MemoryStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, values)
             let inserted = database.lastInsertRowID
-            try database.query("INSERT INTO memory_fts(rowid, terms) VALUES (?, ?)", [.integer(inserted), .text(terms)])
+            try database.query(
+                "INSERT INTO memory_fts(rowid, terms) VALUES (?, ?)", [.integer(inserted), .text(terms)])
             return inserted
         }
         return newRowID
@@ -422,8 +424,10 @@ extension MemoryStore {
                         try database.query(
                             "SELECT 1 FROM memories WHERE id = ? UNION ALL SELECT 1 FROM memories "
                                 + "WHERE namespace = ? AND content_hash = ? AND kind = ?",
-                            [.text(record.id), .text(record.namespace), .text(record.contentHash),
-                                .text(record.kind.rawValue)])
+                            [
+                                .text(record.id), .text(record.namespace), .text(record.contentHash),
+                                .text(record.kind.rawValue),
+                            ])
                     }
                     guard existing.isEmpty else {
                         skipped += 1

@@ -12,8 +12,7 @@ struct MemoryBench: ParsableCommand {
     @Option(help: "Searches timed per size.") var searches = 300
     @Option(help: "Memories inserted one by one for the single-insert rate.") var singles = 2_000
     @Option(help: "The retrieval eval set.") var eval = "Tests/MemoryTests/Data/memory-eval.json"
-    @Option(help: "A Model2Vec-style model directory (tokenizer.json + model.safetensors).") var modelDirectory:
-        String?
+    @Option(help: "A Model2Vec-style model directory (tokenizer.json + model.safetensors).") var modelDirectory: String?
 
     func run() throws {
         var logger = Logger(label: "bench")

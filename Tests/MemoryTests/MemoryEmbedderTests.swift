@@ -64,7 +64,8 @@ struct MemoryEmbedderTests {
         FileManager.default.createFile(atPath: modelDirectory + "/tokenizer.json", contents: Data("{}".utf8))
         FileManager.default.createFile(atPath: modelDirectory + "/model.safetensors", contents: Data([1, 2]))
         let error = try #require(throws: MemoryError.self) {
-            try MemoryStore(dataDirectory: directory.path + "/data", modelDirectory: modelDirectory, logger: quietLogger())
+            try MemoryStore(
+                dataDirectory: directory.path + "/data", modelDirectory: modelDirectory, logger: quietLogger())
         }
         #expect(error.code == .invalidInput)
         #expect(error.message.contains("tokenizer.json"))

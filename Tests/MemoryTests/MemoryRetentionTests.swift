@@ -18,7 +18,8 @@ struct MemoryRetentionTests {
         }
         let soon = try store.add(
             MemoryCreateRequest(
-                namespace: "e", content: "expires soon", importance: .critical, expiresAt: Date().addingTimeInterval(60)))
+                namespace: "e", content: "expires soon", importance: .critical, expiresAt: Date().addingTimeInterval(60)
+            ))
         let now = Date()
         #expect(try store.enforceRetention(now: now) == MemoryRetentionReport(expired: 0, evicted: 0))
         let twoDays = try store.enforceRetention(now: now.addingTimeInterval(2 * 86_400))

@@ -35,7 +35,8 @@ struct MemorySecurityTests {
         let directory = try TemporaryDirectory()
         do {
             let other = try SQLiteDatabase(path: directory.databasePath)
-            try other.execute("PRAGMA journal_mode = DELETE; CREATE TABLE photos(id INTEGER); INSERT INTO photos VALUES (1)")
+            try other.execute(
+                "PRAGMA journal_mode = DELETE; CREATE TABLE photos(id INTEGER); INSERT INTO photos VALUES (1)")
         }
         let before = directory.bytes("memory.sqlite")
         let error = try #require(throws: MemoryError.self) { try openStore(directory) }
@@ -115,7 +116,9 @@ struct MemorySecurityTests {
             let response = try store.rotateKey()
             #expect(response.reencrypted == 9)
             #expect(directory.bytes("memory.key") != oldKey)
-            #expect(try store.search(MemorySearchRequest(namespace: "rot", query: "kiwis", tags: ["fruit"])).hits.count == 5)
+            #expect(
+                try store.search(MemorySearchRequest(namespace: "rot", query: "kiwis", tags: ["fruit"])).hits.count == 5
+            )
         }
         let reopened = try openStore(directory)
         for id in ids {

@@ -90,8 +90,12 @@ struct MemoryStoreTests {
         #expect(deleteError.code == .notFound)
     }
 
-    @Test("bad namespace characters are invalid input", arguments: ["", "has space", "semi;colon", "ü", "a/b",
-        String(repeating: "n", count: 65)])
+    @Test(
+        "bad namespace characters are invalid input",
+        arguments: [
+            "", "has space", "semi;colon", "ü", "a/b",
+            String(repeating: "n", count: 65),
+        ])
     func badNamespace(namespace: String) throws {
         let directory = try TemporaryDirectory()
         let store = try openStore(directory)
