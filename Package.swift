@@ -18,6 +18,7 @@ let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", p
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "Somnus",
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: Shared
@@ -131,6 +133,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Memory",
+            dependencies: ["SQLite", "AgentAPI", crypto, logging, serviceLifecycle],
+            path: "Guest/Memory",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AgentCore",
             dependencies: [
                 "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals,
@@ -152,7 +161,9 @@ let package = Package(
         // MARK: Tests
         .executableTarget(
             name: "SomnusBench",
-            dependencies: ["SupervisorCore", "AgentCore", "AgentAPI", "Curl", "LogClassifier", argumentParser, logging],
+            dependencies: [
+                "SupervisorCore", "AgentCore", "AgentAPI", "Curl", "LogClassifier", "Memory", argumentParser, logging,
+            ],
             path: "Tests/Benchmarks",
             swiftSettings: swiftSettings
         ),
@@ -180,6 +191,12 @@ let package = Package(
         .testTarget(name: "SomnusCLITests", path: "Tests/SomnusCLITests", swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MemoryTests", dependencies: ["Memory", "MemoryCrashWriter", "AgentAPI", "SQLite", logging], path: "Tests/MemoryTests",
+            exclude: ["Data"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
