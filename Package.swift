@@ -18,6 +18,7 @@ let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", p
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let mcp = Target.Dependency.product(name: "MCP", package: "swift-sdk")
 
 let package = Package(
     name: "Somnus",
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
     ],
     targets: [
         // MARK: Shared
@@ -136,7 +138,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "SomnusAgent",
-            dependencies: ["AgentCore", "AgentAPI", "LogClassifier", argumentParser, logging, serviceLifecycle],
+            dependencies: [
+                "AgentCore", "AgentAPI", "LogClassifier", argumentParser, logging, serviceLifecycle, mcp, nioCore, nioPosix,
+            ],
             path: "Guest/SomnusAgent",
             exclude: ["somnus-agent.service"],
             swiftSettings: swiftSettings

@@ -21,5 +21,6 @@ func buildRouter(state: AgentState, listener: AgentListenerKind) -> Router<Agent
     ExecController(state: state).addRoutes(to: router)
     MaintenanceController(state: state).addRoutes(to: router)
     MetricsController(state: state).addRoutes(to: router)
+    MemoryController(state: state).addRoutes(to: router)
     return router
 }
