@@ -79,6 +79,7 @@ struct EndToEndTests {
         _ = try somnus(["down", vm])
         guard try bootStep(vm: vm) else { return }
         try execStep(vm: vm)
+        try memoryStep(vm: vm)
         try profileStep(vm: vm)
         try agentRestartStep(vm: vm)
         try deleteStep(vm: vm)
