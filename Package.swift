@@ -19,6 +19,7 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let mcp = Target.Dependency.product(name: "MCP", package: "swift-sdk")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "Somnus",
@@ -37,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: Shared
@@ -126,9 +128,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Memory",
+            dependencies: ["SQLite", "AgentAPI", crypto, logging, serviceLifecycle],
+            path: "Guest/Memory",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "AgentCore",
             dependencies: [
-                "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals,
+                "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", "Memory", logging, serviceLifecycle,
+                unixSignals,
                 hummingbird, httpTypes, nioCore,
                 nioPosix,
             ],
@@ -174,6 +184,12 @@ let package = Package(
         .testTarget(name: "SomnusCLITests", path: "Tests/SomnusCLITests", swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MemoryTests", dependencies: ["Memory", "MemoryCrashWriter", "AgentAPI", "SQLite", logging], path: "Tests/MemoryTests",
+            exclude: ["Data"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),

@@ -1,0 +1,301 @@
+import Foundation
+
+/// Turns text into a unit-length vector; deterministic for a given embedder.
+protocol MemoryEmbedder: Sendable {
+    /// `hashed-ngram` or `model2vec:<name>`; stored so a change of embedder re-embeds everything.
+    var name: String { get }
+    /// Vector length.
+    var dimensions: Int { get }
+    /// The L2-normalized embedding (all zeros when the text has no features).
+    func embed(_ text: String) -> [Float]
+}
+
+extension MemoryEmbedder {
+    static func normalized(_ vector: inout [Float]) {
+        var sum: Float = 0
+        for value in vector {
+            sum += value * value
+        }
+        guard sum > 0 else {
+            return
+        }
+        let scale = 1 / sum.squareRoot()
+        for index in vector.indices {
+            vector[index] *= scale
+        }
+    }
+}
+
+/// Hashed word, word-pair and character-trigram features folded into a fixed vector (feature hashing with a
+/// sign bit). Always available, no data files, and the same text always gives the same vector.
+struct HashedNgramEmbedder: MemoryEmbedder {
+    let name = "hashed-ngram"
+    let dimensions: Int
+
+    init(dimensions: Int = 256) {
+        self.dimensions = dimensions
+    }
+
+    func embed(_ text: String) -> [Float] {
+        var vector = [Float](repeating: 0, count: dimensions)
+        let terms = MemoryText.terms(text)
+        func add(_ feature: String, _ weight: Float) {
+            let hash = Self.fnv1a(feature)
+            let index = Int(hash % UInt64(dimensions))
+            vector[index] += (hash >> 63) == 0 ? weight : -weight
+        }
+        for (position, term) in terms.enumerated() {
+            add("w:" + term, 1.0)
+            if position + 1 < terms.count {
+                add("b:" + term + " " + terms[position + 1], 0.5)
+            }
+            let padded = Array("<" + term + ">")
+            if padded.count >= 3 {
+                for start in 0...(padded.count - 3) {
+                    add("c:" + String(padded[start..<(start + 3)]), 0.35)
+                }
+            }
+        }
+        Self.normalized(&vector)
+        return vector
+    }
+
+    /// 64-bit FNV-1a over the UTF-8 bytes.
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
+
+/// A static embedding model in the Model2Vec layout: `tokenizer.json` (a WordPiece or Unigram vocabulary) and
+/// `model.safetensors` (one `[vocabulary, dimensions]` table of F32, F16 or I8 values, an optional `weights`
+/// vector of per-token weights). A text's vector is the weighted mean of its tokens' rows, normalized.
+struct StaticModelEmbedder: MemoryEmbedder {
+    let name: String
+    let dimensions: Int
+    private let vocabulary: [String: Int]
+    private let table: [Float]
+    private let weights: [Float]?
+    private let unknownID: Int?
+    private let lowercase: Bool
+
+    /// Loads a model directory; `nil` when the two files are not both there.
+    static func load(directory: String) throws(MemoryError) -> StaticModelEmbedder? {
+        let tokenizerPath = directory + "/tokenizer.json"
+        let modelPath = directory + "/model.safetensors"
+        guard FileManager.default.fileExists(atPath: tokenizerPath),
+            FileManager.default.fileExists(atPath: modelPath)
+        else {
+            return nil
+        }
+        guard let tokenizerData = FileManager.default.contents(atPath: tokenizerPath),
+            let modelData = FileManager.default.contents(atPath: modelPath)
+        else {
+            throw MemoryError.invalidInput("cannot read the embedding model in \(directory)")
+        }
+        let base = URL(fileURLWithPath: directory).lastPathComponent
+        return try StaticModelEmbedder(
+            name: "model2vec:" + base, tokenizerJSON: tokenizerData, safetensors: Array(modelData))
+    }
+
+    init(name: String, tokenizerJSON: Data, safetensors: [UInt8]) throws(MemoryError) {
+        self.name = name
+        let tokenizer: Any
+        do {
+            tokenizer = try JSONSerialization.jsonObject(with: tokenizerJSON)
+        } catch {
+            throw MemoryError.invalidInput("tokenizer.json is not JSON: \(error)")
+        }
+        guard let root = tokenizer as? [String: Any], let model = root["model"] as? [String: Any] else {
+            throw MemoryError.invalidInput("tokenizer.json has no \"model\" object")
+        }
+        var vocabulary: [String: Int] = [:]
+        if let map = model["vocab"] as? [String: Any] {
+            for (token, id) in map {
+                if let id = id as? Int { vocabulary[token] = id }
+            }
+        } else if let list = model["vocab"] as? [Any] {
+            for (id, entry) in list.enumerated() {
+                if let pair = entry as? [Any], let token = pair.first as? String { vocabulary[token] = id }
+            }
+        }
+        guard !vocabulary.isEmpty else {
+            throw MemoryError.invalidInput("tokenizer.json has an empty vocabulary")
+        }
+        self.vocabulary = vocabulary
+        let unknownToken = (model["unk_token"] as? String) ?? "[UNK]"
+        self.unknownID = vocabulary[unknownToken] ?? (model["unk_id"] as? Int)
+        let normalizer = root["normalizer"] as? [String: Any]
+        self.lowercase = (normalizer?["lowercase"] as? Bool) ?? true
+
+        let tensors = try SafetensorsFile(bytes: safetensors)
+        guard let embeddings = tensors.tensors["embeddings"] ?? tensors.tensors.values.first(where: { $0.shape.count == 2 })
+        else {
+            throw MemoryError.invalidInput("model.safetensors has no two-dimensional embedding table")
+        }
+        self.dimensions = embeddings.shape[1]
+        self.table = try tensors.floats(embeddings)
+        if let weightTensor = tensors.tensors["weights"], weightTensor.shape.count == 1 {
+            self.weights = try tensors.floats(weightTensor)
+        } else {
+            self.weights = nil
+        }
+        guard dimensions > 0, table.count == embeddings.shape[0] * dimensions else {
+            throw MemoryError.invalidInput("model.safetensors embedding table has an inconsistent shape")
+        }
+    }
+
+    func embed(_ text: String) -> [Float] {
+        var vector = [Float](repeating: 0, count: dimensions)
+        let rows = table.count / dimensions
+        var total: Float = 0
+        for id in tokenIDs(text) where id >= 0 && id < rows && id != unknownID {
+            let weight = weights.flatMap { id < $0.count ? $0[id] : nil } ?? 1
+            let offset = id * dimensions
+            for index in 0..<dimensions {
+                vector[index] += weight * table[offset + index]
+            }
+            total += weight
+        }
+        if total > 0 {
+            for index in 0..<dimensions {
+                vector[index] /= total
+            }
+        }
+        Self.normalized(&vector)
+        return vector
+    }
+
+    /// Pre-tokenizes on whitespace and punctuation, then splits each word greedily into the longest vocabulary
+    /// pieces (WordPiece `##` continuations, or SentencePiece `▁` word starts).
+    func tokenIDs(_ text: String) -> [Int] {
+        let source = lowercase ? text.lowercased() : text
+        var pieces: [String] = []
+        var current = ""
+        for character in source {
+            if character.isLetter || character.isNumber {
+                current.append(character)
+            } else {
+                if !current.isEmpty { pieces.append(current) }
+                current = ""
+                if !character.isWhitespace { pieces.append(String(character)) }
+            }
+        }
+        if !current.isEmpty { pieces.append(current) }
+        var ids: [Int] = []
+        for word in pieces {
+            if let id = vocabulary[word] ?? vocabulary["▁" + word] {
+                ids.append(id)
+                continue
+            }
+            let characters = Array(word)
+            var start = 0
+            while start < characters.count {
+                var end = characters.count
+                var found: Int?
+                while end > start {
+                    let piece = String(characters[start..<end])
+                    let candidates = start == 0 ? [piece, "▁" + piece] : ["##" + piece, piece]
+                    if let id = candidates.lazy.compactMap({ vocabulary[$0] }).first {
+                        found = id
+                        break
+                    }
+                    end -= 1
+                }
+                guard let id = found else {
+                    start += 1
+                    continue
+                }
+                ids.append(id)
+                start = end
+            }
+        }
+        return ids
+    }
+}
+
+/// The parts of a `.safetensors` file this module reads: an 8-byte little-endian header length, a JSON header
+/// naming each tensor's dtype, shape and byte range, then the raw data.
+struct SafetensorsFile {
+    struct Tensor {
+        var dtype: String
+        var shape: [Int]
+        var start: Int
+        var end: Int
+    }
+
+    let tensors: [String: Tensor]
+    private let data: [UInt8]
+
+    init(bytes: [UInt8]) throws(MemoryError) {
+        guard bytes.count >= 8 else {
+            throw MemoryError.invalidInput("model.safetensors is shorter than its header length")
+        }
+        var headerLength = 0
+        for index in 0..<8 {
+            headerLength |= Int(bytes[index]) << (8 * index)
+        }
+        guard headerLength > 0, headerLength <= bytes.count - 8 else {
+            throw MemoryError.invalidInput("model.safetensors declares a header of \(headerLength) bytes")
+        }
+        let header: Any
+        do {
+            header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)]))
+        } catch {
+            throw MemoryError.invalidInput("model.safetensors header is not JSON: \(error)")
+        }
+        guard let entries = header as? [String: Any] else {
+            throw MemoryError.invalidInput("model.safetensors header is not a JSON object")
+        }
+        var tensors: [String: Tensor] = [:]
+        let dataCount = bytes.count - 8 - headerLength
+        for (name, value) in entries where name != "__metadata__" {
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int],
+                offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataCount
+            else {
+                throw MemoryError.invalidInput("model.safetensors describes tensor \(name) badly")
+            }
+            tensors[name] = Tensor(dtype: dtype, shape: shape, start: offsets[0], end: offsets[1])
+        }
+        self.tensors = tensors
+        self.data = Array(bytes[(8 + headerLength)...])
+    }
+
+    /// The tensor's values widened to `Float`.
+    func floats(_ tensor: Tensor) throws(MemoryError) -> [Float] {
+        let count = tensor.shape.reduce(1, *)
+        let bytes = data[tensor.start..<tensor.end]
+        let width: Int
+        switch tensor.dtype {
+        case "F32": width = 4
+        case "F16": width = 2
+        case "I8": width = 1
+        default: throw MemoryError.invalidInput("model.safetensors uses unsupported dtype \(tensor.dtype)")
+        }
+        guard bytes.count == count * width else {
+            throw MemoryError.invalidInput("model.safetensors tensor size does not match its shape")
+        }
+        var out = [Float](repeating: 0, count: count)
+        var position = bytes.startIndex
+        for index in 0..<count {
+            switch width {
+            case 4:
+                var bits: UInt32 = 0
+                for byte in 0..<4 { bits |= UInt32(bytes[position + byte]) << (8 * byte) }
+                out[index] = Float(bitPattern: bits)
+            case 2:
+                let bits = UInt16(bytes[position]) | UInt16(bytes[position + 1]) << 8
+                out[index] = Float(Float16(bitPattern: bits))
+            default:
+                out[index] = Float(Int8(bitPattern: bytes[position]))
+            }
+            position += width
+        }
+        return out
+    }
+}

@@ -1,0 +1,63 @@
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// What one retention pass removed.
+public struct MemoryRetentionReport: Sendable, Equatable {
+    /// Memories removed because their importance's retention time (or their `expires_at`) had passed.
+    public var expired: Int
+    /// Memories evicted because their namespace was over its cap.
+    public var evicted: Int
+
+    /// Creates a report.
+    /// - Parameters:
+    ///   - expired: Memories removed for age or expiry.
+    ///   - evicted: Memories removed for the namespace cap.
+    public init(expired: Int, evicted: Int) {
+        self.expired = expired
+        self.evicted = evicted
+    }
+}
+
+/// Runs ``MemoryStore/enforceRetention(now:)`` once at start and then every `interval` until shutdown.
+public struct MemoryRetentionService: Service {
+    private let store: MemoryStore
+    private let interval: Duration
+    private let logger: Logger
+
+    /// Creates the service.
+    /// - Parameters:
+    ///   - store: The store to prune.
+    ///   - interval: Time between passes.
+    ///   - logger: Where pass results and failures go.
+    public init(store: MemoryStore, interval: Duration = .seconds(3600), logger: Logger) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Runs passes until the task is cancelled or graceful shutdown begins.
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let report = try store.enforceRetention(now: Date())
+                if report.expired + report.evicted > 0 {
+                    logger.info(
+                        "memory retention pass removed memories",
+                        metadata: ["memory.expired": "\(report.expired)", "memory.evicted": "\(report.evicted)"]
+                    )
+                }
+            } catch {
+                // The pass is retried at the next interval; the service itself keeps running.
+                logger.error("memory retention pass failed", metadata: ["memory.error": "\(error)"])
+            }
+            do {
+                try await cancelWhenGracefulShutdown {
+                    try await Task.sleep(for: interval)
+                }
+            } catch {
+                return
+            }
+        }
+    }
+}

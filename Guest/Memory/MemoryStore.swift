@@ -1,0 +1,285 @@
+public import AgentAPI
+public import Foundation
+public import Logging
+import SQLite
+
+/// An encrypted, searchable memory store in one SQLite file (`<dataDirectory>/memory.sqlite`, WAL mode).
+///
+/// Content, tags and metadata are sealed with AES-256-GCM; the full-text index (FTS5, BM25) holds keyed hashes
+/// of terms; embeddings are sealed on disk and searched in memory. Every call is scoped to a namespace. See the
+/// module README for the schema, the ranking and the retention rules.
+///
+/// All methods are synchronous and may block on disk; call them from a thread pool, not the cooperative pool.
+// @unchecked Sendable: every mutable property (the connection's logical state, the cipher and the vector index)
+// is read and written only while `lock` is held, so calls from several threads are serialized.
+public final class MemoryStore: @unchecked Sendable {
+    /// The largest content accepted, in UTF-8 bytes.
+    public static let maxContentBytes = 65_536
+    /// Default cap of memories per namespace used by ``enforceRetention(now:)``.
+    public static let defaultNamespaceCap = 10_000
+
+    let lock = NSLock()
+    let database: SQLiteDatabase
+    var cipher: MemoryCipher
+    let embedder: any MemoryEmbedder
+    var index: MemoryVectorIndex
+    let databasePath: String
+    let keyPath: String
+    let logger: Logger
+    /// Memories per namespace above which ``enforceRetention(now:)`` evicts down to 95 %.
+    public let namespaceCap: Int
+
+    /// Opens (or creates) `<dataDirectory>/memory.sqlite` with its key `<dataDirectory>/memory.key`.
+    ///
+    /// The key file (32 random bytes, mode 0600) is made at first start and read afterwards. A file that is not a
+    /// memory database is left untouched and reported as `.degraded`; a key that does not open the existing
+    /// database is reported as `.wrongKey` and nothing is re-created.
+    /// - Parameters:
+    ///   - dataDirectory: The agent's data directory (created if missing).
+    ///   - modelDirectory: A directory with `tokenizer.json` and `model.safetensors`; the hashed n-gram embedder
+    ///     is used when it is `nil` or the files are missing.
+    ///   - namespaceCap: Memories per namespace above which retention evicts.
+    ///   - logger: Where start-up facts go.
+    /// - Throws: ``MemoryError`` with `.degraded`, `.wrongKey`, `.invalidInput` (a broken model) or `.storage`.
+    public init(
+        dataDirectory: String, modelDirectory: String? = nil, namespaceCap: Int = MemoryStore.defaultNamespaceCap,
+        logger: Logger
+    ) throws(MemoryError) {
+        self.logger = logger
+        self.namespaceCap = max(1, namespaceCap)
+        self.databasePath = dataDirectory + "/memory.sqlite"
+        self.keyPath = dataDirectory + "/memory.key"
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw MemoryError.storage("cannot create the data directory \(dataDirectory): \(error)")
+        }
+        if let modelDirectory, let model = try StaticModelEmbedder.load(directory: modelDirectory) {
+            self.embedder = model
+        } else {
+            self.embedder = HashedNgramEmbedder()
+        }
+        self.index = MemoryVectorIndex(dimensions: embedder.dimensions)
+
+        let existing = try Self.inspectExistingFile(databasePath)
+        let pendingKeyPath = keyPath + ".new"
+        var key = try MemoryKeyFile.load(keyPath)
+        if existing && key == nil {
+            throw MemoryError.wrongKey(
+                "the memory database \(databasePath) exists but its key file \(keyPath) is missing; "
+                    + "restore the key file (the database is left untouched)")
+        }
+        if key == nil {
+            let fresh = MemoryCipher.randomMasterKey()
+            try MemoryKeyFile.store(fresh, to: keyPath)
+            key = fresh
+        }
+        guard let masterKey = key else {
+            throw MemoryError.storage("no memory key")
+        }
+        do {
+            self.database = try SQLiteDatabase(path: databasePath)
+            try database.requireFTS5()
+            try database.execute("PRAGMA synchronous = NORMAL")
+            try database.migrate(MemorySchema.migrations)
+        } catch let error as SQLiteError {
+            if error.code == .notADatabase || error.code == .corrupt || error.code == .schemaTooNew {
+                throw MemoryError.degraded("\(databasePath) is not a usable memory database: \(error.message)")
+            }
+            throw MemoryError.storage("cannot open \(databasePath): \(error)")
+        } catch {
+            throw MemoryError.storage("cannot open \(databasePath): \(error)")
+        }
+        self.cipher = MemoryCipher(masterKey: masterKey)
+        if try !checkKey() {
+            // A rotation may have committed before its new key file was installed.
+            if let pending = try MemoryKeyFile.load(pendingKeyPath) {
+                self.cipher = MemoryCipher(masterKey: pending)
+                guard try checkKey() else {
+                    throw MemoryError.wrongKey("neither \(keyPath) nor \(pendingKeyPath) opens \(databasePath)")
+                }
+                guard rename(pendingKeyPath, keyPath) == 0 else {
+                    throw MemoryError.storage("cannot install \(pendingKeyPath) as \(keyPath)")
+                }
+            } else {
+                throw MemoryError.wrongKey(
+                    "the key in \(keyPath) does not open \(databasePath); refusing to re-create it")
+            }
+        }
+        try loadVectors()
+        logger.info(
+            "memory store opened",
+            metadata: [
+                "memory.path": "\(databasePath)", "memory.embedder": "\(embedder.name)",
+                "memory.count": "\(index.partitions.values.reduce(0) { $0 + $1.rowIDs.count })",
+            ])
+    }
+
+    /// Whether a non-empty file is already there; throws `.degraded` if it is not a memory database.
+    ///
+    /// Reads it through a read-only connection so a foreign file is never modified (a writable open would
+    /// switch its journal mode).
+    private static func inspectExistingFile(_ path: String) throws(MemoryError) -> Bool {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard let size = attributes?[.size] as? Int, size > 0 else {
+            return false
+        }
+        do {
+            let probe = try SQLiteDatabase(path: path, readOnly: true)
+            let tables = try probe.query("SELECT name FROM sqlite_schema WHERE type = 'table'").compactMap {
+                $0[0].stringValue
+            }
+            if tables.isEmpty {
+                return false
+            }
+            guard tables.contains("memory_meta") else {
+                throw MemoryError.degraded(
+                    "\(path) is an SQLite database of another program (tables: "
+                        + tables.prefix(5).joined(separator: ", ") + "); it is left untouched")
+            }
+            return true
+        } catch let error as MemoryError {
+            throw error
+        } catch let error as SQLiteError {
+            throw MemoryError.degraded("\(path) is not a memory database: \(error.message); it is left untouched")
+        } catch {
+            throw MemoryError.degraded("\(path) cannot be read: \(error); it is left untouched")
+        }
+    }
+
+    /// Checks the sealed marker in `memory_meta` (writing one in a new database).
+    private func checkKey() throws(MemoryError) -> Bool {
+        let marker = try sql { try database.query("SELECT value FROM memory_meta WHERE name = 'key_check'") }
+        guard let sealed = marker.first?[0].blobValue else {
+            let value = try cipher.seal(Array(MemorySchema.keyCheckPlaintext.utf8))
+            try sql {
+                try database.query(
+                    "INSERT INTO memory_meta(name, value) VALUES ('key_check', ?)", [.blob(value)])
+            }
+            return true
+        }
+        do {
+            return try cipher.open(sealed) == Array(MemorySchema.keyCheckPlaintext.utf8)
+        } catch {
+            return false
+        }
+    }
+
+    /// Decrypts every vector into the index; re-embeds everything when the embedder changed.
+    private func loadVectors() throws(MemoryError) {
+        let stored = try sql {
+            try database.query("SELECT value FROM memory_meta WHERE name = 'embedder'").first?[0].stringValue
+        }
+        let signature = "\(embedder.name)/\(embedder.dimensions)"
+        if stored != signature {
+            try reembedAll()
+            try sql {
+                try database.query(
+                    "INSERT OR REPLACE INTO memory_meta(name, value) VALUES ('embedder', ?)", [.text(signature)])
+            }
+        }
+        index.removeAll()
+        let statement = try sql {
+            try database.prepare("SELECT rowid, namespace, kind, created_at, tag_tokens, embedding FROM memories")
+        }
+        do {
+            while try statement.step() {
+                let vector = try vectorFromSealed(statement.blob(at: 5) ?? [])
+                index.upsert(
+                    rowID: statement.int64(at: 0),
+                    namespace: statement.string(at: 1) ?? "",
+                    entry: MemoryVectorIndex.Entry(
+                        kind: MemoryKind(rawValue: statement.string(at: 2) ?? "") ?? .coreFact,
+                        createdAt: statement.double(at: 3),
+                        tagTokens: Self.tagTokenSet(statement.string(at: 4) ?? "")),
+                    vector: vector)
+            }
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw MemoryError.storage("cannot load memory vectors: \(error)")
+        }
+    }
+
+    private func reembedAll() throws(MemoryError) {
+        let rows = try sql { try database.query("SELECT rowid, sealed FROM memories") }
+        try transaction {
+            for row in rows {
+                let payload = try MemoryPayload.open(row[1].blobValue ?? [], cipher: cipher)
+                let vector = embedder.embed(payload.content)
+                try sql {
+                    try database.query(
+                        "UPDATE memories SET embedding = ? WHERE rowid = ?",
+                        [.blob(try sealVector(vector)), row[0]])
+                }
+            }
+        }
+    }
+
+    func sealVector(_ vector: [Float]) throws(MemoryError) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(vector.count * 4)
+        for value in vector {
+            let bits = value.bitPattern
+            bytes.append(UInt8(truncatingIfNeeded: bits))
+            bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+            bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
+            bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
+        }
+        return try cipher.seal(bytes)
+    }
+
+    func vectorFromSealed(_ sealed: [UInt8]) throws(MemoryError) -> [Float] {
+        let bytes = try cipher.open(sealed)
+        guard bytes.count == embedder.dimensions * 4 else {
+            return [Float](repeating: 0, count: embedder.dimensions)
+        }
+        var vector = [Float](repeating: 0, count: embedder.dimensions)
+        for index in 0..<embedder.dimensions {
+            let base = index * 4
+            let bits =
+                UInt32(bytes[base]) | UInt32(bytes[base + 1]) << 8 | UInt32(bytes[base + 2]) << 16
+                | UInt32(bytes[base + 3]) << 24
+            vector[index] = Float(bitPattern: bits)
+        }
+        return vector
+    }
+
+    static func tagTokenSet(_ text: String) -> Set<String> {
+        Set(text.split(separator: " ").map(String.init))
+    }
+
+    /// Runs SQLite work, turning its errors into `.storage`.
+    func sql<T>(_ body: () throws -> T) throws(MemoryError) -> T {
+        do {
+            return try body()
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw MemoryError.storage("memory database failure: \(error)")
+        }
+    }
+
+    /// Runs `body` in one immediate transaction.
+    func transaction<T>(_ body: () throws(MemoryError) -> T) throws(MemoryError) -> T {
+        do {
+            return try database.transaction { () throws -> T in try body() }
+        } catch let error as MemoryError {
+            throw error
+        } catch {
+            throw MemoryError.storage("memory transaction failed: \(error)")
+        }
+    }
+
+    /// Runs `body` holding the store's lock.
+    func locked<T>(_ body: () throws(MemoryError) -> T) throws(MemoryError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    /// The embedder's name, as reported in search and stats answers.
+    public var embedderName: String {
+        embedder.name
+    }
+}
