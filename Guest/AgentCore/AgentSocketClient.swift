@@ -1,5 +1,5 @@
 public import AgentAPI
-public import Foundation
+import Foundation
 import NIOPosix
 
 #if canImport(Glibc)
@@ -204,7 +204,8 @@ public struct AgentSocketClient: Sendable {
                 break
             }
         }
-        guard let head = try head ?? Self.parseHead(received) else {
+        if head == nil { head = try Self.parseHead(received) }
+        guard let head else {
             throw AgentError(.badResponse, "the agent closed the connection before a complete answer")
         }
         var body = Array(received[head.bodyStart...])

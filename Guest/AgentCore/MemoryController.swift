@@ -259,8 +259,7 @@ struct MemoryController {
         var records: [MemoryRecord] = []
         let lines = buffer.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         for (index, line) in lines.enumerated() {
-            let trimmed = line.drop { $0 == 32 || $0 == 9 || $0 == 13 }
-            if trimmed.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
+            if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             do {
                 records.append(try decoder.decode(MemoryRecord.self, from: Data(line)))
             } catch {

@@ -171,8 +171,8 @@ enum MemoryCLI {
     }
 }
 
-extension MemoryKind: ExpressibleByArgument {}
-extension MemoryImportance: ExpressibleByArgument {}
+extension MemoryKind: @retroactive ExpressibleByArgument {}
+extension MemoryImportance: @retroactive ExpressibleByArgument {}
 
 /// `somnus-agent memory add`.
 struct MemoryAddCommand: ParsableCommand {
