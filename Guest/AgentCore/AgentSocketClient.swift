@@ -8,9 +8,9 @@ import NIOPosix
 
 extension AgentError.Code {
     /// The agent's unix socket could not be reached, or the connection broke.
-    public static let agentUnreachable = Code("agent_unreachable")
+    public static let agentUnreachable = AgentError.Code("agent_unreachable")
     /// The agent answered something that is not HTTP or not the expected JSON.
-    public static let badResponse = Code("bad_response")
+    public static let badResponse = AgentError.Code("bad_response")
 }
 
 /// One HTTP answer read from the agent's unix socket.

@@ -272,11 +272,11 @@ struct MemoryController {
 
 extension AgentError.Code {
     /// A memory request's field is missing, empty or malformed (HTTP 400).
-    static let invalidInput = Code("invalid_input")
+    static let invalidInput = AgentError.Code("invalid_input")
     /// A memory's content is larger than 64 KiB (HTTP 413).
-    static let tooLarge = Code("too_large")
+    static let tooLarge = AgentError.Code("too_large")
     /// The memory store is unavailable: a foreign or corrupt file, or the wrong key (HTTP 503).
-    static let memoryDegraded = Code("memory_degraded")
+    static let memoryDegraded = AgentError.Code("memory_degraded")
     /// The memory store failed on disk (HTTP 500).
-    static let storage = Code("storage_error")
+    static let storage = AgentError.Code("storage_error")
 }

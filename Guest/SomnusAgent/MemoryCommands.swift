@@ -171,8 +171,25 @@ enum MemoryCLI {
     }
 }
 
-extension MemoryKind: @retroactive ExpressibleByArgument {}
-extension MemoryImportance: @retroactive ExpressibleByArgument {}
+extension MemoryCLI {
+    /// Parses a `--kind` value.
+    static func kind(_ text: String) throws -> MemoryKind {
+        guard let kind = MemoryKind(rawValue: text) else {
+            let known = MemoryKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail("--kind: '\(text)' is not one of \(known)", status: 2)
+        }
+        return kind
+    }
+
+    /// Parses an `--importance` value.
+    static func importance(_ text: String) throws -> MemoryImportance {
+        guard let importance = MemoryImportance(rawValue: text) else {
+            let known = MemoryImportance.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail("--importance: '\(text)' is not one of \(known)", status: 2)
+        }
+        return importance
+    }
+}
 
 /// `somnus-agent memory add`.
 struct MemoryAddCommand: ParsableCommand {
@@ -185,10 +202,10 @@ struct MemoryAddCommand: ParsableCommand {
     @OptionGroup var namespace: MemoryNamespaceOption
 
     @Option(help: "What it is about: \(MemoryKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var kind: MemoryKind = .coreFact
+    var kind = MemoryKind.coreFact.rawValue
 
     @Option(help: "How much it matters: \(MemoryImportance.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var importance: MemoryImportance = .medium
+    var importance = MemoryImportance.medium.rawValue
 
     @Option(name: .customLong("tag"), help: "A label (repeatable).")
     var tags: [String] = []
@@ -206,11 +223,11 @@ struct MemoryAddCommand: ParsableCommand {
         let text = content == nil || content == "-" ? MemoryCLI.readStandardInput() : content ?? ""
         let request = MemoryCreateRequest(
             namespace: namespace.namespace,
-            kind: kind,
+            kind: try MemoryCLI.kind(kind),
             content: text,
             tags: tags.isEmpty ? nil : tags,
             metadata: try MemoryCLI.metadata(metadata),
-            importance: importance,
+            importance: try MemoryCLI.importance(importance),
             expiresAt: expiresIn.map { Date().addingTimeInterval(TimeInterval($0)) }
         )
         let response = try MemoryCLI.call(
@@ -235,7 +252,7 @@ struct MemorySearchCommand: ParsableCommand {
     var limit = 5
 
     @Option(name: .customLong("kind"), help: "Only this kind (repeatable).")
-    var kinds: [MemoryKind] = []
+    var kinds: [String] = []
 
     @Option(name: .customLong("tag"), help: "Only memories with this tag (repeatable; all must match).")
     var tags: [String] = []
@@ -248,7 +265,8 @@ struct MemorySearchCommand: ParsableCommand {
 
     func run() throws {
         let request = MemorySearchRequest(
-            namespace: namespace.namespace, query: query, limit: limit, kinds: kinds.isEmpty ? nil : kinds,
+            namespace: namespace.namespace, query: query, limit: limit,
+            kinds: kinds.isEmpty ? nil : try kinds.map { try MemoryCLI.kind($0) },
             tags: tags.isEmpty ? nil : tags, minScore: minScore)
         let response = try MemoryCLI.call(
             try client.client(), "POST", MemoryPath.search, body: try MemoryCLI.encode(request))
