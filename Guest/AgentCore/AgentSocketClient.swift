@@ -221,8 +221,9 @@ public struct AgentSocketClient: Sendable {
     }
 
     /// The status, headers and body offset, or `nil` while the head is incomplete.
-    static func parseHead(_ bytes: [UInt8]) throws(AgentError) -> (status: Int, headers: [String: String], bodyStart: Int)?
-    {
+    static func parseHead(_ bytes: [UInt8]) throws(AgentError) -> (
+        status: Int, headers: [String: String], bodyStart: Int
+    )? {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard bytes.count >= 4,
             let end = (0...(bytes.count - 4)).first(where: { bytes[$0..<($0 + 4)].elementsEqual(separator) })

@@ -45,7 +45,9 @@ enum AgentMemory: Sendable {
                 logger: logger)
             logger.info(
                 "Memory store opened",
-                metadata: ["memory.directory": "\(configuration.dataDirectory)", "memory.embedder": "\(store.embedderName)"])
+                metadata: [
+                    "memory.directory": "\(configuration.dataDirectory)", "memory.embedder": "\(store.embedderName)",
+                ])
             return .ready(store)
         } catch {
             logger.error(
@@ -92,7 +94,8 @@ struct MemoryController {
         router.post(RouterPath("\(base)/search")) { request, _ in
             try await Self.guarded {
                 let body = try await request.decodeJSON(MemorySearchRequest.self)
-                return await Self.respond(memory) { store throws(MemoryError) in Self.json(.ok, try store.search(body)) }
+                return await Self.respond(memory) { store throws(MemoryError) in Self.json(.ok, try store.search(body))
+                }
             }
         }
         router.get(RouterPath("\(base)/stats")) { request, _ in

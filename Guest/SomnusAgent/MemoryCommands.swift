@@ -280,7 +280,9 @@ struct MemorySearchCommand: ParsableCommand {
             let ranks = [hit.bm25Rank.map { "bm25 #\($0)" }, hit.vectorRank.map { "vector #\($0)" }]
                 .compactMap { $0 }.joined(separator: ", ")
             let score = (hit.score * 1000).rounded() / 1000
-            print("\(score)\t\(hit.memory.id)\t\(hit.memory.kind.rawValue)\t\(MemoryCLI.summary(hit.memory.content))\t(\(ranks))")
+            print(
+                "\(score)\t\(hit.memory.id)\t\(hit.memory.kind.rawValue)\t\(MemoryCLI.summary(hit.memory.content))\t(\(ranks))"
+            )
         }
     }
 }
@@ -375,7 +377,9 @@ struct MemoryExportCommand: ParsableCommand {
             FileHandle.standardOutput.write(Data(response.body))
             return
         }
-        guard FileManager.default.createFile(atPath: output, contents: Data(response.body), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: output, contents: Data(response.body), attributes: [.posixPermissions: 0o600])
         else {
             throw MemoryCLI.fail("cannot write \(output)", status: 1)
         }

@@ -45,7 +45,8 @@ func runAgentBinary(_ arguments: [String], input: Data = Data()) async throws ->
 @Suite(
     "somnus-agent memory",
     .timeLimit(.minutes(3)),
-    .enabled(if: FileManager.default.isExecutableFile(atPath: memoryAgentBinary), "build the somnus-agent product first")
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: memoryAgentBinary), "build the somnus-agent product first")
 )
 struct MemoryCLITests {
     @Test("add, search, get, stats, forget with text and --json output over the unix socket")
@@ -113,7 +114,8 @@ struct MemoryCLITests {
             #expect(permissions == 0o600)
             let rotate = try await runAgentBinary(["memory", "rotate-key", "--json"] + socket)
             #expect(rotate.status == 0)
-            #expect(try JSONDecoder().decode(MemoryRotateKeyResponse.self, from: Data(rotate.stdout.utf8)).reencrypted > 0)
+            #expect(
+                try JSONDecoder().decode(MemoryRotateKeyResponse.self, from: Data(rotate.stdout.utf8)).reencrypted > 0)
         }
         try await AgentHarness.with { agent in
             let socket = ["--socket", agent.endpoints.socketPath]

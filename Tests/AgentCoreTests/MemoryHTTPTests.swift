@@ -224,7 +224,8 @@ extension AgentHarness {
     }
 
     /// Like ``with(writeToken:monitoredUnits:maintenance:_:)``, returning the body's value.
-    static func returning<Value: Sendable>(_ body: @Sendable @escaping (AgentHarness) async throws -> Value) async throws
+    static func returning<Value: Sendable>(_ body: @Sendable @escaping (AgentHarness) async throws -> Value)
+        async throws
         -> Value
     {
         let box = ResultBox<Value>()

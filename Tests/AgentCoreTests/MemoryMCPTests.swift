@@ -64,7 +64,8 @@ final class MCPChild: @unchecked Sendable {
 @Suite(
     "somnus-agent mcp",
     .timeLimit(.minutes(3)),
-    .enabled(if: FileManager.default.isExecutableFile(atPath: memoryAgentBinary), "build the somnus-agent product first")
+    .enabled(
+        if: FileManager.default.isExecutableFile(atPath: memoryAgentBinary), "build the somnus-agent product first")
 )
 struct MemoryMCPTests {
     @Test("initialize, tools/list, tools/call memory_store then memory_search, recent_errors, memory_forget")
@@ -86,7 +87,8 @@ struct MemoryMCPTests {
 
             let stored = try await child.request(
                 id: 3, method: "tools/call",
-                params: #"{"name":"memory_store","arguments":{"content":"The staging database lives on db-7","tags":["ops"]}}"#
+                params:
+                    #"{"name":"memory_store","arguments":{"content":"The staging database lives on db-7","tags":["ops"]}}"#
             )
             let storedText = try Self.text(stored)
             #expect(storedText.isError == false)
