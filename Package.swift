@@ -159,7 +159,7 @@ let package = Package(
         // MARK: Tests
         .executableTarget(
             name: "SomnusBench",
-            dependencies: ["SupervisorCore", "AgentCore", "AgentAPI", "Curl", argumentParser, logging],
+            dependencies: ["SupervisorCore", "AgentCore", "AgentAPI", "Curl", "Memory", argumentParser, logging],
             path: "Tests/Benchmarks",
             swiftSettings: swiftSettings
         ),

@@ -80,8 +80,10 @@ struct StaticModelEmbedder: MemoryEmbedder {
     private let vocabulary: [String: Int]
     private let table: [Float]
     private let weights: [Float]?
+    private let mapping: [Int]?
     private let unknownID: Int?
     private let lowercase: Bool
+    private let metaspace: Bool
 
     /// Loads a model directory; `nil` when the two files are not both there.
     static func load(directory: String) throws(MemoryError) -> StaticModelEmbedder? {
@@ -130,10 +132,13 @@ struct StaticModelEmbedder: MemoryEmbedder {
         let unknownToken = (model["unk_token"] as? String) ?? "[UNK]"
         self.unknownID = vocabulary[unknownToken] ?? (model["unk_id"] as? Int)
         let normalizer = root["normalizer"] as? [String: Any]
-        self.lowercase = (normalizer?["lowercase"] as? Bool) ?? true
+        self.metaspace = vocabulary["▁"] != nil
+        self.lowercase = (normalizer?["lowercase"] as? Bool) ?? !metaspace
 
         let tensors = try SafetensorsFile(bytes: safetensors)
-        guard let embeddings = tensors.tensors["embeddings"] ?? tensors.tensors.values.first(where: { $0.shape.count == 2 })
+        guard
+            let embeddings = tensors.tensors["embeddings"]
+                ?? tensors.tensors.values.first(where: { $0.shape.count == 2 })
         else {
             throw MemoryError.invalidInput("model.safetensors has no two-dimensional embedding table")
         }
@@ -144,6 +149,11 @@ struct StaticModelEmbedder: MemoryEmbedder {
         } else {
             self.weights = nil
         }
+        if let mappingTensor = tensors.tensors["mapping"], mappingTensor.shape.count == 1 {
+            self.mapping = try tensors.integers(mappingTensor)
+        } else {
+            self.mapping = nil
+        }
         guard dimensions > 0, table.count == embeddings.shape[0] * dimensions else {
             throw MemoryError.invalidInput("model.safetensors embedding table has an inconsistent shape")
         }
@@ -153,9 +163,13 @@ struct StaticModelEmbedder: MemoryEmbedder {
         var vector = [Float](repeating: 0, count: dimensions)
         let rows = table.count / dimensions
         var total: Float = 0
-        for id in tokenIDs(text) where id >= 0 && id < rows && id != unknownID {
+        for id in tokenIDs(text) where id >= 0 && id != unknownID {
+            let row = mapping.flatMap { id < $0.count ? $0[id] : nil } ?? id
+            guard row >= 0 && row < rows else {
+                continue
+            }
             let weight = weights.flatMap { id < $0.count ? $0[id] : nil } ?? 1
-            let offset = id * dimensions
+            let offset = row * dimensions
             for index in 0..<dimensions {
                 vector[index] += weight * table[offset + index]
             }
@@ -188,7 +202,7 @@ struct StaticModelEmbedder: MemoryEmbedder {
         if !current.isEmpty { pieces.append(current) }
         var ids: [Int] = []
         for word in pieces {
-            if let id = vocabulary[word] ?? vocabulary["▁" + word] {
+            if let id = metaspace ? vocabulary["▁" + word] ?? vocabulary[word] : vocabulary[word] {
                 ids.append(id)
                 continue
             }
@@ -199,7 +213,9 @@ struct StaticModelEmbedder: MemoryEmbedder {
                 var found: Int?
                 while end > start {
                     let piece = String(characters[start..<end])
-                    let candidates = start == 0 ? [piece, "▁" + piece] : ["##" + piece, piece]
+                    let candidates =
+                        start == 0
+                        ? (metaspace ? ["▁" + piece, piece] : [piece]) : (metaspace ? [piece] : ["##" + piece])
                     if let id = candidates.lazy.compactMap({ vocabulary[$0] }).first {
                         found = id
                         break
@@ -264,6 +280,28 @@ struct SafetensorsFile {
         }
         self.tensors = tensors
         self.data = Array(bytes[(8 + headerLength)...])
+    }
+
+    /// The values of an `I64` tensor (such as a token-to-row mapping).
+    func integers(_ tensor: Tensor) throws(MemoryError) -> [Int] {
+        let count = tensor.shape.reduce(1, *)
+        let bytes = data[tensor.start..<tensor.end]
+        guard tensor.dtype == "I64" || tensor.dtype == "I32" else {
+            throw MemoryError.invalidInput("model.safetensors mapping uses unsupported dtype \(tensor.dtype)")
+        }
+        let width = tensor.dtype == "I64" ? 8 : 4
+        guard bytes.count == count * width else {
+            throw MemoryError.invalidInput("model.safetensors mapping size does not match its shape")
+        }
+        var out = [Int](repeating: 0, count: count)
+        var position = bytes.startIndex
+        for index in 0..<count {
+            var bits: UInt64 = 0
+            for byte in 0..<width { bits |= UInt64(bytes[position + byte]) << (8 * byte) }
+            out[index] = width == 8 ? Int(Int64(bitPattern: bits)) : Int(Int32(truncatingIfNeeded: bits))
+            position += width
+        }
+        return out
     }
 
     /// The tensor's values widened to `Float`.

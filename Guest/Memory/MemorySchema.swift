@@ -9,41 +9,43 @@ import SQLite
 enum MemorySchema {
     static let keyCheckPlaintext = "somnus-memory-key-check-v1"
 
-    static let migrations: [SQLiteMigration] = [
-        SQLiteMigration { database in
-            try database.execute(
-                """
-                CREATE TABLE memory_meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);
-                CREATE TABLE memories(
-                    rowid INTEGER PRIMARY KEY,
-                    id TEXT NOT NULL UNIQUE,
-                    namespace TEXT NOT NULL,
-                    kind TEXT NOT NULL,
-                    importance TEXT NOT NULL,
-                    sealed BLOB NOT NULL,
-                    tag_tokens TEXT NOT NULL,
-                    content_hash TEXT NOT NULL,
-                    created_at REAL NOT NULL,
-                    updated_at REAL NOT NULL,
-                    last_accessed_at REAL,
-                    access_count INTEGER NOT NULL DEFAULT 0,
-                    expires_at REAL,
-                    embedding BLOB NOT NULL
-                );
-                CREATE INDEX memories_by_hash ON memories(namespace, content_hash);
-                CREATE INDEX memories_by_namespace ON memories(namespace, created_at);
-                CREATE VIRTUAL TABLE memory_fts USING fts5(terms);
-                CREATE TABLE memory_history(
-                    seq INTEGER PRIMARY KEY,
-                    memory_id TEXT NOT NULL,
-                    namespace TEXT NOT NULL,
-                    action TEXT NOT NULL,
-                    at REAL NOT NULL,
-                    old_sealed BLOB,
-                    new_sealed BLOB
-                );
-                CREATE INDEX memory_history_by_memory ON memory_history(memory_id);
-                """)
-        }
-    ]
+    static var migrations: [SQLiteMigration] {
+        [
+            SQLiteMigration { database in
+                try database.execute(
+                    """
+                    CREATE TABLE memory_meta(name TEXT PRIMARY KEY, value BLOB NOT NULL);
+                    CREATE TABLE memories(
+                        rowid INTEGER PRIMARY KEY,
+                        id TEXT NOT NULL UNIQUE,
+                        namespace TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        importance TEXT NOT NULL,
+                        sealed BLOB NOT NULL,
+                        tag_tokens TEXT NOT NULL,
+                        content_hash TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL,
+                        last_accessed_at REAL,
+                        access_count INTEGER NOT NULL DEFAULT 0,
+                        expires_at REAL,
+                        embedding BLOB NOT NULL
+                    );
+                    CREATE INDEX memories_by_hash ON memories(namespace, content_hash);
+                    CREATE INDEX memories_by_namespace ON memories(namespace, created_at);
+                    CREATE VIRTUAL TABLE memory_fts USING fts5(terms);
+                    CREATE TABLE memory_history(
+                        seq INTEGER PRIMARY KEY,
+                        memory_id TEXT NOT NULL,
+                        namespace TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        at REAL NOT NULL,
+                        old_sealed BLOB,
+                        new_sealed BLOB
+                    );
+                    CREATE INDEX memory_history_by_memory ON memory_history(memory_id);
+                    """)
+            }
+        ]
+    }
 }

@@ -128,7 +128,8 @@ extension MemoryStore {
                     expires_at = ?, embedding = ? WHERE rowid = ?
                     """, values + [.integer(rowID)])
                 try database.query("DELETE FROM memory_fts WHERE rowid = ?", [.integer(rowID)])
-                try database.query("INSERT INTO memory_fts(rowid, terms) VALUES (?, ?)", [.integer(rowID), .text(terms)])
+                try database.query(
+                    "INSERT INTO memory_fts(rowid, terms) VALUES (?, ?)", [.integer(rowID), .text(terms)])
                 return rowID
             }
             try database.query(
@@ -138,7 +139,8 @@ extension MemoryStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, values)
             let inserted = database.lastInsertRowID
-            try database.query("INSERT INTO memory_fts(rowid, terms) VALUES (?, ?)", [.integer(inserted), .text(terms)])
+            try database.query(
+                "INSERT INTO memory_fts(rowid, terms) VALUES (?, ?)", [.integer(inserted), .text(terms)])
             return inserted
         }
         return newRowID
@@ -397,7 +399,7 @@ extension MemoryStore {
     /// - Throws: ``MemoryError`` `.invalidInput` or `.tooLarge` naming the bad record, `.storage`.
     public func importRecords(_ records: [MemoryRecord]) throws(MemoryError) -> MemoryImportResponse {
         for (position, record) in records.enumerated() {
-            do {
+            do throws(MemoryError) {
                 try Self.validateNamespace(record.namespace)
                 try Self.validateContent(record.content)
                 try Self.validateTags(record.tags)
@@ -420,9 +422,12 @@ extension MemoryStore {
                     record.contentHash = cipher.contentHash(MemoryText.normalize(record.content))
                     let existing = try sql {
                         try database.query(
-                            "SELECT 1 FROM memories WHERE id = ? OR (namespace = ? AND content_hash = ? AND kind = ?)",
-                            [.text(record.id), .text(record.namespace), .text(record.contentHash),
-                                .text(record.kind.rawValue)])
+                            "SELECT 1 FROM memories WHERE id = ? UNION ALL SELECT 1 FROM memories "
+                                + "WHERE namespace = ? AND content_hash = ? AND kind = ?",
+                            [
+                                .text(record.id), .text(record.namespace), .text(record.contentHash),
+                                .text(record.kind.rawValue),
+                            ])
                     }
                     guard existing.isEmpty else {
                         skipped += 1

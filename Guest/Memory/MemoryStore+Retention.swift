@@ -1,5 +1,6 @@
-import AgentAPI
+public import AgentAPI
 public import Foundation
+import Logging
 import SQLite
 
 extension MemoryStore {
@@ -123,7 +124,7 @@ extension MemoryStore {
             let pendingPath = keyPath + ".new"
             try MemoryKeyFile.store(newCipher.masterKey, to: pendingPath)
             cipher = newCipher
-            do {
+            do throws(MemoryError) {
                 try transaction { () throws(MemoryError) in
                     for (stored, vector) in records {
                         var record = stored.record

@@ -203,7 +203,7 @@ public final class MemoryStore: @unchecked Sendable {
 
     private func reembedAll() throws(MemoryError) {
         let rows = try sql { try database.query("SELECT rowid, sealed FROM memories") }
-        try transaction {
+        try transaction { () throws(MemoryError) in
             for row in rows {
                 let payload = try MemoryPayload.open(row[1].blobValue ?? [], cipher: cipher)
                 let vector = embedder.embed(payload.content)

@@ -79,12 +79,27 @@ struct MemoryVectorIndex {
         var best: [(rowID: Int64, similarity: Float)] = []
         best.reserveCapacity(limit + 1)
         var floor = -Float.infinity
+        let lanes = dimensions / 8
         query.withUnsafeBufferPointer { queryBuffer in
             partition.vectors.withUnsafeBufferPointer { vectors in
+                guard let queryBase = UnsafeRawPointer(queryBuffer.baseAddress),
+                    let vectorBase = UnsafeRawPointer(vectors.baseAddress)
+                else {
+                    return
+                }
+                let stride = MemoryLayout<SIMD8<Float>>.stride
                 for position in 0..<partition.rowIDs.count {
                     let base = position * dimensions
-                    var sum: Float = 0
-                    for index in 0..<dimensions {
+                    // Eight lanes at a time; the tail (when dimensions is not a multiple of 8) one by one.
+                    var accumulator = SIMD8<Float>()
+                    let row = vectorBase + base * MemoryLayout<Float>.stride
+                    for lane in 0..<lanes {
+                        accumulator +=
+                            queryBase.loadUnaligned(fromByteOffset: lane * stride, as: SIMD8<Float>.self)
+                            * row.loadUnaligned(fromByteOffset: lane * stride, as: SIMD8<Float>.self)
+                    }
+                    var sum = accumulator.sum()
+                    for index in (lanes * 8)..<dimensions {
                         sum += queryBuffer[index] * vectors[base + index]
                     }
                     guard sum > floor || best.count < limit else {

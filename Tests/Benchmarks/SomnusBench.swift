@@ -12,7 +12,9 @@ struct SomnusBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "somnus-bench",
         abstract: "Measure Somnus: poll sweeps, agent latency and footprint, VM create, CLI start.",
-        subcommands: [PollSweep.self, AgentLatency.self, AgentIdle.self, CreateDefined.self, CLIStart.self])
+        subcommands: [
+            PollSweep.self, AgentLatency.self, AgentIdle.self, CreateDefined.self, CLIStart.self, MemoryBench.self,
+        ])
 }
 
 /// Percentile of sorted durations in milliseconds.

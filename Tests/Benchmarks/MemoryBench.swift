@@ -1,0 +1,184 @@
+import AgentAPI
+import ArgumentParser
+import Foundation
+import Logging
+import Memory
+
+/// `somnus-bench memory`: insert rates, search latency at scale, bytes per memory, RSS and recall@5.
+struct MemoryBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory", abstract: "Memory store: insert rate, search p50/p99, size, RSS, recall@5.")
+    @Option(help: "Store sizes to measure search at.") var sizes: [Int] = [10_000, 100_000]
+    @Option(help: "Searches timed per size.") var searches = 300
+    @Option(help: "Memories inserted one by one for the single-insert rate.") var singles = 2_000
+    @Option(help: "The retrieval eval set.") var eval = "Tests/MemoryTests/Data/memory-eval.json"
+    @Option(help: "A Model2Vec-style model directory (tokenizer.json + model.safetensors).") var modelDirectory: String?
+
+    func run() throws {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-memory-bench-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let clock = ContinuousClock()
+        var generator = BenchRandom(seed: 7)
+
+        // Single inserts: one transaction (and one WAL commit) per memory.
+        let single = try MemoryStore(
+            dataDirectory: root.appendingPathComponent("single").path, modelDirectory: modelDirectory, logger: logger)
+        let singleStart = clock.now
+        for number in 0..<singles {
+            _ = try single.add(
+                MemoryCreateRequest(namespace: "bench", content: generator.sentence(number), tags: ["t\(number % 7)"]))
+        }
+        let singleRate = Double(singles) / (clock.now - singleStart).seconds
+        print(String(format: "memory insert, single: %.0f memories/s (%d)", singleRate, singles))
+
+        // Batched: importRecords stores a whole batch in one transaction.
+        let batchStore = try MemoryStore(
+            dataDirectory: root.appendingPathComponent("batch").path, modelDirectory: modelDirectory,
+            namespaceCap: 1_000_000, logger: logger)
+        let batch = (0..<10_000).map { generator.record($0) }
+        let batchStart = clock.now
+        for chunk in stride(from: 0, to: batch.count, by: 1_000) {
+            _ = try batchStore.importRecords(Array(batch[chunk..<min(chunk + 1_000, batch.count)]))
+        }
+        let batchRate = Double(batch.count) / (clock.now - batchStart).seconds
+        print(String(format: "memory insert, batched (1000 per transaction): %.0f memories/s", batchRate))
+
+        // Search latency at each size (the batch store grows to each size in turn).
+        var filled = batch.count
+        for size in sizes.sorted() {
+            while filled < size {
+                let end = min(filled + 5_000, size)
+                _ = try batchStore.importRecords((filled..<end).map { generator.record($0) })
+                filled = end
+            }
+            var times: [Double] = []
+            for number in 0..<searches {
+                let query = generator.query(number)
+                let start = clock.now
+                _ = try batchStore.search(MemorySearchRequest(namespace: "bench", query: query, limit: 5))
+                times.append((clock.now - start).milliseconds)
+            }
+            times.sort()
+            let stats = try batchStore.stats(namespace: nil)
+            print(
+                String(
+                    format: "memory search at %d: p50 %.2f ms, p99 %.2f ms; %.0f bytes/memory on disk (db+wal); "
+                        + "RSS %.0f MiB", size, percentile(times, 0.5), percentile(times, 0.99),
+                    Double(stats.databaseBytes) / Double(stats.total), Self.residentMiB()))
+        }
+
+        // Retrieval quality on the hand-written eval set.
+        let set = try JSONDecoder().decode(BenchEvalSet.self, from: Data(contentsOf: URL(fileURLWithPath: eval)))
+        let evalStore = try MemoryStore(
+            dataDirectory: root.appendingPathComponent("eval").path, modelDirectory: modelDirectory, logger: logger)
+        var ids: [String: String] = [:]
+        for memory in set.memories {
+            let response = try evalStore.add(
+                MemoryCreateRequest(namespace: "eval", kind: memory.kind, content: memory.content))
+            ids[response.memory.id] = memory.id
+        }
+        for mode in MemorySearchMode.allCases {
+            var found = 0
+            var byType: [String: (Int, Int)] = [:]
+            for query in set.queries {
+                let hits = try evalStore.search(
+                    MemorySearchRequest(namespace: "eval", query: query.query, limit: 5), mode: mode)
+                let hit = hits.hits.contains { query.relevant.contains(ids[$0.memory.id] ?? "") }
+                found += hit ? 1 : 0
+                let old = byType[query.type] ?? (0, 0)
+                byType[query.type] = (old.0 + (hit ? 1 : 0), old.1 + 1)
+            }
+            let detail = byType.keys.sorted().map { key in
+                let (hit, total) = byType[key] ?? (0, 1)
+                return String(format: "%@ %.2f", key, Double(hit) / Double(total))
+            }.joined(separator: ", ")
+            print(
+                String(
+                    format: "memory recall@5 %@ (%@, %d queries): %.3f [%@]", mode.rawValue, evalStore.embedderName,
+                    set.queries.count, Double(found) / Double(set.queries.count), detail))
+        }
+    }
+
+    static func residentMiB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let number = line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? .nan
+            return number / 1024
+        }
+        return .nan
+    }
+}
+
+struct BenchEvalSet: Decodable {
+    struct Memory: Decodable {
+        var id: String
+        var kind: MemoryKind
+        var content: String
+    }
+
+    struct Query: Decodable {
+        var query: String
+        var type: String
+        var relevant: [String]
+    }
+
+    var memories: [Memory]
+    var queries: [Query]
+}
+
+/// SplitMix64 with a word generator, so every run stores the same synthetic memories.
+struct BenchRandom {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    static let syllables = [
+        "ka", "lo", "mi", "ren", "sto", "vak", "tur", "bel", "dor", "fin", "gru", "hal", "jen", "kor", "lum", "nex",
+        "pra", "qui", "sol", "tem", "ul", "vin", "wex", "yor", "zan", "ar", "el", "is", "on", "us",
+    ]
+
+    mutating func word() -> String {
+        // Zipf-like: small ids are common words.
+        let rank = Int(Double(next() % 1_000_000) / 1_000_000 * Double(next() % 4_000 + 1))
+        var value = rank
+        var word = ""
+        repeat {
+            word += Self.syllables[value % Self.syllables.count]
+            value /= Self.syllables.count
+        } while value > 0
+        return word
+    }
+
+    mutating func sentence(_ number: Int) -> String {
+        let count = 10 + Int(next() % 20)
+        return (0..<count).map { _ in word() }.joined(separator: " ") + " item\(number)"
+    }
+
+    mutating func query(_ number: Int) -> String {
+        let count = 2 + Int(next() % 5)
+        return (0..<count).map { _ in word() }.joined(separator: " ")
+    }
+
+    mutating func record(_ number: Int) -> MemoryRecord {
+        let now = Date()
+        return MemoryRecord(
+            id: "bench-\(number)", namespace: "bench", kind: .document, content: sentence(number), tags: [],
+            createdAt: now, updatedAt: now, contentHash: "")
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
