@@ -18,6 +18,7 @@ let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", p
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let mcp = Target.Dependency.product(name: "MCP", package: "swift-sdk")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
@@ -36,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
@@ -142,7 +144,8 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", logging, serviceLifecycle, unixSignals,
+                "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", "Memory", logging, serviceLifecycle,
+                unixSignals,
                 hummingbird, httpTypes, nioCore,
                 nioPosix, "Packs",
             ],
@@ -152,7 +155,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "SomnusAgent",
-            dependencies: ["AgentCore", "AgentAPI", "LogClassifier", argumentParser, logging, serviceLifecycle],
+            dependencies: [
+                "AgentCore", "AgentAPI", "LogClassifier", argumentParser, logging, serviceLifecycle, mcp, nioCore, nioPosix,
+            ],
             path: "Guest/SomnusAgent",
             exclude: ["somnus-agent.service"],
             swiftSettings: swiftSettings

@@ -23,5 +23,6 @@ func buildRouter(state: AgentState, listener: AgentListenerKind) -> Router<Agent
     MetricsController(state: state).addRoutes(to: router)
     PacksController(state: state).addRoutes(to: router)
     ErrorsController(state: state).addRoutes(to: router)
+    MemoryController(state: state).addRoutes(to: router)
     return router
 }

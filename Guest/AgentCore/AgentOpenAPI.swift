@@ -279,6 +279,416 @@ enum AgentOpenAPI {
                 ],
                 "type": "object"
               },
+              "MemoryCreateRequest": {
+                "properties": {
+                  "content": {
+                    "maxLength": 65536,
+                    "minLength": 1,
+                    "type": "string"
+                  },
+                  "expires_at": {
+                    "type": "number"
+                  },
+                  "importance": {
+                    "enum": [
+                      "critical",
+                      "high",
+                      "medium",
+                      "low",
+                      "temporary"
+                    ],
+                    "type": "string"
+                  },
+                  "kind": {
+                    "enum": [
+                      "core_fact",
+                      "conversation",
+                      "document",
+                      "code_snippet",
+                      "tool_result",
+                      "user_directive",
+                      "system_event",
+                      "custom_instruction",
+                      "interaction",
+                      "dev_session",
+                      "error_fix"
+                    ],
+                    "type": "string"
+                  },
+                  "metadata": {
+                    "additionalProperties": {
+                      "type": "string"
+                    },
+                    "type": "object"
+                  },
+                  "namespace": {
+                    "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                    "type": "string"
+                  },
+                  "tags": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "namespace",
+                  "content"
+                ],
+                "type": "object"
+              },
+              "MemoryCreateResponse": {
+                "properties": {
+                  "memory": {
+                    "$ref": "#/components/schemas/MemoryRecord"
+                  },
+                  "outcome": {
+                    "enum": [
+                      "created",
+                      "deduplicated",
+                      "merged"
+                    ],
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "memory",
+                  "outcome"
+                ],
+                "type": "object"
+              },
+              "MemoryImportResponse": {
+                "properties": {
+                  "imported": {
+                    "type": "integer"
+                  },
+                  "skipped": {
+                    "type": "integer"
+                  }
+                },
+                "required": [
+                  "imported",
+                  "skipped"
+                ],
+                "type": "object"
+              },
+              "MemoryRecord": {
+                "properties": {
+                  "access_count": {
+                    "type": "integer"
+                  },
+                  "content": {
+                    "type": "string"
+                  },
+                  "content_hash": {
+                    "type": "string"
+                  },
+                  "created_at": {
+                    "type": "number"
+                  },
+                  "expires_at": {
+                    "type": "number"
+                  },
+                  "id": {
+                    "type": "string"
+                  },
+                  "importance": {
+                    "enum": [
+                      "critical",
+                      "high",
+                      "medium",
+                      "low",
+                      "temporary"
+                    ],
+                    "type": "string"
+                  },
+                  "kind": {
+                    "enum": [
+                      "core_fact",
+                      "conversation",
+                      "document",
+                      "code_snippet",
+                      "tool_result",
+                      "user_directive",
+                      "system_event",
+                      "custom_instruction",
+                      "interaction",
+                      "dev_session",
+                      "error_fix"
+                    ],
+                    "type": "string"
+                  },
+                  "last_accessed_at": {
+                    "type": "number"
+                  },
+                  "metadata": {
+                    "additionalProperties": {
+                      "type": "string"
+                    },
+                    "type": "object"
+                  },
+                  "namespace": {
+                    "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                    "type": "string"
+                  },
+                  "tags": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "updated_at": {
+                    "type": "number"
+                  }
+                },
+                "required": [
+                  "id",
+                  "namespace",
+                  "kind",
+                  "content",
+                  "tags",
+                  "metadata",
+                  "importance",
+                  "created_at",
+                  "updated_at",
+                  "access_count",
+                  "content_hash"
+                ],
+                "type": "object"
+              },
+              "MemoryRotateKeyResponse": {
+                "properties": {
+                  "reencrypted": {
+                    "type": "integer"
+                  }
+                },
+                "required": [
+                  "reencrypted"
+                ],
+                "type": "object"
+              },
+              "MemorySearchRequest": {
+                "properties": {
+                  "kinds": {
+                    "items": {
+                      "enum": [
+                        "core_fact",
+                        "conversation",
+                        "document",
+                        "code_snippet",
+                        "tool_result",
+                        "user_directive",
+                        "system_event",
+                        "custom_instruction",
+                        "interaction",
+                        "dev_session",
+                        "error_fix"
+                      ],
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "limit": {
+                    "maximum": 100,
+                    "minimum": 1,
+                    "type": "integer"
+                  },
+                  "min_score": {
+                    "type": "number"
+                  },
+                  "namespace": {
+                    "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                    "type": "string"
+                  },
+                  "query": {
+                    "type": "string"
+                  },
+                  "since": {
+                    "type": "number"
+                  },
+                  "tags": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "until": {
+                    "type": "number"
+                  }
+                },
+                "required": [
+                  "namespace",
+                  "query"
+                ],
+                "type": "object"
+              },
+              "MemorySearchResponse": {
+                "properties": {
+                  "embedder": {
+                    "type": "string"
+                  },
+                  "hits": {
+                    "items": {
+                      "properties": {
+                        "bm25_rank": {
+                          "type": "integer"
+                        },
+                        "memory": {
+                          "$ref": "#/components/schemas/MemoryRecord"
+                        },
+                        "score": {
+                          "type": "number"
+                        },
+                        "vector_rank": {
+                          "type": "integer"
+                        },
+                        "vector_similarity": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "memory",
+                        "score"
+                      ],
+                      "type": "object"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "hits",
+                  "embedder"
+                ],
+                "type": "object"
+              },
+              "MemoryStatsResponse": {
+                "properties": {
+                  "database_bytes": {
+                    "type": "integer"
+                  },
+                  "embedder": {
+                    "type": "string"
+                  },
+                  "importances": {
+                    "additionalProperties": {
+                      "type": "integer"
+                    },
+                    "type": "object"
+                  },
+                  "kinds": {
+                    "additionalProperties": {
+                      "type": "integer"
+                    },
+                    "type": "object"
+                  },
+                  "namespaces": {
+                    "additionalProperties": {
+                      "type": "integer"
+                    },
+                    "type": "object"
+                  },
+                  "total": {
+                    "type": "integer"
+                  }
+                },
+                "required": [
+                  "total",
+                  "namespaces",
+                  "kinds",
+                  "importances",
+                  "database_bytes",
+                  "embedder"
+                ],
+                "type": "object"
+              },
+              "MemoryTurnRequest": {
+                "properties": {
+                  "assistant": {
+                    "type": "string"
+                  },
+                  "namespace": {
+                    "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                    "type": "string"
+                  },
+                  "user": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "namespace",
+                  "user",
+                  "assistant"
+                ],
+                "type": "object"
+              },
+              "MemoryTurnResponse": {
+                "properties": {
+                  "facts": {
+                    "items": {
+                      "$ref": "#/components/schemas/MemoryRecord"
+                    },
+                    "type": "array"
+                  },
+                  "turn": {
+                    "$ref": "#/components/schemas/MemoryRecord"
+                  }
+                },
+                "required": [
+                  "turn",
+                  "facts"
+                ],
+                "type": "object"
+              },
+              "MemoryUpdateRequest": {
+                "properties": {
+                  "content": {
+                    "type": "string"
+                  },
+                  "expires_at": {
+                    "type": "number"
+                  },
+                  "importance": {
+                    "enum": [
+                      "critical",
+                      "high",
+                      "medium",
+                      "low",
+                      "temporary"
+                    ],
+                    "type": "string"
+                  },
+                  "kind": {
+                    "enum": [
+                      "core_fact",
+                      "conversation",
+                      "document",
+                      "code_snippet",
+                      "tool_result",
+                      "user_directive",
+                      "system_event",
+                      "custom_instruction",
+                      "interaction",
+                      "dev_session",
+                      "error_fix"
+                    ],
+                    "type": "string"
+                  },
+                  "metadata": {
+                    "additionalProperties": {
+                      "type": "string"
+                    },
+                    "type": "object"
+                  },
+                  "tags": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  }
+                },
+                "type": "object"
+              },
               "PackInstallRequest": {
                 "properties": {
                   "cache_url": {
@@ -1101,6 +1511,509 @@ enum AgentOpenAPI {
                   }
                 },
                 "summary": "Readiness: 200 when every check passes, 503 otherwise"
+              }
+            },
+            "/v1/memories": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/MemoryCreateRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemoryCreateResponse"
+                        }
+                      }
+                    },
+                    "description": "Deduplicated or merged"
+                  },
+                  "201": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemoryCreateResponse"
+                        }
+                      }
+                    },
+                    "description": "Created"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Store a memory (201 created; 200 deduplicated or merged)"
+              }
+            },
+            "/v1/memories/export": {
+              "get": {
+                "parameters": [
+                  {
+                    "description": "only this namespace",
+                    "in": "query",
+                    "name": "namespace",
+                    "required": false,
+                    "schema": {
+                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/x-ndjson": {
+                        "schema": {
+                          "type": "string"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "All memories (of one namespace) as JSON Lines, one record per line"
+              }
+            },
+            "/v1/memories/import": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/x-ndjson": {
+                      "schema": {
+                        "type": "string"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemoryImportResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Store JSON Lines records not yet present"
+              }
+            },
+            "/v1/memories/rotate-key": {
+              "post": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemoryRotateKeyResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Make a new key and re-encrypt every memory"
+              }
+            },
+            "/v1/memories/search": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/MemorySearchRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemorySearchResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Hybrid BM25 + vector search with reasons"
+              }
+            },
+            "/v1/memories/stats": {
+              "get": {
+                "parameters": [
+                  {
+                    "description": "only this namespace",
+                    "in": "query",
+                    "name": "namespace",
+                    "required": false,
+                    "schema": {
+                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemoryStatsResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Counts by namespace, kind and importance"
+              }
+            },
+            "/v1/memories/turns": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/MemoryTurnRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "201": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemoryTurnResponse"
+                        }
+                      }
+                    },
+                    "description": "Created"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Store a user/assistant turn and the facts it reveals"
+              }
+            },
+            "/v1/memories/{id}": {
+              "delete": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "description": "default 'default'",
+                    "in": "query",
+                    "name": "namespace",
+                    "required": false,
+                    "schema": {
+                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "204": {
+                    "description": "Deleted"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Delete one memory"
+              },
+              "get": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "description": "default 'default'",
+                    "in": "query",
+                    "name": "namespace",
+                    "required": false,
+                    "schema": {
+                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                      "type": "string"
+                    }
+                  }
+                ],
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemoryRecord"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "One memory"
+              },
+              "patch": {
+                "parameters": [
+                  {
+                    "in": "path",
+                    "name": "id",
+                    "required": true,
+                    "schema": {
+                      "type": "string"
+                    }
+                  },
+                  {
+                    "description": "default 'default'",
+                    "in": "query",
+                    "name": "namespace",
+                    "required": false,
+                    "schema": {
+                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                      "type": "string"
+                    }
+                  }
+                ],
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/MemoryUpdateRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/MemoryRecord"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "503": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "memory_degraded: the store is unavailable"
+                  },
+                  "default": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/Error"
+                        }
+                      }
+                    },
+                    "description": "JSON error body"
+                  }
+                },
+                "summary": "Change the given fields of one memory"
               }
             },
             "/v1/openapi.json": {

@@ -63,8 +63,10 @@ public struct AgentServer: Sendable {
     /// - Parameter onReady: Called once both listeners are bound, before READY=1 is sent.
     /// - Throws: ``AgentError`` when a listener cannot be bound or the socket's directory cannot be made.
     public func run(onReady: @escaping @Sendable (AgentEndpoints) async -> Void = { _ in }) async throws {
+        let memory = AgentMemory.open(configuration: configuration, logger: logger)
         let state = AgentState(
-            configuration: configuration, jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance)
+            configuration: configuration, jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance,
+            memory: memory)
         state.events.record(
             AgentEventKind.agentStarted, "agent \(AgentProtocol.somnusVersion) started",
             metadata: ["pid": "\(getpid())"])
@@ -115,7 +117,8 @@ public struct AgentServer: Sendable {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier],
+                services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier]
+                    + memory.services(logger: logger),
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger
             )

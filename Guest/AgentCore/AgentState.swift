@@ -29,19 +29,25 @@ final class AgentState: Sendable {
     /// Classified errors from the configured log files and the journal.
     let errors: ErrorStore
     let startedAt = ContinuousClock.now
-    let features = [
+    let baseFeatures = [
         "exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics", "packs", "errors",
         "classify",
     ]
+    /// The memory store, or why it is unavailable (the memory routes then answer 503).
+    let memory: AgentMemory
+    /// What this agent offers; `memory` only while the store is open.
+    var features: [String] { baseFeatures + (memory.store != nil ? ["memory"] : []) }
     private let latestStats = Mutex<StatsResponse?>(nil)
     private let cachedSHA256 = Mutex<String?>(nil)
 
     init(
         configuration: AgentConfiguration,
         jobs: ExecJobTable = ExecJobTable(),
-        maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions()
+        maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions(),
+        memory: AgentMemory = .unavailable("the memory store was not opened")
     ) {
         self.configuration = configuration
+        self.memory = memory
         self.jobs = jobs
         self.maintenance = maintenance
         self.freeze = FreezeState(freezer: maintenance.freezer, events: jobs.events)

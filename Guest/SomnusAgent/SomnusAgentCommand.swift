@@ -11,7 +11,9 @@ struct SomnusAgentCommand: AsyncParsableCommand {
         commandName: "somnus-agent",
         abstract: "The Somnus guest agent: health, monitoring, exec jobs and memory inside a VM.",
         version: AgentProtocol.somnusVersion,
-        subcommands: [ServeCommand.self, InstallCommand.self, ClassifyCommand.self]
+        subcommands: [
+            ServeCommand.self, InstallCommand.self, ClassifyCommand.self, MemoryCommand.self, MCPCommand.self,
+        ]
     )
 }
 

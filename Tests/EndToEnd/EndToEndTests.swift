@@ -80,6 +80,7 @@ struct EndToEndTests {
         guard try bootStep(vm: vm) else { return }
         try execStep(vm: vm)
         try errorsStep(vm: vm)
+        try memoryStep(vm: vm)
         try snapshotStep(vm: vm)
         try packsStep(vm: vm)
         try profileStep(vm: vm)

@@ -1,0 +1,285 @@
+import AgentAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Memory
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The agent's memory store, or why it could not be opened.
+///
+/// A store that fails to open never stops the agent: health and the other routes keep serving, and every memory
+/// route answers 503 `memory_degraded` with ``reason``.
+enum AgentMemory: Sendable {
+    /// The store is open.
+    case ready(MemoryStore)
+    /// The store could not be opened; the sentence says why.
+    case unavailable(String)
+
+    /// The directory under `data_dir` holding a Model2Vec-style embedding model, when one was installed.
+    static let modelDirectoryName = "memory-model"
+
+    /// The open store, or `nil`.
+    var store: MemoryStore? {
+        if case .ready(let store) = self { return store }
+        return nil
+    }
+
+    /// Why the store is unavailable, or `nil` when it is open.
+    var reason: String? {
+        if case .unavailable(let reason) = self { return reason }
+        return nil
+    }
+
+    /// Opens `<data_dir>/memory.sqlite`; a failure is logged and kept as the reason, never thrown.
+    static func open(configuration: AgentConfiguration, logger: Logger) -> AgentMemory {
+        let modelDirectory = configuration.dataDirectory + "/" + modelDirectoryName
+        var isDirectory: ObjCBool = false
+        let hasModel =
+            FileManager.default.fileExists(atPath: modelDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
+        do {
+            let store = try MemoryStore(
+                dataDirectory: configuration.dataDirectory, modelDirectory: hasModel ? modelDirectory : nil,
+                logger: logger)
+            logger.info(
+                "Memory store opened",
+                metadata: [
+                    "memory.directory": "\(configuration.dataDirectory)", "memory.embedder": "\(store.embedderName)",
+                ])
+            return .ready(store)
+        } catch {
+            logger.error(
+                "Memory store unavailable, memory routes answer 503",
+                metadata: ["memory.directory": "\(configuration.dataDirectory)", "memory.error": "\(error)"])
+            return .unavailable("the memory store is unavailable: \(error.message)")
+        }
+    }
+
+    /// The retention service when the store is open.
+    func services(logger: Logger) -> [any Service] {
+        guard let store else { return [] }
+        return [MemoryRetentionService(store: store, logger: logger)]
+    }
+}
+
+/// The memory routes: `POST /v1/memories`, `GET|PATCH|DELETE /v1/memories/{id}`, `POST /v1/memories/search`,
+/// `GET /v1/memories/stats`, `GET /v1/memories/export`, `POST /v1/memories/import`, `POST /v1/memories/turns`
+/// and `POST /v1/memories/rotate-key`.
+///
+/// Store calls block on SQLite, so they run on NIO's thread pool. ``MemoryError`` codes map to
+/// `invalid_input` 400, `too_large` 413, `not_found` 404, `memory_degraded` 503 (also when the store could not
+/// be opened) and `storage_error` 500.
+struct MemoryController {
+    /// The collection's path.
+    static let base = "/v1/memories"
+    /// The namespace used when a route's `namespace` query parameter is absent.
+    static let defaultNamespace = "default"
+
+    let state: AgentState
+
+    func addRoutes(to router: Router<AgentRequestContext>) {
+        let memory = state.memory
+        let base = Self.base
+        router.post(RouterPath(base)) { request, _ in
+            try await Self.guarded {
+                let body = try await request.decodeJSON(MemoryCreateRequest.self)
+                return await Self.respond(memory) { store throws(MemoryError) in
+                    let created = try store.add(body)
+                    return Self.json(created.outcome == .created ? .created : .ok, created)
+                }
+            }
+        }
+        router.post(RouterPath("\(base)/search")) { request, _ in
+            try await Self.guarded {
+                let body = try await request.decodeJSON(MemorySearchRequest.self)
+                return await Self.respond(memory) { store throws(MemoryError) in Self.json(.ok, try store.search(body))
+                }
+            }
+        }
+        router.get(RouterPath("\(base)/stats")) { request, _ in
+            try await Self.guarded {
+                let namespace = try Self.namespace(request, required: false)
+                return await Self.respond(memory) { store throws(MemoryError) in
+                    Self.json(.ok, try store.stats(namespace: namespace))
+                }
+            }
+        }
+        router.get(RouterPath("\(base)/export")) { request, _ in
+            try await Self.guarded {
+                let namespace = try Self.namespace(request, required: false)
+                return await Self.respond(memory) { store throws(MemoryError) in
+                    try Self.jsonLines(store.export(namespace: namespace))
+                }
+            }
+        }
+        router.post(RouterPath("\(base)/import")) { request, _ in
+            try await Self.guarded {
+                let records = try await Self.decodeJSONLines(request)
+                return await Self.respond(memory) { store throws(MemoryError) in
+                    Self.json(.ok, try store.importRecords(records))
+                }
+            }
+        }
+        router.post(RouterPath("\(base)/turns")) { request, _ in
+            try await Self.guarded {
+                let body = try await request.decodeJSON(MemoryTurnRequest.self)
+                return await Self.respond(memory) { store throws(MemoryError) in
+                    Self.json(.created, try store.rememberTurn(body))
+                }
+            }
+        }
+        router.post(RouterPath("\(base)/rotate-key")) { _, _ in
+            try await Self.guarded {
+                await Self.respond(memory) { store throws(MemoryError) in Self.json(.ok, try store.rotateKey()) }
+            }
+        }
+        router.get(RouterPath("\(base)/:id")) { request, context in
+            try await Self.guarded {
+                let id = context.parameters.get("id") ?? ""
+                let namespace = try Self.namespace(request, required: true) ?? Self.defaultNamespace
+                return await Self.respond(memory) { store throws(MemoryError) in
+                    Self.json(.ok, try store.get(id: id, namespace: namespace))
+                }
+            }
+        }
+        router.patch(RouterPath("\(base)/:id")) { request, context in
+            try await Self.guarded {
+                let id = context.parameters.get("id") ?? ""
+                let namespace = try Self.namespace(request, required: true) ?? Self.defaultNamespace
+                let patch = try await request.decodeJSON(MemoryUpdateRequest.self)
+                return await Self.respond(memory) { store throws(MemoryError) in
+                    Self.json(.ok, try store.update(id: id, namespace: namespace, patch))
+                }
+            }
+        }
+        router.delete(RouterPath("\(base)/:id")) { request, context in
+            try await Self.guarded {
+                let id = context.parameters.get("id") ?? ""
+                let namespace = try Self.namespace(request, required: true) ?? Self.defaultNamespace
+                return await Self.respond(memory) { store throws(MemoryError) in
+                    try store.delete(id: id, namespace: namespace)
+                    return Response(status: .noContent)
+                }
+            }
+        }
+    }
+
+    /// The `namespace` query parameter: validated when present; `default` when absent and `required`.
+    /// - Throws: ``MemoryError`` `invalidInput` (400) for a bad name.
+    static func namespace(_ request: Request, required: Bool) throws(MemoryError) -> String? {
+        guard let value = request.uri.queryParameters["namespace"].map(String.init) else {
+            return required ? defaultNamespace : nil
+        }
+        guard MemoryRecord.isValidNamespace(value) else {
+            throw MemoryError(
+                code: .invalidInput, message: "namespace: '\(value)' must be 1–64 characters of A-Z a-z 0-9 . _ : -")
+        }
+        return value
+    }
+
+    /// Runs a handler, answering a ``MemoryError`` it throws with its JSON error.
+    static func guarded(_ handler: () async throws -> Response) async throws -> Response {
+        do {
+            return try await handler()
+        } catch let failure as MemoryError {
+            return response(for: failure)
+        }
+    }
+
+    /// Runs `work` with the store on the thread pool and turns a ``MemoryError`` into its JSON error answer.
+    static func respond(
+        _ memory: AgentMemory,
+        _ work: @escaping @Sendable (MemoryStore) throws(MemoryError) -> Response
+    ) async -> Response {
+        guard let store = memory.store else {
+            return error(
+                .serviceUnavailable, .memoryDegraded, memory.reason ?? "the memory store is unavailable")
+        }
+        let result: Result<Response, MemoryError>
+        do {
+            result = try await NIOThreadPool.singleton.runIfActive {
+                Result { () throws(MemoryError) -> Response in try work(store) }
+            }
+        } catch {
+            return Self.error(.serviceUnavailable, .memoryDegraded, "the agent is shutting down")
+        }
+        switch result {
+        case .success(let response): return response
+        case .failure(let failure): return response(for: failure)
+        }
+    }
+
+    /// The JSON error answer of a store failure.
+    static func response(for failure: MemoryError) -> Response {
+        switch failure.code {
+        case .invalidInput: error(.badRequest, .invalidInput, failure.message)
+        case .tooLarge: error(.contentTooLarge, .tooLarge, failure.message)
+        case .notFound: error(.notFound, .notFound, failure.message)
+        case .degraded, .wrongKey: error(.serviceUnavailable, .memoryDegraded, failure.message)
+        case .storage: error(.internalServerError, .storage, failure.message)
+        }
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ code: AgentError.Code, _ message: String) -> Response {
+        APIErrorMiddleware<AgentRequestContext>.json(
+            status: status, body: APIErrorBody(code: code.rawValue, message: message))
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: some Encodable) -> Response {
+        APIErrorMiddleware<AgentRequestContext>.json(status: status, body: body)
+    }
+
+    /// One record per line, each a JSON object with sorted keys.
+    static func jsonLines(_ records: [MemoryRecord]) throws(MemoryError) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var buffer = ByteBuffer()
+        for record in records {
+            do {
+                buffer.writeBytes(try encoder.encode(record))
+            } catch {
+                throw MemoryError(code: .storage, message: "cannot encode memory \(record.id): \(error)")
+            }
+            buffer.writeInteger(UInt8(ascii: "\n"))
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: buffer))
+    }
+
+    /// Reads a JSON Lines body (at most 1 MiB): one ``MemoryRecord`` per non-empty line.
+    /// - Throws: ``AgentError`` `payload_too_large`, or ``MemoryError`` `invalidInput` naming the first bad line.
+    static func decodeJSONLines(_ request: Request) async throws -> [MemoryRecord] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: AgentRequestContext.maxBodySize)
+        } catch {
+            throw AgentError(
+                .payloadTooLarge, "the request body is larger than \(AgentRequestContext.maxBodySize) bytes")
+        }
+        let decoder = JSONDecoder()
+        var records: [MemoryRecord] = []
+        let lines = buffer.readableBytesView.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() {
+            if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
+            do {
+                records.append(try decoder.decode(MemoryRecord.self, from: Data(line)))
+            } catch {
+                throw MemoryError(code: .invalidInput, message: "line \(index + 1): is not a memory record (\(error))")
+            }
+        }
+        return records
+    }
+}
+
+extension AgentError.Code {
+    /// A memory request's field is missing, empty or malformed (HTTP 400).
+    static let invalidInput = AgentError.Code("invalid_input")
+    /// A memory's content is larger than 64 KiB (HTTP 413).
+    static let tooLarge = AgentError.Code("too_large")
+    /// The memory store is unavailable: a foreign or corrupt file, or the wrong key (HTTP 503).
+    static let memoryDegraded = AgentError.Code("memory_degraded")
+    /// The memory store failed on disk (HTTP 500).
+    static let storage = AgentError.Code("storage_error")
+}

@@ -1,0 +1,243 @@
+import AgentAPI
+import AgentCore
+import ArgumentParser
+import Foundation
+import Logging
+import MCP
+
+/// `somnus-agent mcp`: a Model Context Protocol server on stdin/stdout whose tools call the agent's unix socket.
+struct MCPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mcp",
+        abstract: "Serve memory and error tools over the Model Context Protocol on stdin/stdout.",
+        discussion: """
+            Tools: memory_store, memory_search, memory_forget, recent_errors. Each calls the running agent \
+            through its unix socket; stdout carries only protocol messages, logs go to stderr.
+            """
+    )
+
+    @Option(name: .customLong("config"), help: "The agent's JSON configuration file, read for its socket path.")
+    var configPath = AgentConfiguration.defaultPath
+
+    @Option(help: "The agent's unix socket (default: the configuration's, /run/somnus/agent.sock).")
+    var socket: String?
+
+    func run() async throws {
+        let socketPath: String
+        if let socket {
+            socketPath = socket
+        } else {
+            do {
+                socketPath = try AgentConfiguration.load(path: configPath).socketPath
+            } catch {
+                throw MemoryCLI.fail("invalid configuration: \(error.message)", status: 2)
+            }
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let tools = MCPMemoryTools(client: AgentSocketClient(socketPath: socketPath))
+        let server = Server(
+            name: "somnus-agent",
+            version: AgentProtocol.somnusVersion,
+            instructions: "Persistent memory of this VM: store facts, search them later, forget them, and read "
+                + "the agent's recent classified errors.",
+            capabilities: .init(tools: .init(listChanged: false))
+        )
+        await server.withMethodHandler(ListTools.self) { _ in
+            ListTools.Result(tools: MCPMemoryTools.definitions)
+        }
+        await server.withMethodHandler(CallTool.self) { parameters in
+            await tools.call(parameters.name, arguments: parameters.arguments ?? [:])
+        }
+        try await server.start(transport: StdioTransport(logger: Logger(label: "somnus-agent.mcp")))
+        await server.waitUntilCompleted()
+    }
+}
+
+/// The MCP tools and how each maps to an agent route.
+struct MCPMemoryTools: Sendable {
+    let client: AgentSocketClient
+
+    /// The tools `tools/list` announces.
+    static let definitions: [Tool] = [
+        Tool(
+            name: "memory_store",
+            description: "Remember a piece of text (a fact, a preference, a fix) in this VM's persistent memory. "
+                + "Identical content is de-duplicated; returns the stored memory as JSON.",
+            inputSchema: objectSchema(
+                [
+                    "content": ["type": "string", "description": "The text to remember (at most 64 KiB)."],
+                    "namespace": namespaceSchema,
+                    "kind": [
+                        "type": "string", "enum": .array(MemoryKind.allCases.map { .string($0.rawValue) }),
+                        "description": "What it is about (default core_fact).",
+                    ],
+                    "importance": [
+                        "type": "string", "enum": .array(MemoryImportance.allCases.map { .string($0.rawValue) }),
+                        "description": "How much it matters (default medium).",
+                    ],
+                    "tags": ["type": "array", "items": ["type": "string"], "description": "Labels."],
+                ], required: ["content"])
+        ),
+        Tool(
+            name: "memory_search",
+            description: "Search this VM's persistent memory by meaning and keywords; returns the best hits as "
+                + "JSON with their scores and ranks.",
+            inputSchema: objectSchema(
+                [
+                    "query": ["type": "string", "description": "The question or keywords."],
+                    "namespace": namespaceSchema,
+                    "limit": ["type": "integer", "minimum": 1, "maximum": 100, "description": "Hits at most (5)."],
+                    "tags": [
+                        "type": "array", "items": ["type": "string"], "description": "Only memories with all tags.",
+                    ],
+                ], required: ["query"])
+        ),
+        Tool(
+            name: "memory_forget",
+            description: "Delete one memory by its id.",
+            inputSchema: objectSchema(
+                ["id": ["type": "string", "description": "The memory's id."], "namespace": namespaceSchema],
+                required: ["id"])
+        ),
+        Tool(
+            name: "recent_errors",
+            description: "The agent's recent classified errors from the VM's logs and journal, as JSON.",
+            inputSchema: objectSchema(
+                ["limit": ["type": "integer", "minimum": 1, "maximum": 1000, "description": "Errors at most."]],
+                required: [])
+        ),
+    ]
+
+    private static let namespaceSchema: Value = [
+        "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$", "description": "The scope (default 'default').",
+    ]
+
+    private static func objectSchema(_ properties: [String: Value], required: [String]) -> Value {
+        [
+            "type": "object", "properties": .object(properties),
+            "required": .array(required.map { .string($0) }),
+        ]
+    }
+
+    /// Runs one tool; failures come back as a result with `isError` and the agent's message.
+    func call(_ name: String, arguments: [String: Value]) async -> CallTool.Result {
+        do {
+            switch name {
+            case "memory_store": return try await store(arguments)
+            case "memory_search": return try await search(arguments)
+            case "memory_forget": return try await forget(arguments)
+            case "recent_errors": return try await recentErrors(arguments)
+            default: return Self.failure("unknown tool '\(name)'")
+            }
+        } catch let error as MCPToolError {
+            return Self.failure(error.message)
+        } catch {
+            return Self.failure("\(error)")
+        }
+    }
+
+    private func store(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        guard let content = arguments["content"]?.stringValue else {
+            throw MCPToolError(message: "content: is required and must be a string")
+        }
+        var body: [String: Value] = ["content": .string(content), "namespace": .string(try namespace(arguments))]
+        for key in ["kind", "importance", "tags"] { body[key] = arguments[key] }
+        let response = try await send("POST", MemoryPath.memories, body: .object(body))
+        return Self.success(response.text)
+    }
+
+    private func search(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        guard let query = arguments["query"]?.stringValue else {
+            throw MCPToolError(message: "query: is required and must be a string")
+        }
+        var body: [String: Value] = ["query": .string(query), "namespace": .string(try namespace(arguments))]
+        for key in ["limit", "tags"] { body[key] = arguments[key] }
+        let response = try await send("POST", MemoryPath.search, body: .object(body))
+        return Self.success(response.text)
+    }
+
+    private func forget(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        guard let id = arguments["id"]?.stringValue else {
+            throw MCPToolError(message: "id: is required and must be a string")
+        }
+        let path =
+            "\(MemoryPath.memories)/\(MemoryCLI.escape(id))?namespace=\(MemoryCLI.escape(try namespace(arguments)))"
+        _ = try await send("DELETE", path, body: nil)
+        return Self.success("forgot \(id)")
+    }
+
+    private func recentErrors(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        var path = MemoryPath.errors
+        if let limit = arguments["limit"]?.intValue { path += "?limit=\(limit)" }
+        let response: AgentSocketResponse
+        do {
+            response = try await client.sendAsync("GET", path)
+        } catch {
+            throw MCPToolError(message: error.message)
+        }
+        if response.status == 404 {
+            throw MCPToolError(
+                message: "this agent has no \(MemoryPath.errors) route (it predates error classification); "
+                    + "update the agent to read classified errors")
+        }
+        guard response.isSuccess else { throw MCPToolError(response) }
+        return Self.success(response.text)
+    }
+
+    private func namespace(_ arguments: [String: Value]) throws -> String {
+        guard let value = arguments["namespace"] else { return "default" }
+        guard let text = value.stringValue else {
+            throw MCPToolError(message: "namespace: must be a string")
+        }
+        return text
+    }
+
+    private func send(_ method: String, _ path: String, body: Value?) async throws -> AgentSocketResponse {
+        var bytes: [UInt8]?
+        if let body {
+            do {
+                bytes = Array(try JSONEncoder().encode(body))
+            } catch {
+                throw MCPToolError(message: "cannot encode the request: \(error)")
+            }
+        }
+        let response: AgentSocketResponse
+        do {
+            response = try await client.sendAsync(method, path, body: bytes)
+        } catch {
+            throw MCPToolError(message: error.message)
+        }
+        guard response.isSuccess else { throw MCPToolError(response) }
+        return response
+    }
+
+    private static func success(_ text: String) -> CallTool.Result {
+        CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: false)
+    }
+
+    private static func failure(_ message: String) -> CallTool.Result {
+        CallTool.Result(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
+    }
+}
+
+/// Why a tool call failed, as told to the MCP client.
+struct MCPToolError: Error {
+    var message: String
+
+    init(message: String) {
+        self.message = message
+    }
+
+    /// The agent's error answer as `code: message`.
+    init(_ response: AgentSocketResponse) {
+        if let detail = response.apiError {
+            message = "\(detail.code): \(detail.message)"
+        } else {
+            message = "the agent answered HTTP \(response.status): \(response.text)"
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+
+extension EndToEndTests {
+    /// Step 4: memories written through `somnus-agent memory` in the guest survive an agent restart and a VM
+    /// reboot, and the secret word is nowhere in the database files.
+    func memoryStep(vm: String) throws {
+        let secret = "zanzibar\(UInt32.random(in: 100_000...999_999))"
+        let memory = ["exec", vm, "--", "somnus-agent", "memory"]
+        try step("4a. memory add (incl. a secret word) and search through the agent's socket") {
+            let facts = [
+                "The deploy key for staging is \(secret)", "The user prefers four-space indentation",
+                "Backups run nightly at 02:00 UTC",
+            ]
+            for fact in facts {
+                let added = try somnus(memory + ["add", "--namespace", "e2e", "--importance", "high", fact])
+                #expect(added.status == 0, "\(added.stderr)")
+                #expect(added.stdout.hasPrefix("created "))
+            }
+            try expectRecall(vm: vm, secret: secret)
+        }
+        try step("4b. restart the agent → memories still there") {
+            let restart = try somnus(["exec", vm, "--", "systemctl", "restart", "somnus-agent"])
+            #expect(restart.status == 0)
+            try waitForMemory(vm: vm)
+            try expectRecall(vm: vm, secret: secret)
+        }
+        try step("4c. reboot the VM → agent healthy again → memories still there") {
+            let bootBefore = try bootID(vm: vm)
+            let stop = try somnus(["vm", "stop", vm, "--timeout", "180"])
+            #expect(stop.status == 0, "\(stop.stderr)")
+            let start = try somnus(["vm", "start", vm])
+            #expect(start.status == 0, "\(start.stderr)")
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(600)
+            var bootAfter = ""
+            while clock.now < deadline {
+                bootAfter = try bootID(vm: vm)
+                if !bootAfter.isEmpty && bootAfter != bootBefore { break }
+                Thread.sleep(forTimeInterval: 2)
+            }
+            #expect(!bootAfter.isEmpty && bootAfter != bootBefore, "boot id before \(bootBefore), after \(bootAfter)")
+            try waitForMemory(vm: vm)
+            try expectRecall(vm: vm, secret: secret)
+        }
+        try step("4d. the secret word is not in memory.sqlite, its WAL or its SHM") {
+            let grep = try somnus([
+                "exec", vm, "--", "sh", "-c", "grep -c \(secret) /var/lib/somnus/memory.sqlite* ; ls /var/lib/somnus",
+            ])
+            let counts = grep.stdout.split(separator: "\n").filter { $0.hasPrefix("/var/lib/somnus/memory.sqlite") }
+            #expect(!counts.isEmpty, "\(grep.stdout)")
+            #expect(counts.allSatisfy { $0.hasSuffix(":0") }, "\(grep.stdout)")
+            #expect(grep.stdout.contains("memory.sqlite"))
+            let status = try somnus(["agent", "status", vm, "--json"])
+            #expect(status.stdout.contains("\"memory\""))
+        }
+    }
+
+    /// The secret fact is the best hit for a question about it, and `get` shows it.
+    private func expectRecall(vm: String, secret: String) throws {
+        let search = try somnus([
+            "exec", vm, "--", "somnus-agent", "memory", "search", "--namespace", "e2e", "--json", "deploy key staging",
+        ])
+        #expect(search.status == 0, "\(search.stderr)")
+        #expect(search.stdout.contains(secret))
+        let stats = try somnus(["exec", vm, "--", "somnus-agent", "memory", "stats", "--namespace", "e2e"])
+        #expect(stats.stdout.contains("total:        3"), "\(stats.stdout)")
+    }
+
+    /// Polls `somnus-agent memory stats` in the guest until the agent answers (10 minutes at most).
+    private func waitForMemory(vm: String) throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(600)
+        while clock.now < deadline {
+            let stats = try somnus(["exec", vm, "--", "somnus-agent", "memory", "stats", "--namespace", "e2e"])
+            if stats.status == 0 { return }
+            Thread.sleep(forTimeInterval: 2)
+        }
+        Issue.record("the agent's memory did not answer within 10 minutes")
+    }
+
+    /// The guest's boot id through `somnus agent status`, or "" while the agent does not answer.
+    private func bootID(vm: String) throws -> String {
+        let status = try somnus(["agent", "status", vm, "--json"])
+        guard status.status == 0,
+            let object = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        else { return "" }
+        return object["boot_id"] as? String ?? ""
+    }
+}
