@@ -54,6 +54,9 @@ public struct PackCacheServer: Service {
         let onReady = self.onReady
         let logger = self.logger
         let host = self.host
+        // Hummingbird logs a cancelled shutdown as an error; bind failures are thrown, so keep its own logs quiet.
+        var serverLogger = logger
+        serverLogger.logLevel = max(logger.logLevel, .critical)
         let application = Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "somnus-pack-cache"),
@@ -63,7 +66,7 @@ public struct PackCacheServer: Service {
                     "pack cache serving", metadata: ["pack.cache.host": "\(host)", "pack.cache.port": "\(bound)"])
                 await onReady(bound)
             },
-            logger: logger)
+            logger: serverLogger)
         try await application.runService()
     }
 
