@@ -70,7 +70,7 @@ struct ProfileFileTests {
         #expect(error?.message.contains("'coding' is defined twice") == true)
     }
 
-    @Test("creating a VM with a profile beyond the host's memory is refused with both numbers")
+    @Test("applying a custom profile beyond the host's memory is refused with both numbers")
     func beyondCapacity() async throws {
         let host = try await TestHost.make()
         defer { host.cleanUp() }
@@ -78,14 +78,17 @@ struct ProfileFileTests {
         let manager = try await VMManager(
             configuration: SupervisorConfiguration(
                 stateDirectory: host.root.path, libvirtURI: "test:///default", accelerator: .tcg,
-                customProfiles: [huge]), logger: Logger(label: "test"))
+                customProfiles: [huge, ResourceProfile(name: "small", vcpus: 1, memoryMiB: 1024, summary: "s")]),
+            logger: Logger(label: "test"))
         let name = uniqueName("big")
+        _ = try await manager.create(name: name, profileName: "small")
+        defer { Task { try? await manager.delete(name: name) } }
         let error = await #expect(throws: SupervisorError.self) {
-            _ = try await manager.create(name: name, profileName: "huge")
+            _ = try await manager.applyProfile(name: name, profileName: "huge")
         }
         #expect(error?.code == .capacity)
         #expect(error?.message.contains("1000000 MiB") == true)
         #expect(error?.message.contains("3072 MiB") == true)
-        #expect(try manager.inventory.vm(named: name) == nil)
+        #expect(try manager.record(name).profile == "small")
     }
 }
