@@ -41,6 +41,7 @@ struct ClassifyBench: AsyncParsableCommand {
         var counts: [LogCategory: Int] = [:]
         let clock = ContinuousClock()
         let start = clock.now
+        let cpuStart = cpuSeconds()
         buffer.withUnsafeBufferPointer { bytes in
             var from = 0
             for end in ends {
@@ -51,11 +52,13 @@ struct ClassifyBench: AsyncParsableCommand {
         }
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let cpu = cpuSeconds() - cpuStart
         let peak = Self.memory("VmHWM")
         print(
             String(
-                format: "classify: %d lines (%.1f MB) in %.3f s = %.0f lines/s on one core", lines,
-                Double(buffer.count) / 1e6, seconds, Double(lines) / seconds))
+                format: "classify: %d lines (%.1f MB) in %.3f s wall, %.3f s CPU = %.0f lines per CPU second "
+                    + "(%.0f lines/s wall) on one core", lines, Double(buffer.count) / 1e6, seconds, cpu,
+                Double(lines) / cpu, Double(lines) / seconds))
         print(
             String(
                 format: "memory: RSS %.1f MB before classifying (the log in memory), peak %.1f MB (+%.1f MB); "
@@ -152,4 +155,12 @@ struct MixedLogGenerator {
         buffer.append(contentsOf: prefix.utf8)
         buffer.append(contentsOf: body.utf8)
     }
+}
+
+/// User + system CPU time of this process, in seconds.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
