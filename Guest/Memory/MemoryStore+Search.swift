@@ -15,6 +15,9 @@ public enum MemorySearchMode: String, Sendable, CaseIterable {
 extension MemoryStore {
     /// The RRF constant.
     static let rrfK = 60.0
+    /// Weight of the vector list in hybrid fusion (the BM25 list weighs 1): exact terms are the stronger
+    /// signal, vectors add what they miss (paraphrases).
+    static let vectorWeight = 0.7
 
     /// Weight of each importance in search ranking.
     static func searchWeight(_ importance: MemoryImportance) -> Double {
@@ -30,7 +33,7 @@ extension MemoryStore {
     /// Finds the memories that best match a query (hybrid BM25 + vector ranking).
     ///
     /// Each list yields up to `max(50, 4 × limit)` candidates passing the filters; the fused score
-    /// `Σ 1/(60 + rank)` is scaled to 0…1 (1 = first in both lists), then multiplied by the importance weight
+    /// `Σ w/(60 + rank)` (w = 1 for BM25, 0.7 for vectors) is scaled to 0…1 (1 = first in both lists), then multiplied by the importance weight
     /// (critical 1.0 … temporary 0.6) and a recency factor `0.7 + 0.3·e^(−hours since last access / 168)`.
     /// Returned memories get their access count raised and their last-access time set.
     /// - Parameter request: The query, filters and limit.
@@ -95,14 +98,14 @@ extension MemoryStore {
                     vectorRanks[hit.rowID] = (position + 1, hit.similarity)
                 }
             }
-            let lists = Double(mode == .hybrid ? 2 : 1)
-            let best = 1 / (Self.rrfK + 1) * lists
+            let vectorWeight = mode == .hybrid ? Self.vectorWeight : 1
+            let best = 1 / (Self.rrfK + 1) * ((mode == .vector ? 0 : 1) + (mode == .bm25 ? 0 : vectorWeight))
             var fused: [Int64: Double] = [:]
             for (rowID, rank) in bm25Ranks {
                 fused[rowID, default: 0] += 1 / (Self.rrfK + Double(rank))
             }
             for (rowID, entry) in vectorRanks {
-                fused[rowID, default: 0] += 1 / (Self.rrfK + Double(entry.rank))
+                fused[rowID, default: 0] += vectorWeight / (Self.rrfK + Double(entry.rank))
             }
             let stored = try fetch(rowIDs: Array(fused.keys))
             var hits: [(rowID: Int64, hit: MemorySearchHit)] = []
