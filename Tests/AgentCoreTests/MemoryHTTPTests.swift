@@ -1,4 +1,5 @@
 import AgentAPI
+import Curl
 import Foundation
 import HTTPTypes
 import Logging
