@@ -164,14 +164,21 @@ extension AgentClient {
 extension AgentClient {
     /// `POST /v1/fs/freeze`: freezes the guest's filesystems; the agent thaws them on its own after
     /// `timeoutSeconds`.
-    public func freeze(timeoutSeconds: Int) async throws(CurlError) -> FreezeResponse {
+    /// - Parameters:
+    ///   - timeoutSeconds: How long the agent keeps them frozen at most.
+    ///   - deadline: The request's deadline: a freeze syncs every filesystem first, which takes seconds on a
+    ///     busy guest, longer than an ordinary request.
+    public func freeze(timeoutSeconds: Int, deadline: Duration = .seconds(30)) async throws(CurlError)
+        -> FreezeResponse
+    {
         try await curl.send(
-            request(.post, AgentRoute.fsFreeze), body: FreezeRequest(timeoutSeconds: timeoutSeconds))
+            request(.post, AgentRoute.fsFreeze, timeout: deadline), body: FreezeRequest(timeoutSeconds: timeoutSeconds))
     }
 
     /// `POST /v1/fs/thaw`: thaws what a freeze froze; nothing frozen is not an error.
-    public func thaw() async throws(CurlError) -> ThawResponse {
-        try await curl.send(request(.post, AgentRoute.fsThaw), body: [String: String]())
+    /// - Parameter deadline: The request's deadline (a thaw may wait for a freeze still in progress).
+    public func thaw(deadline: Duration = .seconds(30)) async throws(CurlError) -> ThawResponse {
+        try await curl.send(request(.post, AgentRoute.fsThaw, timeout: deadline), body: [String: String]())
     }
 
     /// `POST /v1/time`: gives the agent the host's clock, which it applies when the drift exceeds 100 ms.

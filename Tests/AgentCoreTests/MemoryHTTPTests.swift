@@ -28,7 +28,8 @@ struct MemoryHTTPTests {
             let id = memory.memory.id
 
             let again = try await agent.addMemory(
-                MemoryCreateRequest(namespace: "project:alpha", content: "Always indent Swift with four spaces"))
+                MemoryCreateRequest(
+                    namespace: "project:alpha", kind: .userDirective, content: "Always indent Swift with four spaces"))
             #expect(again.status == .ok)
             #expect(try again.decode(MemoryCreateResponse.self).outcome == .deduplicated)
 

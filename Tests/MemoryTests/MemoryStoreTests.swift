@@ -18,7 +18,14 @@ struct MemoryStoreTests {
         #expect(created.memory.kind == .userDirective)
         #expect(created.memory.importance == .high)
         let fetched = try store.get(id: created.memory.id, namespace: "user:alice")
-        #expect(fetched == created.memory)
+        // Timestamps are stored as seconds since 1970 in a REAL column: equal to well under a millisecond,
+        // not to the last bit of the in-memory `Date`.
+        #expect(abs(fetched.createdAt.timeIntervalSince(created.memory.createdAt)) < 0.001)
+        #expect(abs(fetched.updatedAt.timeIntervalSince(created.memory.updatedAt)) < 0.001)
+        var sameTimes = fetched
+        sameTimes.createdAt = created.memory.createdAt
+        sameTimes.updatedAt = created.memory.updatedAt
+        #expect(sameTimes == created.memory)
 
         let updated = try store.update(
             id: created.memory.id, namespace: "user:alice",
