@@ -33,9 +33,17 @@ struct MemoryDurabilityTests {
             process.standardOutput = output
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(UInt32.random(in: 5_000...120_000, using: &generator))
+            // Start-up (opening the store, deriving keys) takes a while on a busy machine: wait for the first
+            // acknowledgement, then kill at a random moment of the writing itself.
+            var data = Data()
+            while !data.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                data.append(chunk)
+            }
+            usleep(UInt32.random(in: 1_000...60_000, using: &generator))
             kill(process.processIdentifier, SIGKILL)
-            let data = output.fileHandleForReading.readDataToEndOfFile()
+            data.append(output.fileHandleForReading.readDataToEndOfFile())
             process.waitUntilExit()
             for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
                 let parts = line.split(separator: " ")
