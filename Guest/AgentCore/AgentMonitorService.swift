@@ -18,7 +18,8 @@ struct AgentMonitorService: Service {
     }
 
     /// Tails the configured log files and the journal into ``AgentState/errors`` every second (or every monitor
-    /// interval when shorter); records pending traces and persists at shutdown.
+    /// interval when shorter), pausing while filesystems are frozen; records pending traces and persists at
+    /// shutdown.
     private func errorLoop() async {
         guard !state.configuration.logFiles.isEmpty || state.configuration.journal else { return }
         let monitor: ErrorMonitor
@@ -30,7 +31,7 @@ struct AgentMonitorService: Service {
         }
         let interval = min(state.configuration.monitorInterval, .seconds(1))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await monitor.tick()
+            if !state.freeze.holdsWrites { await monitor.tick() }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
         monitor.finish()

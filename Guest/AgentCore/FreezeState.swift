@@ -28,6 +28,16 @@ final class FreezeState: Sendable {
         }
     }
 
+    /// Whether a freeze is under way or in force: background writers (the error monitor's state files) wait,
+    /// since a write to a frozen filesystem blocks its thread until the thaw, and with one vCPU that thread may be
+    /// the only one the thaw itself could run on.
+    var holdsWrites: Bool {
+        phase.withLock {
+            if case .idle = $0.phase { return false }
+            return true
+        }
+    }
+
     /// Freezes every mount point of the freezer and schedules the thaw.
     /// - Throws: ``AgentError`` `conflict` when already frozen or freezing; the freezer's error (after thawing
     ///   what was frozen) when one mount point fails.

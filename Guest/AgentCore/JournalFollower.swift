@@ -18,8 +18,11 @@ struct JournalLine: Sendable {
 /// once; the pool hop only moves the blocking calls off the cooperative pool.
 final class JournalFollower: @unchecked Sendable {
     private let journal: SystemdJournal
-    /// Identifiers and units whose entries are not classified (the agent's own logs).
-    static let ignoredSources: Set<String> = ["somnus-agent", "somnus-agent.service"]
+    /// The agent's own syslog identifier: its own log lines are not classified.
+    static let ownIdentifier = "somnus-agent"
+    /// The agent's unit: its entries without an identifier are the agent's own output. Entries with another
+    /// identifier come from its exec jobs (which run in the unit's cgroup) and are classified like any other.
+    static let ownUnit = "somnus-agent.service"
 
     /// Opens the local journal (or a directory of journal files) and positions it after `cursor`, or at the end
     /// when `cursor` is `nil` or no longer valid.
@@ -57,8 +60,11 @@ final class JournalFollower: @unchecked Sendable {
                 do throws(SystemdError) {
                     while lines.count < maximum, let entry = try self.journal.next() {
                         cursor = entry.cursor
-                        if let identifier = entry.identifier, Self.ignoredSources.contains(identifier) { continue }
-                        if let unit = entry.unit, Self.ignoredSources.contains(unit) { continue }
+                        if let identifier = entry.identifier {
+                            if identifier == Self.ownIdentifier { continue }
+                        } else if entry.unit == Self.ownUnit {
+                            continue
+                        }
                         let name = entry.identifier ?? entry.unit
                         lines.append(
                             JournalLine(

@@ -20,8 +20,22 @@ extension EndToEndTests {
             try expectRecall(vm: vm, secret: secret)
         }
         try step("4b. restart the agent → memories still there") {
-            let restart = try somnus(["exec", vm, "--", "systemctl", "restart", "somnus-agent"])
+            let pidBefore = try agentPID(vm: vm)
+            // The exec job runs in the agent's cgroup, which a restart kills: restart from a detached process a
+            // moment after the job has answered.
+            let restart = try somnus([
+                "exec", vm, "--", "sh", "-c",
+                "(sleep 2; systemctl restart somnus-agent) >/dev/null 2>&1 &",
+            ])
             #expect(restart.status == 0)
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(300)
+            var pidAfter = pidBefore
+            while clock.now < deadline && (pidAfter == pidBefore || pidAfter.isEmpty) {
+                Thread.sleep(forTimeInterval: 1)
+                pidAfter = try agentPID(vm: vm)
+            }
+            #expect(!pidAfter.isEmpty && pidAfter != pidBefore, "agent pid before \(pidBefore), after \(pidAfter)")
             try waitForMemory(vm: vm)
             try expectRecall(vm: vm, secret: secret)
         }
@@ -77,6 +91,12 @@ extension EndToEndTests {
             Thread.sleep(forTimeInterval: 2)
         }
         Issue.record("the agent's memory did not answer within 10 minutes")
+    }
+
+    /// The agent's main pid in the guest, or "" while the agent does not answer.
+    private func agentPID(vm: String) throws -> String {
+        let show = try somnus(["exec", vm, "--", "systemctl", "show", "-p", "MainPID", "--value", "somnus-agent"])
+        return show.status == 0 ? show.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : ""
     }
 
     /// The guest's boot id through `somnus agent status`, or "" while the agent does not answer.

@@ -10,7 +10,7 @@ extension EndToEndTests {
             try somnus(["snapshot", "create", vm, "--name", snapshot, "--json"])
         }
         #expect(created.status == 0, "snapshot create failed: \(created.stderr)")
-        let records = try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [[String: Any]]
+        let records = try? JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [[String: Any]]
         #expect(records?.first?["quiesced"] as? Bool == true, "not quiesced: \(created.stdout)")
 
         let marker = "/root/written-after-snapshot"
@@ -24,7 +24,7 @@ extension EndToEndTests {
             try somnus(["snapshot", "revert", vm, snapshot, "--json"])
         }
         #expect(reverted.status == 0, "snapshot revert failed: \(reverted.stderr)")
-        let report = try JSONSerialization.jsonObject(with: Data(reverted.stdout.utf8)) as? [String: Any]
+        let report = try? JSONSerialization.jsonObject(with: Data(reverted.stdout.utf8)) as? [String: Any]
         #expect(report?["agent_ready"] as? Bool == true, "revert report: \(reverted.stdout)")
         print(
             "e2e: revert took \(report?["revert_seconds"] ?? "?") s in libvirt, \(report?["total_seconds"] ?? "?") s "
