@@ -105,7 +105,7 @@ struct PackList: AsyncParsableCommand {
                 guard let address = record.address else {
                     throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
                 }
-                let client = manager.agentClient(for: record, address: address, curl: try makeCurl())
+                let client = manager.agentClient(for: record, address: address, curl: try AgentClient.makeCurl())
                 do {
                     for pack in try await client.packs().installed { installed[pack.name] = pack }
                 } catch {
@@ -216,7 +216,7 @@ struct PackInstall: AsyncParsableCommand {
             guard let address = record.address else {
                 throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
             }
-            let curl = try makeCurl()
+            let curl = try AgentClient.makeCurl()
             let client = manager.agentClient(for: record, address: address, curl: curl)
 
             // Fetch first: a download failure stops here, before any snapshot.

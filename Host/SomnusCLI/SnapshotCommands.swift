@@ -23,7 +23,9 @@ struct SnapshotCreate: AsyncParsableCommand {
             let manager = try await options.manager(logger)
             let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
-            let coordinator = SnapshotCoordinator(manager: manager, curl: try makeCurl()) { progress.update($0) }
+            let coordinator = SnapshotCoordinator(manager: manager, curl: try AgentClient.makeCurl()) {
+                progress.update($0)
+            }
             let snapshot = try await coordinator.takeSnapshot(
                 vm: vm, name: name ?? SnapshotCoordinator.defaultName(), description: description)
             progress.finish()
@@ -59,7 +61,9 @@ struct SnapshotRevert: AsyncParsableCommand {
             let manager = try await options.manager(logger)
             let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
-            var coordinator = SnapshotCoordinator(manager: manager, curl: try makeCurl()) { progress.update($0) }
+            var coordinator = SnapshotCoordinator(manager: manager, curl: try AgentClient.makeCurl()) {
+                progress.update($0)
+            }
             coordinator.readyDeadline = .seconds(readyTimeout)
             let report = try await coordinator.revertSnapshot(vm: vm, name: name)
             progress.finish()

@@ -25,7 +25,7 @@ struct UpCommand: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let agent = try ImageBuilder.locateAgentBinary(agentBinary)
             let manager = try await options.manager(logger)
-            let curl = try makeCurl()
+            let curl = try AgentClient.makeCurl()
             let deployer = AgentDeployer(manager: manager, curl: curl, logger: logger)
             let keyPair = try deployer.ensureKeyPair()
 
@@ -161,15 +161,6 @@ struct ImageBuild: AsyncParsableCommand {
                 print("image ready: \(directory)/\(image.disk)")
             }
         }
-    }
-}
-
-/// Creates the process's curl client.
-func makeCurl() throws(SupervisorError) -> CurlClient {
-    do {
-        return try CurlClient()
-    } catch {
-        throw SupervisorError(.agent, "cannot initialise libcurl", cause: error)
     }
 }
 

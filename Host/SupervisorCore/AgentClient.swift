@@ -10,7 +10,7 @@ public struct AgentClient: Sendable {
     public let token: String?
     /// The deadline for each request.
     public let timeout: Duration
-    let curl: CurlClient
+    private(set) var curl: CurlClient
 
     /// Creates a client.
     /// - Parameters:
@@ -27,6 +27,28 @@ public struct AgentClient: Sendable {
         self.token = token
         self.timeout = timeout
         self.curl = curl
+    }
+
+    /// A new curl client for reaching agents, with libcurl's failure as a ``SupervisorError``.
+    /// - Throws: ``SupervisorError/Code/agent`` when libcurl cannot be initialised.
+    public static func makeCurl() throws(SupervisorError) -> CurlClient {
+        do {
+            return try CurlClient()
+        } catch {
+            throw SupervisorError(.agent, "cannot initialise libcurl", cause: error)
+        }
+    }
+
+    /// The same client on a new curl client, so that none of the connections the old one keeps is reused.
+    ///
+    /// After a snapshot revert the guest's TCP state is the snapshot's: a connection that carried requests after
+    /// the snapshot was taken is one whose next request the guest never acknowledges, and it hangs until the
+    /// deadline.
+    /// - Throws: ``SupervisorError/Code/agent`` when libcurl cannot be initialised.
+    public func withNewConnections() throws(SupervisorError) -> AgentClient {
+        var copy = self
+        copy.curl = try AgentClient.makeCurl()
+        return copy
     }
 
     func request(_ method: CurlMethod = .get, _ path: String, timeout: Duration? = nil) -> CurlRequest {

@@ -123,10 +123,11 @@ public struct SnapshotCoordinator: Sendable {
         let revertSeconds = (clock.now - started).inSeconds
         var report = SnapshotRevertReport(vm: vm, snapshot: name, revertSeconds: revertSeconds)
         let record = try manager.record(vm)
-        guard let client = clientFactory(record), try await manager.isRunning(name: vm) else {
+        guard let shared = clientFactory(record), try await manager.isRunning(name: vm) else {
             report.totalSeconds = (clock.now - started).inSeconds
             return report
         }
+        let client = try shared.withNewConnections()
         let end = clock.now + readyDeadline
         var lastProblem = "no answer yet"
         var shown = ""

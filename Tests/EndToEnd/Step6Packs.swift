@@ -36,6 +36,11 @@ extension EndToEndTests {
         #expect(failedResult?["failed_step"] as? Int == 1)
         #expect((failedResult?["failure_output"] as? String)?.contains("deliberate failure") == true)
         #expect(failing.stderr.contains("rolled back"))
+        // The revert's thaw goes out on a new connection: one that carried requests after the snapshot is, for the
+        // reverted guest, a connection whose next request it never acknowledges.
+        #expect(
+            !failing.stderr.contains("waiting for the agent of \(vm): thaw:"),
+            "the thaw after the revert went unanswered: \(failing.stderr)")
 
         let marker = try somnus(["exec", vm, "--", "test", "-e", "/etc/somnus-test/failing-marker.txt"])
         #expect(marker.status == 1, "the file test_failing's first step wrote survived the rollback")
