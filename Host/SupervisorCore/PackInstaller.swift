@@ -161,7 +161,8 @@ public struct PackInstaller: Sendable {
         onProgress(.revert(pack: pack.name, snapshot: snapshot))
         do {
             try await revertSnapshot(vm, snapshot)
-            try await waitHealthy(vm: vm, deadline: options.healthyDeadline)
+            // Connections used since the snapshot hang in the reverted guest: ask on new ones.
+            try await waitHealthy(client: client.withNewConnections(), vm: vm, deadline: options.healthyDeadline)
             result.outcome = .rolledBack
         } catch {
             result.error = failure + "; rollback to \(snapshot) failed: \(error)"
@@ -255,7 +256,7 @@ public struct PackInstaller: Sendable {
         }
     }
 
-    private func waitHealthy(vm: String, deadline: Duration) async throws(SupervisorError) {
+    private func waitHealthy(client: AgentClient, vm: String, deadline: Duration) async throws(SupervisorError) {
         let clock = ContinuousClock()
         let end = clock.now + deadline
         var last: AgentHealth?

@@ -152,7 +152,7 @@ struct PackInstallTests {
             #expect(end.log.isEmpty && end.logOffset == job.log.count)
 
             let list = try await packs.list()
-            #expect(list.known.map(\.name) == ["test_apt_small", "test_failing", "test_files"])
+            #expect(list.known.map(\.name) == ["test_apt_small", "test_failing", "test_files", "test_vm_dies"])
             #expect(list.catalogError == nil)
             let installed = try #require(list.installed.first { $0.name == "test_files" })
             #expect(installed.version == "1.0.0")
@@ -297,7 +297,7 @@ struct PackInstallTests {
             #expect(error.code == "not_found")
             #expect(
                 error.message
-                    == "unknown pack 'no_such_pack' (known: test_apt_small, test_failing, test_files) in \(PackAgent.fixtures)"
+                    == "unknown pack 'no_such_pack' (known: test_apt_small, test_failing, test_files, test_vm_dies) in \(PackAgent.fixtures)"
             )
             let job = try await packs.agent.request(.get, AgentRoute.packJob("nope"))
             #expect(job.status == .notFound)

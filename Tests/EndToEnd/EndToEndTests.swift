@@ -18,34 +18,55 @@ struct CLIResult {
     var stderr: String
 }
 
-/// Runs the real `somnus` binary as a user would, with the suite's state directory.
-func somnus(_ arguments: [String]) throws -> CLIResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: EndToEnd.cli)
-    // Global options go before `--`: everything after it is the guest command of `somnus exec`.
-    var arguments = arguments
-    arguments.insert(
-        contentsOf: ["--state-dir", EndToEnd.stateDirectory], at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read both pipes concurrently so neither fills up and blocks the child.
-    nonisolated(unsafe) var errorData = Data()
-    let reader = Thread { errorData = err.fileHandleForReading.readDataToEndOfFile() }
-    reader.start()
-    let outputData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    while !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
-    let result = CLIResult(
-        status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
-        stderr: String(decoding: errorData, as: UTF8.self))
-    if !result.stderr.isEmpty {
-        print(result.stderr.split(separator: "\n").map { "    | " + $0 }.joined(separator: "\n"))
+/// A `somnus` invocation running in the background; ``wait()`` collects its result.
+final class RunningCLI {
+    /// What the stderr reader thread collects: written by that thread alone, read only after it finished.
+    private final class Collected: @unchecked Sendable {
+        var data = Data()
     }
-    return result
+
+    private let process = Process()
+    private let out = Pipe()
+    private let err = Pipe()
+    private let errors = Collected()
+    private let reader: Thread
+
+    /// Starts the real `somnus` binary as a user would, with the suite's state directory.
+    init(_ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: EndToEnd.cli)
+        // Global options go before `--`: everything after it is the guest command of `somnus exec`.
+        var arguments = arguments
+        arguments.insert(
+            contentsOf: ["--state-dir", EndToEnd.stateDirectory],
+            at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
+        process.arguments = arguments
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read stderr on its own thread while ``wait()`` reads stdout, so neither pipe fills up and blocks the child.
+        let (handle, errors) = (err.fileHandleForReading, errors)
+        reader = Thread { errors.data = handle.readDataToEndOfFile() }
+        reader.start()
+    }
+
+    /// Waits for the process to exit and returns its status and output; stderr is echoed indented.
+    func wait() -> CLIResult {
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        let result = CLIResult(
+            status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+            stderr: String(decoding: errors.data, as: UTF8.self))
+        if !result.stderr.isEmpty {
+            print(result.stderr.split(separator: "\n").map { "    | " + $0 }.joined(separator: "\n"))
+        }
+        return result
+    }
+}
+
+/// Runs the real `somnus` binary as a user would, with the suite's state directory, and waits for it.
+func somnus(_ arguments: [String]) throws -> CLIResult {
+    try RunningCLI(arguments).wait()
 }
 
 /// How often systemd has restarted the agent in the VM.

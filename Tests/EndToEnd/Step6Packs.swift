@@ -48,5 +48,42 @@ extension EndToEndTests {
         #expect(health.stdout.contains("\"healthy\""))
         let stillThere = try somnus(["exec", vm, "--", "hello", "--greeting=somnus"])
         #expect(stillThere.stdout == "somnus\n", "the pack installed before the failing one was lost")
+
+        try vmDiesStep(vm: vm, packs: packs)
+    }
+
+    /// Step 6c: the VM is destroyed while a pack's step runs; the supervisor notices, reverts to the pack's
+    /// snapshot (which starts the VM again), waits for the agent and reports the install as rolled back.
+    func vmDiesStep(vm: String, packs: String) throws {
+        let marker = "/etc/somnus-test/dies-marker.txt"
+        let died = try step("6c. the VM dies mid-install → reverted to its snapshot, reported") {
+            () throws -> CLIResult in
+            let install = try RunningCLI(["pack", "install", vm, "test_vm_dies", "--packs-dir", packs, "--json"])
+            // The first step has written the marker once the second (a long sleep) is under way.
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(300)
+            var underWay = false
+            while clock.now < deadline && !underWay {
+                underWay = try somnus(["exec", vm, "--", "test", "-e", marker]).status == 0
+                if !underWay { Thread.sleep(forTimeInterval: 1) }
+            }
+            #expect(underWay, "test_vm_dies never reached its second step")
+            let destroy = Process()
+            destroy.executableURL = URL(fileURLWithPath: "/usr/bin/virsh")
+            destroy.arguments = ["-c", "qemu:///system", "destroy", vm]
+            try destroy.run()
+            destroy.waitUntilExit()
+            #expect(destroy.terminationStatus == 0, "virsh destroy \(vm) failed")
+            return install.wait()
+        }
+        #expect(died.status == 1)
+        let summary = try? JSONSerialization.jsonObject(with: Data(died.stdout.utf8)) as? [String: Any]
+        let result = (summary?["results"] as? [[String: Any]])?.first
+        #expect(result?["outcome"] as? String == "rolled_back", "pack install reported: \(died.stdout)")
+        #expect((result?["error"] as? String)?.contains("stopped during the install") == true)
+        let gone = try somnus(["exec", vm, "--", "test", "-e", marker])
+        #expect(gone.status == 1, "the file test_vm_dies's first step wrote survived the rollback")
+        let health = try somnus(["health", "--json"])
+        #expect(health.stdout.contains("\"healthy\""))
     }
 }

@@ -38,7 +38,7 @@ struct PackCatalogTests {
     @Test("the test fixtures load")
     func fixturesValidate() throws {
         let catalog = try PackCatalog.load(directory: PackTestSupport.fixtures)
-        #expect(catalog.names == ["test_apt_small", "test_failing", "test_files"])
+        #expect(catalog.names == ["test_apt_small", "test_failing", "test_files", "test_vm_dies"])
         #expect(try catalog.manifest("test_apt_small").aptPackages == ["hello"])
         #expect(try catalog.manifest("test_failing").steps.count == 3)
     }
