@@ -106,6 +106,7 @@ struct EndToEndTests {
         try packsStep(vm: vm)
         try profileStep(vm: vm)
         try agentRestartStep(vm: vm)
+        try softRebootStep(vm: vm)
         try deleteStep(vm: vm)
     }
 
@@ -182,6 +183,24 @@ struct EndToEndTests {
             #expect(try restarts(vm) > restartsBefore)
             #expect(seen.last == "healthy")
         }
+    }
+
+    /// `somnus soft-reboot`: a unit restarted through systemd by the agent comes back active with a new main pid.
+    func softRebootStep(vm: String) throws {
+        let mainPID = { () throws -> String in
+            try somnus(["exec", vm, "--", "systemctl", "show", "-p", "MainPID", "--value", "ssh.service"]).stdout
+        }
+        let before = try mainPID()
+        let reboot = try step("soft-reboot ssh.service through the agent") {
+            try somnus(["soft-reboot", vm, "ssh.service", "--json"])
+        }
+        #expect(reboot.status == 0, "soft-reboot failed: \(reboot.stderr)")
+        let answer = try? JSONSerialization.jsonObject(with: Data(reboot.stdout.utf8)) as? [String: Any]
+        let unit = (answer?["units"] as? [[String: Any]])?.first
+        #expect(unit?["name"] as? String == "ssh.service")
+        #expect(unit?["active"] as? Bool == true, "soft-reboot answered: \(reboot.stdout)")
+        let after = try mainPID()
+        #expect(!after.isEmpty && after != before, "ssh.service kept main pid \(before) through the restart")
     }
 
     /// Step 9: `somnus down` leaves no domain, disk or inventory row.
