@@ -183,7 +183,9 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], path: "Tests/LibvirtTests",
                     swiftSettings: swiftSettings),
-        .testTarget(name: "SSHTests", dependencies: ["SSH"], path: "Tests/SSHTests", swiftSettings: swiftSettings),
+        .target(name: "SSHTestSupport", dependencies: ["SSH"], path: "Tests/SSHTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "SSHTestSupport"], path: "Tests/SSHTests",
+                    swiftSettings: swiftSettings),
         .testTarget(name: "CurlTests", dependencies: ["Curl"], path: "Tests/CurlTests", swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], path: "Tests/SystemdTests",
                     swiftSettings: swiftSettings),
@@ -203,7 +205,8 @@ let package = Package(
         .executableTarget(
             name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
-        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs"],
+        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs",
+                                                                       "SSHTestSupport"],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )

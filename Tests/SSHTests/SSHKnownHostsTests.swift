@@ -1,5 +1,6 @@
 import Foundation
 import SSH
+import SSHTestSupport
 import Testing
 
 @Suite("SSH host key verification", .timeLimit(.minutes(2)))

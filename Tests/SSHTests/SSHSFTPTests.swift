@@ -1,5 +1,6 @@
 import Foundation
 import SSH
+import SSHTestSupport
 import Testing
 
 @Suite("SSH file transfer over SFTP", .timeLimit(.minutes(2)))

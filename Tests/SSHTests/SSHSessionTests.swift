@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SSH
+import SSHTestSupport
 import Testing
 
 @Suite("SSH sessions against a real sshd", .timeLimit(.minutes(2)))

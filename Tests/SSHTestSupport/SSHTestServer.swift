@@ -1,24 +1,33 @@
-import Foundation
-import Glibc
+public import Foundation
+public import SSH
 
-@testable import SSH
+#if canImport(Glibc)
+    import Glibc
+#endif
 
-/// A real OpenSSH server on 127.0.0.1 with a temporary host key, user key and configuration.
-/// Stop it with `stop()`; it runs as the current user (root), which logs in as `root`.
-final class SSHTestServer {
-    let directory: String
-    let port: Int
-    let userKey: SSHKeyPair
-    private(set) var hostKey: SSHKeyPair
+/// A real OpenSSH server on 127.0.0.1 with a temporary host key, user key and configuration, for the SSH
+/// wrapper's tests and the supervisor's deploy tests. It runs as the current user (root), which logs in as
+/// `root`; it stops when released or on ``stop()``.
+public final class SSHTestServer {
+    /// The temporary directory holding the keys, the configuration and `sshd.log`.
+    public let directory: String
+    /// The loopback port it listens on.
+    public let port: Int
+    /// A user key it accepts.
+    public let userKey: SSHKeyPair
+    /// Its current host key.
+    public private(set) var hostKey: SSHKeyPair
     private var pid: pid_t?
 
     /// Starts `sshd -D -e` on a free loopback port.
-    init() throws {
+    /// - Parameter authorizedKeys: Public key lines it accepts besides ``userKey``'s.
+    public init(authorizedKeys: [String] = []) throws {
         directory = try makeTemporaryDirectory(prefix: "somnus-sshd")
         port = try freeLoopbackPort()
         hostKey = try SSHKeyPair.generate(at: directory + "/host_ed25519", comment: "test-host")
         userKey = try SSHKeyPair.generate(at: directory + "/user_ed25519", comment: "test-user")
-        try (userKey.publicKeyLine() + "\n").write(
+        let keys = [try userKey.publicKeyLine()] + authorizedKeys
+        try (keys.joined(separator: "\n") + "\n").write(
             toFile: directory + "/authorized_keys", atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         try start()
@@ -30,7 +39,7 @@ final class SSHTestServer {
     }
 
     /// A configuration logging in as root with the server's user key.
-    func configuration(
+    public func configuration(
         knownHosts: String, policy: SSHHostKeyPolicy = .acceptNew, privateKeyPath: String? = nil,
         connectTimeout: Duration = .seconds(10)
     ) -> SSHSessionConfiguration {
@@ -39,8 +48,9 @@ final class SSHTestServer {
             knownHosts: SSHKnownHosts(path: knownHosts, policy: policy), connectTimeout: connectTimeout)
     }
 
-    /// Stops the server, replaces its host key with a new one, and starts it again on the same port.
-    func replaceHostKey() throws {
+    /// Stops the server, replaces its host key with a new one, and starts it again on the same port: what a
+    /// reinstalled guest looks like.
+    public func replaceHostKey() throws {
         stop()
         let path = directory + "/host_ed25519"
         try FileManager.default.removeItem(atPath: path)
@@ -49,10 +59,12 @@ final class SSHTestServer {
         try start()
     }
 
-    func stop() {
+    /// Stops sshd and waits for it to exit.
+    public func stop() {
         guard let pid else { return }
         kill(pid, SIGTERM)
-        _ = SSHChildProcess.waitForExit(pid)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         self.pid = nil
     }
 
@@ -73,10 +85,21 @@ final class SSHTestServer {
 
             """
         try config.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
-        let logDescriptor = open(directory + "/sshd.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        defer { close(logDescriptor) }
-        let pid = try SSHChildProcess.spawn(
-            "/usr/sbin/sshd", ["-D", "-e", "-f", directory + "/sshd_config"], standardErrorDescriptor: logDescriptor)
+        let logPath = directory + "/sshd.log"
+        // posix_spawn rather than Foundation's Process: the tests reap their own children with waitpid.
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        let argv: [String] = ["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"]
+        let arguments = argv.map { strdup($0) }
+        defer { arguments.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawn(&pid, "/usr/sbin/sshd", &actions, nil, arguments + [nil], environ)
+        guard spawned == 0 else {
+            throw TestServerError(message: "cannot start /usr/sbin/sshd: \(String(cString: strerror(spawned)))")
+        }
         self.pid = pid
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
@@ -88,25 +111,31 @@ final class SSHTestServer {
             }
             usleep(20_000)
         }
-        let log = (try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? ""
-        throw TestServerError(message: "sshd did not start listening on \(port): \(log)")
+        stop()
+        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        throw TestServerError(message: "sshd did not start listening on \(port): \(output)")
     }
 }
 
-struct TestServerError: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
+/// A test server that could not be set up, with what went wrong.
+public struct TestServerError: Error, CustomStringConvertible {
+    /// What went wrong.
+    public let message: String
+    /// Creates the error.
+    public init(message: String) { self.message = message }
+    /// The message.
+    public var description: String { message }
 }
 
 /// Creates a fresh temporary directory.
-func makeTemporaryDirectory(prefix: String) throws -> String {
+public func makeTemporaryDirectory(prefix: String) throws -> String {
     let path = NSTemporaryDirectory() + "/\(prefix)-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
 
 /// Binds a loopback socket to port 0 and returns it with its port; the caller closes it.
-func boundLoopbackSocket() throws -> (descriptor: Int32, port: Int) {
+public func boundLoopbackSocket() throws -> (descriptor: Int32, port: Int) {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard descriptor >= 0 else { throw TestServerError(message: "socket failed") }
     var address = sockaddr_in()
@@ -130,14 +159,14 @@ func boundLoopbackSocket() throws -> (descriptor: Int32, port: Int) {
 }
 
 /// Returns a loopback port that was free a moment ago.
-func freeLoopbackPort() throws -> Int {
+public func freeLoopbackPort() throws -> Int {
     let (descriptor, port) = try boundLoopbackSocket()
     close(descriptor)
     return port
 }
 
 /// Starts a non-blocking connection to a loopback port and returns the descriptor (or -1).
-func startConnection(port: Int) -> Int32 {
+public func startConnection(port: Int) -> Int32 {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0)
     guard descriptor >= 0 else { return -1 }
     var address = sockaddr_in()
@@ -153,7 +182,7 @@ func startConnection(port: Int) -> Int32 {
 }
 
 /// Returns whether a blocking TCP connect to the loopback port succeeds.
-func canConnect(port: Int) -> Bool {
+public func canConnect(port: Int) -> Bool {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard descriptor >= 0 else { return false }
     defer { close(descriptor) }
@@ -167,9 +196,4 @@ func canConnect(port: Int) -> Bool {
         }
     }
     return result == 0
-}
-
-/// Runs a program and returns its standard output and error.
-func runProgram(_ path: String, _ arguments: [String]) throws -> String {
-    try SSHChildProcess.run(path, arguments, mergeStandardOutput: true).standardError
 }
