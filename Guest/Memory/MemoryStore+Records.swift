@@ -1,5 +1,5 @@
 public import AgentAPI
-import Foundation
+import FoundationEssentials
 import SQLite
 
 extension MemoryStore {
@@ -230,12 +230,7 @@ extension MemoryStore {
                 }
                 return MemoryCreateResponse(memory: stored.record, outcome: .deduplicated)
             }
-            let near = index.nearest(to: vector, namespace: request.namespace, limit: 1) {
-                $0.kind == request.kind
-            }
-            if let candidate = near.first, candidate.similarity >= 0.95,
-                let stored = try fetch(rowIDs: [candidate.rowID])[candidate.rowID]
-            {
+            if let stored = try nearDuplicate(of: vector, namespace: request.namespace, kind: request.kind) {
                 var merged = stored.record
                 merged.content = request.content
                 merged.contentHash = hash
@@ -282,6 +277,33 @@ extension MemoryStore {
             index.upsert(rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector)
         }
         return response
+    }
+
+    /// The cosine at or above which a new memory is merged into an existing one.
+    static let nearDuplicateCosine: Float = 0.95
+
+    /// The memory of `kind` whose vector has a cosine ≥ ``nearDuplicateCosine`` with `vector`, if any.
+    ///
+    /// The index's quantized cosine picks a few candidates (with a margin for its rounding); the exact cosine
+    /// is then computed from each candidate's stored vector.
+    func nearDuplicate(of vector: [Float], namespace: String, kind: MemoryKind) throws(MemoryError)
+        -> StoredMemory?
+    {
+        let candidates = index.nearest(to: vector, namespace: namespace, limit: 3) { $0.kind == kind }
+        for candidate in candidates where candidate.similarity >= Self.nearDuplicateCosine - 0.03 {
+            let rows = try sql {
+                try database.query("SELECT embedding FROM memories WHERE rowid = ?", [.integer(candidate.rowID)])
+            }
+            let stored = try vectorFromSealed(rows.first?[0].blobValue ?? [])
+            var cosine: Float = 0
+            for (left, right) in zip(stored, vector) {
+                cosine += left * right
+            }
+            if cosine >= Self.nearDuplicateCosine {
+                return try fetch(rowIDs: [candidate.rowID])[candidate.rowID]
+            }
+        }
+        return nil
     }
 
     /// 0 for critical … 4 for temporary.

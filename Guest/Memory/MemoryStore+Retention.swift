@@ -1,5 +1,10 @@
 public import AgentAPI
-public import Foundation
+public import FoundationEssentials
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 import Logging
 import SQLite
 

@@ -1,7 +1,13 @@
 public import AgentAPI
-public import Foundation
+public import FoundationEssentials
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 public import Logging
 import SQLite
+import Synchronization
 
 /// An encrypted, searchable memory store in one SQLite file (`<dataDirectory>/memory.sqlite`, WAL mode).
 ///
@@ -18,7 +24,7 @@ public final class MemoryStore: @unchecked Sendable {
     /// Default cap of memories per namespace used by ``enforceRetention(now:)``.
     public static let defaultNamespaceCap = 10_000
 
-    let lock = NSLock()
+    let lock = Mutex<Void>(())
     let database: SQLiteDatabase
     var cipher: MemoryCipher
     let embedder: any MemoryEmbedder
@@ -111,7 +117,7 @@ public final class MemoryStore: @unchecked Sendable {
             "memory store opened",
             metadata: [
                 "memory.path": "\(databasePath)", "memory.embedder": "\(embedder.name)",
-                "memory.count": "\(index.partitions.values.reduce(0) { $0 + $1.rowIDs.count })",
+                "memory.count": "\(index.count)",
             ])
     }
 
@@ -170,7 +176,7 @@ public final class MemoryStore: @unchecked Sendable {
         let stored = try sql {
             try database.query("SELECT value FROM memory_meta WHERE name = 'embedder'").first?[0].stringValue
         }
-        let signature = "\(embedder.name)/\(embedder.dimensions)"
+        let signature = embedder.signature
         if stored != signature {
             try reembedAll()
             try sql {
@@ -273,9 +279,7 @@ public final class MemoryStore: @unchecked Sendable {
 
     /// Runs `body` holding the store's lock.
     func locked<T>(_ body: () throws(MemoryError) -> T) throws(MemoryError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+        try lock.withLock { _ throws(MemoryError) -> T in try body() }
     }
 
     /// The embedder's name, as reported in search and stats answers.
