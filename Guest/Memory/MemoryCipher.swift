@@ -1,5 +1,6 @@
 internal import Crypto
 import FoundationEssentials
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)

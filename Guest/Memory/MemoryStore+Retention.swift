@@ -1,12 +1,13 @@
 public import AgentAPI
 public import FoundationEssentials
+import Logging
+import SQLite
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import Logging
-import SQLite
 
 extension MemoryStore {
     /// Days a memory of this importance is kept after its last access; `nil` for never expiring.

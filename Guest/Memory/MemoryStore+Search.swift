@@ -1,11 +1,12 @@
 public import AgentAPI
 import FoundationEssentials
+import SQLite
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-import SQLite
 
 /// Which ranked lists a search uses; ``MemoryStore/search(_:)`` uses both.
 public enum MemorySearchMode: String, Sendable, CaseIterable {

@@ -1,13 +1,14 @@
 public import AgentAPI
 public import FoundationEssentials
+public import Logging
+import SQLite
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-public import Logging
-import SQLite
-import Synchronization
 
 /// An encrypted, searchable memory store in one SQLite file (`<dataDirectory>/memory.sqlite`, WAL mode).
 ///

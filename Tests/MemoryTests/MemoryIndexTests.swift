@@ -13,7 +13,8 @@ struct MemoryIndexTests {
             let store = try openStore(directory)
             for number in 0..<40 {
                 let response = try store.add(
-                    MemoryCreateRequest(namespace: "n", content: "topic\(number) zebra\(number) note about thing \(number)"))
+                    MemoryCreateRequest(
+                        namespace: "n", content: "topic\(number) zebra\(number) note about thing \(number)"))
                 ids[number] = response.memory.id
             }
             // Deleting from the middle moves the last vector into the hole.
@@ -25,7 +26,8 @@ struct MemoryIndexTests {
                 MemoryUpdateRequest(content: "quokka marmalade expedition"))
             for number in [1, 38, 25] {
                 let hits = try store.search(
-                    MemorySearchRequest(namespace: "n", query: "topic\(number) zebra\(number)", limit: 1), mode: .vector)
+                    MemorySearchRequest(namespace: "n", query: "topic\(number) zebra\(number)", limit: 1), mode: .vector
+                )
                 #expect(hits.hits.first?.memory.id == ids[number])
             }
             let updated = try store.search(
