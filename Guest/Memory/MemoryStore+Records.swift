@@ -100,6 +100,16 @@ extension MemoryStore {
         Set(tags.map { cipher.token("tag:" + MemoryText.normalize($0)) }).sorted().joined(separator: " ")
     }
 
+    /// A term token (`t` + 16 hex digits) as the number the in-memory BM25 index uses.
+    static func termKey<Text: StringProtocol>(_ token: Text) -> UInt64 {
+        UInt64(token.dropFirst(), radix: 16) ?? 0
+    }
+
+    /// The in-memory index keys of a content's terms, in order and with repeats.
+    func termKeys(_ content: String) -> [UInt64] {
+        MemoryText.terms(content).map { Self.termKey(cipher.token($0)) }
+    }
+
     func termTokens(_ content: String) -> String {
         MemoryText.terms(content).map { cipher.token($0) }.joined(separator: " ")
     }
@@ -274,7 +284,9 @@ extension MemoryStore {
             return MemoryCreateResponse(memory: record, outcome: .created)
         }
         if let (rowID, record) = indexUpdate {
-            index.upsert(rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector)
+            index.upsert(
+                rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector,
+                terms: termKeys(record.content))
         }
         return response
     }
@@ -364,7 +376,9 @@ extension MemoryStore {
                 try write(record, replacing: stored.rowID, vector: vector)
                 try recordHistory("update", id: id, namespace: namespace, old: stored.record, new: record, at: now)
             }
-            index.upsert(rowID: stored.rowID, namespace: namespace, entry: indexEntry(record), vector: vector)
+            index.upsert(
+                rowID: stored.rowID, namespace: namespace, entry: indexEntry(record), vector: vector,
+                terms: termKeys(record.content))
             return record
         }
     }
@@ -462,7 +476,9 @@ extension MemoryStore {
                 }
             }
             for (rowID, record, vector) in added {
-                index.upsert(rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector)
+                index.upsert(
+                    rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector,
+                    terms: termKeys(record.content))
             }
             return MemoryImportResponse(imported: added.count, skipped: skipped)
         }

@@ -172,7 +172,7 @@ extension MemoryStore {
             for (stored, vector) in records {
                 index.upsert(
                     rowID: stored.rowID, namespace: stored.record.namespace, entry: indexEntry(stored.record),
-                    vector: vector)
+                    vector: vector, terms: termKeys(stored.record.content))
             }
             logger.info("memory key rotated", metadata: ["memory.reencrypted": "\(records.count)"])
             return MemoryRotateKeyResponse(reencrypted: records.count)

@@ -93,7 +93,7 @@ extension MemoryStore {
 
             var bm25Ranks: [Int64: Int] = [:]
             if mode != .vector {
-                let candidates = try fullTextCandidates(
+                let candidates = fullTextCandidates(
                     request.query, namespace: request.namespace, depth: depth, accepts: accepts)
                 for (position, rowID) in candidates.enumerated() {
                     bm25Ranks[rowID] = position + 1
@@ -199,29 +199,15 @@ extension MemoryStore {
 
     /// Row ids of the best BM25 matches in the namespace passing `accepts`, best first.
     ///
-    /// The full-text table is queried alone (no join): its matches come sorted by rank and are filtered
-    /// through the in-memory index until `depth` are found, so no row of `memories` is read here.
+    /// Scored from the in-memory inverted index (the same keyed term hashes as `memory_fts`): only the postings
+    /// of the query's terms are read, and no row of the database.
     private func fullTextCandidates(
         _ query: String, namespace: String, depth: Int, accepts: (MemoryVectorIndex.Entry) -> Bool
-    ) throws(MemoryError) -> [Int64] {
-        var seen = Set<String>()
-        let tokens = MemoryText.terms(query).map { cipher.token($0) }.filter { seen.insert($0).inserted }
-        guard !tokens.isEmpty, let partition = index.partitions[namespace] else {
+    ) -> [Int64] {
+        let terms = termKeys(query)
+        guard !terms.isEmpty else {
             return []
         }
-        let statement = try sql {
-            try database.prepare("SELECT rowid FROM memory_fts WHERE memory_fts MATCH ? ORDER BY rank")
-        }
-        var found: [Int64] = []
-        try sql {
-            try statement.bind([.text(tokens.joined(separator: " OR "))])
-            while found.count < depth, try statement.step() {
-                let rowID = statement.int64(at: 0)
-                if let position = partition.positions[rowID], accepts(partition.entries[position]) {
-                    found.append(rowID)
-                }
-            }
-        }
-        return found
+        return index.bm25(terms: terms, namespace: namespace, limit: depth, filter: accepts)
     }
 }

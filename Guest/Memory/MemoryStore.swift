@@ -187,7 +187,9 @@ public final class MemoryStore: @unchecked Sendable {
         }
         index.removeAll()
         let statement = try sql {
-            try database.prepare("SELECT rowid, namespace, kind, created_at, tag_tokens, embedding FROM memories")
+            try database.prepare(
+                "SELECT m.rowid, m.namespace, m.kind, m.created_at, m.tag_tokens, m.embedding, f.terms "
+                    + "FROM memories m LEFT JOIN memory_fts f ON f.rowid = m.rowid")
         }
         do {
             while try statement.step() {
@@ -199,7 +201,8 @@ public final class MemoryStore: @unchecked Sendable {
                         kind: MemoryKind(rawValue: statement.string(at: 2) ?? "") ?? .coreFact,
                         createdAt: statement.double(at: 3),
                         tagTokens: Self.tagTokenSet(statement.string(at: 4) ?? "")),
-                    vector: vector)
+                    vector: vector,
+                    terms: (statement.string(at: 6) ?? "").split(separator: " ").map { Self.termKey($0) })
             }
         } catch let error as MemoryError {
             throw error

@@ -1,5 +1,11 @@
 import AgentAPI
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// The vectors of one store, kept in memory per namespace and searched by brute force.
 ///
 /// Each vector is quantized to signed 8-bit values with one scale per vector (`value ≈ scale · code`, the
@@ -10,8 +16,18 @@ import AgentAPI
 /// The quantized cosine is within about 1 % of the exact one; callers needing the exact value (the
 /// near-duplicate test) recompute it from the stored vector.
 ///
+/// The same partitions hold an inverted index of the keyed term hashes (the terms of `memory_fts`, as 64-bit
+/// numbers) for BM25 (k1 = 1.2, b = 0.75, FTS5's formula over the namespace's memories): a query reads the
+/// postings of its terms only, with no SQL and no decryption.
+///
 /// Not thread-safe on its own: ``MemoryStore`` uses it under its lock.
 struct MemoryVectorIndex {
+    /// One memory in a term's posting list.
+    struct Posting {
+        var rowID: Int64
+        var frequency: Float
+    }
+
     /// What the filters of a search need to know about a memory without decrypting it.
     struct Entry {
         var kind: MemoryKind
@@ -25,6 +41,11 @@ struct MemoryVectorIndex {
         var scales: [Float] = []
         var columns: [[Int8]]
         var positions: [Int64: Int] = [:]
+        /// Terms per memory (with repeats), and the distinct ones to find its postings again.
+        var lengths: [Int32] = []
+        var distinctTerms: [[UInt64]] = []
+        var postings: [UInt64: [Posting]] = [:]
+        var totalLength = 0
 
         init(dimensions: Int) {
             columns = Array(repeating: [], count: dimensions)
@@ -79,16 +100,24 @@ struct MemoryVectorIndex {
         return (codes, scale)
     }
 
-    mutating func upsert(rowID: Int64, namespace: String, entry: Entry, vector: [Float]) {
+    mutating func upsert(rowID: Int64, namespace: String, entry: Entry, vector: [Float], terms: [UInt64]) {
         precondition(vector.count == dimensions, "vector length must match the index")
         let (codes, scale) = Self.quantize(vector)
         var partition = partitions.removeValue(forKey: namespace) ?? Partition(dimensions: dimensions)
+        var counts: [UInt64: Int] = [:]
+        for term in terms {
+            counts[term, default: 0] += 1
+        }
+        let distinct = Array(counts.keys)
         if let position = partition.positions[rowID] {
+            partition.removePostings(rowID: rowID, position: position)
             partition.entries[position] = entry
             partition.scales[position] = scale
             for dimension in 0..<dimensions {
                 partition.columns[dimension][position] = codes[dimension]
             }
+            partition.lengths[position] = Int32(clamping: terms.count)
+            partition.distinctTerms[position] = distinct
         } else {
             partition.positions[rowID] = partition.rowIDs.count
             partition.rowIDs.append(rowID)
@@ -97,6 +126,12 @@ struct MemoryVectorIndex {
             for dimension in 0..<dimensions {
                 partition.columns[dimension].append(codes[dimension])
             }
+            partition.lengths.append(Int32(clamping: terms.count))
+            partition.distinctTerms.append(distinct)
+        }
+        partition.totalLength += terms.count
+        for (term, count) in counts {
+            partition.postings[term, default: []].append(Posting(rowID: rowID, frequency: Float(count)))
         }
         partitions[namespace] = partition
     }
@@ -109,12 +144,15 @@ struct MemoryVectorIndex {
         guard let position = partition.positions[rowID] else {
             return
         }
+        partition.removePostings(rowID: rowID, position: position)
         let last = partition.rowIDs.count - 1
         if position != last {
             let movedRow = partition.rowIDs[last]
             partition.rowIDs[position] = movedRow
             partition.entries[position] = partition.entries[last]
             partition.scales[position] = partition.scales[last]
+            partition.lengths[position] = partition.lengths[last]
+            partition.distinctTerms[position] = partition.distinctTerms[last]
             for dimension in 0..<dimensions {
                 partition.columns[dimension][position] = partition.columns[dimension][last]
             }
@@ -123,10 +161,68 @@ struct MemoryVectorIndex {
         partition.rowIDs.removeLast()
         partition.entries.removeLast()
         partition.scales.removeLast()
+        partition.lengths.removeLast()
+        partition.distinctTerms.removeLast()
         for dimension in 0..<dimensions {
             partition.columns[dimension].removeLast()
         }
         partition.positions[rowID] = nil
+    }
+
+    /// The `limit` best BM25 matches of `terms` (any of them) passing `filter`, best first; ties by rowid.
+    func bm25(terms: [UInt64], namespace: String, limit: Int, filter: (Entry) -> Bool) -> [Int64] {
+        guard let partition = partitions[namespace], limit > 0, partition.count > 0, partition.totalLength > 0
+        else {
+            return []
+        }
+        let count = Double(partition.count)
+        let averageLength = Double(partition.totalLength) / count
+        let k1 = 1.2
+        let b = 0.75
+        var scores = [Double](repeating: 0, count: partition.count)
+        var touched: [Int] = []
+        for term in Set(terms) {
+            guard let list = partition.postings[term] else {
+                continue
+            }
+            let frequency = Double(list.count)
+            var idf = log((count - frequency + 0.5) / (frequency + 0.5))
+            if idf <= 0 {
+                idf = 1e-6
+            }
+            for posting in list {
+                guard let position = partition.positions[posting.rowID] else {
+                    continue
+                }
+                let tf = Double(posting.frequency)
+                let length = Double(partition.lengths[position])
+                if scores[position] == 0 {
+                    touched.append(position)
+                }
+                scores[position] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / averageLength))
+            }
+        }
+        var best: [(rowID: Int64, score: Double)] = []
+        best.reserveCapacity(limit + 1)
+        for position in touched {
+            let score = scores[position]
+            let rowID = partition.rowIDs[position]
+            if best.count == limit, let last = best.last,
+                score < last.score || (score == last.score && rowID > last.rowID)
+            {
+                continue
+            }
+            guard filter(partition.entries[position]) else {
+                continue
+            }
+            let slot =
+                best.firstIndex { $0.score < score || ($0.score == score && $0.rowID > rowID) } ?? best.count
+            best.insert((rowID, score), at: slot)
+            if best.count > limit {
+                best.removeLast()
+            }
+        }
+        return best.map(\.rowID)
     }
 
     /// The `limit` most similar vectors (cosine, since all are unit length) passing `filter`, best first.
@@ -184,5 +280,21 @@ struct MemoryVectorIndex {
             blockStart = blockEnd
         }
         return best
+    }
+}
+
+extension MemoryVectorIndex.Partition {
+    /// Takes the memory at `position` out of the posting lists of its terms.
+    fileprivate mutating func removePostings(rowID: Int64, position: Int) {
+        for term in distinctTerms[position] {
+            guard var list = postings.removeValue(forKey: term) else {
+                continue
+            }
+            list.removeAll { $0.rowID == rowID }
+            if !list.isEmpty {
+                postings[term] = list
+            }
+        }
+        totalLength -= Int(lengths[position])
     }
 }

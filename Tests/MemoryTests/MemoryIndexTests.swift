@@ -62,6 +62,31 @@ struct MemoryIndexTests {
         #expect(none.hits.isEmpty)
     }
 
+    @Test("BM25 follows updates, deletes, rotate-key and a reopen")
+    func fullTextFollowsChanges() throws {
+        let directory = try TemporaryDirectory()
+        func ids(_ store: MemoryStore, _ query: String) throws -> [String] {
+            try store.search(MemorySearchRequest(namespace: "n", query: query), mode: .bm25).hits.map(\.memory.id)
+        }
+        let id: String
+        do {
+            let store = try openStore(directory)
+            id = try store.add(MemoryCreateRequest(namespace: "n", content: "pelican pelican harbour")).memory.id
+            _ = try store.add(MemoryCreateRequest(namespace: "n", content: "harbour master"))
+            #expect(try ids(store, "pelican") == [id])
+            _ = try store.update(id: id, namespace: "n", MemoryUpdateRequest(content: "albatross colony"))
+            #expect(try ids(store, "pelican").isEmpty)
+            #expect(try ids(store, "albatross") == [id])
+            #expect(try ids(store, "harbour").count == 1)
+            _ = try store.rotateKey()
+            #expect(try ids(store, "albatross") == [id])
+        }
+        let store = try openStore(directory)
+        #expect(try ids(store, "albatross colony") == [id])
+        try store.delete(id: id, namespace: "n")
+        #expect(try ids(store, "albatross").isEmpty)
+    }
+
     @Test("a query sharing no feature with any memory finds nothing by vector")
     func noSharedFeature() throws {
         let directory = try TemporaryDirectory()
