@@ -1,5 +1,11 @@
 internal import Crypto
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// The keys derived from `memory.key` and the operations that use them.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The sealed part of a memory: everything that could reveal what was remembered.
 struct MemoryPayload: Codable, Equatable {

@@ -1,5 +1,5 @@
 public import AgentAPI
-import Foundation
+import FoundationEssentials
 import SQLite
 
 extension MemoryStore {
@@ -98,6 +98,16 @@ extension MemoryStore {
 
     func tagTokens(_ tags: [String]) -> String {
         Set(tags.map { cipher.token("tag:" + MemoryText.normalize($0)) }).sorted().joined(separator: " ")
+    }
+
+    /// A term token (`t` + 16 hex digits) as the number the in-memory BM25 index uses.
+    static func termKey<Text: StringProtocol>(_ token: Text) -> UInt64 {
+        UInt64(token.dropFirst(), radix: 16) ?? 0
+    }
+
+    /// The in-memory index keys of a content's terms, in order and with repeats.
+    func termKeys(_ content: String) -> [UInt64] {
+        MemoryText.terms(content).map { Self.termKey(cipher.token($0)) }
     }
 
     func termTokens(_ content: String) -> String {
@@ -230,12 +240,7 @@ extension MemoryStore {
                 }
                 return MemoryCreateResponse(memory: stored.record, outcome: .deduplicated)
             }
-            let near = index.nearest(to: vector, namespace: request.namespace, limit: 1) {
-                $0.kind == request.kind
-            }
-            if let candidate = near.first, candidate.similarity >= 0.95,
-                let stored = try fetch(rowIDs: [candidate.rowID])[candidate.rowID]
-            {
+            if let stored = try nearDuplicate(of: vector, namespace: request.namespace, kind: request.kind) {
                 var merged = stored.record
                 merged.content = request.content
                 merged.contentHash = hash
@@ -279,9 +284,38 @@ extension MemoryStore {
             return MemoryCreateResponse(memory: record, outcome: .created)
         }
         if let (rowID, record) = indexUpdate {
-            index.upsert(rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector)
+            index.upsert(
+                rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector,
+                terms: termKeys(record.content))
         }
         return response
+    }
+
+    /// The cosine at or above which a new memory is merged into an existing one.
+    static let nearDuplicateCosine: Float = 0.95
+
+    /// The memory of `kind` whose vector has a cosine ≥ ``nearDuplicateCosine`` with `vector`, if any.
+    ///
+    /// The index's quantized cosine picks a few candidates (with a margin for its rounding); the exact cosine
+    /// is then computed from each candidate's stored vector.
+    func nearDuplicate(of vector: [Float], namespace: String, kind: MemoryKind) throws(MemoryError)
+        -> StoredMemory?
+    {
+        let candidates = index.nearest(to: vector, namespace: namespace, limit: 3) { $0.kind == kind }
+        for candidate in candidates where candidate.similarity >= Self.nearDuplicateCosine - 0.03 {
+            let rows = try sql {
+                try database.query("SELECT embedding FROM memories WHERE rowid = ?", [.integer(candidate.rowID)])
+            }
+            let stored = try vectorFromSealed(rows.first?[0].blobValue ?? [])
+            var cosine: Float = 0
+            for (left, right) in zip(stored, vector) {
+                cosine += left * right
+            }
+            if cosine >= Self.nearDuplicateCosine {
+                return try fetch(rowIDs: [candidate.rowID])[candidate.rowID]
+            }
+        }
+        return nil
     }
 
     /// 0 for critical … 4 for temporary.
@@ -342,7 +376,9 @@ extension MemoryStore {
                 try write(record, replacing: stored.rowID, vector: vector)
                 try recordHistory("update", id: id, namespace: namespace, old: stored.record, new: record, at: now)
             }
-            index.upsert(rowID: stored.rowID, namespace: namespace, entry: indexEntry(record), vector: vector)
+            index.upsert(
+                rowID: stored.rowID, namespace: namespace, entry: indexEntry(record), vector: vector,
+                terms: termKeys(record.content))
             return record
         }
     }
@@ -440,7 +476,9 @@ extension MemoryStore {
                 }
             }
             for (rowID, record, vector) in added {
-                index.upsert(rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector)
+                index.upsert(
+                    rowID: rowID, namespace: record.namespace, entry: indexEntry(record), vector: vector,
+                    terms: termKeys(record.content))
             }
             return MemoryImportResponse(imported: added.count, skipped: skipped)
         }

@@ -1,7 +1,13 @@
 public import AgentAPI
-public import Foundation
+public import FoundationEssentials
 import Logging
 import SQLite
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 extension MemoryStore {
     /// Days a memory of this importance is kept after its last access; `nil` for never expiring.
@@ -166,7 +172,7 @@ extension MemoryStore {
             for (stored, vector) in records {
                 index.upsert(
                     rowID: stored.rowID, namespace: stored.record.namespace, entry: indexEntry(stored.record),
-                    vector: vector)
+                    vector: vector, terms: termKeys(stored.record.content))
             }
             logger.info("memory key rotated", metadata: ["memory.reencrypted": "\(records.count)"])
             return MemoryRotateKeyResponse(reencrypted: records.count)

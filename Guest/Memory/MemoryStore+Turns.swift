@@ -1,5 +1,5 @@
 public import AgentAPI
-import Foundation
+import FoundationEssentials
 
 /// The conversation heuristics of the original design: turn importance, topic tags and fact extraction.
 enum MemoryTurnAnalyzer {
@@ -40,7 +40,7 @@ enum MemoryTurnAnalyzer {
 
     /// `core_fact` sentences found in the user's words.
     static func facts(_ user: String) -> [String] {
-        let lower = user.lowercased().replacingOccurrences(of: "’", with: "'")
+        let lower = user.lowercased().replacing("’", with: "'")
         let patterns: [(prefix: String, oneWord: Bool, template: String)] = [
             ("my name is ", true, "User's name is "),
             ("call me ", true, "User prefers to be called "),
@@ -52,7 +52,7 @@ enum MemoryTurnAnalyzer {
         var facts: [String] = []
         for pattern in patterns {
             var searchStart = lower.startIndex
-            while let range = lower.range(of: pattern.prefix, range: searchStart..<lower.endIndex) {
+            while let range = lower[searchStart...].firstRange(of: pattern.prefix) {
                 searchStart = range.upperBound
                 if range.lowerBound > lower.startIndex {
                     let before = lower[lower.index(before: range.lowerBound)]

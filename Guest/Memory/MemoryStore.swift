@@ -1,7 +1,14 @@
 public import AgentAPI
-public import Foundation
+public import FoundationEssentials
 public import Logging
 import SQLite
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// An encrypted, searchable memory store in one SQLite file (`<dataDirectory>/memory.sqlite`, WAL mode).
 ///
@@ -18,7 +25,7 @@ public final class MemoryStore: @unchecked Sendable {
     /// Default cap of memories per namespace used by ``enforceRetention(now:)``.
     public static let defaultNamespaceCap = 10_000
 
-    let lock = NSLock()
+    let lock = Mutex<Void>(())
     let database: SQLiteDatabase
     var cipher: MemoryCipher
     let embedder: any MemoryEmbedder
@@ -111,7 +118,7 @@ public final class MemoryStore: @unchecked Sendable {
             "memory store opened",
             metadata: [
                 "memory.path": "\(databasePath)", "memory.embedder": "\(embedder.name)",
-                "memory.count": "\(index.partitions.values.reduce(0) { $0 + $1.rowIDs.count })",
+                "memory.count": "\(index.count)",
             ])
     }
 
@@ -170,7 +177,7 @@ public final class MemoryStore: @unchecked Sendable {
         let stored = try sql {
             try database.query("SELECT value FROM memory_meta WHERE name = 'embedder'").first?[0].stringValue
         }
-        let signature = "\(embedder.name)/\(embedder.dimensions)"
+        let signature = embedder.signature
         if stored != signature {
             try reembedAll()
             try sql {
@@ -180,7 +187,9 @@ public final class MemoryStore: @unchecked Sendable {
         }
         index.removeAll()
         let statement = try sql {
-            try database.prepare("SELECT rowid, namespace, kind, created_at, tag_tokens, embedding FROM memories")
+            try database.prepare(
+                "SELECT m.rowid, m.namespace, m.kind, m.created_at, m.tag_tokens, m.embedding, f.terms "
+                    + "FROM memories m LEFT JOIN memory_fts f ON f.rowid = m.rowid")
         }
         do {
             while try statement.step() {
@@ -192,7 +201,8 @@ public final class MemoryStore: @unchecked Sendable {
                         kind: MemoryKind(rawValue: statement.string(at: 2) ?? "") ?? .coreFact,
                         createdAt: statement.double(at: 3),
                         tagTokens: Self.tagTokenSet(statement.string(at: 4) ?? "")),
-                    vector: vector)
+                    vector: vector,
+                    terms: (statement.string(at: 6) ?? "").split(separator: " ").map { Self.termKey($0) })
             }
         } catch let error as MemoryError {
             throw error
@@ -273,9 +283,7 @@ public final class MemoryStore: @unchecked Sendable {
 
     /// Runs `body` holding the store's lock.
     func locked<T>(_ body: () throws(MemoryError) -> T) throws(MemoryError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+        try lock.withLock { _ throws(MemoryError) -> T in try body() }
     }
 
     /// The embedder's name, as reported in search and stats answers.

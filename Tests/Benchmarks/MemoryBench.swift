@@ -31,7 +31,9 @@ struct MemoryBench: ParsableCommand {
                 MemoryCreateRequest(namespace: "bench", content: generator.sentence(number), tags: ["t\(number % 7)"]))
         }
         let singleRate = Double(singles) / (clock.now - singleStart).seconds
-        print(String(format: "memory insert, single: %.0f memories/s (%d)", singleRate, singles))
+        print(
+            String(
+                format: "memory insert, single (%@): %.0f memories/s (%d)", single.embedderName, singleRate, singles))
 
         // Batched: importRecords stores a whole batch in one transaction.
         let batchStore = try MemoryStore(
@@ -53,19 +55,25 @@ struct MemoryBench: ParsableCommand {
                 _ = try batchStore.importRecords((filled..<end).map { generator.record($0) })
                 filled = end
             }
-            var times: [Double] = []
+            var times: [MemorySearchMode: [Double]] = [:]
             for number in 0..<searches {
                 let query = generator.query(number)
-                let start = clock.now
-                _ = try batchStore.search(MemorySearchRequest(namespace: "bench", query: query, limit: 5))
-                times.append((clock.now - start).milliseconds)
+                // Hybrid every time; each list alone every third query, to show where the time goes.
+                for mode in MemorySearchMode.allCases where mode == .hybrid || number % 3 == 0 {
+                    let start = clock.now
+                    _ = try batchStore.search(
+                        MemorySearchRequest(namespace: "bench", query: query, limit: 5), mode: mode)
+                    times[mode, default: []].append((clock.now - start).milliseconds)
+                }
             }
-            times.sort()
+            let hybrid = (times[.hybrid] ?? []).sorted()
             let stats = try batchStore.stats(namespace: nil)
             print(
                 String(
-                    format: "memory search at %d: p50 %.2f ms, p99 %.2f ms; %.0f bytes/memory on disk (db+wal); "
-                        + "RSS %.0f MiB", size, percentile(times, 0.5), percentile(times, 0.99),
+                    format: "memory search at %d (%@): p50 %.2f ms, p99 %.2f ms (BM25 alone p50 %.2f, vector alone "
+                        + "p50 %.2f); %.0f bytes/memory on disk (db+wal); RSS %.0f MiB", size,
+                    batchStore.embedderName, percentile(hybrid, 0.5), percentile(hybrid, 0.99),
+                    percentile((times[.bm25] ?? []).sorted(), 0.5), percentile((times[.vector] ?? []).sorted(), 0.5),
                     Double(stats.databaseBytes) / Double(stats.total), Self.residentMiB()))
         }
 
