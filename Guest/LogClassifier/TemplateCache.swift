@@ -194,7 +194,7 @@ struct TemplateCache: Sendable {
 /// one occurrence to the next but never names an entity, so the next line of the same template with the same key
 /// reuses them.
 ///
-/// The key leaves out timestamp-like tokens (only digits and `-:.,+TZ`, with a digit and a `-` or `:`) and the
+/// The key leaves out timestamp-like tokens (only digits and `-:.,+TZ`, with a digit and two `-` or `:`) and the
 /// numbers in `word[1234]` (process ids); every entity value must occur in the key, or nothing is remembered.
 final class EntityMemo: Sendable {
     let key: [UInt8]
@@ -225,13 +225,13 @@ final class EntityMemo: Sendable {
             var tokenEnd = index
             var timestampLike = true
             var hasDigit = false
-            var hasSeparator = false
+            var separators = 0
             while tokenEnd < end, line[tokenEnd] != 0x20 {
                 let byte = line[tokenEnd]
                 if LogMasker.isDigit(byte) {
                     hasDigit = true
                 } else if byte == UInt8(ascii: "-") || byte == UInt8(ascii: ":") {
-                    hasSeparator = true
+                    separators += 1
                 } else if byte != UInt8(ascii: "."), byte != UInt8(ascii: ","), byte != UInt8(ascii: "+"),
                     byte != UInt8(ascii: "T"), byte != UInt8(ascii: "Z")
                 {
@@ -239,7 +239,7 @@ final class EntityMemo: Sendable {
                 }
                 tokenEnd += 1
             }
-            if timestampLike, hasDigit, hasSeparator {
+            if timestampLike, hasDigit, separators >= 2 {
                 output[count] = 0x01
                 count += 1
                 index = tokenEnd
