@@ -1,17 +1,26 @@
-import Foundation
+import FoundationEssentials
 import LogClassifier
 import Logging
 import NIOPosix
 
-/// What the error monitor persists under the data directory: the journal cursor and the store's counts.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What the error monitor persists under the data directory, as one file so it is saved as one unit: the journal
+/// cursor, the log files' positions and the store's counts.
 struct ErrorMonitorState: Codable, Sendable {
     /// The cursor of the last journal entry counted, `nil` before the first one.
     var journalCursor: String?
+    /// Where reading of each log file stopped; `nil` in files written before positions moved in here (they were
+    /// in `log-tailer.json`).
+    var logPositions: [LogTailerPosition]?
     /// The error store's counts and recent list.
     var store: ErrorStoreSnapshot
 
     enum CodingKeys: String, CodingKey {
         case journalCursor = "journal_cursor"
+        case logPositions = "log_positions"
         case store
     }
 }
@@ -19,10 +28,12 @@ struct ErrorMonitorState: Codable, Sendable {
 /// Feeds the configured log files and the systemd journal into the agent's ``ErrorStore``, one ``tick()`` at a
 /// time, and persists what it counted.
 ///
-/// Files are read by a ``LogTailer`` (its offsets in `<data_dir>/log-tailer.json`); the journal by a
-/// ``JournalFollower`` starting at its end on first run. After every tick that counted something, the store's
-/// snapshot and the journal cursor are written atomically to `<data_dir>/errors.json`, so a restarted agent
-/// neither loses nor re-counts. A source quiet for ``quietPeriod`` has its pending trace recorded, so a traceback
+/// Files are read by a ``LogTailer``; the journal by a ``JournalFollower`` starting at its end on first run. After
+/// every tick that read or counted something, the store's snapshot, the files' positions and the journal cursor
+/// are written as one file, `<data_dir>/errors.json` (temp file, `fsync`, rename), so a crash at any point leaves
+/// either the state before the tick or the state after it, and a restarted agent neither loses nor re-counts. The
+/// older layout, positions in a separate `<data_dir>/log-tailer.json`, is read once and removed after the first
+/// save. A source quiet for ``quietPeriod`` has its pending trace recorded, so a traceback
 /// at the end of a log is not held back forever.
 ///
 /// Used by one task at a time (the monitor service); not `Sendable`.
@@ -44,6 +55,10 @@ final class ErrorMonitor {
     private var journalRetryAt: ContinuousClock.Instant?
     private var lastLineAt: [String: ContinuousClock.Instant] = [:]
     private let statePath: String
+    private let legacyTailerPath: String
+    /// The positions after the last poll, and those in the state file.
+    private var positions: [LogTailerPosition] = []
+    private var savedPositions: [LogTailerPosition] = []
     private var reported: [String: String] = [:]
 
     /// Loads the persisted state into `store` and prepares the tailer.
@@ -67,23 +82,31 @@ final class ErrorMonitor {
         for (name, path) in configuration.logFiles { names[path] = name }
         self.names = names
         let directory = configuration.dataDirectory
-        statePath = (directory as NSString).appendingPathComponent(Self.stateFileName)
+        statePath = FilePaths.join(directory, Self.stateFileName)
+        legacyTailerPath = FilePaths.join(directory, LogTailer.stateFileName)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw AgentError(.io, "cannot create the data directory \(directory)", cause: error)
         }
-        tailer =
-            configuration.logFiles.isEmpty
-            ? nil
-            : try LogTailer(paths: configuration.logFiles.values.sorted(), stateDirectory: directory)
-        if let persisted = try Self.load(statePath) {
+        let persisted = try Self.load(statePath)
+        if let persisted {
             store.restore(persisted.store)
             journalCursor = persisted.journalCursor
         }
+        // Positions saved with the counts win; the separate file of the older layout is read only without them.
+        var positions = persisted?.logPositions ?? []
+        if persisted?.logPositions == nil { positions = try LogTailer.loadPositions(legacyTailerPath) ?? [] }
+        self.positions = positions
+        savedPositions = positions
+        tailer =
+            configuration.logFiles.isEmpty
+            ? nil
+            : LogTailer(paths: configuration.logFiles.values.sorted(), positions: positions)
     }
 
-    /// Reads what is new in every source, classifies it into the store, and persists the result.
+    /// Reads what is new in every source, classifies it into the store, and persists the result (counts,
+    /// positions and cursor in one atomic write).
     /// - Returns: How many lines were read.
     @discardableResult
     func tick() async -> Int {
@@ -105,6 +128,8 @@ final class ErrorMonitor {
             }
             let failures = await tailer.failures
             for (path, problem) in failures { report(path, problem) }
+            positions = await tailer.positions
+            if positions != savedPositions { changed = true }
         }
         if journalEnabled, let (lines, cursor) = await readJournal(now: now) {
             let date = Date()
@@ -158,15 +183,21 @@ final class ErrorMonitor {
     }
 
     private func save() {
-        let state = ErrorMonitorState(journalCursor: journalCursor, store: store.snapshot())
+        let state = ErrorMonitorState(journalCursor: journalCursor, logPositions: positions, store: store.snapshot())
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(state).write(to: URL(fileURLWithPath: statePath), options: .atomic)
+            let data = try encoder.encode(state)
+            try DurableFile.write(data, to: statePath)
+            savedPositions = positions
             reported[statePath] = nil
         } catch {
             report(statePath, "cannot write \(statePath): \(error)")
+            return
         }
+        // Everything is in the one file now. The older layout's separate positions are ignored from here on (the
+        // positions in the state file win), so a failure to remove them is harmless.
+        unlink(legacyTailerPath)
     }
 
     /// Logs a problem once, until it changes.

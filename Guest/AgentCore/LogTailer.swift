@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import NIOPosix
 
 #if canImport(Glibc)
@@ -43,10 +43,17 @@ public struct LogTailerPosition: Codable, Sendable, Hashable {
 ///
 /// Each ``poll()`` reads what was appended since the last one and returns the complete lines; a trailing partial
 /// line waits for its `\n`. When the path names a new inode (rotation by rename), the old file is read to its end
-/// first (its trailing partial line is then handed out too), then the new file from offset 0. When a file shrinks
-/// below the offset (truncation), reading restarts at 0. Positions `{path, inode, offset}` are written atomically
-/// to `<stateDirectory>/log-tailer.json` after each poll, so a restarted tailer neither loses nor repeats lines;
-/// on restart after a rotation, the old inode is looked for among the directory's other files and finished first.
+/// through the descriptor kept open (its trailing partial line is then handed out too); files rotated after it
+/// and before the current one (two or more rotations between polls, `app.log` → `app.log.1` → `app.log.2`) are
+/// found among the siblings named `<name>.…`/`<name>-…` modified since, and read whole, oldest first; then the new
+/// file from offset 0. When a file shrinks below the offset (truncation), reading restarts at 0.
+///
+/// Positions `{path, inode, offset}` are either written atomically to `<stateDirectory>/log-tailer.json` after
+/// each poll (``init(paths:stateDirectory:startPosition:chunkSize:maximumLineBytes:maximumBytesPerPoll:)``), or
+/// left to the caller, who saves ``positions`` together with whatever it made of the lines
+/// (``init(paths:positions:startPosition:chunkSize:maximumLineBytes:maximumBytesPerPoll:)``), so one atomic write
+/// covers both. A restarted tailer neither loses nor repeats lines; on restart after a rotation, the old inode is
+/// looked for among the directory's other files and finished first.
 ///
 /// File reads run in chunks on `NIOThreadPool`, never on the cooperative pool.
 public actor LogTailer {
@@ -62,18 +69,16 @@ public actor LogTailer {
     public static let stateFileName = "log-tailer.json"
 
     private let paths: [String]
-    private let statePath: String
+    private let statePath: String?
     private let startPosition: StartPosition
-    private let chunkSize: Int
-    private let maximumLineBytes: Int
-    private let maximumBytesPerPoll: Int
+    private let limits: ReadLimits
     private var files: [String: TailedFile] = [:]
     private var polling = false
 
     /// Problems met by the last poll, keyed by file path (or the state file's path): a sentence each.
     public private(set) var failures: [String: String] = [:]
 
-    /// Creates a tailer and loads the persisted positions.
+    /// Creates a tailer that persists its positions itself and loads the persisted ones.
     /// - Parameters:
     ///   - paths: The files to follow (they need not exist yet).
     ///   - stateDirectory: The directory for `log-tailer.json` (created if missing).
@@ -87,19 +92,46 @@ public actor LogTailer {
         paths: [String], stateDirectory: String, startPosition: StartPosition = .beginning, chunkSize: Int = 64 * 1024,
         maximumLineBytes: Int = 64 * 1024, maximumBytesPerPoll: Int = 8 * 1024 * 1024
     ) throws(AgentError) {
-        precondition(chunkSize > 0 && maximumLineBytes > 0 && maximumBytesPerPoll > 0, "sizes must be positive")
-        self.paths = paths
-        self.statePath = (stateDirectory as NSString).appendingPathComponent(Self.stateFileName)
-        self.startPosition = startPosition
-        self.chunkSize = chunkSize
-        self.maximumLineBytes = maximumLineBytes
-        self.maximumBytesPerPoll = maximumBytesPerPoll
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
         } catch {
             throw AgentError(.io, "cannot create the log tailer's state directory \(stateDirectory)", cause: error)
         }
-        for position in try Self.loadPositions(statePath) where paths.contains(position.path) {
+        let statePath = FilePaths.join(stateDirectory, Self.stateFileName)
+        self.init(
+            paths: paths, statePath: statePath, positions: try Self.loadPositions(statePath) ?? [],
+            startPosition: startPosition,
+            limits: ReadLimits(chunk: chunkSize, line: maximumLineBytes, poll: maximumBytesPerPoll))
+    }
+
+    /// Creates a tailer that starts from `positions` and persists nothing: the caller saves ``positions`` after
+    /// each poll, together with what it made of the lines.
+    /// - Parameters:
+    ///   - paths: The files to follow (they need not exist yet).
+    ///   - positions: Where reading stopped before (positions of other paths are ignored).
+    ///   - startPosition: Where to start a file never seen before.
+    ///   - chunkSize: Bytes per `read` call.
+    ///   - maximumLineBytes: Longer lines are split at this length (bounded memory).
+    ///   - maximumBytesPerPoll: The most bytes read from one file in one poll; the rest waits for the next.
+    public init(
+        paths: [String], positions: [LogTailerPosition], startPosition: StartPosition = .beginning,
+        chunkSize: Int = 64 * 1024, maximumLineBytes: Int = 64 * 1024, maximumBytesPerPoll: Int = 8 * 1024 * 1024
+    ) {
+        self.init(
+            paths: paths, statePath: nil, positions: positions, startPosition: startPosition,
+            limits: ReadLimits(chunk: chunkSize, line: maximumLineBytes, poll: maximumBytesPerPoll))
+    }
+
+    private init(
+        paths: [String], statePath: String?, positions: [LogTailerPosition], startPosition: StartPosition,
+        limits: ReadLimits
+    ) {
+        precondition(limits.chunk > 0 && limits.line > 0 && limits.poll > 0, "sizes must be positive")
+        self.paths = paths
+        self.statePath = statePath
+        self.startPosition = startPosition
+        self.limits = limits
+        for position in positions where paths.contains(position.path) {
             files[position.path] = TailedFile(path: position.path, inode: position.inode, offset: position.offset)
         }
     }
@@ -108,13 +140,16 @@ public actor LogTailer {
         for file in files.values where file.descriptor >= 0 { close(file.descriptor) }
     }
 
-    /// The current positions, one per file that has been opened, sorted by path.
+    /// The current positions, one per file that has been opened, sorted by path: just past the last line handed
+    /// out by the last poll.
     public var positions: [LogTailerPosition] {
-        files.values.map { LogTailerPosition(path: $0.path, inode: $0.inode, offset: $0.offset) }
-            .sorted { $0.path < $1.path }
+        files.values.filter { $0.inode != 0 }.map {
+            LogTailerPosition(path: $0.path, inode: $0.inode, offset: max(0, $0.offset))
+        }
+        .sorted { $0.path < $1.path }
     }
 
-    /// Reads every file's new complete lines and persists the new positions.
+    /// Reads every file's new complete lines and, when the tailer owns its state file, persists the new positions.
     ///
     /// A file that cannot be opened or read, or a state file that cannot be written, does not fail the poll (the
     /// lines already read are never thrown away): the problem is reported in ``failures`` until the next poll.
@@ -125,7 +160,7 @@ public actor LogTailer {
         polling = true
         defer { polling = false }
         let snapshot = paths.map { files[$0] ?? TailedFile(path: $0, inode: 0, offset: -1) }
-        let limits = ReadLimits(chunk: chunkSize, line: maximumLineBytes, poll: maximumBytesPerPoll)
+        let limits = limits
         let start = startPosition
         let state = statePath
         let updated: [TailedFile]
@@ -144,10 +179,12 @@ public actor LogTailer {
                     }
                     updated.append(file)
                 }
-                do throws(AgentError) {
-                    try Self.savePositions(updated, to: state)
-                } catch {
-                    problems[state] = error.description
+                if let state {
+                    do throws(AgentError) {
+                        try Self.savePositions(updated, to: state)
+                    } catch {
+                        problems[state] = error.description
+                    }
                 }
                 return (updated, lines, problems)
             }
@@ -159,8 +196,10 @@ public actor LogTailer {
         return lines
     }
 
-    private static func loadPositions(_ path: String) throws(AgentError) -> [LogTailerPosition] {
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
+    /// The positions saved in a `log-tailer.json`, or `nil` when the file does not exist.
+    /// - Throws: ``AgentError`` (`io_error`) naming the file when it cannot be read or decoded.
+    static func loadPositions(_ path: String) throws(AgentError) -> [LogTailerPosition]? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
         do {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             return try JSONDecoder().decode([LogTailerPosition].self, from: data)
@@ -173,13 +212,15 @@ public actor LogTailer {
         let positions = files.filter { $0.inode != 0 }.map {
             LogTailerPosition(path: $0.path, inode: $0.inode, offset: max(0, $0.offset))
         }
+        let data: Data
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            try encoder.encode(positions).write(to: URL(fileURLWithPath: path), options: .atomic)
+            data = try encoder.encode(positions)
         } catch {
-            throw AgentError(.io, "cannot write the log tailer state \(path)", cause: error)
+            throw AgentError(.io, "cannot encode the log tailer state \(path)", cause: error)
         }
+        try DurableFile.write(data, to: path)
     }
 }
 
@@ -197,6 +238,8 @@ struct TailedFile: Sendable {
     /// -1 means "never seen": start according to the start position.
     var offset: Int64
     var descriptor: Int32 = -1
+    /// Inodes of files this tailer read to their end lately (never read again as a rotated sibling).
+    var finished: [UInt64] = []
 
     init(path: String, inode: UInt64, offset: Int64) {
         self.path = path
@@ -209,39 +252,70 @@ struct TailedFile: Sendable {
         limits: ReadLimits, startPosition: LogTailer.StartPosition, into lines: inout [LogTailerLine]
     ) throws(AgentError) {
         if descriptor < 0 {
-            guard let current = Self.inode(ofPath: path) else { return }  // Not there yet.
+            guard let current = FileStatus(path: path) else { return }  // Not there yet.
             if offset < 0 {
-                offset = startPosition == .end ? Self.size(ofPath: path) : 0
-                inode = current
-            } else if current != inode {
-                // Rotated while we were not running: finish the old inode if it is still nearby.
+                offset = startPosition == .end ? current.size : 0
+                inode = current.inode
+            } else if current.inode != inode {
+                // Rotated while we were not running: finish the old inode if it is still nearby, then the files
+                // rotated after it.
                 if let rotated = Self.find(inode: inode, near: path) {
                     var old = TailedFile(path: path, inode: inode, offset: offset)
                     old.descriptor = try Self.open(rotated)
                     defer { close(old.descriptor) }
                     try old.read(limits: limits, finishing: true, into: &lines)
+                    let modified = FileStatus(descriptor: old.descriptor)?.modified ?? .max
+                    finished.append(inode)
+                    try readRotated(since: modified, current: current.inode, limits: limits, into: &lines)
                 }
-                inode = current
+                inode = current.inode
                 offset = 0
             }
             descriptor = try Self.open(path)
-            if let reopened = Self.inode(ofPath: path), reopened != inode {
+            if let reopened = FileStatus(descriptor: descriptor), reopened.inode != inode {
                 // Replaced between the stat and the open: start the new file from 0.
-                inode = reopened
+                inode = reopened.inode
                 offset = 0
             }
         }
-        if Self.size(ofDescriptor: descriptor) < offset { offset = 0 }  // Truncated.
+        if (FileStatus(descriptor: descriptor)?.size ?? 0) < offset { offset = 0 }  // Truncated.
         try read(limits: limits, finishing: false, into: &lines)
-        if let current = Self.inode(ofPath: path), current != inode {
-            // Rotated by rename: finish the old file, then follow the new one from its start.
+        if let current = FileStatus(path: path), current.inode != inode {
+            // Rotated by rename: finish the old file through the descriptor kept open, then every file rotated
+            // after it (more than one rotation since the last poll), then follow the new one from its start.
             try read(limits: limits, finishing: true, into: &lines)
+            let modified = FileStatus(descriptor: descriptor)?.modified ?? .max
             close(descriptor)
             descriptor = -1
+            finished.append(inode)
+            try readRotated(since: modified, current: current.inode, limits: limits, into: &lines)
             descriptor = try Self.open(path)
-            inode = Self.inode(ofPath: path) ?? current
+            inode = FileStatus(descriptor: descriptor)?.inode ?? current.inode
             offset = 0
             try read(limits: limits, finishing: false, into: &lines)
+        }
+        if finished.count > 16 { finished.removeFirst(finished.count - 16) }
+    }
+
+    /// Reads whole every sibling rotated after the file just finished: named `<name>.…` or `<name>-…` (not
+    /// compressed), modified at or after `modified`, neither the current file nor one read before; oldest first.
+    private mutating func readRotated(
+        since modified: Int64, current: UInt64, limits: ReadLimits, into lines: inout [LogTailerLine]
+    ) throws(AgentError) {
+        var candidates: [(path: String, status: FileStatus)] = []
+        for sibling in Self.siblings(of: path) {
+            guard let status = FileStatus(path: sibling), status.isRegular, status.modified >= modified,
+                status.inode != current, !finished.contains(status.inode)
+            else { continue }
+            candidates.append((sibling, status))
+        }
+        candidates.sort { ($0.status.modified, $0.path) < ($1.status.modified, $1.path) }
+        for candidate in candidates {
+            var rotated = TailedFile(path: path, inode: candidate.status.inode, offset: 0)
+            rotated.descriptor = try Self.open(candidate.path)
+            defer { close(rotated.descriptor) }
+            try rotated.read(limits: limits, finishing: true, into: &lines)
+            finished.append(candidate.status.inode)
         }
     }
 
@@ -263,15 +337,21 @@ struct TailedFile: Sendable {
             if count == 0 { break }
             position += Int64(count)
             budget -= count
-            var start = 0
-            for index in 0..<count where buffer[index] == UInt8(ascii: "\n") {
-                line.append(contentsOf: buffer[start..<index])
-                lines.append(LogTailerLine(path: path, bytes: line))
-                line.removeAll(keepingCapacity: true)
-                start = index + 1
-                offset = position - Int64(count - start)
+            buffer.withUnsafeBufferPointer { bytes in
+                var start = 0
+                while start < count, let newline = Self.newline(in: bytes, from: start, to: count) {
+                    if line.isEmpty {
+                        lines.append(LogTailerLine(path: path, bytes: Array(bytes[start..<newline])))
+                    } else {
+                        line.append(contentsOf: bytes[start..<newline])
+                        lines.append(LogTailerLine(path: path, bytes: line))
+                        line.removeAll(keepingCapacity: true)
+                    }
+                    start = newline + 1
+                    offset = position - Int64(count - start)
+                }
+                line.append(contentsOf: bytes[start..<count])
             }
-            line.append(contentsOf: buffer[start..<count])
             while line.count >= limits.line {
                 // A runaway line: hand out its first part so memory stays bounded.
                 lines.append(LogTailerLine(path: path, bytes: Array(line[..<limits.line])))
@@ -285,6 +365,13 @@ struct TailedFile: Sendable {
         }
     }
 
+    /// The index of the first `\n` in `bytes[start..<end]`. The corresponding C function is `memchr`.
+    @inline(__always)
+    private static func newline(in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        guard let base = bytes.baseAddress, let found = memchr(base + start, 0x0A, end - start) else { return nil }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(base)
+    }
+
     private static func open(_ path: String) throws(AgentError) -> Int32 {
         let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -293,30 +380,121 @@ struct TailedFile: Sendable {
         return descriptor
     }
 
-    static func inode(ofPath path: String) -> UInt64? {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return (attributes?[.systemFileNumber] as? NSNumber)?.uint64Value
-    }
-
-    private static func size(ofPath path: String) -> Int64 {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
-    }
-
-    /// The size of the open file. The corresponding C function is `lseek`.
-    private static func size(ofDescriptor descriptor: Int32) -> Int64 {
-        Int64(max(0, lseek(descriptor, 0, SEEK_END)))
+    /// The other files in `path`'s directory named `<name>.…` or `<name>-…`, compressed ones left out.
+    private static func siblings(of path: String) -> [String] {
+        let (directory, name) = FilePaths.split(path)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let compressed = [".gz", ".xz", ".bz2", ".zst", ".lz4", ".z"]
+        return entries.filter { entry in
+            guard entry.count > name.count, entry.hasPrefix(name) else { return false }
+            let separator = entry.utf8[entry.utf8.index(entry.utf8.startIndex, offsetBy: name.utf8.count)]
+            guard separator == UInt8(ascii: ".") || separator == UInt8(ascii: "-") else { return false }
+            return !compressed.contains { entry.lowercased().hasSuffix($0) }
+        }
+        .sorted().map { FilePaths.join(directory, $0) }
     }
 
     /// A file in `path`'s directory whose name starts with `path`'s name and whose inode is `inode`.
     private static func find(inode: UInt64, near path: String) -> String? {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
+        let (directory, name) = FilePaths.split(path)
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for entry in entries.sorted() where entry != name && entry.hasPrefix(name) {
-            let candidate = (directory as NSString).appendingPathComponent(entry)
-            if Self.inode(ofPath: candidate) == inode { return candidate }
+            let candidate = FilePaths.join(directory, entry)
+            if FileStatus(path: candidate)?.inode == inode { return candidate }
         }
         return nil
+    }
+}
+
+/// What `stat` says about a file. The corresponding C functions are `stat` and `fstat`.
+struct FileStatus: Sendable {
+    var inode: UInt64
+    var size: Int64
+    /// The modification time in nanoseconds since the epoch.
+    var modified: Int64
+    var isRegular: Bool
+
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        self.init(info)
+    }
+
+    init?(descriptor: Int32) {
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { return nil }
+        self.init(info)
+    }
+
+    private init(_ info: stat) {
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        isRegular = info.st_mode & S_IFMT == S_IFREG
+    }
+}
+
+/// Path helpers that need no `NSString`.
+enum FilePaths {
+    /// `directory/name`.
+    static func join(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
+    }
+
+    /// The directory (`.` when there is none) and the last component.
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+}
+
+/// Replaces a file atomically and durably: the data goes to `<path>.tmp`, is flushed to disk, renamed over
+/// `path`, and the directory is flushed, so after a crash the file holds either the old or the new content.
+enum DurableFile {
+    /// Writes `data` to `path` as one unit.
+    /// - Throws: ``AgentError`` (`io_error`) naming the file and the system's reason.
+    static func write(_ data: Data, to path: String) throws(AgentError) {
+        let temporary = path + ".tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw failure("cannot create \(temporary)") }
+        var written = 0
+        let complete = data.withUnsafeBytes { raw -> Bool in
+            while written < raw.count {
+                let count = Glibc.write(descriptor, raw.baseAddress.map { $0 + written }, raw.count - written)
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { return false }
+                written += count
+            }
+            return true
+        }
+        guard complete else {
+            let error = failure("cannot write \(temporary)")
+            close(descriptor)
+            unlink(temporary)
+            throw error
+        }
+        guard fsync(descriptor) == 0 else {
+            let error = failure("cannot flush \(temporary)")
+            close(descriptor)
+            unlink(temporary)
+            throw error
+        }
+        close(descriptor)
+        guard rename(temporary, path) == 0 else {
+            let error = failure("cannot rename \(temporary) to \(path)")
+            unlink(temporary)
+            throw error
+        }
+        let directory = open(FilePaths.split(path).directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+
+    /// An `io_error` with the sentence and `strerror(errno)`, read right after the failing call.
+    private static func failure(_ sentence: String) -> AgentError {
+        AgentError(.io, "\(sentence): \(String(cString: strerror(errno)))")
     }
 }

@@ -54,25 +54,22 @@ public final class LogClassifier: Sendable {
     }
 
     func classify(bytes: UnsafeBufferPointer<UInt8>) -> LogClassification {
+        // The closure returns only references, the full result is built outside it (fewer copies of a large
+        // value).
         let capacity = LogMasker.outputCapacity(forInput: bytes.count)
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer -> LogClassification in
+        let (verdict, memo) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) {
+            buffer -> (LogVerdict, EntityMemo?) in
             guard let base = buffer.baseAddress else {
-                return LogClassification(
-                    category: .other, kind: .none, confidence: 1, template: "", suggestion: nil, entities: LogEntities()
-                )
+                return (Self.emptyVerdict, nil)
             }
             let length = LogMasker.mask(bytes, into: base)
             let template = UnsafeBufferPointer(start: base, count: length)
             let hash = TemplateCache.hash(template)
-            if let hit = cache.withLock({ $0.lookup(hash: hash, bytes: template, line: bytes) }) {
-                if let repeated = hit.repeated {
-                    return repeated
+            if let hit = cache.withLock({ $0.lookup(hash: hash, bytes: template) }) {
+                if hit.category == .other || hit.reusable != nil || bytes.count > EntityMemo.maximumLine {
+                    return (hit, nil)
                 }
-                let result = finish(hit.verdict, line: bytes)
-                if hit.verdict.category != .other, hit.verdict.reusable == nil {
-                    cache.withLock { $0.remember(hash: hash, bytes: template, line: bytes, result: result) }
-                }
-                return result
+                return (hit, entityMemo(hit, hash: hash, template: template, line: bytes))
             }
             var verdict = decide(template)
             if verdict.category != .other {
@@ -87,7 +84,42 @@ public final class LogClassifier: Sendable {
                 }
             }
             cache.withLock { $0.insert(hash: hash, bytes: template, verdict: verdict) }
-            return finish(verdict, line: bytes)
+            if verdict.category == .other || verdict.reusable != nil || bytes.count > EntityMemo.maximumLine {
+                return (verdict, nil)
+            }
+            return (verdict, entityMemo(verdict, hash: hash, template: template, line: bytes))
+        }
+        if let memo {
+            return LogClassification(
+                category: verdict.category, kind: verdict.kind, confidence: verdict.confidence,
+                template: verdict.template, suggestion: memo.suggestion, entities: memo.entities)
+        }
+        return finish(verdict, line: bytes)
+    }
+
+    private static let emptyVerdict = LogVerdict(category: .other, kind: .none, confidence: 1, template: "")
+
+    /// For a failure verdict whose entities depend on the line: the entities and suggestion of the template's last
+    /// line when the line's ``EntityMemo`` key is the same, else those extracted now (and remembered when every
+    /// value lies in the key).
+    private func entityMemo(
+        _ verdict: LogVerdict, hash: UInt64, template: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>
+    ) -> EntityMemo {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(line.count, 1)) { buffer in
+            guard let base = buffer.baseAddress else {
+                let result = finish(verdict, line: line)
+                return EntityMemo(key: [], entities: result.entities, suggestion: result.suggestion)
+            }
+            let key = UnsafeBufferPointer(start: base, count: EntityMemo.key(line, into: base))
+            if let memo = cache.withLock({ $0.lookup(hash: hash, bytes: template, key: key)?.memo }) {
+                return memo
+            }
+            let result = finish(verdict, line: line)
+            let memo = EntityMemo(key: Array(key), entities: result.entities, suggestion: result.suggestion)
+            if EntityMemo.covers(result.entities, key: key) {
+                cache.withLock { $0.remember(hash: hash, bytes: template, memo: memo) }
+            }
+            return memo
         }
     }
 

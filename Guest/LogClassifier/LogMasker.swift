@@ -17,14 +17,18 @@ enum LogMasker {
     /// - Parameters:
     ///   - input: The raw line bytes.
     ///   - output: At least `outputCapacity(forInput: input.count)` bytes.
-    /// Byte classes: 1 = space, 2 = delimiter, 4 = needs masking work (digit or slash), 0 = plain.
+    /// Byte classes: 1 = space, 2 = delimiter; inside a token 4 = digit, 8 = slash, 16 = anything else.
     static let byteClasses: [UInt8] = (0..<256).map { value in
         let byte = UInt8(value)
         if isSpace(byte) { return 1 }
         if isDelimiter(byte) { return 2 }
-        if isDigit(byte) || byte == UInt8(ascii: "/") { return 4 }
-        return 0
+        if isDigit(byte) { return digitClass }
+        if byte == UInt8(ascii: "/") { return slashClass }
+        return otherClass
     }
+    static let digitClass: UInt8 = 4
+    static let slashClass: UInt8 = 8
+    static let otherClass: UInt8 = 16
 
     static func mask(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> Int {
         byteClasses.withUnsafeBufferPointer { classes in
@@ -56,15 +60,21 @@ enum LogMasker {
                     if nextClass & 3 != 0 {
                         break
                     }
-                    // Masking needs a digit or a slash; plain words are copied as they are.
                     flags |= nextClass
                     tokenEnd += 1
                 }
-                let needsWork = flags != 0
-                if needsWork {
-                    maskToken(input, from: index, to: tokenEnd, writer: &writer)
-                } else {
+                // Masking needs a digit or a slash; plain words are copied as they are, and a run of digits is a
+                // number whatever else could match.
+                if flags & (digitClass | slashClass) == 0 {
                     writer.copy(input, from: index, to: tokenEnd)
+                } else if flags == digitClass {
+                    if tokenEnd - index >= 2 {
+                        writer.putNumber()
+                    } else {
+                        writer.put(input[index])
+                    }
+                } else {
+                    maskToken(input, from: index, to: tokenEnd, hasSlash: flags & slashClass != 0, writer: &writer)
                 }
                 index = tokenEnd
             }
@@ -102,18 +112,32 @@ enum LogMasker {
                 count += 1
                 pendingSpace = false
             }
-            for index in start..<end {
-                output[count] = input[index]
-                count += 1
-            }
+            guard let base = input.baseAddress else { return }
+            (output + count).update(from: base + start, count: end - start)
+            count += end - start
         }
 
         @inline(__always) mutating func put(_ text: StaticString) {
-            text.withUTF8Buffer { bytes in
-                for byte in bytes {
-                    put(byte)
-                }
+            if pendingSpace {
+                output[count] = 0x20
+                count += 1
+                pendingSpace = false
             }
+            (output + count).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
+            count += text.utf8CodeUnitCount
+        }
+
+        /// Writes `<n>`.
+        @inline(__always) mutating func putNumber() {
+            if pendingSpace {
+                output[count] = 0x20
+                count += 1
+                pendingSpace = false
+            }
+            output[count] = UInt8(ascii: "<")
+            output[count + 1] = UInt8(ascii: "n")
+            output[count + 2] = UInt8(ascii: ">")
+            count += 3
         }
 
         func finish() -> Int {
@@ -162,13 +186,14 @@ enum LogMasker {
     }
 
     private static func maskToken(
-        _ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, writer: inout Writer
+        _ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, hasSlash: Bool, writer: inout Writer
     ) {
-        if isURL(input, from: start, to: end) {
+        // URLs and paths need a slash.
+        if hasSlash, isURL(input, from: start, to: end) {
             writer.put("<url>")
             return
         }
-        if isPath(input, from: start, to: end) {
+        if hasSlash, isPath(input, from: start, to: end) {
             writer.put("<path>")
             if input[end - 1] == UInt8(ascii: ":") {
                 writer.put(UInt8(ascii: ":"))
@@ -226,7 +251,7 @@ enum LogMasker {
                     }
                 }
                 if dotted || runEnd - index >= 2 {
-                    writer.put("<n>")
+                    writer.putNumber()
                 } else {
                     writer.put(byte)
                 }

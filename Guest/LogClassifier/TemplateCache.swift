@@ -37,10 +37,10 @@ struct TemplateCache: Sendable {
         var verdict: LogVerdict
         var previous: Int
         var next: Int
-        /// The last raw line seen with this template and its full result, kept only for verdicts whose
-        /// entities must be extracted per line, so an exact repeat skips extraction.
-        var lastLine: [UInt8] = []
-        var lastResult: LogClassification?
+        /// For verdicts whose entities must be extracted per line: the last line's ``EntityMemo`` key and the
+        /// entities and suggestion extracted from it, so a line that differs only in timestamps and pids skips
+        /// extraction.
+        var memo: EntityMemo?
     }
 
     let capacity: Int
@@ -102,39 +102,32 @@ struct TemplateCache: Sendable {
 
     /// The verdict for the template, marking it most recently used.
     mutating func lookup(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>) -> LogVerdict? {
-        lookup(hash: hash, bytes: bytes, line: nil)?.verdict
+        lookup(hash: hash, bytes: bytes, key: nil)?.verdict
     }
 
-    /// The verdict for the template, marking it most recently used, and the full earlier result when `line`
-    /// repeats the last line remembered for this template.
+    /// The verdict for the template, marking it most recently used, and the entities and suggestion remembered
+    /// for it when `key` (the line's ``EntityMemo`` key) equals the remembered one.
     mutating func lookup(
-        hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>?
-    ) -> (verdict: LogVerdict, repeated: LogClassification?)? {
+        hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, key: UnsafeBufferPointer<UInt8>?
+    ) -> (verdict: LogVerdict, memo: EntityMemo?)? {
         guard let slot = slot(hash: hash, bytes: bytes) else {
             return nil
         }
         moveToFront(slot)
-        var repeated: LogClassification?
-        if let line, let result = entries[slot].lastResult {
-            let same = entries[slot].lastLine.withUnsafeBytes { Self.equal($0, UnsafeRawBufferPointer(line)) }
-            repeated = same ? result : nil
+        guard let key, let memo = entries[slot].memo else {
+            return (entries[slot].verdict, nil)
         }
-        return (entries[slot].verdict, repeated)
+        let same = memo.key.withUnsafeBytes { Self.equal($0, UnsafeRawBufferPointer(key)) }
+        return (entries[slot].verdict, same ? memo : nil)
     }
 
-    /// Remembers the full result for the last raw line of a cached template.
-    mutating func remember(
-        hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>, result: LogClassification
-    ) {
-        guard line.count <= Self.maximumRememberedLine, let slot = slot(hash: hash, bytes: bytes) else {
+    /// Remembers the entities and suggestion of the last line of a cached template.
+    mutating func remember(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, memo: EntityMemo) {
+        guard let slot = slot(hash: hash, bytes: bytes) else {
             return
         }
-        entries[slot].lastLine = Array(line)
-        entries[slot].lastResult = result
+        entries[slot].memo = memo
     }
-
-    /// Lines longer than this are never remembered.
-    static let maximumRememberedLine = 2048
 
     private func slot(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         guard let slot = slots[hash] else {
@@ -194,5 +187,121 @@ struct TemplateCache: Sendable {
         if head >= 0 { entries[head].previous = slot }
         head = slot
         if tail < 0 { tail = slot }
+    }
+}
+
+/// The entities and suggestion extracted from one line, with the line's key: the line without what changes from
+/// one occurrence to the next but never names an entity, so the next line of the same template with the same key
+/// reuses them.
+///
+/// The key leaves out timestamp-like tokens (only digits and `-:.,+TZ`, with a digit and two `-` or `:`) and the
+/// numbers in `word[1234]` (process ids); every entity value must occur in the key, or nothing is remembered.
+final class EntityMemo: Sendable {
+    let key: [UInt8]
+    let entities: LogEntities
+    let suggestion: String?
+
+    init(key: [UInt8], entities: LogEntities, suggestion: String?) {
+        self.key = key
+        self.entities = entities
+        self.suggestion = suggestion
+    }
+
+    /// Lines longer than this are never remembered.
+    static let maximumLine = 2048
+
+    /// Writes the key of `line` into `output` (at least `line.count` bytes) and returns its length.
+    static func key(_ line: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> Int {
+        var count = 0
+        var index = 0
+        let end = line.count
+        while index < end {
+            if line[index] == 0x20 {
+                output[count] = 0x20
+                count += 1
+                index += 1
+                continue
+            }
+            var tokenEnd = index
+            var timestampLike = true
+            var hasDigit = false
+            var separators = 0
+            while tokenEnd < end, line[tokenEnd] != 0x20 {
+                let byte = line[tokenEnd]
+                if LogMasker.isDigit(byte) {
+                    hasDigit = true
+                } else if byte == UInt8(ascii: "-") || byte == UInt8(ascii: ":") {
+                    separators += 1
+                } else if byte != UInt8(ascii: "."), byte != UInt8(ascii: ","), byte != UInt8(ascii: "+"),
+                    byte != UInt8(ascii: "T"), byte != UInt8(ascii: "Z")
+                {
+                    timestampLike = false
+                }
+                tokenEnd += 1
+            }
+            if timestampLike, hasDigit, separators >= 2 {
+                output[count] = 0x01
+                count += 1
+                index = tokenEnd
+                continue
+            }
+            while index < tokenEnd {
+                let byte = line[index]
+                output[count] = byte
+                count += 1
+                index += 1
+                // `word[1234]`: keep the brackets, drop the number.
+                guard byte == UInt8(ascii: "["), index >= 2, LogMasker.isAlphanumeric(line[index - 2]) else {
+                    continue
+                }
+                var close = index
+                while close < tokenEnd, LogMasker.isDigit(line[close]) {
+                    close += 1
+                }
+                if close > index, close < tokenEnd, line[close] == UInt8(ascii: "]") {
+                    index = close
+                }
+            }
+        }
+        return count
+    }
+
+    /// Whether every entity value occurs in `key`, so no value can come from a part the key leaves out.
+    static func covers(_ entities: LogEntities, key: UnsafeBufferPointer<UInt8>) -> Bool {
+        let values = [
+            entities.module, entities.library, entities.command, entities.header, entities.host, entities.path,
+            entities.signal, entities.port.map { String($0) }, entities.exitStatus.map { String($0) },
+        ]
+        for case let value? in values {
+            var value = value
+            let found = value.withUTF8 { contains(key, $0) }
+            if !found {
+                return false
+            }
+        }
+        return true
+    }
+
+    private static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = needle.first else {
+            return true
+        }
+        guard haystack.count >= needle.count else {
+            return false
+        }
+        var index = 0
+        while index <= haystack.count - needle.count {
+            if haystack[index] == first {
+                var offset = 1
+                while offset < needle.count, haystack[index + offset] == needle[offset] {
+                    offset += 1
+                }
+                if offset == needle.count {
+                    return true
+                }
+            }
+            index += 1
+        }
+        return false
     }
 }

@@ -65,6 +65,51 @@ struct LogTailerTests {
         #expect(texts(try await tailer.poll()) == ["b3"])
     }
 
+    @Test("Two rotations between two polls lose nothing: the old file, then the one rotated after it, then the new")
+    func twoRotationsBetweenPolls() async throws {
+        let fixture = try TailerFixture()
+        let tailer = try fixture.tailer()
+        try fixture.append("a1\n")
+        #expect(texts(try await tailer.poll()) == ["a1"])
+        try fixture.append("a2\na3-partial")
+        try FileManager.default.moveItem(atPath: fixture.log, toPath: fixture.log + ".1")
+        try fixture.append("b1\nb2\n")
+        try FileManager.default.moveItem(atPath: fixture.log + ".1", toPath: fixture.log + ".2")
+        try FileManager.default.moveItem(atPath: fixture.log, toPath: fixture.log + ".1")
+        try fixture.append("c1\n")
+        #expect(texts(try await tailer.poll()) == ["a2", "a3-partial", "b1", "b2", "c1"])
+        try fixture.append("c2\n")
+        #expect(texts(try await tailer.poll()) == ["c2"])
+    }
+
+    @Test("A restart after two rotations finishes the old file from its offset, then the one rotated after it")
+    func restartAfterTwoRotations() async throws {
+        let fixture = try TailerFixture()
+        try fixture.append("a1\n")
+        #expect(texts(try await fixture.tailer().poll()) == ["a1"])
+        try fixture.append("a2\n")
+        try FileManager.default.moveItem(atPath: fixture.log, toPath: fixture.log + ".1")
+        try fixture.append("b1\n")
+        try FileManager.default.moveItem(atPath: fixture.log + ".1", toPath: fixture.log + ".2")
+        try FileManager.default.moveItem(atPath: fixture.log, toPath: fixture.log + ".1")
+        try fixture.append("c1\n")
+        #expect(texts(try await fixture.tailer().poll()) == ["a2", "b1", "c1"])
+    }
+
+    @Test("A tailer given positions writes no state file and continues from them")
+    func callerKeepsPositions() async throws {
+        let fixture = try TailerFixture()
+        try fixture.append("one\ntwo\n")
+        let first = LogTailer(paths: [fixture.log], positions: [])
+        #expect(texts(try await first.poll()) == ["one", "two"])
+        let positions = await first.positions
+        #expect(positions.count == 1 && positions.first?.offset == 8)
+        #expect(!FileManager.default.fileExists(atPath: fixture.state))
+        try fixture.append("three\n")
+        let second = LogTailer(paths: [fixture.log], positions: positions)
+        #expect(texts(try await second.poll()) == ["three"])
+    }
+
     @Test("Truncation below the offset restarts at 0")
     func truncation() async throws {
         let fixture = try TailerFixture()

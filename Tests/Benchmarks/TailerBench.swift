@@ -14,8 +14,8 @@ struct TailerBench: AsyncParsableCommand {
         abstract: "LogTailer lines/s from a file appended to and rotated every 10 MB; counts lost and repeated lines.")
     @Option(help: "Lines the writer appends.") var lines = 2_000_000
     @Option(help: "Bytes after which the writer rotates the file by rename.") var rotateBytes = 10 * 1024 * 1024
-    @Option(help: "The writer's pace in MB/s (0: as fast as it can; the tailer only survives one rotation per poll).")
-    var megabytesPerSecond = 8.0
+    @Option(help: "The writer's pace in MB/s (0: as fast as it can, so several rotations may fall between two polls).")
+    var megabytesPerSecond = 0.0
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tailer-bench-\(UUID())").path

@@ -232,6 +232,26 @@ struct LogClassifierTests {
         #expect(other.template == first.template)
     }
 
+    @Test("the template cache and the per-template entity memo never change a verdict: cached equals uncached")
+    func cacheIsTransparent() throws {
+        let lines = try LabeledData.load().map(\.line)
+        let cached = LogClassifier()
+        let uncached = LogClassifier(cacheCapacity: 0)
+        // The same bodies behind varying timestamps and pids (memo hits), and with other numbers (memo misses).
+        let prefixes = [
+            "", "2026-11-24T03:50:56.123456Z node-1 app[4242]: ", "2026-11-24T03:51:07.000001Z node-1 app[77]: ",
+            "Nov 24 03:52:00 node-1 app[4243]: ",
+        ]
+        var mismatches: [String] = []
+        for prefix in prefixes {
+            for line in lines + lines.map({ $0.replacingOccurrences(of: "1", with: "7") }) {
+                let text = prefix + line
+                if cached.classify(text) != uncached.classify(text) { mismatches.append(text) }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
     @Test("empty and odd lines are OTHER without crashing")
     func oddLines() {
         for line in ["", " ", "\t\t", "ü🚀", String(repeating: "x", count: 5000), "0x", "////", "1.2.3.4.5.6"] {
