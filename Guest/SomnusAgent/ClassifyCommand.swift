@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import LogClassifier
 
 #if canImport(Glibc)
@@ -32,7 +32,7 @@ struct ClassifyCommand: ParsableCommand {
                 let descriptor = open(path, O_RDONLY | O_CLOEXEC)
                 guard descriptor >= 0 else {
                     let reason = String(cString: strerror(errno))
-                    FileHandle.standardError.write(Data("somnus-agent: cannot open \(path): \(reason)\n".utf8))
+                    StandardStreams.writeError("somnus-agent: cannot open \(path): \(reason)\n")
                     throw ExitCode(1)
                 }
                 defer { close(descriptor) }
@@ -53,7 +53,7 @@ struct ClassifyCommand: ParsableCommand {
             if count < 0 {
                 if errno == EINTR { continue }
                 let reason = String(cString: strerror(errno))
-                FileHandle.standardError.write(Data("somnus-agent: cannot read \(name): \(reason)\n".utf8))
+                StandardStreams.writeError("somnus-agent: cannot read \(name): \(reason)\n")
                 throw ExitCode(1)
             }
             if count == 0 { break }
