@@ -82,34 +82,44 @@ public struct MCPServer: Sendable {
     /// - Throws: ``MCPStdioError`` when reading or writing fails; the end of input is a normal return.
     public func serve(input: CInt = 0, output: CInt = 1) async throws(MCPStdioError) {
         var pending: [UInt8] = []
+        // Bytes of `pending` already searched for a newline.
+        var searched = 0
+        // Whether the rest of an oversized message is being dropped.
         var skipping = false
         while true {
             let chunk = try await Self.onPool { () throws(MCPStdioError) -> [UInt8] in try Self.read(input) }
             if chunk.isEmpty { break }
             pending += chunk
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                var line = pending[..<newline]
-                pending.removeSubrange(...newline)
+            var start = 0
+            while let newline = pending[searched...].firstIndex(of: UInt8(ascii: "\n")) {
+                var line = pending[start..<newline]
+                start = newline + 1
+                searched = start
                 if skipping {
                     skipping = false
+                    continue
+                }
+                if line.count > Self.maximumMessageBytes {
+                    try await Self.writeLine(Self.encode(Self.tooLong), to: output)
                     continue
                 }
                 if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
                 if let answer = await respond(to: line) { try await Self.writeLine(answer, to: output) }
             }
-            if !skipping, pending.count > Self.maximumMessageBytes {
-                pending.removeAll()
+            pending.removeSubrange(..<start)
+            searched = pending.count
+            if pending.count > Self.maximumMessageBytes {
+                if !skipping { try await Self.writeLine(Self.encode(Self.tooLong), to: output) }
                 skipping = true
-                let answer = Self.failure(
-                    .null, ErrorCode.parseError,
-                    "Parse error: a message is longer than \(Self.maximumMessageBytes) bytes")
-                try await Self.writeLine(Self.encode(answer), to: output)
-            } else if skipping {
                 pending.removeAll()
+                searched = 0
             }
         }
         if !skipping, let answer = await respond(to: pending) { try await Self.writeLine(answer, to: output) }
     }
+
+    private static let tooLong = failure(
+        .null, ErrorCode.parseError, "Parse error: a message is longer than \(maximumMessageBytes) bytes")
 
     // MARK: Dispatch
 
@@ -212,7 +222,9 @@ public struct MCPServer: Sendable {
     private static func encode(_ value: JSONValue) -> [UInt8] {
         // Every value here comes from decoded JSON or our own text, so encoding cannot meet a non-finite number;
         // should it ever fail, the client still gets a well-formed error.
-        if let data = try? JSONEncoder().encode(value) { return Array(data) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        if let data = try? encoder.encode(value) { return Array(data) }
         return Array(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error"}}"#.utf8)
     }
 

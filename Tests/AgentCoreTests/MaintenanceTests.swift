@@ -2,6 +2,7 @@ import AgentAPI
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import NIOPosix
 import Synchronization
 import Testing

@@ -226,8 +226,10 @@ struct MCPServeTests {
         let input = try TestPipe()
         let output = try TestPipe()
         let server = echoServer()
-        let serving = Task { () throws(MCPStdioError) in
-            try await server.serve(input: input.readEnd, output: output.writeEnd)
+        let reader = input.readEnd
+        let writer = output.writeEnd
+        let serving = Task { () throws -> Void in
+            try await server.serve(input: reader, output: writer)
         }
         let oversized = "{\"x\":\"" + String(repeating: "a", count: MCPServer.maximumMessageBytes + 10) + "\"}\n"
         input.write(oversized)
