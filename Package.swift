@@ -157,8 +157,8 @@ let package = Package(
         .executableTarget(
             name: "SomnusAgent",
             dependencies: [
-                "AgentCore", "AgentAPI", "LogClassifier", "MCPStdio", argumentParser, logging, serviceLifecycle, nioCore,
-                nioPosix,
+                "AgentCore", "AgentAPI", "LogClassifier", "MCPStdio", argumentParser, logging, serviceLifecycle,
+                nioCore, nioPosix,
             ],
             path: "Guest/SomnusAgent",
             exclude: ["somnus-agent.service"],
@@ -175,7 +175,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "MCPStdioTests", dependencies: ["MCPStdio"], path: "Tests/MCPStdioTests", swiftSettings: swiftSettings),
+            name: "MCPStdioTests", dependencies: ["MCPStdio"], path: "Tests/MCPStdioTests",
+            swiftSettings: swiftSettings),
         .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI"], path: "Tests/AgentAPITests",
                     swiftSettings: swiftSettings),
         .testTarget(

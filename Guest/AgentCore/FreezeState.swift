@@ -52,17 +52,17 @@ final class FreezeState: Sendable {
         // Freeze and thaw run on threads of their own: a shared pool thread may be blocked writing to a frozen
         // filesystem (a memory write, a pack database update), and on a 1-vCPU guest the pool has one thread.
         let outcome = await DetachedThread.run(name: "somnus-freeze") { () -> Result<[String], AgentError> in
-                var frozen: [String] = []
-                do throws(AgentError) {
-                    for mountPoint in try freezer.mountPoints() {
-                        try freezer.freeze(mountPoint)
-                        frozen.append(mountPoint)
-                    }
-                    return .success(frozen)
-                } catch {
-                    for mountPoint in frozen.reversed() { try? freezer.thaw(mountPoint) }
-                    return .failure(error)
+            var frozen: [String] = []
+            do throws(AgentError) {
+                for mountPoint in try freezer.mountPoints() {
+                    try freezer.freeze(mountPoint)
+                    frozen.append(mountPoint)
                 }
+                return .success(frozen)
+            } catch {
+                for mountPoint in frozen.reversed() { try? freezer.thaw(mountPoint) }
+                return .failure(error)
+            }
         }
         let frozen: [String]
         switch outcome {

@@ -135,7 +135,8 @@ public struct MCPServer: Sendable {
             switch id {
             case .string, .int: answerID = id
             default:
-                return Self.failure(.null, ErrorCode.invalidRequest, "Invalid Request: id must be a string or an integer")
+                return Self.failure(
+                    .null, ErrorCode.invalidRequest, "Invalid Request: id must be a string or an integer")
             }
         }
         guard let method = members["method"] else {
@@ -177,7 +178,8 @@ public struct MCPServer: Sendable {
         switch method {
         case "initialize":
             guard let requested = parameters["protocolVersion"]?.stringValue else {
-                return .failure(RPCError(code: ErrorCode.invalidParams, message: "Invalid params: protocolVersion is required"))
+                return .failure(
+                    RPCError(code: ErrorCode.invalidParams, message: "Invalid params: protocolVersion is required"))
             }
             let chosen =
                 Self.supportedProtocolVersions.contains(requested) ? requested : Self.supportedProtocolVersions[0]

@@ -103,11 +103,16 @@ struct MCPServerTests {
     func call() async throws {
         let server = echoServer()
         let ok = try await answer(
-            server, #"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#)
+            server,
+            #"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#)
         #expect(ok?.objectValue?["result"] == ["content": [["type": "text", "text": "hi"]], "isError": false])
         let failed = try await answer(
-            server, #"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"fail":true}}}"#)
-        #expect(failed?.objectValue?["result"] == ["content": [["type": "text", "text": "asked to fail"]], "isError": true])
+            server,
+            #"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"fail":true}}}"#)
+        #expect(
+            failed?.objectValue?["result"] == [
+                "content": [["type": "text", "text": "asked to fail"]], "isError": true,
+            ])
     }
 
     @Test("tools/call of an unknown tool, without a name, or with non-object arguments is -32602")
@@ -117,7 +122,8 @@ struct MCPServerTests {
             try await answer(server, #"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"nope"}}"#))
         #expect(unknown.code == -32602)
         #expect(unknown.message == "Unknown tool: nope")
-        let nameless = try rpcError(try await answer(server, #"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}"#))
+        let nameless = try rpcError(
+            try await answer(server, #"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}"#))
         #expect(nameless.code == -32602)
         #expect(nameless.message.contains("name is required"))
         let badArguments = try rpcError(
@@ -125,14 +131,16 @@ struct MCPServerTests {
                 server, #"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"echo","arguments":[1]}}"#))
         #expect(badArguments.code == -32602)
         #expect(badArguments.message.contains("arguments must be an object"))
-        let badParams = try rpcError(try await answer(server, #"{"jsonrpc":"2.0","id":9,"method":"ping","params":[1]}"#))
+        let badParams = try rpcError(
+            try await answer(server, #"{"jsonrpc":"2.0","id":9,"method":"ping","params":[1]}"#))
         #expect(badParams.code == -32602)
         #expect(badParams.message.contains("params must be an object"))
     }
 
     @Test("an unknown method is -32601 naming it")
     func unknownMethod() async throws {
-        let error = try rpcError(try await answer(echoServer(), #"{"jsonrpc":"2.0","id":10,"method":"resources/list"}"#))
+        let error = try rpcError(
+            try await answer(echoServer(), #"{"jsonrpc":"2.0","id":10,"method":"resources/list"}"#))
         #expect(error.code == -32601)
         #expect(error.message == "Method not found: resources/list")
         #expect(error.id == 10)
@@ -200,7 +208,9 @@ final class TestPipe {
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { Glibc.write(writeEnd, $0.baseAddress.map { $0 + offset }, $0.count - offset) }
+            let count = bytes.withUnsafeBytes {
+                Glibc.write(writeEnd, $0.baseAddress.map { $0 + offset }, $0.count - offset)
+            }
             guard count > 0 else { return }
             offset += count
         }
