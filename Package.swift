@@ -18,7 +18,6 @@ let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", p
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
-let mcp = Target.Dependency.product(name: "MCP", package: "swift-sdk")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
@@ -37,7 +36,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
-        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
@@ -153,10 +151,14 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "MCPStdio", dependencies: [nioPosix], path: "Guest/MCPStdio", exclude: ["README.md"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "SomnusAgent",
             dependencies: [
-                "AgentCore", "AgentAPI", "LogClassifier", argumentParser, logging, serviceLifecycle, mcp, nioCore, nioPosix,
+                "AgentCore", "AgentAPI", "LogClassifier", "MCPStdio", argumentParser, logging, serviceLifecycle,
+                nioCore, nioPosix,
             ],
             path: "Guest/SomnusAgent",
             exclude: ["somnus-agent.service"],
@@ -172,6 +174,9 @@ let package = Package(
             path: "Tests/Benchmarks",
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "MCPStdioTests", dependencies: ["MCPStdio"], path: "Tests/MCPStdioTests",
+            swiftSettings: swiftSettings),
         .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI"], path: "Tests/AgentAPITests",
                     swiftSettings: swiftSettings),
         .testTarget(
@@ -192,7 +197,8 @@ let package = Package(
         .testTarget(name: "LogClassifierTests", dependencies: ["LogClassifier"], path: "Tests/LogClassifierTests",
                     exclude: ["Data"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentCoreTests", dependencies: [
-                "AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging, "Packs",
+                "AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting, httpTypes, nioCore, nioPosix, logging,
+                "Packs",
             ],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
         .testTarget(name: "SomnusCLITests", path: "Tests/SomnusCLITests", swiftSettings: swiftSettings),

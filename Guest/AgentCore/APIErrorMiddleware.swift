@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import Logging

@@ -1,5 +1,5 @@
 import AgentAPI
-public import Foundation
+public import FoundationEssentials
 
 /// Where a listener binds: `HOST:PORT`, with IPv6 hosts in brackets (`[::]:9901`).
 public struct AgentListenAddress: Sendable, Equatable, CustomStringConvertible {

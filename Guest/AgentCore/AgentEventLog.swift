@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// A bounded ring of agent events with a monotonically increasing cursor; the oldest event is dropped when

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Installs the agent as a systemd service: writes the unit and, when absent, the configuration file, then
 /// reloads systemd and (re)starts the service.
@@ -79,7 +79,7 @@ public struct AgentInstaller: Sendable {
     }
 
     private func write(_ text: String, to path: String, mode: Int) throws(AgentError) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = path.parentDirectory
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -92,7 +92,7 @@ public struct AgentInstaller: Sendable {
     private func run(_ argv: [String]) throws(AgentError) {
         let output = try ChildProcess.run(argv, timeout: .seconds(120))
         guard output.termination == .exited(0) else {
-            let detail = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+            let detail = output.stderr.trimmed
             throw AgentError(
                 .commandFailed,
                 "\(argv.joined(separator: " ")) failed: \(detail.isEmpty ? "\(output.termination)" : detail)")

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Hummingbird
 public import Logging
 import NIOCore
@@ -7,6 +7,10 @@ import ServiceLifecycle
 import Synchronization
 import Systemd
 import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Where a running agent can be reached; handed to ``AgentServer/run(onReady:)`` once both listeners are bound.
 public struct AgentEndpoints: Sendable, Equatable {
@@ -76,7 +80,7 @@ public struct AgentServer: Sendable {
                 metadata: ["agent.token.problem": "\(problem)"])
         }
         let socketPath = configuration.socketPath
-        let directory = (socketPath as NSString).deletingLastPathComponent
+        let directory = socketPath.parentDirectory
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {

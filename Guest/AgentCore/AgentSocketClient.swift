@@ -1,5 +1,5 @@
 public import AgentAPI
-import Foundation
+import FoundationEssentials
 import NIOPosix
 
 #if canImport(Glibc)
@@ -239,7 +239,7 @@ public struct AgentSocketClient: Sendable {
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].lowercased()
-            headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[name] = line[line.index(after: colon)...].trimmed
         }
         return (status, headers, end + 4)
     }
@@ -254,7 +254,7 @@ public struct AgentSocketClient: Sendable {
                 throw AgentError(.badResponse, "the agent's chunked answer is cut off")
             }
             let sizeText = String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
+            guard let size = Int(sizeText.trimmed, radix: 16) else {
                 throw AgentError(.badResponse, "the agent's chunked answer has a bad chunk size '\(sizeText)'")
             }
             if size == 0 { break }

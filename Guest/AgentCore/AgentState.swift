@@ -1,6 +1,6 @@
 import AgentAPI
 import Checksum
-import Foundation
+import FoundationEssentials
 import LogClassifier
 import Synchronization
 
@@ -84,10 +84,15 @@ final class AgentState: Sendable {
             }
         }
         var digest = SHA256Digest()
-        if let handle = FileHandle(forReadingAtPath: "/proc/self/exe") {
-            defer { try? handle.close() }
-            while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-                digest.update(chunk)
+        let descriptor = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+        if descriptor >= 0 {
+            defer { close(descriptor) }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else { break }
+                digest.update(chunk[..<count])
             }
         }
         let hex = digest.hexDigest()
@@ -112,7 +117,7 @@ final class AgentState: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             return (nil, "the token file \(path) is missing or unreadable")
         }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(decoding: data, as: UTF8.self).trimmed
         guard !token.isEmpty else { return (nil, "the token file \(path) is empty") }
         return (Array(token.utf8), nil)
     }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc
@@ -49,8 +49,8 @@ struct ChildProcess: Sendable {
         if let directory {
             // glibc's posix_spawn_file_actions_addchdir_np is not visible to Swift: check what a failed exec
             // would report, then let a shell change directory and exec the program.
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue
+            var isDirectory = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory
             else {
                 throw AgentError(
                     .commandFailed, "cannot start '\(program)': working directory '\(directory)' does not exist")

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import LogClassifier
 import NIOPosix

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 #if canImport(Glibc)
@@ -66,12 +66,21 @@ final class ExecJob: Sendable {
             onFinish(job.response())
             return job
         }
-        let thread = Thread {
-            job.supervise(child, timeout: timeout, killGrace: killGrace)
+        do {
+            try DetachedThread.start(name: "somnus-exec-\(job.id.prefix(4))") {
+                job.supervise(child, timeout: timeout, killGrace: killGrace)
+                onFinish(job.response())
+            }
+        } catch {
+            kill(-child.pid, SIGKILL)
+            _ = child.wait()
+            job.record.withLock {
+                $0.state = .failedToStart
+                $0.error = error.message
+                $0.finishedAt = Date().timeIntervalSince1970
+            }
             onFinish(job.response())
         }
-        thread.name = "somnus-exec-\(job.id.prefix(8))"
-        thread.start()
         return job
     }
 

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
     import Glibc

@@ -1,6 +1,5 @@
 import AgentAPI
-import Foundation
-import NIOPosix
+import FoundationEssentials
 import Synchronization
 
 /// The freeze state machine: idle → freezing → frozen → idle, thawing on request or when the deadline passes.
@@ -50,24 +49,20 @@ final class FreezeState: Sendable {
             }
         }
         let freezer = freezer
-        let outcome: Result<[String], AgentError>
-        do {
-            outcome = try await NIOThreadPool.singleton.runIfActive { () -> Result<[String], AgentError> in
-                var frozen: [String] = []
-                do throws(AgentError) {
-                    for mountPoint in try freezer.mountPoints() {
-                        try freezer.freeze(mountPoint)
-                        frozen.append(mountPoint)
-                    }
-                    return .success(frozen)
-                } catch {
-                    for mountPoint in frozen.reversed() { try? freezer.thaw(mountPoint) }
-                    return .failure(error)
+        // Freeze and thaw run on threads of their own: a shared pool thread may be blocked writing to a frozen
+        // filesystem (a memory write, a pack database update), and on a 1-vCPU guest the pool has one thread.
+        let outcome = await DetachedThread.run(name: "somnus-freeze") { () -> Result<[String], AgentError> in
+            var frozen: [String] = []
+            do throws(AgentError) {
+                for mountPoint in try freezer.mountPoints() {
+                    try freezer.freeze(mountPoint)
+                    frozen.append(mountPoint)
                 }
+                return .success(frozen)
+            } catch {
+                for mountPoint in frozen.reversed() { try? freezer.thaw(mountPoint) }
+                return .failure(error)
             }
-        } catch {
-            phase.withLock { $0.phase = .idle }
-            throw error
         }
         let frozen: [String]
         switch outcome {
@@ -105,14 +100,13 @@ final class FreezeState: Sendable {
         }
         guard !mountPoints.isEmpty else { return ThawResponse(thawed: []) }
         let freezer = freezer
-        let thawed =
-            (try? await NIOThreadPool.singleton.runIfActive { () -> [String] in
-                var thawed: [String] = []
-                for mountPoint in mountPoints.reversed() where (try? freezer.thaw(mountPoint)) != nil {
-                    thawed.append(mountPoint)
-                }
-                return thawed
-            }) ?? []
+        let thawed = await DetachedThread.run(name: "somnus-thaw") { () -> [String] in
+            var thawed: [String] = []
+            for mountPoint in mountPoints.reversed() where (try? freezer.thaw(mountPoint)) != nil {
+                thawed.append(mountPoint)
+            }
+            return thawed
+        }
         events.record(
             AgentEventKind.fsThawed, "thawed \(thawed.count) filesystems (\(reason))",
             metadata: ["mount_points": thawed.joined(separator: ","), "reason": reason])

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import NIOPosix
 
@@ -37,7 +37,7 @@ struct HealthController {
         let sha256 = try await NIOThreadPool.singleton.runIfActive { state.binarySHA256() }
         let uptime = ContinuousClock.now - state.startedAt
         let bootID =
-            SystemSampler.read("/proc/sys/kernel/random/boot_id")?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            SystemSampler.read("/proc/sys/kernel/random/boot_id")?.trimmed ?? ""
         return StatusResponse(
             agentVersion: AgentProtocol.somnusVersion,
             protocolVersion: AgentProtocol.protocolVersion,

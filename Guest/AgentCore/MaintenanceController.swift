@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import NIOPosix
 
@@ -131,7 +131,7 @@ struct MaintenanceController {
         do {
             let output = try ChildProcess.run([systemctl, "restart", "--", unit], timeout: timeout)
             if output.termination != .exited(0) {
-                let reason = output.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+                let reason = output.stderr.trimmed
                 error = "systemctl restart \(unit) failed (\(output.termination)): \(reason)"
             }
         } catch let failure {
@@ -142,7 +142,7 @@ struct MaintenanceController {
             [systemctl, "show", "--property=ActiveState", "--value", "--", unit], timeout: .seconds(10)),
             output.termination == .exited(0)
         {
-            let value = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = output.stdout.trimmed
             if !value.isEmpty { activeState = value }
         }
         return SoftRebootResponse.Unit(

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -7,6 +7,10 @@ import Memory
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The agent's memory store, or why it could not be opened.
 ///
@@ -36,9 +40,9 @@ enum AgentMemory: Sendable {
     /// Opens `<data_dir>/memory.sqlite`; a failure is logged and kept as the reason, never thrown.
     static func open(configuration: AgentConfiguration, logger: Logger) -> AgentMemory {
         let modelDirectory = configuration.dataDirectory + "/" + modelDirectoryName
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         let hasModel =
-            FileManager.default.fileExists(atPath: modelDirectory, isDirectory: &isDirectory) && isDirectory.boolValue
+            FileManager.default.fileExists(atPath: modelDirectory, isDirectory: &isDirectory) && isDirectory
         do {
             let store = try MemoryStore(
                 dataDirectory: configuration.dataDirectory, modelDirectory: hasModel ? modelDirectory : nil,

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Packs
 import Synchronization
 
@@ -94,12 +94,15 @@ final class PackInstallJob: Sendable {
     ) -> PackInstallJob {
         let job = PackInstallJob(manifest: manifest, cacheURL: cacheURL, settings: settings, store: store)
         job.record.withLock { $0.stepDescription = manifest.steps.first?.description ?? "" }
-        let thread = Thread {
-            job.run()
+        do {
+            try DetachedThread.start(name: "somnus-pack-\(job.id.prefix(4))") {
+                job.run()
+                onFinish(job.response(from: 0))
+            }
+        } catch {
+            job.finish(.failed, error: error.message)
             onFinish(job.response(from: 0))
         }
-        thread.name = "somnus-pack-\(job.id.prefix(8))"
-        thread.start()
         return job
     }
 
@@ -301,7 +304,7 @@ final class PackInstallJob: Sendable {
         if let cacheURL {
             let line = "deb [trusted=yes] \(cacheURL)/apt ./\n"
             try writeAtomically(settings.aptSourcesFile, contents: Data(line.utf8), mode: 0o644)
-            log("apt source: \(line.trimmingCharacters(in: .newlines)) (only this source)")
+            log("apt source: \(line.trimmed) (only this source)")
             options = [
                 "-o", "Dir::Etc::sourcelist=\(settings.aptSourcesFile)", "-o", "Dir::Etc::sourceparts=-",
                 "-o", "APT::Get::List-Cleanup=0",
@@ -335,12 +338,12 @@ final class PackInstallJob: Sendable {
 
     /// Writes a temporary file next to `path`, sets its mode, syncs it and renames it over `path`.
     private func writeAtomically(_ path: String, contents: Data, mode: mode_t) throws(Failure) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = path.parentDirectory
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
             throw Failure(
-                message: "failed: cannot create directory \(directory): \(error.localizedDescription)", output: [])
+                message: "failed: cannot create directory \(directory): \(error)", output: [])
         }
         let temporary = "\(directory)/.somnus-pack-\(UUID().uuidString.prefix(8)).tmp"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)

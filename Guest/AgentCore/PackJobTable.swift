@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Packs
 import Synchronization
 
@@ -32,9 +32,9 @@ final class PackJobTable: Sendable {
 
     /// The packs of the catalog directory (none when it does not exist) and the problem loading it.
     func catalog() -> (PackCatalog?, String?) {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         guard FileManager.default.fileExists(atPath: catalogDirectory, isDirectory: &isDirectory),
-            isDirectory.boolValue
+            isDirectory
         else { return (nil, nil) }
         do {
             return (try PackCatalog.load(directory: catalogDirectory), nil)

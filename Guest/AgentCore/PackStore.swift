@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import SQLite
 import Synchronization
 
@@ -36,7 +36,7 @@ final class PackStore: Sendable {
 
     /// Creates a store for `dataDirectory/packs.sqlite`.
     init(dataDirectory: String) {
-        self.path = (dataDirectory as NSString).appendingPathComponent("packs.sqlite")
+        self.path = dataDirectory.hasSuffix("/") ? dataDirectory + "packs.sqlite" : dataDirectory + "/packs.sqlite"
     }
 
     /// Appends the outcome of one job.
@@ -93,7 +93,7 @@ final class PackStore: Sendable {
         do {
             return try database.withLock { database in
                 if database == nil {
-                    let directory = (path as NSString).deletingLastPathComponent
+                    let directory = path.parentDirectory
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                     let opened = try SQLiteDatabase(path: path)
                     try opened.migrate(Self.migrations)

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import Hummingbird
 import NIOCore
 import NIOPosix

@@ -1,5 +1,5 @@
 import AgentAPI
-import Foundation
+import FoundationEssentials
 import LogClassifier
 
 #if canImport(Glibc)
@@ -82,7 +82,7 @@ struct SystemSampler: Sendable {
         for line in read("/proc/mounts")?.split(separator: "\n") ?? [] {
             let fields = line.split(separator: " ")
             guard fields.count >= 3, diskTypes.contains(String(fields[2])) else { continue }
-            let mountPoint = String(fields[1]).replacingOccurrences(of: "\\040", with: " ")
+            let mountPoint = String(fields[1]).replacing("\\040", with: " ")
             guard seen.insert(mountPoint).inserted else { continue }
             var info = statvfs()
             guard statvfs(mountPoint, &info) == 0 else { continue }
@@ -107,7 +107,7 @@ struct SystemSampler: Sendable {
         for line in read("/proc/net/dev")?.split(separator: "\n").dropFirst(2) ?? [] {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard parts.count == 2 else { continue }
-            let name = parts[0].trimmingCharacters(in: .whitespaces)
+            let name = parts[0].trimmed
             let fields = parts[1].split(separator: " ").compactMap { UInt64($0) }
             guard name != "lo", fields.count >= 9 else { continue }
             result.append(StatsResponse.Network(interface: name, receivedBytes: fields[0], sentBytes: fields[8]))

@@ -32,7 +32,7 @@ struct ClassifyCommand: ParsableCommand {
                 let descriptor = open(path, O_RDONLY | O_CLOEXEC)
                 guard descriptor >= 0 else {
                     let reason = String(cString: strerror(errno))
-                    Self.writeError("somnus-agent: cannot open \(path): \(reason)\n")
+                    StandardStreams.writeError("somnus-agent: cannot open \(path): \(reason)\n")
                     throw ExitCode(1)
                 }
                 defer { close(descriptor) }
@@ -44,12 +44,6 @@ struct ClassifyCommand: ParsableCommand {
         output.flush()
     }
 
-    /// Writes a message to stderr (best effort).
-    static func writeError(_ message: String) {
-        let bytes = Array(message.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
-    }
-
     /// Calls `body` with every line (without its `\n`) read from `descriptor`; a final line without `\n` counts.
     static func forEachLine(descriptor: Int32, name: String, _ body: ([UInt8]) -> Void) throws {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -59,7 +53,7 @@ struct ClassifyCommand: ParsableCommand {
             if count < 0 {
                 if errno == EINTR { continue }
                 let reason = String(cString: strerror(errno))
-                Self.writeError("somnus-agent: cannot read \(name): \(reason)\n")
+                StandardStreams.writeError("somnus-agent: cannot read \(name): \(reason)\n")
                 throw ExitCode(1)
             }
             if count == 0 { break }

@@ -1,9 +1,13 @@
 import AgentAPI
 import AgentCore
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
-import MCP
+import MCPStdio
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `somnus-agent mcp`: a Model Context Protocol server on stdin/stdout whose tools call the agent's unix socket.
 struct MCPCommand: AsyncParsableCommand {
@@ -38,22 +42,23 @@ struct MCPCommand: AsyncParsableCommand {
             handler.logLevel = .warning
             return handler
         }
+        // A client that goes away must end the loop with an error, not kill the process with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
         let tools = MCPMemoryTools(client: AgentSocketClient(socketPath: socketPath))
-        let server = Server(
+        let server = MCPServer(
             name: "somnus-agent",
             version: AgentProtocol.somnusVersion,
             instructions: "Persistent memory of this VM: store facts, search them later, forget them, and read "
                 + "the agent's recent classified errors.",
-            capabilities: .init(tools: .init(listChanged: false))
-        )
-        await server.withMethodHandler(ListTools.self) { _ in
-            ListTools.Result(tools: MCPMemoryTools.definitions)
+            tools: MCPMemoryTools.definitions
+        ) { name, arguments in
+            await tools.call(name, arguments: arguments)
         }
-        await server.withMethodHandler(CallTool.self) { parameters in
-            await tools.call(parameters.name, arguments: parameters.arguments ?? [:])
+        do {
+            try await server.serve()
+        } catch {
+            throw MemoryCLI.fail("mcp: \(error.message)", status: 1)
         }
-        try await server.start(transport: StdioTransport(logger: Logger(label: "somnus-agent.mcp")))
-        await server.waitUntilCompleted()
     }
 }
 
@@ -62,8 +67,8 @@ struct MCPMemoryTools: Sendable {
     let client: AgentSocketClient
 
     /// The tools `tools/list` announces.
-    static let definitions: [Tool] = [
-        Tool(
+    static let definitions: [MCPTool] = [
+        MCPTool(
             name: "memory_store",
             description: "Remember a piece of text (a fact, a preference, a fix) in this VM's persistent memory. "
                 + "Identical content is de-duplicated; returns the stored memory as JSON.",
@@ -82,7 +87,7 @@ struct MCPMemoryTools: Sendable {
                     "tags": ["type": "array", "items": ["type": "string"], "description": "Labels."],
                 ], required: ["content"])
         ),
-        Tool(
+        MCPTool(
             name: "memory_search",
             description: "Search this VM's persistent memory by meaning and keywords; returns the best hits as "
                 + "JSON with their scores and ranks.",
@@ -96,14 +101,14 @@ struct MCPMemoryTools: Sendable {
                     ],
                 ], required: ["query"])
         ),
-        Tool(
+        MCPTool(
             name: "memory_forget",
             description: "Delete one memory by its id.",
             inputSchema: objectSchema(
                 ["id": ["type": "string", "description": "The memory's id."], "namespace": namespaceSchema],
                 required: ["id"])
         ),
-        Tool(
+        MCPTool(
             name: "recent_errors",
             description: "The agent's recent classified errors from the VM's logs and journal, as JSON.",
             inputSchema: objectSchema(
@@ -112,26 +117,27 @@ struct MCPMemoryTools: Sendable {
         ),
     ]
 
-    private static let namespaceSchema: Value = [
+    private static let namespaceSchema: JSONValue = [
         "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$", "description": "The scope (default 'default').",
     ]
 
-    private static func objectSchema(_ properties: [String: Value], required: [String]) -> Value {
+    private static func objectSchema(_ properties: [String: JSONValue], required: [String]) -> JSONValue {
         [
             "type": "object", "properties": .object(properties),
             "required": .array(required.map { .string($0) }),
         ]
     }
 
-    /// Runs one tool; failures come back as a result with `isError` and the agent's message.
-    func call(_ name: String, arguments: [String: Value]) async -> CallTool.Result {
+    /// Runs one tool; failures come back as a result with `isError` and the agent's message, an unknown tool as
+    /// `nil` (a protocol error).
+    func call(_ name: String, arguments: [String: JSONValue]) async -> MCPToolResult? {
         do {
             switch name {
             case "memory_store": return try await store(arguments)
             case "memory_search": return try await search(arguments)
             case "memory_forget": return try await forget(arguments)
             case "recent_errors": return try await recentErrors(arguments)
-            default: return Self.failure("unknown tool '\(name)'")
+            default: return nil
             }
         } catch let error as MCPToolError {
             return Self.failure(error.message)
@@ -140,27 +146,27 @@ struct MCPMemoryTools: Sendable {
         }
     }
 
-    private func store(_ arguments: [String: Value]) async throws -> CallTool.Result {
+    private func store(_ arguments: [String: JSONValue]) async throws -> MCPToolResult {
         guard let content = arguments["content"]?.stringValue else {
             throw MCPToolError(message: "content: is required and must be a string")
         }
-        var body: [String: Value] = ["content": .string(content), "namespace": .string(try namespace(arguments))]
+        var body: [String: JSONValue] = ["content": .string(content), "namespace": .string(try namespace(arguments))]
         for key in ["kind", "importance", "tags"] { body[key] = arguments[key] }
         let response = try await send("POST", MemoryPath.memories, body: .object(body))
         return Self.success(response.text)
     }
 
-    private func search(_ arguments: [String: Value]) async throws -> CallTool.Result {
+    private func search(_ arguments: [String: JSONValue]) async throws -> MCPToolResult {
         guard let query = arguments["query"]?.stringValue else {
             throw MCPToolError(message: "query: is required and must be a string")
         }
-        var body: [String: Value] = ["query": .string(query), "namespace": .string(try namespace(arguments))]
+        var body: [String: JSONValue] = ["query": .string(query), "namespace": .string(try namespace(arguments))]
         for key in ["limit", "tags"] { body[key] = arguments[key] }
         let response = try await send("POST", MemoryPath.search, body: .object(body))
         return Self.success(response.text)
     }
 
-    private func forget(_ arguments: [String: Value]) async throws -> CallTool.Result {
+    private func forget(_ arguments: [String: JSONValue]) async throws -> MCPToolResult {
         guard let id = arguments["id"]?.stringValue else {
             throw MCPToolError(message: "id: is required and must be a string")
         }
@@ -170,7 +176,7 @@ struct MCPMemoryTools: Sendable {
         return Self.success("forgot \(id)")
     }
 
-    private func recentErrors(_ arguments: [String: Value]) async throws -> CallTool.Result {
+    private func recentErrors(_ arguments: [String: JSONValue]) async throws -> MCPToolResult {
         var path = MemoryPath.errors
         if let limit = arguments["limit"]?.intValue { path += "?limit=\(limit)" }
         let response: AgentSocketResponse
@@ -188,7 +194,7 @@ struct MCPMemoryTools: Sendable {
         return Self.success(response.text)
     }
 
-    private func namespace(_ arguments: [String: Value]) throws -> String {
+    private func namespace(_ arguments: [String: JSONValue]) throws -> String {
         guard let value = arguments["namespace"] else { return "default" }
         guard let text = value.stringValue else {
             throw MCPToolError(message: "namespace: must be a string")
@@ -196,7 +202,7 @@ struct MCPMemoryTools: Sendable {
         return text
     }
 
-    private func send(_ method: String, _ path: String, body: Value?) async throws -> AgentSocketResponse {
+    private func send(_ method: String, _ path: String, body: JSONValue?) async throws -> AgentSocketResponse {
         var bytes: [UInt8]?
         if let body {
             do {
@@ -215,12 +221,12 @@ struct MCPMemoryTools: Sendable {
         return response
     }
 
-    private static func success(_ text: String) -> CallTool.Result {
-        CallTool.Result(content: [.text(text: text, annotations: nil, _meta: nil)], isError: false)
+    private static func success(_ text: String) -> MCPToolResult {
+        MCPToolResult(text: text)
     }
 
-    private static func failure(_ message: String) -> CallTool.Result {
-        CallTool.Result(content: [.text(text: message, annotations: nil, _meta: nil)], isError: true)
+    private static func failure(_ message: String) -> MCPToolResult {
+        MCPToolResult(text: message, isError: true)
     }
 }
 

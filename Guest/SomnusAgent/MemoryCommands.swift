@@ -1,7 +1,7 @@
 import AgentAPI
 import AgentCore
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 
 /// `somnus-agent memory …`: the agent's memory store over its unix socket.
 struct MemoryCommand: AsyncParsableCommand {
@@ -66,7 +66,7 @@ struct MemoryNamespaceOption: ParsableArguments {
 enum MemoryCLI {
     /// Writes `somnus-agent: <message>` to stderr and returns the exit code to throw.
     static func fail(_ message: String, status: Int32) -> ExitCode {
-        FileHandle.standardError.write(Data("somnus-agent: \(message)\n".utf8))
+        StandardStreams.writeError("somnus-agent: \(message)\n")
         return ExitCode(status)
     }
 
@@ -113,21 +113,32 @@ enum MemoryCLI {
 
     /// Percent-encodes a path segment or query value.
     static func escape(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~:")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        let hex = Array("0123456789ABCDEF".utf8)
+        var bytes: [UInt8] = []
+        for byte in text.utf8 {
+            let isLetterOrDigit =
+                (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            if isLetterOrDigit || "-._~:".utf8.contains(byte) {
+                bytes.append(byte)
+            } else {
+                bytes += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Prints the answer's JSON body as it came.
     static func printJSON(_ response: AgentSocketResponse) {
         var text = response.text
         if !text.hasSuffix("\n") { text += "\n" }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStreams.write(text.utf8)
     }
 
     /// Reads all of standard input as UTF-8.
     static func readStandardInput() -> String {
-        String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        String(decoding: StandardStreams.readAll(), as: UTF8.self)
     }
 
     /// The first line of `content`, cut to `width` characters.
@@ -374,7 +385,7 @@ struct MemoryExportCommand: ParsableCommand {
         if let namespace { path += "?namespace=\(MemoryCLI.escape(namespace))" }
         let response = try MemoryCLI.call(try client.client(), "GET", path)
         guard let output else {
-            FileHandle.standardOutput.write(Data(response.body))
+            StandardStreams.write(response.body)
             return
         }
         guard
@@ -412,7 +423,7 @@ struct MemoryImportCommand: ParsableCommand {
             }
             data = contents
         } else {
-            data = FileHandle.standardInput.readDataToEndOfFile()
+            data = Data(StandardStreams.readAll())
         }
         let response = try MemoryCLI.call(
             try client.client(), "POST", MemoryPath.importRecords, body: Array(data),

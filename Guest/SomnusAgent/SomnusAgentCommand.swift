@@ -1,7 +1,7 @@
 import AgentAPI
 import AgentCore
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// The root of the `somnus-agent` command line.
@@ -51,7 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             configuration = try AgentConfiguration.load(path: options.configPath, overrides: options.overrides)
         } catch {
-            FileHandle.standardError.write(Data("somnus-agent: invalid configuration: \(error.message)\n".utf8))
+            StandardStreams.writeError("somnus-agent: invalid configuration: \(error.message)\n")
             throw ExitCode(2)
         }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -86,7 +86,7 @@ struct InstallCommand: AsyncParsableCommand {
             let wrote = try installer.install(configuration: configuration)
             print("installed \(unitPath)\(wrote ? " and \(options.configPath)" : "")")
         } catch {
-            FileHandle.standardError.write(Data("somnus-agent: install failed: \(error)\n".utf8))
+            StandardStreams.writeError("somnus-agent: install failed: \(error)\n")
             throw ExitCode(error.code == .invalidConfiguration ? 2 : 1)
         }
     }

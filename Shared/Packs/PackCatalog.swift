@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A set of packs that refer only to each other, usually every `*.json` file of one directory.
 public struct PackCatalog: Sendable, Equatable {
@@ -47,7 +47,7 @@ public struct PackCatalog: Sendable, Equatable {
         }
         var manifests: [PackManifest] = []
         for file in files {
-            let path = (directory as NSString).appendingPathComponent(file)
+            let path = directory.hasSuffix("/") ? directory + file : "\(directory)/\(file)"
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw PackError(.io, "\(file): cannot be read", file: file)
             }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Any JSON object key, used to see every key an object has.
 struct PackAnyKey: CodingKey {

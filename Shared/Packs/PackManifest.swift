@@ -1,4 +1,4 @@
-public import Foundation
+public import FoundationEssentials
 
 /// One capability pack: what it installs, in order, and how to tell that it worked.
 ///
@@ -64,7 +64,7 @@ public struct PackManifest: Codable, Sendable, Equatable {
         guard PackRules.isPackName(name) else {
             throw container.problem(.name, "must match [a-z0-9_]+ (at most 64 characters), not '\(name)'")
         }
-        guard !description.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !description.allSatisfy(\.isWhitespace) else {
             throw container.problem(.description, "must not be empty")
         }
         guard PackRules.isVersion(version) else {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One ordered step of a pack; in JSON an object with exactly one key: `apt`, `pip`, `files` or `shell`.
 public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
@@ -181,7 +181,7 @@ public struct PackShellStep: Codable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         command = try container.decode(String.self, forKey: .command)
         timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .timeoutSeconds) ?? 600
-        guard !command.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !command.allSatisfy(\.isWhitespace) else {
             throw container.problem(.command, "must not be empty")
         }
         guard (1...3600).contains(timeoutSeconds) else {

@@ -77,6 +77,7 @@ struct MemoryMCPTests {
                 params: #"{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}"#)
             let info = try #require((initialized["result"] as? [String: Any])?["serverInfo"] as? [String: Any])
             #expect(info["name"] as? String == "somnus-agent")
+            #expect((initialized["result"] as? [String: Any])?["protocolVersion"] as? String == "2025-06-18")
             try child.send(#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
 
             let list = try await child.request(id: 2, method: "tools/list", params: "{}")
@@ -122,6 +123,14 @@ struct MemoryMCPTests {
             let missing = try await child.request(
                 id: 8, method: "tools/call", params: #"{"name":"memory_forget","arguments":{}}"#)
             #expect(try Self.text(missing).text == "id: is required and must be a string")
+
+            let unknown = try await child.request(
+                id: 9, method: "tools/call", params: #"{"name":"memory_drop_all","arguments":{}}"#)
+            let error = try #require(unknown["error"] as? [String: Any], "\(unknown)")
+            #expect(error["code"] as? Int == -32602)
+            #expect(error["message"] as? String == "Unknown tool: memory_drop_all")
+            let pong = try await child.request(id: 10, method: "ping", params: "{}")
+            #expect((pong["result"] as? [String: Any])?.isEmpty == true)
 
             #expect(try await child.finish() == 0)
         }

@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Raw reads and writes on the process's standard streams (Foundation's `FileHandle` is not linked).
+enum StandardStreams {
+    /// Writes all of `bytes` to a descriptor, retrying short writes and `EINTR`.
+    /// - Returns: `false` when the descriptor failed (for example a closed pipe).
+    @discardableResult
+    static func write(_ bytes: some Collection<UInt8>, to descriptor: CInt = STDOUT_FILENO) -> Bool {
+        // Text `print` buffered must come out first.
+        fflush(nil)
+        let buffer = Array(bytes)
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { raw in
+                Glibc.write(descriptor, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+            }
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { return false }
+            offset += written
+        }
+        return true
+    }
+
+    /// Writes `text` to standard error.
+    static func writeError(_ text: String) {
+        write(Array(text.utf8), to: STDERR_FILENO)
+    }
+
+    /// Reads a descriptor to its end (standard input by default).
+    static func readAll(from descriptor: CInt = STDIN_FILENO) -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return result }
+            result.append(contentsOf: chunk[..<count])
+        }
+    }
+}
