@@ -3,7 +3,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import NIOPosix
 import Synchronization
 import Testing
 
@@ -169,38 +168,6 @@ struct FreezeTests {
         try await Task.sleep(for: .milliseconds(1500))
         #expect(state.isFrozen)
         #expect(await state.thaw().thawed == ["/"])
-    }
-
-    @Test("Freeze and thaw finish while every shared pool thread is blocked (as by a write to a frozen filesystem)")
-    func poolBlocked() async throws {
-        final class Gate: Sendable {
-            let released = Mutex(false)
-            let started = Mutex(0)
-        }
-        let gate = Gate()
-        defer { gate.released.withLock { $0 = true } }
-        let threads = NIOSingletons.blockingPoolThreadCountSuggestion
-        for _ in 0..<threads {
-            NIOThreadPool.singleton.submit { _ in
-                gate.started.withLock { $0 += 1 }
-                let until = ContinuousClock.now + .seconds(60)
-                while !gate.released.withLock({ $0 }) && ContinuousClock.now < until { usleep(1000) }
-            }
-        }
-        let deadline = ContinuousClock.now + .seconds(30)
-        while gate.started.withLock({ $0 }) < threads && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(gate.started.withLock { $0 } == threads)
-        let freezer = RecordingFreezer(mounts: ["/"])
-        let state = FreezeState(freezer: freezer, events: AgentEventLog())
-        let clock = ContinuousClock()
-        let start = clock.now
-        _ = try await state.freeze(timeout: .seconds(30))
-        #expect(await state.thaw().thawed == ["/"])
-        #expect(clock.now - start < .seconds(20))
-        #expect(gate.released.withLock { $0 } == false, "the pool was still blocked while thawing")
-        #expect(freezer.log == ["freeze /", "thaw /"])
     }
 
     @Test("A failing mount point thaws the ones already frozen and reports the error")

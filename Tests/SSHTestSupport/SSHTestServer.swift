@@ -92,11 +92,23 @@ public final class SSHTestServer {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        // The spawning thread's blocked and ignored signals are not sshd's: reset them, or SIGTERM may not stop it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptySet = sigset_t()
+        sigemptyset(&emptySet)
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaultSignals, signal) }
+        posix_spawnattr_setsigmask(&attributes, &emptySet)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv: [String] = ["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"]
         let arguments = argv.map { strdup($0) }
         defer { arguments.forEach { free($0) } }
         var pid = pid_t()
-        let spawned = posix_spawn(&pid, "/usr/sbin/sshd", &actions, nil, arguments + [nil], environ)
+        let spawned = posix_spawn(&pid, "/usr/sbin/sshd", &actions, &attributes, arguments + [nil], environ)
         guard spawned == 0 else {
             throw TestServerError(message: "cannot start /usr/sbin/sshd: \(String(cString: strerror(spawned)))")
         }
