@@ -3,8 +3,9 @@ import Glibc
 /// Runs helper programs (`ssh-keygen`) with `posix_spawn` and `waitpid`.
 ///
 /// Foundation's `Process` on Linux was seen to hang in `waitUntilExit` when several children are
-/// started from different threads, so this module spawns and reaps its children itself.
-enum SSHChildProcess {
+/// started from different threads, so this module spawns and reaps its children itself. Public for the tests'
+/// loopback `sshd`, which needs the same care.
+public enum SSHChildProcess {
     /// How a finished child ended.
     struct Outcome: Equatable {
         /// The exit status, or `nil` if the child was killed by a signal.
@@ -16,10 +17,11 @@ enum SSHChildProcess {
     /// Starts `path` with `arguments`; standard input and output are `/dev/null`; standard error
     /// goes to `standardErrorDescriptor` if given, otherwise to `/dev/null`.
     /// - Returns: The child's process id; the caller must reap it with `waitpid`.
-    static func spawn(
+    /// - Throws: ``SSHError`` naming the program when it cannot be started.
+    public static func spawn(
         _ path: String, _ arguments: [String], standardErrorDescriptor: Int32? = nil,
         mergeStandardOutput: Bool = false
-    ) throws(SSHError) -> pid_t {
+    ) throws(SSHError) -> Int32 {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -96,7 +98,7 @@ enum SSHChildProcess {
     }
 
     /// Reaps a child and returns its exit status, or `nil` if a signal ended it.
-    static func waitForExit(_ pid: pid_t) -> Int32? {
+    public static func waitForExit(_ pid: Int32) -> Int32? {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             if errno != EINTR { return nil }

@@ -63,8 +63,7 @@ public final class SSHTestServer {
     public func stop() {
         guard let pid else { return }
         kill(pid, SIGTERM)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        _ = SSHChildProcess.waitForExit(pid)
         self.pid = nil
     }
 
@@ -86,32 +85,10 @@ public final class SSHTestServer {
             """
         try config.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
         let logPath = directory + "/sshd.log"
-        // posix_spawn rather than Foundation's Process: the tests reap their own children with waitpid.
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-        // The spawning thread's blocked and ignored signals are not sshd's: reset them, or SIGTERM may not stop it.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptySet = sigset_t()
-        sigemptyset(&emptySet)
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        for signal in [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&defaultSignals, signal) }
-        posix_spawnattr_setsigmask(&attributes, &emptySet)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv: [String] = ["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"]
-        let arguments = argv.map { strdup($0) }
-        defer { arguments.forEach { free($0) } }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, "/usr/sbin/sshd", &actions, &attributes, arguments + [nil], environ)
-        guard spawned == 0 else {
-            throw TestServerError(message: "cannot start /usr/sbin/sshd: \(String(cString: strerror(spawned)))")
-        }
+        let logDescriptor = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        defer { close(logDescriptor) }
+        let pid = try SSHChildProcess.spawn(
+            "/usr/sbin/sshd", ["-D", "-e", "-f", directory + "/sshd_config"], standardErrorDescriptor: logDescriptor)
         self.pid = pid
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
