@@ -73,44 +73,13 @@ struct LogEntityExtractor {
 
     /// The first case-insensitive occurrence of a lower-case needle at or after `start`.
     private func find(_ needle: StaticString, from start: Int = 0) -> Int? {
-        needle.withUTF8Buffer { pattern in
-            guard let first = pattern.first, original.count >= pattern.count else {
-                return nil
-            }
-            var index = start
-            let last = original.count - pattern.count
-            while index <= last {
-                if lower[index] == first {
-                    var offset = 1
-                    while offset < pattern.count, lower[index + offset] == pattern[offset] {
-                        offset += 1
-                    }
-                    if offset == pattern.count {
-                        return index
-                    }
-                }
-                index += 1
-            }
-            return nil
-        }
+        needle.withUTF8Buffer { firstOccurrence(of: $0, in: lower, from: start) }
     }
 
     /// Like `find(_:from:)` for a runtime string (already lower-case).
     private func find(text needle: String, from start: Int = 0) -> Int? {
-        let pattern = Array(needle.utf8)
-        guard let first = pattern.first, original.count >= pattern.count else {
-            return nil
-        }
-        var index = start
-        while index <= original.count - pattern.count {
-            if lower[index] == first,
-                (1..<pattern.count).allSatisfy({ lower[index + $0] == pattern[$0] })
-            {
-                return index
-            }
-            index += 1
-        }
-        return nil
+        var needle = needle
+        return needle.withUTF8 { firstOccurrence(of: $0, in: lower, from: start) }
     }
 
     /// The first occurrence of `needle` that does not start inside a word.

@@ -274,34 +274,11 @@ final class EntityMemo: Sendable {
         ]
         for case let value? in values {
             var value = value
-            let found = value.withUTF8 { contains(key, $0) }
+            let found = value.isEmpty || value.withUTF8 { firstOccurrence(of: $0, in: key) != nil }
             if !found {
                 return false
             }
         }
         return true
-    }
-
-    private static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let first = needle.first else {
-            return true
-        }
-        guard haystack.count >= needle.count else {
-            return false
-        }
-        var index = 0
-        while index <= haystack.count - needle.count {
-            if haystack[index] == first {
-                var offset = 1
-                while offset < needle.count, haystack[index + offset] == needle[offset] {
-                    offset += 1
-                }
-                if offset == needle.count {
-                    return true
-                }
-            }
-            index += 1
-        }
-        return false
     }
 }
