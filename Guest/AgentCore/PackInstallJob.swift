@@ -15,8 +15,6 @@ struct PackInstallSettings: Sendable {
     var aptSourcesFile = "/etc/apt/sources.list.d/somnus-pack-cache.list"
     /// Time between SIGTERM and SIGKILL when a command is stopped.
     var killGrace: Duration = .seconds(5)
-    /// The deadline of one `apt-get` or `pip` command.
-    var packageTimeout: Duration = .seconds(1800)
 
     /// `path` under ``root``.
     func rooted(_ path: String) -> String {
@@ -284,8 +282,8 @@ final class PackInstallJob: Sendable {
 
     private func perform(_ step: PackStep) throws {
         switch step {
-        case .apt(let packages): try installApt(packages)
-        case .pip(let packages): try installPip(packages)
+        case .apt(let packages, let timeout): try installApt(packages, timeout: .seconds(timeout))
+        case .pip(let packages, let timeout): try installPip(packages, timeout: .seconds(timeout))
         case .files(let files): for file in files { try write(file) }
         case .shell(let shell):
             let timeout = Duration.seconds(shell.timeoutSeconds)
@@ -299,7 +297,7 @@ final class PackInstallJob: Sendable {
         }
     }
 
-    private func installApt(_ packages: [String]) throws(Failure) {
+    private func installApt(_ packages: [String], timeout: Duration) throws(Failure) {
         var options: [String] = []
         if let cacheURL {
             let line = "deb [trusted=yes] \(cacheURL)/apt ./\n"
@@ -311,23 +309,26 @@ final class PackInstallJob: Sendable {
             ]
         }
         // `--error-on=any`: an unreachable cache fails the step here instead of leaving stale lists.
-        try command(["apt-get", "update", "--error-on=any"] + options, timeout: settings.packageTimeout)
+        try command(["apt-get", "update", "--error-on=any"] + options, timeout: timeout)
+        // `--force-unsafe-io`: dpkg skips its fsync before every rename. A crash mid-install is reverted to the
+        // snapshot taken before the pack, and one sync(2) after the step makes the result durable.
         try command(
             [
                 "apt-get", "install", "-y", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
-                "-o", "Dpkg::Options::=--force-confold",
+                "-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-unsafe-io",
             ] + options + ["--"] + packages,
-            timeout: settings.packageTimeout)
+            timeout: timeout)
+        sync()
     }
 
-    private func installPip(_ packages: [String]) throws(Failure) {
+    private func installPip(_ packages: [String], timeout: Duration) throws(Failure) {
         let venv = settings.virtualEnvironment(manifest)
         if !FileManager.default.isExecutableFile(atPath: venv + "/bin/python") {
             try command(["python3", "-m", "venv", "--system-site-packages", venv], timeout: .seconds(600))
         }
         var argv = [venv + "/bin/python", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
         if let cacheURL { argv += ["--no-index", "--find-links", "\(cacheURL)/wheels/"] }
-        try command(argv + packages, timeout: settings.packageTimeout)
+        try command(argv + packages, timeout: timeout)
     }
 
     private func write(_ file: PackFile) throws(Failure) {

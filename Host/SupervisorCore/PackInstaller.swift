@@ -25,7 +25,8 @@ public struct PackInstaller: Sendable {
         public var snapshot: Bool
         /// The pack cache's URL as the guest reaches it, such as `http://192.168.213.1:9902`.
         public var cacheURL: String?
-        /// The longest one pack's job may run.
+        /// The longest one pack's job may run, unless the pack's own step and check timeouts add up to more (plus
+        /// 300 s).
         public var jobDeadline: Duration
         /// How long the agent may stay unreachable during a job before the install counts as failed.
         public var unreachableDeadline: Duration
@@ -197,12 +198,14 @@ public struct PackInstaller: Sendable {
         } catch {
             return "the agent refused to install pack \(pack.name): \(error)"
         }
+        // The pack's own timeouts can add up to more than the default; a job is never cut short before they run out.
+        let jobDeadline = max(options.jobDeadline, .seconds(pack.timeoutSeconds + 300))
         var offset = 0
         var lastStep = -1
         var unreachableSince: ContinuousClock.Instant?
         while true {
-            if clock.now - start > options.jobDeadline {
-                return "pack \(pack.name) did not finish within \(options.jobDeadline)"
+            if clock.now - start > jobDeadline {
+                return "pack \(pack.name) did not finish within \(jobDeadline)"
             }
             let job: PackJobResponse
             do {

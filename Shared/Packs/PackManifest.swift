@@ -122,12 +122,17 @@ public struct PackManifest: Codable, Sendable, Equatable {
 
     /// Every Debian package of the pack's `apt` steps, in order, each once.
     public var aptPackages: [String] {
-        unique(steps.flatMap { step -> [String] in if case .apt(let packages) = step { packages } else { [] } })
+        unique(steps.flatMap { step -> [String] in if case .apt(let packages, _) = step { packages } else { [] } })
     }
 
     /// Every requirement of the pack's `pip` steps, in order, each once.
     public var pipPackages: [String] {
-        unique(steps.flatMap { step -> [String] in if case .pip(let packages) = step { packages } else { [] } })
+        unique(steps.flatMap { step -> [String] in if case .pip(let packages, _) = step { packages } else { [] } })
+    }
+
+    /// The longest an install of the pack may run, in seconds: every step's and every verify check's timeout.
+    public var timeoutSeconds: Int {
+        steps.reduce(0) { $0 + $1.timeoutSeconds } + verify.reduce(0) { $0 + $1.timeoutSeconds }
     }
 
     /// The pack's virtual environment for `pip` steps under `root` (`/opt/somnus/packs/NAME/venv` by default).

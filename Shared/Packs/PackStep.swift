@@ -2,11 +2,12 @@ import FoundationEssentials
 
 /// One ordered step of a pack; in JSON an object with exactly one key: `apt`, `pip`, `files` or `shell`.
 public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
-    /// `{"apt":{"packages":[…]}}`: Debian packages installed with `apt-get install --no-install-recommends`.
-    case apt(packages: [String])
-    /// `{"pip":{"packages":[…]}}`: Python requirements installed into the pack's own virtual environment
-    /// `/opt/somnus/packs/NAME/venv`, never into the system's Python.
-    case pip(packages: [String])
+    /// `{"apt":{"packages":[…],"timeout_s":N}}`: Debian packages installed with `apt-get install
+    /// --no-install-recommends`; `apt-get update` and the install each get `timeout_s` (1…7200, default 1800).
+    case apt(packages: [String], timeoutSeconds: Int = PackStep.defaultPackageTimeout)
+    /// `{"pip":{"packages":[…],"timeout_s":N}}`: Python requirements installed into the pack's own virtual
+    /// environment `/opt/somnus/packs/NAME/venv`, never into the system's Python, within `timeout_s`.
+    case pip(packages: [String], timeoutSeconds: Int = PackStep.defaultPackageTimeout)
     /// `{"files":[{"path","content","mode"}]}`: files written atomically.
     case files([PackFile])
     /// `{"shell":{"command","timeout_s"}}`: a command run with `/bin/sh -c`.
@@ -14,6 +15,22 @@ public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
 
     /// The keys a step object may have.
     static let kinds = ["apt", "files", "pip", "shell"]
+    /// Seconds an `apt` or `pip` command may run when the step names no `timeout_s`.
+    public static let defaultPackageTimeout = 1800
+    /// The longest `timeout_s` an `apt` or `pip` step may set.
+    static let maximumPackageTimeout = 7200
+
+    /// The longest the step's commands may run in total, in seconds (`files` steps count as none).
+    public var timeoutSeconds: Int {
+        switch self {
+        // apt-get update, then apt-get install.
+        case .apt(_, let timeout): 2 * timeout
+        // The venv is created within 600 s, then pip installs.
+        case .pip(_, let timeout): 600 + timeout
+        case .files: 0
+        case .shell(let shell): shell.timeoutSeconds
+        }
+    }
 
     /// The step's kind: `apt`, `pip`, `files` or `shell`.
     public var kind: String {
@@ -28,8 +45,8 @@ public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
     /// A one-line summary for progress reports, such as `apt: git curl jq`.
     public var description: String {
         switch self {
-        case .apt(let packages): "apt: \(packages.joined(separator: " "))"
-        case .pip(let packages): "pip: \(packages.joined(separator: " "))"
+        case .apt(let packages, _): "apt: \(packages.joined(separator: " "))"
+        case .pip(let packages, _): "pip: \(packages.joined(separator: " "))"
         case .files(let files): "files: \(files.map(\.path).joined(separator: " "))"
         case .shell(let shell):
             "shell: \(shell.command.count > 80 ? String(shell.command.prefix(77)) + "..." : shell.command)"
@@ -38,6 +55,12 @@ public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
 
     private struct Packages: Codable {
         var packages: [String]
+        var timeoutSeconds: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case packages
+            case timeoutSeconds = "timeout_s"
+        }
     }
 
     /// Decodes a step, refusing unknown keys and invalid values.
@@ -60,7 +83,7 @@ public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
         switch kind {
         case "apt", "pip":
             let nested = try all.superDecoder(forKey: key)
-            try nested.rejectUnknownKeys(["packages"])
+            try nested.rejectUnknownKeys(["packages", "timeout_s"])
             let container = try nested.container(keyedBy: PackAnyKey.self)
             let packagesKey = PackAnyKey(stringValue: "packages")
             let packages = try container.decode([String].self, forKey: packagesKey)
@@ -78,7 +101,14 @@ public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
             if Set(packages).count != packages.count {
                 throw container.problem(packagesKey, "must not name a package twice")
             }
-            self = kind == "apt" ? .apt(packages: packages) : .pip(packages: packages)
+            let timeoutKey = PackAnyKey(stringValue: "timeout_s")
+            let timeout = try container.decodeIfPresent(Int.self, forKey: timeoutKey) ?? Self.defaultPackageTimeout
+            guard (1...Self.maximumPackageTimeout).contains(timeout) else {
+                throw container.problem(timeoutKey, "must be 1…\(Self.maximumPackageTimeout), not \(timeout)")
+            }
+            self =
+                kind == "apt"
+                ? .apt(packages: packages, timeoutSeconds: timeout) : .pip(packages: packages, timeoutSeconds: timeout)
         case "files":
             let files = try all.decode([PackFile].self, forKey: key)
             guard !files.isEmpty else { throw all.problem(key, "must not be empty") }
@@ -94,7 +124,9 @@ public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
         var container = encoder.container(keyedBy: PackAnyKey.self)
         let key = PackAnyKey(stringValue: kind)
         switch self {
-        case .apt(let packages), .pip(let packages): try container.encode(Packages(packages: packages), forKey: key)
+        case .apt(let packages, let timeout), .pip(let packages, let timeout):
+            let explicit = timeout == Self.defaultPackageTimeout ? nil : timeout
+            try container.encode(Packages(packages: packages, timeoutSeconds: explicit), forKey: key)
         case .files(let files): try container.encode(files, forKey: key)
         case .shell(let shell): try container.encode(shell, forKey: key)
         }

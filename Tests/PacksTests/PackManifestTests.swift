@@ -133,6 +133,18 @@ struct PackManifestTests {
             $0["steps"] = Self.steps(replacing: 3, with: ["shell": ["command": "true", "timeout_s": 0]])
         },
         Broken(
+            "apt timeout out of range", .invalidField, field: "steps[0].apt.timeout_s",
+            message: "sample.json: steps[0].apt.timeout_s must be 1…7200, not 7201"
+        ) {
+            $0["steps"] = Self.steps(replacing: 0, with: ["apt": ["packages": ["tree"], "timeout_s": 7201]])
+        },
+        Broken(
+            "unknown key in an apt step", .unknownKey, field: "steps[0].apt.release",
+            message: "sample.json: steps[0].apt.release is not a known key (known: packages, timeout_s)"
+        ) {
+            $0["steps"] = Self.steps(replacing: 0, with: ["apt": ["packages": ["tree"], "release": "sid"]])
+        },
+        Broken(
             "shell timeout of wrong type", .invalidField, field: "steps[3].shell.timeout_s",
             message: "steps[3].shell.timeout_s must be an integer"
         ) {
@@ -307,6 +319,25 @@ struct PackManifestTests {
         #expect(manifest.pipPackages == ["numpy", "duckdb"])
         #expect(manifest.virtualEnvironment() == "/opt/somnus/packs/many/venv")
         #expect(manifest.virtualEnvironment(root: "/tmp/r") == "/tmp/r/many/venv")
+    }
+
+    @Test("apt and pip steps take a timeout_s (default 1800 s), kept on a round trip and summed into the pack's")
+    func packageTimeouts() throws {
+        let json = """
+            {"name":"slow","description":"d","version":"1","disk_estimate_mb":1,
+             "steps":[{"apt":{"packages":["gcc"],"timeout_s":5400}},{"pip":{"packages":["duckdb"]}},
+                      {"shell":{"command":"true","timeout_s":30}}],
+             "verify":[{"command":"true","timeout_s":20}]}
+            """
+        let manifest = try PackManifest.parse(Data(json.utf8), source: "slow.json")
+        #expect(manifest.steps[0] == .apt(packages: ["gcc"], timeoutSeconds: 5400))
+        #expect(manifest.steps[1] == .pip(packages: ["duckdb"], timeoutSeconds: 1800))
+        // apt-get update and install get 5400 s each; the venv 600 s and pip 1800 s; the shell step; the check.
+        #expect(manifest.timeoutSeconds == 2 * 5400 + 600 + 1800 + 30 + 20)
+        let encoded = String(decoding: try JSONEncoder().encode(manifest), as: UTF8.self)
+        #expect(encoded.contains("\"timeout_s\":5400"))
+        #expect(!encoded.contains("\"timeout_s\":1800"))
+        #expect(try PackManifest.parse(Data(encoded.utf8), source: "again") == manifest)
     }
 
     @Test("expect_output is a regular expression searched in the output")
