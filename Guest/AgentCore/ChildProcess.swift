@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -35,17 +36,31 @@ struct ChildProcess: Sendable {
     ///   - environment: The whole environment of the child, or `nil` for the agent's own.
     ///   - directory: The child's working directory, or `nil` for the agent's.
     ///   - newProcessGroup: Whether the child leads a new process group (so the group can be signalled).
+    ///   - scope: A transient systemd scope unit to run the child in (see ``jobScope``), or `nil` for the agent's
+    ///     own cgroup.
     /// - Throws: ``AgentError`` (`command_failed`) with the program's name and the system's reason.
     static func spawn(
         _ argv: [String],
         environment: [String: String]? = nil,
         directory: String? = nil,
-        newProcessGroup: Bool = false
+        newProcessGroup: Bool = false,
+        scope: String? = nil
     ) throws(AgentError) -> ChildProcess {
         guard let program = argv.first, !program.isEmpty else {
             throw AgentError(.badRequest, "argv: must name a program")
         }
         var argv = argv
+        if let scope, let systemdRun = jobScopeLauncher {
+            // The program is looked up first so a missing one fails to start, as it does without a scope.
+            guard resolve(program, path: (environment ?? ProcessInfo.processInfo.environment)["PATH"]) != nil else {
+                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
+            }
+            // systemd-run --scope moves itself into the new scope, then execs the command: same pid, same pipes.
+            argv =
+                [
+                    systemdRun, "--scope", "--quiet", "--collect", "--slice=\(jobSlice)", "--unit=\(scope)", "--",
+                ] + argv
+        }
         if let directory {
             // glibc's posix_spawn_file_actions_addchdir_np is not visible to Swift: check what a failed exec
             // would report, then let a shell change directory and exec the program.
@@ -118,6 +133,31 @@ struct ChildProcess: Sendable {
             throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(result)))")
         }
         return ChildProcess(pid: pid, stdout: outPipe[0], stderr: errPipe[0])
+    }
+
+    /// The slice that holds the scopes of exec and pack jobs.
+    static let jobSlice = "somnus-jobs.slice"
+
+    /// `systemd-run` when the agent runs as a systemd service (`INVOCATION_ID` is set and systemd is the init
+    /// system), else `nil`: then jobs stay in the agent's cgroup, as in tests.
+    ///
+    /// Jobs must not run in the agent's own cgroup: its `MemoryHigh` would throttle them (an apt install's page
+    /// cache alone exceeds it), and the agent would be throttled with them.
+    static let jobScopeLauncher: String? = {
+        guard ProcessInfo.processInfo.environment["INVOCATION_ID"] != nil, access("/run/systemd/system", F_OK) == 0
+        else { return nil }
+        return resolve("systemd-run", path: "/usr/bin:/bin")
+    }()
+
+    private static let scopeSequence = Atomic<Int>(0)
+
+    /// A new scope unit name for one command of a job, such as `somnus-pack-1f2e3d4c-7.scope`.
+    /// - Parameters:
+    ///   - kind: `exec` or `pack`.
+    ///   - id: The job's id.
+    static func jobScope(_ kind: String, id: String) -> String {
+        let sequence = scopeSequence.wrappingAdd(1, ordering: .relaxed).newValue
+        return "somnus-\(kind)-\(id.prefix(8))-\(sequence).scope"
     }
 
     /// The executable `program` names: itself when it contains a slash, else the first match in `path`.

@@ -56,7 +56,9 @@ final class ExecJob: Sendable {
         let job = ExecJob(id: UUID().uuidString.lowercased())
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(argv, environment: environment, directory: directory, newProcessGroup: true)
+            child = try ChildProcess.spawn(
+                argv, environment: environment, directory: directory, newProcessGroup: true,
+                scope: ChildProcess.jobScope("exec", id: job.id))
         } catch {
             job.record.withLock {
                 $0.state = .failedToStart

@@ -51,19 +51,21 @@ struct PackCommandRunner {
     ///   - environment: The child's whole environment.
     ///   - timeout: Its deadline; the process group gets SIGTERM then, SIGKILL after ``killGrace``.
     ///   - isCancelled: Polled about every 100 ms.
+    ///   - scope: The transient systemd scope to run it in (``ChildProcess/jobScope(_:id:)``), or `nil`.
     ///   - onLine: Called with each complete output line (and a final partial one).
     /// - Returns: How it ended and its last lines.
     func run(
         _ argv: [String],
         environment: [String: String],
         timeout: Duration,
+        scope: String? = nil,
         isCancelled: () -> Bool,
         onLine: (String) -> Void
     ) -> Result {
         var result = Result()
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(argv, environment: environment, newProcessGroup: true)
+            child = try ChildProcess.spawn(argv, environment: environment, newProcessGroup: true, scope: scope)
         } catch {
             result.startError = error.message
             return result

@@ -273,8 +273,8 @@ final class PackInstallJob: Sendable {
     private func command(_ argv: [String], timeout: Duration, environment: [String: String]? = nil) throws(Failure) {
         log("$ \(argv.joined(separator: " "))")
         let result = runner.run(
-            argv, environment: environment ?? self.environment, timeout: timeout, isCancelled: { isCancelled },
-            onLine: { log($0) })
+            argv, environment: environment ?? self.environment, timeout: timeout,
+            scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled }, onLine: { log($0) })
         guard result.exited(with: 0) else {
             throw Failure(message: "failed: \(argv[0]) \(result.outcome(timeout: timeout))", output: result.tail)
         }
@@ -290,7 +290,7 @@ final class PackInstallJob: Sendable {
             log("$ \(shell.command)")
             let result = runner.run(
                 ["/bin/sh", "-c", shell.command], environment: environment, timeout: timeout,
-                isCancelled: { isCancelled }, onLine: { log($0) })
+                scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled }, onLine: { log($0) })
             guard result.exited(with: 0) else {
                 throw Failure(message: result.outcome(timeout: timeout), output: result.tail)
             }
@@ -392,7 +392,8 @@ final class PackInstallJob: Sendable {
         let timeout = Duration.seconds(check.timeoutSeconds)
         var lines: [String] = []
         let result = runner.run(
-            check.command.arguments, environment: environment, timeout: timeout, isCancelled: { isCancelled },
+            check.command.arguments, environment: environment, timeout: timeout,
+            scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled },
             onLine: { line in
                 lines.append(line)
                 log("  | \(line)")

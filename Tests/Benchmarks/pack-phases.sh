@@ -22,12 +22,14 @@ field() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 
 run vm show "$vm" > /dev/null
 rm -rf "${state:?}/pack-cache"
-cold=$(run pack fetch "$pack" --json | field 'f"{d[\"seconds\"]:.1f} s, {len(d[\"apt_downloaded\"])} .debs, {len(d[\"wheels_downloaded\"])} wheels"')
-warm=$(run pack fetch "$pack" --json | field 'f"{d[\"seconds\"]:.1f} s, {len(d[\"apt_downloaded\"])} downloaded"')
+cold=$(run pack fetch "$pack" --json |
+    field '"%.1f s, %d .debs, %d wheels" % (d["seconds"], len(d["apt_downloaded"]), len(d["wheels_downloaded"]))')
+warm=$(run pack fetch "$pack" --json | field '"%.1f s, %d downloaded" % (d["seconds"], len(d["apt_downloaded"]))')
 size=$(du -sh "$state/pack-cache" | cut -f1)
 
 install=$(run pack install "$vm" "$pack" --json)
-summary=$(field '" ".join(f"{r[\"pack\"]}: {r[\"outcome\"]}, snapshot {r[\"phases\"].get(\"snapshot\") or 0:.1f} s, install {r[\"phases\"].get(\"install\") or 0:.1f} s, verify {r[\"phases\"].get(\"verify\") or 0:.1f} s;" for r in d["results"])' <<< "$install")
+summary=$(field '"; ".join("%s: %s, snapshot %.1f s, install %.1f s, verify %.1f s" % (r["pack"], r["outcome"],
+    r["phases"].get("snapshot") or 0, r["phases"].get("install") or 0, r["phases"].get("verify") or 0) for r in d["results"])' <<< "$install")
 
 snapshot=before-$pack
 start=$(date +%s.%N)

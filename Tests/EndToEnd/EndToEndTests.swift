@@ -138,12 +138,15 @@ struct EndToEndTests {
 
     /// Step 2: an exec job streams its output and propagates a non-zero exit code.
     func execStep(vm: String) throws {
-        let exec = try step("2. exec job: streamed output, non-zero exit code propagated") {
+        let exec = try step("2. exec job: streamed output, non-zero exit code propagated, a cgroup scope of its own") {
             try somnus(["exec", vm, "--", "sh", "-c", "echo to-stdout; echo to-stderr >&2; exit 3"])
         }
         #expect(exec.status == 3)
         #expect(exec.stdout == "to-stdout\n")
         #expect(exec.stderr.contains("to-stderr"))
+        // A job runs in a scope of its own, outside the agent's cgroup and its MemoryHigh.
+        let cgroup = try somnus(["exec", vm, "--", "cat", "/proc/self/cgroup"])
+        #expect(cgroup.stdout.contains("/somnus-jobs.slice/somnus-exec-"), "job cgroup: \(cgroup.stdout)")
     }
 
     /// Step 8: a live profile change idle → coding, confirmed through `/v1/stats` and seen by `nproc`.
