@@ -267,13 +267,11 @@ struct TokenizerScanner {
         return true
     }
 
-    private mutating func literal(_ word: StaticString) throws(MemoryError) {
-        let count = word.utf8CodeUnitsCount
-        guard position + count <= data.count else { throw failure("truncated literal") }
-        for index in 0..<count where data[position + index] != word.utf8Start[index] {
-            throw failure("unknown literal")
-        }
-        position += count
+    private mutating func literal(_ word: String) throws(MemoryError) {
+        let bytes = word.utf8
+        guard position + bytes.count <= data.count else { throw failure("truncated literal") }
+        guard data[position..<(position + bytes.count)].elementsEqual(bytes) else { throw failure("unknown literal") }
+        position += bytes.count
     }
 
     private mutating func optionalString() throws(MemoryError) -> String? {
