@@ -138,7 +138,11 @@ struct AgentMemoryRetentionService: Service {
         } catch {
             return
         }
-        guard !Task.isCancelled, !Task.isShuttingDownGracefully, let store = memory.store else { return }
+        guard let store = memory.store else {
+            // A service that returns early would stop the whole group: wait for shutdown like the others.
+            try? await gracefulShutdown()
+            return
+        }
         try await MemoryRetentionService(store: store, logger: logger).run()
     }
 }
