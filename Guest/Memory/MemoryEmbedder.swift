@@ -117,8 +117,9 @@ struct StaticModelEmbedder: MemoryEmbedder {
         let base = directory.split(separator: "/").last.map(String.init) ?? directory
         // Read one file at a time so that the tokenizer's bytes are released before the table is read.
         let summary = try TokenizerScanner.scan(try readFile(tokenizerPath))
-        return try StaticModelEmbedder(
+        let model = try StaticModelEmbedder(
             name: "model2vec:" + base, tokenizer: summary, safetensors: try readFile(modelPath))
+        return model
     }
 
     /// The whole file's bytes, read straight into one array.

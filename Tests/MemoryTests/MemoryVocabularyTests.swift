@@ -53,7 +53,9 @@ struct MemoryVocabularyTests {
         for number in 0..<50_000 { vocabulary.insert(Array("token-\(number)".utf8), id: number) }
         vocabulary.compact()
         #expect(vocabulary.count == 50_000)
-        let missing = (0..<50_000).filter { (number: Int) -> Bool in vocabulary.id(Array("token-\(number)".utf8)) != number }
+        let missing = (0..<50_000).filter { (number: Int) -> Bool in
+            vocabulary.id(Array("token-\(number)".utf8)) != number
+        }
         #expect(missing.count == 0, "first missing: \(missing.prefix(5))")
         #expect(vocabulary.id("token-50000") == nil)
     }
