@@ -1554,7 +1554,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -1603,7 +1603,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -1650,7 +1650,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -1687,7 +1687,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -1734,7 +1734,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -1783,7 +1783,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -1830,7 +1830,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -1880,7 +1880,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -1935,7 +1935,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {
@@ -2000,7 +2000,7 @@ enum AgentOpenAPI {
                         }
                       }
                     },
-                    "description": "memory_degraded: the store is unavailable"
+                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
                   },
                   "default": {
                     "content": {

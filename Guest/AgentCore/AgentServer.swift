@@ -41,6 +41,8 @@ public struct AgentServer: Sendable {
     private let killGrace: Duration
     private let handleSignals: Bool
     private let maintenance: AgentMaintenanceOptions
+    /// Runs on the memory store's opening thread before the open (tests hold the store in `memory_opening`).
+    var memoryWillOpen: (@Sendable () -> Void)?
 
     /// Creates the agent.
     /// - Parameters:
@@ -67,7 +69,8 @@ public struct AgentServer: Sendable {
     /// - Parameter onReady: Called once both listeners are bound, before READY=1 is sent.
     /// - Throws: ``AgentError`` when a listener cannot be bound or the socket's directory cannot be made.
     public func run(onReady: @escaping @Sendable (AgentEndpoints) async -> Void = { _ in }) async throws {
-        let memory = AgentMemory.open(configuration: configuration, logger: logger)
+        // The store opens in the background once both listeners are bound (see onReady below).
+        let memory = AgentMemory()
         let state = AgentState(
             configuration: configuration, jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance,
             memory: memory)
@@ -112,11 +115,16 @@ public struct AgentServer: Sendable {
             },
             logger: logger
         )
+        let memoryConfiguration = configuration
+        let memoryWillOpen = memoryWillOpen
         let notifier = AgentNotifierService(
             bound: bound,
             host: configuration.listen.host,
             socketPath: socketPath,
-            onReady: onReady,
+            onReady: { endpoints in
+                memory.startOpening(configuration: memoryConfiguration, logger: logger, beforeOpen: memoryWillOpen)
+                await onReady(endpoints)
+            },
             logger: logger
         )
         let group = ServiceGroup(

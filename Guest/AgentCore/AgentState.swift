@@ -33,10 +33,16 @@ final class AgentState: Sendable {
         "exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics", "packs", "errors",
         "classify",
     ]
-    /// The memory store, or why it is unavailable (the memory routes then answer 503).
+    /// The memory store, whether it is still opening, or why it is unavailable (the memory routes then answer 503).
     let memory: AgentMemory
-    /// What this agent offers; `memory` only while the store is open.
-    var features: [String] { baseFeatures + (memory.store != nil ? ["memory"] : []) }
+    /// What this agent offers; `memory` only while the store is open, `memory_opening` while it opens.
+    var features: [String] {
+        switch memory.phase {
+        case .ready: baseFeatures + ["memory"]
+        case .opening: baseFeatures + ["memory_opening"]
+        case .unavailable: baseFeatures
+        }
+    }
     private let latestStats = Mutex<StatsResponse?>(nil)
     private let cachedSHA256 = Mutex<String?>(nil)
 
@@ -44,7 +50,7 @@ final class AgentState: Sendable {
         configuration: AgentConfiguration,
         jobs: ExecJobTable = ExecJobTable(),
         maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions(),
-        memory: AgentMemory = .unavailable("the memory store was not opened")
+        memory: AgentMemory = AgentMemory(.unavailable("the memory store was not opened"))
     ) {
         self.configuration = configuration
         self.memory = memory

@@ -1,5 +1,11 @@
 import FoundationEssentials
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// Turns text into a unit-length vector; deterministic for a given embedder.
 protocol MemoryEmbedder: Sendable {
     /// `hashed-ngram` or `model2vec:<name>`; stored so a change of embedder re-embeds everything.
@@ -91,10 +97,10 @@ struct HashedNgramEmbedder: MemoryEmbedder {
 struct StaticModelEmbedder: MemoryEmbedder {
     let name: String
     let dimensions: Int
-    private let vocabulary: [String: Int]
+    private let vocabulary: MemoryVocabulary
     private let table: [Float]
     private let weights: [Float]?
-    private let mapping: [Int]?
+    private let mapping: [Int32]?
     private let unknownID: Int?
     private let lowercase: Bool
     private let metaspace: Bool
@@ -108,35 +114,58 @@ struct StaticModelEmbedder: MemoryEmbedder {
         else {
             return nil
         }
-        guard let tokenizerData = FileManager.default.contents(atPath: tokenizerPath),
-            let modelData = FileManager.default.contents(atPath: modelPath)
-        else {
-            throw MemoryError.invalidInput("cannot read the embedding model in \(directory)")
-        }
-        let base = URL(fileURLWithPath: directory).lastPathComponent
-        return try StaticModelEmbedder(
-            name: "model2vec:" + base, tokenizerJSON: tokenizerData, safetensors: Array(modelData))
+        let base = directory.split(separator: "/").last.map(String.init) ?? directory
+        // Read one file at a time so that the tokenizer's bytes are released before the table is read.
+        let summary = try TokenizerScanner.scan(try readFile(tokenizerPath))
+        let model = try StaticModelEmbedder(
+            name: "model2vec:" + base, tokenizer: summary, safetensors: try readFile(modelPath))
+        return model
     }
 
-    init(name: String, tokenizerJSON: Data, safetensors: [UInt8]) throws(MemoryError) {
+    /// The whole file's bytes, read straight into one array.
+    /// - Throws: ``MemoryError`` `invalidInput` naming the path and the `errno` text.
+    static func readFile(_ path: String) throws(MemoryError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw MemoryError.invalidInput(
+                "cannot read the embedding model file \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw MemoryError.invalidInput(
+                "cannot stat the embedding model file \(path): \(String(cString: strerror(errno)))")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { buffer in
+                read(descriptor, buffer.baseAddress.map { $0 + filled }, buffer.count - filled)
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                throw MemoryError.invalidInput("cannot read the embedding model file \(path): short read at \(filled)")
+            }
+            filled += count
+        }
+        return bytes
+    }
+
+    /// Builds the embedder from a whole `tokenizer.json` and `model.safetensors` (tests and benchmarks).
+    init(name: String, tokenizerJSON: [UInt8], safetensors: [UInt8]) throws(MemoryError) {
+        try self.init(name: name, tokenizer: try TokenizerScanner.scan(tokenizerJSON), safetensors: safetensors)
+    }
+
+    init(name: String, tokenizer: TokenizerSummary, safetensors: [UInt8]) throws(MemoryError) {
         self.name = name
-        let tokenizer: TokenizerFile
-        do {
-            tokenizer = try JSONDecoder().decode(TokenizerFile.self, from: tokenizerJSON)
-        } catch {
-            throw MemoryError.invalidInput("tokenizer.json is not a tokenizer file: \(error)")
-        }
-        guard let model = tokenizer.model else {
-            throw MemoryError.invalidInput("tokenizer.json has no \"model\" object")
-        }
-        let vocabulary = model.vocab?.ids ?? [:]
-        guard !vocabulary.isEmpty else {
+        let vocabulary = tokenizer.vocabulary
+        guard vocabulary.count > 0 else {
             throw MemoryError.invalidInput("tokenizer.json has an empty vocabulary")
         }
         self.vocabulary = vocabulary
-        self.unknownID = vocabulary[model.unkToken ?? "[UNK]"] ?? model.unkID
-        self.metaspace = vocabulary["▁"] != nil
-        self.lowercase = tokenizer.normalizer?.lowercase ?? !metaspace
+        self.unknownID = vocabulary.id(tokenizer.unknownToken ?? "[UNK]") ?? tokenizer.unknownID
+        self.metaspace = vocabulary.id("▁") != nil
+        self.lowercase = tokenizer.lowercase ?? !metaspace
 
         let tensors = try SafetensorsFile(bytes: safetensors)
         guard
@@ -153,7 +182,7 @@ struct StaticModelEmbedder: MemoryEmbedder {
             self.weights = nil
         }
         if let mappingTensor = tensors.tensors["mapping"], mappingTensor.shape.count == 1 {
-            self.mapping = try tensors.integers(mappingTensor)
+            self.mapping = try tensors.integers(mappingTensor).map { Int32(clamping: $0) }
         } else {
             self.mapping = nil
         }
@@ -167,7 +196,7 @@ struct StaticModelEmbedder: MemoryEmbedder {
         let rows = table.count / dimensions
         var total: Float = 0
         for id in tokenIDs(text) where id >= 0 && id != unknownID {
-            let row = mapping.flatMap { id < $0.count ? $0[id] : nil } ?? id
+            let row = mapping.flatMap { id < $0.count ? Int($0[id]) : nil } ?? id
             guard row >= 0 && row < rows else {
                 continue
             }
@@ -204,22 +233,45 @@ struct StaticModelEmbedder: MemoryEmbedder {
         }
         if !current.isEmpty { pieces.append(current) }
         var ids: [Int] = []
+        // Lookups go through one scratch buffer of UTF-8 bytes (prefix + piece), never a new String per candidate.
+        let wordStart: [UInt8] = metaspace ? Array("▁".utf8) : []
+        let continuation: [UInt8] = metaspace ? [] : Array("##".utf8)
+        var scratch: [UInt8] = []
+        func lookup(_ prefix: [UInt8], _ piece: ArraySlice<UInt8>) -> Int? {
+            guard !prefix.isEmpty else { return vocabulary.id(piece) }
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: prefix)
+            scratch.append(contentsOf: piece)
+            return vocabulary.id(scratch)
+        }
         for word in pieces {
-            if let id = metaspace ? vocabulary["▁" + word] ?? vocabulary[word] : vocabulary[word] {
+            let bytes = Array(word.utf8)
+            let whole = bytes[...]
+            if let id = metaspace ? lookup(wordStart, whole) ?? vocabulary.id(whole) : vocabulary.id(whole) {
                 ids.append(id)
                 continue
             }
-            let characters = Array(word)
+            // Byte offsets of the characters' starts, and the end.
+            var boundaries: [Int] = []
+            boundaries.reserveCapacity(bytes.count + 1)
+            var offset = 0
+            for character in word {
+                boundaries.append(offset)
+                offset += character.utf8.count
+            }
+            boundaries.append(offset)
+            let characterCount = boundaries.count - 1
             var start = 0
-            while start < characters.count {
-                var end = characters.count
+            while start < characterCount {
+                var end = characterCount
                 var found: Int?
                 while end > start {
-                    let piece = String(characters[start..<end])
-                    let candidates =
+                    let piece = bytes[boundaries[start]..<boundaries[end]]
+                    let id =
                         start == 0
-                        ? (metaspace ? ["▁" + piece, piece] : [piece]) : (metaspace ? [piece] : ["##" + piece])
-                    if let id = candidates.lazy.compactMap({ vocabulary[$0] }).first {
+                        ? (metaspace ? lookup(wordStart, piece) ?? vocabulary.id(piece) : vocabulary.id(piece))
+                        : lookup(continuation, piece)
+                    if let id {
                         found = id
                         break
                     }
@@ -248,7 +300,9 @@ struct SafetensorsFile {
     }
 
     let tensors: [String: Tensor]
+    /// The whole file; tensor offsets count from ``dataStart``.
     private let data: [UInt8]
+    private let dataStart: Int
 
     init(bytes: [UInt8]) throws(MemoryError) {
         guard bytes.count >= 8 else {
@@ -279,13 +333,14 @@ struct SafetensorsFile {
             tensors[name] = Tensor(dtype: dtype, shape: shape, start: offsets[0], end: offsets[1])
         }
         self.tensors = tensors
-        self.data = Array(bytes[(8 + headerLength)...])
+        self.data = bytes
+        self.dataStart = 8 + headerLength
     }
 
     /// The values of an `I64` tensor (such as a token-to-row mapping).
     func integers(_ tensor: Tensor) throws(MemoryError) -> [Int] {
         let count = tensor.shape.reduce(1, *)
-        let bytes = data[tensor.start..<tensor.end]
+        let bytes = data[(dataStart + tensor.start)..<(dataStart + tensor.end)]
         guard tensor.dtype == "I64" || tensor.dtype == "I32" else {
             throw MemoryError.invalidInput("model.safetensors mapping uses unsupported dtype \(tensor.dtype)")
         }
@@ -307,7 +362,7 @@ struct SafetensorsFile {
     /// The tensor's values widened to `Float`.
     func floats(_ tensor: Tensor) throws(MemoryError) -> [Float] {
         let count = tensor.shape.reduce(1, *)
-        let bytes = data[tensor.start..<tensor.end]
+        let bytes = data[(dataStart + tensor.start)..<(dataStart + tensor.end)]
         let width: Int
         switch tensor.dtype {
         case "F32": width = 4
@@ -349,56 +404,4 @@ struct SafetensorsHeaderEntry: Decodable {
         case shape
         case dataOffsets = "data_offsets"
     }
-}
-
-/// The parts of a Hugging Face `tokenizer.json` the static embedder reads; everything else is ignored.
-struct TokenizerFile: Decodable {
-    struct Model: Decodable {
-        var vocab: Vocabulary?
-        var unkToken: String?
-        var unkID: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case vocab
-            case unkToken = "unk_token"
-            case unkID = "unk_id"
-        }
-    }
-
-    /// A WordPiece/BPE `{token: id}` map or a Unigram `[[token, score], …]` list (the id is the position).
-    struct Vocabulary: Decodable {
-        var ids: [String: Int]
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let map = try? container.decode([String: Int].self) {
-                ids = map
-                return
-            }
-            let list = try container.decode([UnigramPiece].self)
-            var ids: [String: Int] = [:]
-            ids.reserveCapacity(list.count)
-            for (id, piece) in list.enumerated() where ids[piece.token] == nil {
-                ids[piece.token] = id
-            }
-            self.ids = ids
-        }
-    }
-
-    /// `[token, score]`; the score is not used.
-    struct UnigramPiece: Decodable {
-        var token: String
-
-        init(from decoder: any Decoder) throws {
-            var container = try decoder.unkeyedContainer()
-            token = try container.decode(String.self)
-        }
-    }
-
-    struct Normalizer: Decodable {
-        var lowercase: Bool?
-    }
-
-    var model: Model?
-    var normalizer: Normalizer?
 }

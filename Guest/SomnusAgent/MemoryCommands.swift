@@ -3,6 +3,10 @@ import AgentCore
 import ArgumentParser
 import FoundationEssentials
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `somnus-agent memory …`: the agent's memory store over its unix socket.
 struct MemoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,7 +74,11 @@ enum MemoryCLI {
         return ExitCode(status)
     }
 
-    /// Sends a request and returns a 2xx answer.
+    /// How long a command waits while the agent answers `memory_opening` (its store still opening after a start).
+    static let openingWait: Duration = .seconds(120)
+
+    /// Sends a request and returns a 2xx answer. While the agent answers 503 `memory_opening` the request is
+    /// sent again every half second, for at most ``openingWait``.
     /// - Throws: `ExitCode(2)` for a 400 or 413 answer, `ExitCode(1)` otherwise, after printing the agent's error.
     static func call(
         _ client: AgentSocketClient,
@@ -79,11 +87,18 @@ enum MemoryCLI {
         body: [UInt8]? = nil,
         contentType: String = "application/json"
     ) throws -> AgentSocketResponse {
-        let response: AgentSocketResponse
-        do {
-            response = try client.send(method, path, body: body, contentType: contentType)
-        } catch {
-            throw fail(error.message, status: 1)
+        let deadline = ContinuousClock.now + openingWait
+        var response: AgentSocketResponse
+        while true {
+            do {
+                response = try client.send(method, path, body: body, contentType: contentType)
+            } catch {
+                throw fail(error.message, status: 1)
+            }
+            guard response.status == 503, response.apiError?.code == "memory_opening",
+                ContinuousClock.now < deadline
+            else { break }
+            usleep(500_000)
         }
         guard response.isSuccess else {
             let detail = response.apiError

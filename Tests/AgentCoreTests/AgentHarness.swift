@@ -64,6 +64,7 @@ struct AgentHarness {
             let endpoints = try #require(await iterator.next())
             let harness = AgentHarness(endpoints: endpoints, directory: directory)
             do {
+                try await harness.waitForMemory()
                 try await body(harness)
             } catch {
                 group.cancelAll()

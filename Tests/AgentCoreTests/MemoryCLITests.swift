@@ -128,6 +128,26 @@ struct MemoryCLITests {
         }
     }
 
+    @Test("A command waits while the agent's store is still opening, then succeeds")
+    func waitsForOpening() async throws {
+        let gate = MemoryOpenGate()
+        defer { gate.release() }
+        try await AgentHarness.withData(seed: { _ in }, memoryWillOpen: { gate.wait() }, waitForMemory: false) {
+            agent in
+            let socket = ["--socket", agent.endpoints.socketPath]
+            let started = ContinuousClock.now
+            async let stats = runAgentBinary(["memory", "stats", "--json"] + socket)
+            try await Task.sleep(for: .milliseconds(1_500))
+            let stillOpening = try await agent.unixRequest("\(MemoryController.base)/stats")
+            #expect(try stillOpening.error().code == "memory_opening")
+            gate.release()
+            let result = try await stats
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(ContinuousClock.now - started >= .milliseconds(1_500))
+            #expect(try JSONDecoder().decode(MemoryStatsResponse.self, from: Data(result.stdout.utf8)).total == 0)
+        }
+    }
+
     @Test("Bad input exits 2, an unreachable agent exits 1, each with the reason")
     func failures() async throws {
         try await AgentHarness.with { agent in

@@ -204,6 +204,37 @@ struct MemoryHTTPTests {
         }
     }
 
+    @Test("A slow memory open: health and 503 memory_opening first, then the memories are served")
+    func slowOpen() async throws {
+        let gate = MemoryOpenGate()
+        defer { gate.release() }
+        try await AgentHarness.withData(seed: { _ in }, memoryWillOpen: { gate.wait() }, waitForMemory: false) {
+            agent in
+            let live = try await agent.request(.get, AgentRoute.healthLive)
+            #expect(live.status == .ok)
+            #expect(try await Self.waitReady(agent) == .ok)
+            let add = try await agent.addMemory(MemoryCreateRequest(namespace: "default", content: "slow open fact"))
+            #expect(add.status == .serviceUnavailable)
+            #expect(try add.error().code == "memory_opening")
+            #expect(try add.error().message.contains("still opening"))
+            let stats = try await agent.unixRequest("\(MemoryController.base)/stats")
+            #expect(stats.status == .serviceUnavailable)
+            #expect(try stats.error().code == "memory_opening")
+            let opening = try await agent.get(AgentRoute.status, as: StatusResponse.self)
+            #expect(opening.features.contains("memory_opening"))
+            #expect(!opening.features.contains("memory"))
+
+            gate.release()
+            try await agent.waitForMemory()
+            let added = try await agent.addMemory(
+                MemoryCreateRequest(namespace: "default", content: "slow open fact"))
+            #expect(added.status == .created)
+            let open = try await agent.get(AgentRoute.status, as: StatusResponse.self)
+            #expect(open.features.contains("memory"))
+            #expect(!open.features.contains("memory_opening"))
+        }
+    }
+
     static func records(_ data: Data) throws -> [MemoryRecord] {
         try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(MemoryRecord.self, from: $0) }
     }
@@ -235,9 +266,26 @@ extension AgentHarness {
         return try #require(box.get())
     }
 
-    /// Starts an agent whose data directory `seed` prepared first.
+    /// Polls `GET /v1/memories/stats` until the agent no longer answers 503 `memory_opening` (the store opens in
+    /// the background after the listeners bind), for at most `timeout`.
+    func waitForMemory(timeout: Duration = .seconds(120)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let reply = try await request(.get, "\(MemoryController.base)/stats")
+            let opening = reply.status == .serviceUnavailable && (try? reply.error().code) == "memory_opening"
+            guard opening else { return }
+            try #require(ContinuousClock.now < deadline, "the memory store is still opening after \(timeout)")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Starts an agent whose data directory `seed` prepared first; `memoryWillOpen` runs on the store's opening
+    /// thread before it opens; the body starts once the store has opened (or failed to) unless `waitForMemory`
+    /// is `false`.
     static func withData(
         seed: (String) throws -> Void,
+        memoryWillOpen: (@Sendable () -> Void)? = nil,
+        waitForMemory: Bool = true,
         _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)")
@@ -253,18 +301,22 @@ extension AgentHarness {
             monitorInterval: .seconds(1))
         var logger = Logger(label: "agent-test")
         logger.logLevel = .critical
-        let server = AgentServer(
+        var server = AgentServer(
             configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false,
             maintenance: AgentMaintenanceOptions(
                 freezer: IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"),
                 systemctlPath: "/nonexistent/systemctl", clockDriftThreshold: .seconds(3600)))
+        server.memoryWillOpen = memoryWillOpen
+        let serverToRun = server
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run { continuation.yield($0) } }
+            group.addTask { try await serverToRun.run { continuation.yield($0) } }
             var iterator = ready.makeAsyncIterator()
             let endpoints = try #require(await iterator.next())
             defer { group.cancelAll() }
-            try await body(AgentHarness(endpoints: endpoints, directory: directory))
+            let harness = AgentHarness(endpoints: endpoints, directory: directory)
+            if waitForMemory { try await harness.waitForMemory() }
+            try await body(harness)
         }
     }
 }
@@ -275,4 +327,17 @@ final class ResultBox<Value: Sendable>: Sendable {
 
     func set(_ newValue: Value) { value.withLock { $0 = newValue } }
     func get() -> Value? { value.withLock { $0 } }
+}
+
+/// Holds a test agent's memory store in `memory_opening` until released (waited on by its opening thread).
+final class MemoryOpenGate: Sendable {
+    private let released = Atomic<Bool>(false)
+
+    /// Blocks the calling (opening) thread until ``release()``.
+    func wait() {
+        while !released.load(ordering: .acquiring) { usleep(10_000) }
+    }
+
+    /// Lets the store open.
+    func release() { released.store(true, ordering: .releasing) }
 }

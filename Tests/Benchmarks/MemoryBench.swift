@@ -22,9 +22,17 @@ struct MemoryBench: ParsableCommand {
         let clock = ContinuousClock()
         var generator = BenchRandom(seed: 7)
 
-        // Single inserts: one transaction (and one WAL commit) per memory.
+        // Opening a store: the model's load (tokenizer scan, table) and the schema; RSS before and after.
+        let residentBefore = Self.residentMiB()
+        let openStart = clock.now
         let single = try MemoryStore(
             dataDirectory: root.appendingPathComponent("single").path, modelDirectory: modelDirectory, logger: logger)
+        print(
+            String(
+                format: "memory open (%@): %.3f s, RSS %.1f → %.1f MiB (peak %.1f MiB)", single.embedderName,
+                (clock.now - openStart).seconds, residentBefore, Self.residentMiB(), Self.residentMiB("VmHWM:")))
+
+        // Single inserts: one transaction (and one WAL commit) per memory.
         let singleStart = clock.now
         for number in 0..<singles {
             _ = try single.add(
@@ -50,10 +58,18 @@ struct MemoryBench: ParsableCommand {
         // Search latency at each size (the batch store grows to each size in turn).
         var filled = batch.count
         for size in sizes.sorted() {
+            let fillStart = clock.now
+            let fillFrom = filled
             while filled < size {
                 let end = min(filled + 5_000, size)
                 _ = try batchStore.importRecords((filled..<end).map { generator.record($0) })
                 filled = end
+            }
+            if filled > fillFrom {
+                print(
+                    String(
+                        format: "memory fill %d → %d (batches of 5,000): %.1f s", fillFrom, filled,
+                        (clock.now - fillStart).seconds))
             }
             var times: [MemorySearchMode: [Double]] = [:]
             for number in 0..<searches {
@@ -107,11 +123,13 @@ struct MemoryBench: ParsableCommand {
                     format: "memory recall@5 %@ (%@, %d queries): %.3f [%@]", mode.rawValue, evalStore.embedderName,
                     set.queries.count, Double(found) / Double(set.queries.count), detail))
         }
+        print(String(format: "memory peak RSS of the run: %.0f MiB", Self.residentMiB("VmHWM:")))
     }
 
-    static func residentMiB() -> Double {
+    /// `VmRSS` (or another `/proc/self/status` line in kB, such as `VmHWM:`) in MiB.
+    static func residentMiB(_ field: String = "VmRSS:") -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return .nan }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(field) {
             let number = line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? .nan
             return number / 1024
         }

@@ -18,6 +18,12 @@ extension EndToEndTests {
                 #expect(added.stdout.hasPrefix("created "))
             }
             try expectRecall(vm: vm, secret: secret)
+            // The image bakes the static embedding model in (Images/memory-model.txt); the agent must be using it.
+            let stats = try somnus(memory + ["stats", "--json"])
+            let embedder =
+                (try? JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["embedder"]
+                as? String
+            #expect(embedder?.hasPrefix("model2vec:") == true, "memory stats: \(stats.stdout) \(stats.stderr)")
         }
         try step("4b. restart the agent → memories still there") {
             let pidBefore = try agentPID(vm: vm)
