@@ -149,7 +149,9 @@ struct ErrorMonitorTests {
     func resumedTraceQuiet() async throws {
         let fixture = try MonitorFixture()
         try fixture.append(
-            text: "Exception in thread \"main\" java.lang.NullPointerException\n\tat com.example.Main.run(Main.java:10)\n")
+            text:
+                "Exception in thread \"main\" java.lang.NullPointerException\n\tat com.example.Main.run(Main.java:10)\n"
+        )
         let first = try fixture.monitor()
         #expect(await first.tick() == 2)
         #expect(first.store.hasPendingTrace(source: "app"))

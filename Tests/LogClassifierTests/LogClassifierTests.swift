@@ -258,6 +258,9 @@ struct LogClassifierTests {
             #expect(classifier.classify(line).category == .other)
         }
         #expect(classifier.classify(String(repeating: "a", count: 3000) + " No module named 'late'").category == .other)
+        // Masks longer than what they replace, over the whole 1024 bytes looked at.
+        let paths = classifier.classify(String(repeating: "/a ", count: 400))
+        #expect(paths.template == Array(repeating: "<path>", count: 341).joined(separator: " ") + " /")
     }
 
     @Test("throughput on the labeled lines (cached templates)", .timeLimit(.minutes(2)))
