@@ -34,7 +34,9 @@ struct ErrorMonitorState: Codable, Sendable {
 /// either the state before the tick or the state after it, and a restarted agent neither loses nor re-counts. The
 /// older layout, positions in a separate `<data_dir>/log-tailer.json`, is read once and removed after the first
 /// save. A source quiet for ``quietPeriod`` has its pending trace recorded, so a traceback
-/// at the end of a log is not held back forever.
+/// at the end of a log is not held back forever. A trace still being collected is saved with the positions past
+/// its lines, so a crash in the middle of a traceback neither loses it nor counts it twice: the restarted monitor
+/// resumes it and the rest of its lines complete it.
 ///
 /// Used by one task at a time (the monitor service); not `Sendable`.
 final class ErrorMonitor {
@@ -103,6 +105,9 @@ final class ErrorMonitor {
             configuration.logFiles.isEmpty
             ? nil
             : LogTailer(paths: configuration.logFiles.values.sorted(), positions: positions)
+        // A trace cut off by the restart ends with its source's next line, or is recorded after a quiet period.
+        let now = ContinuousClock.now
+        for trace in persisted?.store.pending ?? [] { lastLineAt[trace.source] = now }
     }
 
     /// Reads what is new in every source, classifies it into the store, and persists the result (counts,

@@ -167,7 +167,7 @@ public final class ErrorStore: Sendable {
         state.withLock { $0.groupers[source]?.isCollecting ?? false }
     }
 
-    /// The counts and the recent list, for persisting (traces still being collected are not included).
+    /// The counts, the recent list and the traces still being collected, for persisting.
     public func snapshot() -> ErrorStoreSnapshot {
         state.withLock { state in
             var categories: [String: Int] = [:]
@@ -177,12 +177,18 @@ public final class ErrorStore: Sendable {
                     category: key.category, template: key.template, count: value.count, lastSeen: value.lastSeen)
             }.sorted { $0.lastSeen < $1.lastSeen }
             let recent = state.recent.values.sorted { $0.lastSeen < $1.lastSeen }
-            return ErrorStoreSnapshot(categoryCounts: categories, templates: templates, recent: recent)
+            let pending = state.groupers.compactMap { source, grouper in
+                grouper.isCollecting
+                    ? ErrorStoreSnapshot.PendingTrace(source: source, lines: grouper.pendingLines) : nil
+            }.sorted { $0.source < $1.source }
+            return ErrorStoreSnapshot(
+                categoryCounts: categories, templates: templates, recent: recent, pending: pending)
         }
     }
 
     /// Replaces the counts and the recent list with a snapshot's (entries beyond the capacities are dropped,
-    /// the ones seen longest ago first); traces being collected are kept.
+    /// the ones seen longest ago first), and resumes the snapshot's pending traces: the next lines of their
+    /// sources continue them. Traces being collected for other sources are kept.
     /// - Parameter snapshot: A value from ``snapshot()``.
     public func restore(_ snapshot: ErrorStoreSnapshot) {
         state.withLock { state in
@@ -200,6 +206,9 @@ public final class ErrorStore: Sendable {
             for record in snapshot.recent.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(capacity) {
                 state.recent[Key(category: record.classification.category, template: record.classification.template)] =
                     record
+            }
+            for trace in snapshot.pending ?? [] where !trace.lines.isEmpty {
+                state.groupers[trace.source] = LogTraceGrouper(classifier: classifier, resuming: trace.lines)
             }
         }
     }
@@ -269,16 +278,36 @@ public struct ErrorStoreSnapshot: Codable, Sendable, Equatable {
     public var templates: [TemplateCount]
     /// The recent distinct errors, the least recently seen first.
     public var recent: [ErrorRecord]
+    /// The traces still being collected, by source; `nil` in snapshots written before these were saved.
+    public var pending: [PendingTrace]?
+
+    /// A multi-line trace whose first lines were read but whose end was not, none of it recorded yet.
+    public struct PendingTrace: Codable, Sendable, Equatable {
+        /// The source the lines came from.
+        public var source: String
+        /// The lines so far, in order.
+        public var lines: [String]
+
+        /// Creates a pending trace.
+        public init(source: String, lines: [String]) {
+            self.source = source
+            self.lines = lines
+        }
+    }
 
     /// Creates a snapshot.
-    public init(categoryCounts: [String: Int] = [:], templates: [TemplateCount] = [], recent: [ErrorRecord] = []) {
+    public init(
+        categoryCounts: [String: Int] = [:], templates: [TemplateCount] = [], recent: [ErrorRecord] = [],
+        pending: [PendingTrace]? = nil
+    ) {
         self.categoryCounts = categoryCounts
         self.templates = templates
         self.recent = recent
+        self.pending = pending
     }
 
     enum CodingKeys: String, CodingKey {
         case categoryCounts = "category_counts"
-        case templates, recent
+        case templates, recent, pending
     }
 }

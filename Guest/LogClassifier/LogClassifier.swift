@@ -55,7 +55,7 @@ public final class LogClassifier: Sendable {
 
     func classify(bytes: UnsafeBufferPointer<UInt8>) -> LogClassification {
         // The closure returns only references, the full result is built outside it (fewer copies of a large
-        // value).
+        // value). A hit costs one lock round trip: the entity memo is checked under the same lock.
         let capacity = LogMasker.outputCapacity(forInput: bytes.count)
         let (verdict, memo) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) {
             buffer -> (LogVerdict, EntityMemo?) in
@@ -65,11 +65,14 @@ public final class LogClassifier: Sendable {
             let length = LogMasker.mask(bytes, into: base)
             let template = UnsafeBufferPointer(start: base, count: length)
             let hash = TemplateCache.hash(template)
-            if let hit = cache.withLock({ $0.lookup(hash: hash, bytes: template) }) {
-                if hit.category == .other || hit.reusable != nil || bytes.count > EntityMemo.maximumLine {
-                    return (hit, nil)
+            if let hit = cache.withLock({ $0.lookup(hash: hash, bytes: template, line: bytes) }) {
+                if let memo = hit.memo {
+                    return (hit.verdict, memo)
                 }
-                return (hit, entityMemo(hit, hash: hash, template: template, line: bytes))
+                if !hit.verdict.needsMemo(lineCount: bytes.count) {
+                    return (hit.verdict, nil)
+                }
+                return (hit.verdict, entityMemo(hit.verdict, hash: hash, template: template, line: bytes))
             }
             var verdict = decide(template)
             if verdict.category != .other {
@@ -84,7 +87,7 @@ public final class LogClassifier: Sendable {
                 }
             }
             cache.withLock { $0.insert(hash: hash, bytes: template, verdict: verdict) }
-            if verdict.category == .other || verdict.reusable != nil || bytes.count > EntityMemo.maximumLine {
+            if !verdict.needsMemo(lineCount: bytes.count) {
                 return (verdict, nil)
             }
             return (verdict, entityMemo(verdict, hash: hash, template: template, line: bytes))
@@ -110,10 +113,8 @@ public final class LogClassifier: Sendable {
                 let result = finish(verdict, line: line)
                 return EntityMemo(key: [], entities: result.entities, suggestion: result.suggestion)
             }
+            // The memo of the cache's entry did not match (or there was none): extract.
             let key = UnsafeBufferPointer(start: base, count: EntityMemo.key(line, into: base))
-            if let memo = cache.withLock({ $0.lookup(hash: hash, bytes: template, key: key)?.memo }) {
-                return memo
-            }
             let result = finish(verdict, line: line)
             let memo = EntityMemo(key: Array(key), entities: result.entities, suggestion: result.suggestion)
             if EntityMemo.covers(result.entities, key: key) {

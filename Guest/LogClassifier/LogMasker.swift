@@ -8,27 +8,35 @@ enum LogMasker {
     /// At most this many input bytes are looked at; the rest of a very long line is ignored.
     static let maximumInput = 1024
 
-    /// The output buffer size needed for an input of `count` bytes.
+    /// The output buffer size needed for an input of `count` bytes: a mask can be three times as long as what it
+    /// replaces (`/a` and a space become `<path>` and a space).
     static func outputCapacity(forInput count: Int) -> Int {
-        min(count, maximumInput) * 2 + 16
+        min(count, maximumInput) * 3 + 16
     }
 
     /// Writes the template of `input` into `output` and returns its length.
     /// - Parameters:
     ///   - input: The raw line bytes.
     ///   - output: At least `outputCapacity(forInput: input.count)` bytes.
-    /// Byte classes: 1 = space, 2 = delimiter; inside a token 4 = digit, 8 = slash, 16 = anything else.
+    /// Byte classes: 1 = space, 2 = delimiter; inside a token 4 = digit, 8 = slash, 16 = anything else, with
+    /// 32 added for the bytes that can start or continue hex (`a`–`f`, `x`, either case) and 64 for `.`.
     static let byteClasses: [UInt8] = (0..<256).map { value in
         let byte = UInt8(value)
         if isSpace(byte) { return 1 }
         if isDelimiter(byte) { return 2 }
         if isDigit(byte) { return digitClass }
         if byte == UInt8(ascii: "/") { return slashClass }
+        if isHexLetter(byte) || byte | 0x20 == UInt8(ascii: "x") { return otherClass | hexishClass }
+        if byte == UInt8(ascii: ".") { return otherClass | dotClass }
         return otherClass
     }
     static let digitClass: UInt8 = 4
     static let slashClass: UInt8 = 8
     static let otherClass: UInt8 = 16
+    static let hexishClass: UInt8 = 32
+    static let dotClass: UInt8 = 64
+    /// A token at least this long may hold a UUID.
+    static let uuidLength = 36
 
     static func mask(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> Int {
         byteClasses.withUnsafeBufferPointer { classes in
@@ -53,20 +61,31 @@ enum LogMasker {
                 writer.put(byte)
                 index += 1
             } else {
+                // The token's bytes are copied while it is scanned (most tokens are plain words); a token that
+                // needs masking is written again over them.
+                let start = writer.beginToken()
                 var tokenEnd = index
                 var flags: UInt8 = 0
                 while tokenEnd < end {
-                    let nextClass = classes[Int(input[tokenEnd])]
+                    let byte = input[tokenEnd]
+                    let nextClass = classes[Int(byte)]
                     if nextClass & 3 != 0 {
                         break
                     }
                     flags |= nextClass
+                    start[tokenEnd - index] = byte
                     tokenEnd += 1
                 }
                 // Masking needs a digit or a slash; plain words are copied as they are, and a run of digits is a
                 // number whatever else could match.
                 if flags & (digitClass | slashClass) == 0 {
-                    writer.copy(input, from: index, to: tokenEnd)
+                    writer.commit(tokenEnd - index)
+                } else if flags & (slashClass | hexishClass) == 0, tokenEnd - index < uuidLength,
+                    flags & dotClass == 0 || !startsWithDigitsThenDot(input, from: index, to: tokenEnd)
+                {
+                    // Digits among punctuation and letters that cannot be hex (timestamps, `node-17`): no URL,
+                    // path, IPv4, UUID or hex can match, only numbers.
+                    maskNumbers(input, from: index, to: tokenEnd, writer: &writer)
                 } else if flags == digitClass {
                     if tokenEnd - index >= 2 {
                         writer.putNumber()
@@ -103,6 +122,21 @@ enum LogMasker {
             }
             output[count] = byte
             count += 1
+        }
+
+        /// Where the next token's bytes go (after a pending space, written now); ``commit(_:)`` keeps them.
+        @inline(__always) mutating func beginToken() -> UnsafeMutablePointer<UInt8> {
+            if pendingSpace {
+                output[count] = 0x20
+                count += 1
+                pendingSpace = false
+            }
+            return output + count
+        }
+
+        /// Keeps `length` bytes written at ``beginToken()``.
+        @inline(__always) mutating func commit(_ length: Int) {
+            count += length
         }
 
         /// Copies `input[start..<end]` unchanged.
@@ -183,6 +217,52 @@ enum LogMasker {
 
     @inline(__always) static func isHex(_ byte: UInt8) -> Bool {
         isDigit(byte) || isHexLetter(byte)
+    }
+
+    /// Whether the token starts with one or more digits followed by `.` (so it may be an IPv4 address).
+    @inline(__always)
+    private static func startsWithDigitsThenDot(_ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int)
+        -> Bool
+    {
+        var index = start
+        while index < end, isDigit(input[index]) {
+            index += 1
+        }
+        return index > start && index < end && input[index] == UInt8(ascii: ".")
+    }
+
+    /// ``maskToken(_:from:to:hasSlash:writer:)`` for a token without a slash, hex letters or `x`, shorter than a
+    /// UUID and not starting like an IPv4 address: only its numbers are masked, the same way.
+    private static func maskNumbers(
+        _ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, writer: inout Writer
+    ) {
+        var index = start
+        while index < end {
+            let byte = input[index]
+            guard isDigit(byte) else {
+                writer.put(byte)
+                index += 1
+                continue
+            }
+            var runEnd = index
+            var dotted = false
+            while runEnd < end {
+                if isDigit(input[runEnd]) {
+                    runEnd += 1
+                } else if input[runEnd] == UInt8(ascii: "."), runEnd + 1 < end, isDigit(input[runEnd + 1]) {
+                    dotted = true
+                    runEnd += 1
+                } else {
+                    break
+                }
+            }
+            if dotted || runEnd - index >= 2 {
+                writer.putNumber()
+            } else {
+                writer.put(byte)
+            }
+            index = runEnd
+        }
     }
 
     private static func maskToken(

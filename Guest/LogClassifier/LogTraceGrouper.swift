@@ -46,8 +46,24 @@ public struct LogTraceGrouper: Sendable {
         self.maximumLines = max(2, maximumLines)
     }
 
+    /// Creates a grouper that continues a trace saved from ``pendingLines`` (after a restart): the lines are
+    /// fed in again, so the trace ends as if the grouper had never stopped.
+    /// - Parameters:
+    ///   - classifier: The classifier for finished events.
+    ///   - maximumLines: The most lines one trace may hold.
+    ///   - lines: The saved ``pendingLines`` (a trace's first lines, none of them recorded yet).
+    public init(classifier: LogClassifier, maximumLines: Int = 500, resuming lines: [String]) {
+        self.init(classifier: classifier, maximumLines: maximumLines)
+        // Lines taken from `pendingLines` only start and continue one trace, so they complete no event.
+        for line in lines { _ = append(line) }
+    }
+
     /// Whether a trace is being collected (``finish()`` would return it).
     public var isCollecting: Bool { state != .idle }
+
+    /// The lines of the trace being collected, in order (empty when none is): what to persist so that a restarted
+    /// grouper (``init(classifier:maximumLines:resuming:)``) neither loses the trace nor counts it twice.
+    public var pendingLines: [String] { state == .idle ? [] : pending }
 
     /// Adds one line; returns the events it completes (zero, one or two).
     /// - Parameter line: The next raw line.

@@ -21,6 +21,12 @@ final class LogVerdict: Sendable {
         self.reusable = reusable
     }
 
+    /// Whether a line of this verdict needs its own entities (a failure whose entities are not all in the
+    /// template), which an ``EntityMemo`` may spare; lines longer than ``EntityMemo/maximumLine`` never use one.
+    @inline(__always) func needsMemo(lineCount: Int) -> Bool {
+        category != .other && reusable == nil && lineCount <= EntityMemo.maximumLine
+    }
+
     func with(_ reusable: Reusable) -> LogVerdict {
         LogVerdict(category: category, kind: kind, confidence: confidence, template: template, reusable: reusable)
     }
@@ -29,7 +35,8 @@ final class LogVerdict: Sendable {
 /// A bounded least-recently-used map from template to verdict.
 ///
 /// Keyed by a 64-bit hash of the template bytes; the bytes are kept and compared, so a hash collision is a
-/// miss, never a wrong answer.
+/// miss, never a wrong answer. The hash finds the entry through an open-addressing table (linear probing,
+/// backward-shift deletion, at most half full), so a hit hashes nothing again and allocates nothing.
 struct TemplateCache: Sendable {
     private struct Entry: Sendable {
         var hash: UInt64
@@ -44,15 +51,21 @@ struct TemplateCache: Sendable {
     }
 
     let capacity: Int
-    private var slots: [UInt64: Int] = [:]
+    /// Open addressing by hash: an entry's index + 1, or 0 for an empty position.
+    private var table: [Int32]
+    /// `table.count - 1` (the table's size is a power of two).
+    private let tableMask: Int
     private var entries: [Entry] = []
     private var head = -1
     private var tail = -1
 
     /// Creates an empty cache holding at most `capacity` templates (0 disables caching).
     init(capacity: Int) {
-        self.capacity = max(0, capacity)
-        slots.reserveCapacity(self.capacity)
+        self.capacity = min(max(0, capacity), Int(Int32.max / 2))
+        var size = 8
+        while size < self.capacity * 2 { size <<= 1 }
+        table = [Int32](repeating: 0, count: size)
+        tableMask = size - 1
         entries.reserveCapacity(self.capacity)
     }
 
@@ -100,25 +113,22 @@ struct TemplateCache: Sendable {
         return true
     }
 
-    /// The verdict for the template, marking it most recently used.
-    mutating func lookup(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>) -> LogVerdict? {
-        lookup(hash: hash, bytes: bytes, key: nil)?.verdict
-    }
-
-    /// The verdict for the template, marking it most recently used, and the entities and suggestion remembered
-    /// for it when `key` (the line's ``EntityMemo`` key) equals the remembered one.
+    /// The verdict for the template, marking it most recently used, and, when the verdict's entities depend on
+    /// the line, the entities and suggestion remembered for the line's ``EntityMemo`` key (computed only then,
+    /// compared as it is produced, never stored).
     mutating func lookup(
-        hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, key: UnsafeBufferPointer<UInt8>?
+        hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>
     ) -> (verdict: LogVerdict, memo: EntityMemo?)? {
         guard let slot = slot(hash: hash, bytes: bytes) else {
             return nil
         }
         moveToFront(slot)
-        guard let key, let memo = entries[slot].memo else {
-            return (entries[slot].verdict, nil)
+        let verdict = entries[slot].verdict
+        guard verdict.needsMemo(lineCount: line.count), let memo = entries[slot].memo else {
+            return (verdict, nil)
         }
-        let same = memo.key.withUnsafeBytes { Self.equal($0, UnsafeRawBufferPointer(key)) }
-        return (entries[slot].verdict, same ? memo : nil)
+        let same = memo.key.withUnsafeBufferPointer { EntityMemo.keyEquals(line, $0) }
+        return (verdict, same ? memo : nil)
     }
 
     /// Remembers the entities and suggestion of the last line of a cached template.
@@ -129,8 +139,23 @@ struct TemplateCache: Sendable {
         entries[slot].memo = memo
     }
 
+    /// The table position holding `hash`'s entry, or the empty position where it would go.
+    private func position(of hash: UInt64) -> (position: Int, slot: Int?) {
+        var position = Int(truncatingIfNeeded: hash) & tableMask
+        while true {
+            let stored = Int(table[position])
+            if stored == 0 {
+                return (position, nil)
+            }
+            if entries[stored - 1].hash == hash {
+                return (position, stored - 1)
+            }
+            position = (position + 1) & tableMask
+        }
+    }
+
     private func slot(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        guard let slot = slots[hash] else {
+        guard capacity > 0, let slot = position(of: hash).slot else {
             return nil
         }
         let matches = entries[slot].bytes.withUnsafeBytes { stored in
@@ -139,14 +164,31 @@ struct TemplateCache: Sendable {
         return matches ? slot : nil
     }
 
+    /// Empties a table position, moving later entries of the same probe run back so every entry stays reachable
+    /// from its hash's home position.
+    private mutating func removePosition(_ removed: Int) {
+        var hole = removed
+        var next = (removed + 1) & tableMask
+        while table[next] != 0 {
+            let home = Int(truncatingIfNeeded: entries[Int(table[next]) - 1].hash) & tableMask
+            if (next - home) & tableMask >= (next - hole) & tableMask {
+                table[hole] = table[next]
+                hole = next
+            }
+            next = (next + 1) & tableMask
+        }
+        table[hole] = 0
+    }
+
     /// Stores a verdict, evicting the least recently used template when full.
     mutating func insert(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, verdict: LogVerdict) {
         guard capacity > 0 else {
             return
         }
-        if let slot = slots[hash] {
+        if let slot = position(of: hash).slot {
             entries[slot].bytes = Array(bytes)
             entries[slot].verdict = verdict
+            entries[slot].memo = nil
             moveToFront(slot)
             return
         }
@@ -157,10 +199,13 @@ struct TemplateCache: Sendable {
         } else {
             slot = tail
             unlink(slot)
-            slots[entries[slot].hash] = nil
+            let evicted = position(of: entries[slot].hash)
+            if evicted.slot != nil {
+                removePosition(evicted.position)
+            }
             entries[slot] = Entry(hash: hash, bytes: Array(bytes), verdict: verdict, previous: -1, next: -1)
         }
-        slots[hash] = slot
+        table[position(of: hash).position] = Int32(slot + 1)
         pushFront(slot)
     }
 
@@ -212,13 +257,55 @@ final class EntityMemo: Sendable {
 
     /// Writes the key of `line` into `output` (at least `line.count` bytes) and returns its length.
     static func key(_ line: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> Int {
+        var writer = KeyWriter(output: output)
+        _ = produceKey(line, into: &writer)
+        return writer.count
+    }
+
+    /// Whether the key of `line` is `key`, compared as it is produced (nothing is written).
+    static func keyEquals(_ line: UnsafeBufferPointer<UInt8>, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        var comparer = KeyComparer(expected: key)
+        return produceKey(line, into: &comparer) && comparer.count == key.count
+    }
+
+    /// Where ``produceKey(_:into:)`` puts the key's bytes.
+    protocol KeySink {
+        /// Takes the next byte; `false` stops producing.
+        mutating func put(_ byte: UInt8) -> Bool
+    }
+
+    struct KeyWriter: KeySink {
+        let output: UnsafeMutablePointer<UInt8>
         var count = 0
+
+        @inline(__always) mutating func put(_ byte: UInt8) -> Bool {
+            output[count] = byte
+            count += 1
+            return true
+        }
+    }
+
+    struct KeyComparer: KeySink {
+        let expected: UnsafeBufferPointer<UInt8>
+        var count = 0
+
+        @inline(__always) mutating func put(_ byte: UInt8) -> Bool {
+            guard count < expected.count, expected[count] == byte else {
+                return false
+            }
+            count += 1
+            return true
+        }
+    }
+
+    /// Produces the key of `line` byte by byte into `sink`; `false` when the sink stopped it.
+    @inline(__always)
+    static func produceKey<Sink: KeySink>(_ line: UnsafeBufferPointer<UInt8>, into sink: inout Sink) -> Bool {
         var index = 0
         let end = line.count
         while index < end {
             if line[index] == 0x20 {
-                output[count] = 0x20
-                count += 1
+                guard sink.put(0x20) else { return false }
                 index += 1
                 continue
             }
@@ -240,15 +327,13 @@ final class EntityMemo: Sendable {
                 tokenEnd += 1
             }
             if timestampLike, hasDigit, separators >= 2 {
-                output[count] = 0x01
-                count += 1
+                guard sink.put(0x01) else { return false }
                 index = tokenEnd
                 continue
             }
             while index < tokenEnd {
                 let byte = line[index]
-                output[count] = byte
-                count += 1
+                guard sink.put(byte) else { return false }
                 index += 1
                 // `word[1234]`: keep the brackets, drop the number.
                 guard byte == UInt8(ascii: "["), index >= 2, LogMasker.isAlphanumeric(line[index - 2]) else {
@@ -263,7 +348,7 @@ final class EntityMemo: Sendable {
                 }
             }
         }
-        return count
+        return true
     }
 
     /// Whether every entity value occurs in `key`, so no value can come from a part the key leaves out.

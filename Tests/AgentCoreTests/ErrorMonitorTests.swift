@@ -23,23 +23,34 @@ private final class MonitorFixture {
     deinit { try? FileManager.default.removeItem(at: directory) }
 
     func append(lines count: Int) throws {
+        try append(text: String(repeating: timeoutLine + "\n", count: count))
+    }
+
+    func append(text: String) throws {
         if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         defer { try? handle.close() }
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data(String(repeating: timeoutLine + "\n", count: count).utf8))
+        try handle.write(contentsOf: Data(text.utf8))
     }
 
     /// A fresh store and monitor over the persisted state, as after an agent restart.
-    func monitor() throws -> ErrorMonitor {
+    func monitor(quietPeriod: Duration = .seconds(60)) throws -> ErrorMonitor {
         let configuration = AgentConfiguration(dataDirectory: data, logFiles: ["app": log], journal: false)
         var logger = Logger(label: "error-monitor-test")
         logger.logLevel = .critical
-        return try ErrorMonitor(configuration: configuration, store: ErrorStore(), logger: logger)
+        return try ErrorMonitor(
+            configuration: configuration, store: ErrorStore(), quietPeriod: quietPeriod, logger: logger)
     }
 }
 
 private func network(_ monitor: ErrorMonitor) -> Int { monitor.store.countsByCategory()[.networkFailure] ?? 0 }
+
+/// Every event counted, whatever its category.
+private func events(_ monitor: ErrorMonitor) -> Int { monitor.store.countsByCategory().values.reduce(0, +) }
+
+private let tracebackHead = "Traceback (most recent call last):\n  File \"/app/train.py\", line 3, in <module>\n"
+private let tracebackTail = "    import cv2\nModuleNotFoundError: No module named 'cv2'\n"
 
 @Suite("ErrorMonitor persistence", .timeLimit(.minutes(1)))
 struct ErrorMonitorTests {
@@ -77,6 +88,83 @@ struct ErrorMonitorTests {
         let state = try String(contentsOfFile: fixture.stateFile, encoding: .utf8)
         #expect(state.contains(#""log_positions":[{"inode":"#))
         #expect(state.contains(#""path":"\#(fixture.log)""#))
+    }
+
+    @Test("A traceback cut in half by a restart is one event, classified by its final exception, counted once")
+    func tracebackAcrossRestart() async throws {
+        let fixture = try MonitorFixture()
+        try fixture.append(text: tracebackHead)
+        let first = try fixture.monitor()
+        #expect(await first.tick() == 2)
+        #expect(first.store.hasPendingTrace(source: "app"))
+        #expect(events(first) == 0)
+        let saved = try String(contentsOfFile: fixture.stateFile, encoding: .utf8)
+        #expect(saved.contains(#""pending":[{"lines":["Traceback (most recent call last):","#))
+
+        // The agent dies here; the rest of the traceback is written while it is down.
+        try fixture.append(text: tracebackTail)
+        let restarted = try fixture.monitor()
+        #expect(restarted.store.hasPendingTrace(source: "app"))
+        #expect(await restarted.tick() == 2)
+        #expect(!restarted.store.hasPendingTrace(source: "app"))
+        let records = restarted.store.recent()
+        #expect(records.count == 1)
+        let record = try #require(records.first)
+        #expect(record.classification.category == .dependencyMissing)
+        #expect(record.classification.kind == .missingModule)
+        #expect(record.classification.entities.module == "cv2")
+        #expect(record.line == "ModuleNotFoundError: No module named 'cv2'")
+        #expect(record.trace.count == 4)
+        #expect(record.trace.first == "Traceback (most recent call last):")
+        #expect(events(restarted) == 1)
+
+        // Another restart reads and counts nothing again, and has no trace pending.
+        let again = try fixture.monitor()
+        #expect(!again.store.hasPendingTrace(source: "app"))
+        #expect(await again.tick() == 0)
+        #expect(events(again) == 1)
+        #expect(again.store.recent().count == 1)
+    }
+
+    @Test("A crash before the save that held the traceback's first half reads the whole traceback once")
+    func tracebackCrashBeforeSave() async throws {
+        let fixture = try MonitorFixture()
+        try fixture.append(lines: 1)
+        let first = try fixture.monitor()
+        #expect(await first.tick() == 1)
+        let beforeTraceback = try Data(contentsOf: URL(fileURLWithPath: fixture.stateFile))
+        try fixture.append(text: tracebackHead)
+        #expect(await first.tick() == 2)
+        try beforeTraceback.write(to: URL(fileURLWithPath: fixture.stateFile))
+        try fixture.append(text: tracebackTail)
+        let restarted = try fixture.monitor()
+        #expect(!restarted.store.hasPendingTrace(source: "app"))
+        #expect(await restarted.tick() == 4)
+        #expect(events(restarted) == 2)
+        #expect(restarted.store.countsByCategory()[.dependencyMissing] == 1)
+        #expect(restarted.store.recent(category: .dependencyMissing).first?.trace.count == 4)
+    }
+
+    @Test("A trace resumed after a restart whose source stays quiet is recorded after the quiet period")
+    func resumedTraceQuiet() async throws {
+        let fixture = try MonitorFixture()
+        try fixture.append(
+            text:
+                "Exception in thread \"main\" java.lang.NullPointerException\n\tat com.example.Main.run(Main.java:10)\n"
+        )
+        let first = try fixture.monitor()
+        #expect(await first.tick() == 2)
+        #expect(first.store.hasPendingTrace(source: "app"))
+        let restarted = try fixture.monitor(quietPeriod: .zero)
+        #expect(await restarted.tick() == 0)
+        #expect(!restarted.store.hasPendingTrace(source: "app"))
+        let record = try #require(restarted.store.recent().first)
+        #expect(record.classification.category == .runtimeError)
+        #expect(record.trace.count == 2)
+        #expect(events(restarted) == 1)
+        let saved = try String(contentsOfFile: fixture.stateFile, encoding: .utf8)
+        #expect(saved.contains(#""pending":[]"#))
+        #expect(events(try fixture.monitor()) == 1)
     }
 
     @Test("A temp file left by a save interrupted mid-write is ignored and replaced")

@@ -32,6 +32,39 @@ struct ErrorStoreTests {
         #expect(counts.count == LogCategory.allCases.count)
     }
 
+    @Test("A snapshot taken mid-trace holds its lines; a store restored from it finishes the trace once")
+    func pendingTraceSnapshot() throws {
+        let prefix = "Jun 05 10:00:01 vm-1 python3[991]: "
+        let head = [prefix + "Traceback (most recent call last):", prefix + "  File \"/app/serve.py\", line 9"]
+        let store = ErrorStore(classifier: classifier)
+        for line in head { #expect(store.ingest(line, source: "serve").isEmpty) }
+        store.ingest("plain line", source: "other")
+        let snapshot = store.snapshot()
+        #expect(snapshot.pending == [ErrorStoreSnapshot.PendingTrace(source: "serve", lines: head)])
+        let decoded = try JSONDecoder().decode(ErrorStoreSnapshot.self, from: JSONEncoder().encode(snapshot))
+        let restored = ErrorStore(classifier: classifier)
+        restored.restore(decoded)
+        #expect(restored.hasPendingTrace(source: "serve"))
+        let events = restored.ingest(prefix + "ModuleNotFoundError: No module named 'vllm'", source: "serve")
+        #expect(events.count == 1)
+        #expect(events.first?.lines.count == 3)
+        #expect(events.first?.classification.entities.module == "vllm")
+        #expect(restored.countsByCategory()[.dependencyMissing] == 1)
+        #expect(restored.countsByCategory()[.other] == 1)
+        #expect(restored.snapshot().pending == [])
+    }
+
+    @Test("A snapshot written before pending traces were saved restores with none")
+    func snapshotWithoutPending() throws {
+        let json = #"{"category_counts":{"OTHER":2},"recent":[],"templates":[]}"#
+        let snapshot = try JSONDecoder().decode(ErrorStoreSnapshot.self, from: Data(json.utf8))
+        #expect(snapshot.pending == nil)
+        let store = ErrorStore(classifier: classifier)
+        store.restore(snapshot)
+        #expect(store.countsByCategory()[.other] == 2)
+        #expect(!store.hasPendingTrace(source: "app"))
+    }
+
     @Test("A Java stack trace still open at the end of the stream is recorded by flush")
     func javaFlush() throws {
         let store = ErrorStore(classifier: classifier)

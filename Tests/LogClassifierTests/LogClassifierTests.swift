@@ -252,12 +252,29 @@ struct LogClassifierTests {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 
+    @Test("a tiny template cache evicting all the time still answers like no cache, and stays within its cap")
+    func evictionChurn() throws {
+        let lines = try LabeledData.load().map(\.line)
+        let tiny = LogClassifier(cacheCapacity: 16)
+        let uncached = LogClassifier(cacheCapacity: 0)
+        var mismatches: [String] = []
+        // Twice in different orders: entries are evicted and re-inserted, probe runs shift on every removal.
+        for line in lines + lines.reversed() where tiny.classify(line) != uncached.classify(line) {
+            mismatches.append(line)
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+        #expect(tiny.cachedTemplateCount == 16)
+    }
+
     @Test("empty and odd lines are OTHER without crashing")
     func oddLines() {
         for line in ["", " ", "\t\t", "ü🚀", String(repeating: "x", count: 5000), "0x", "////", "1.2.3.4.5.6"] {
             #expect(classifier.classify(line).category == .other)
         }
         #expect(classifier.classify(String(repeating: "a", count: 3000) + " No module named 'late'").category == .other)
+        // Masks longer than what they replace, over the whole 1024 bytes looked at.
+        let paths = classifier.classify(String(repeating: "/a ", count: 400))
+        #expect(paths.template == Array(repeating: "<path>", count: 341).joined(separator: " ") + " /")
     }
 
     @Test("throughput on the labeled lines (cached templates)", .timeLimit(.minutes(2)))

@@ -25,6 +25,32 @@ struct LogTraceGrouperTests {
         #expect(events[2].lines == ["job 7 ended"])
     }
 
+    @Test("a grouper resumed from another's pending lines ends the trace as if it had never stopped")
+    func resuming() {
+        let input = [
+            "Exception in thread \"main\" java.lang.RuntimeException: wrapper",
+            "\tat com.example.Main.run(Main.java:10)",
+            "Caused by: java.net.UnknownHostException: db.internal",
+            "\t... 3 more",
+            "next line",
+        ]
+        var whole = LogTraceGrouper(classifier: classifier)
+        let expected = input.flatMap { whole.append($0) }
+        #expect(expected.count == 2)
+        for cut in 1..<4 {
+            var first = LogTraceGrouper(classifier: classifier)
+            #expect(input[..<cut].flatMap { first.append($0) }.isEmpty)
+            #expect(first.pendingLines == Array(input[..<cut]))
+            var resumed = LogTraceGrouper(classifier: classifier, resuming: first.pendingLines)
+            #expect(resumed.isCollecting)
+            #expect(input[cut...].flatMap { resumed.append($0) } == expected)
+        }
+        var idle = LogTraceGrouper(classifier: classifier)
+        _ = idle.append("plain line")
+        #expect(idle.pendingLines.isEmpty)
+        #expect(!LogTraceGrouper(classifier: classifier, resuming: []).isCollecting)
+    }
+
     @Test("a traceback with a journal prefix on every line is still grouped")
     func journalPrefix() {
         var grouper = LogTraceGrouper(classifier: classifier)
