@@ -164,6 +164,8 @@ struct AgentNotifierService: Service {
         } catch {
             logger.warning("sd_notify failed", metadata: ["agent.error": "\(error)"])
         }
+        // Start-up is over: hand the pages its temporary tables left free back to the kernel.
+        AgentHeap.releaseFreePages()
         let interval = (try? notifier.watchdogInterval()) ?? nil
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if let interval {
