@@ -164,8 +164,8 @@ struct AgentNotifierService: Service {
         } catch {
             logger.warning("sd_notify failed", metadata: ["agent.error": "\(error)"])
         }
-        // Start-up is over: hand the pages its temporary tables left free back to the kernel.
-        AgentHeap.releaseFreePages()
+        // Start-up is over: give back its freed heap pages and the code pages only start-up ran.
+        AgentFootprint.releaseStartUpMemory()
         let interval = (try? notifier.watchdogInterval()) ?? nil
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if let interval {
