@@ -8,9 +8,9 @@
 /// dropped afterwards) and runs code that idle never runs again (argument parsing, configuration, SQLite
 /// migrations, the classifier's compiler, listener set-up). glibc keeps the freed chunks resident inside its
 /// arenas, and the kernel keeps every code page it faulted in (64 KiB around each address) mapped. Both count in
-/// the agent's RSS until something reclaims them. ``AgentNotifierService`` calls ``releaseStartUpMemory()`` once,
-/// after READY=1.
-enum AgentFootprint {
+/// the agent's RSS until something reclaims them. `somnus-agent serve` calls ``releaseStartUpMemory()`` once, when
+/// both listeners are bound (in-process servers of tests and benchmarks do not).
+public enum AgentFootprint {
     /// glibc's `malloc_trim`, looked up once at run time: `<malloc.h>` is not part of Swift's `Glibc` module.
     private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
         #if canImport(Glibc)
@@ -23,16 +23,17 @@ enum AgentFootprint {
     }()
 
     /// What ``releaseStartUpMemory()`` did.
-    struct Release: Equatable {
+    public struct Release: Sendable, Equatable {
         /// Whether the C heap was trimmed (glibc only).
-        var heapTrimmed: Bool
+        public var heapTrimmed: Bool
         /// Bytes of the executable's code mapping whose pages were unmapped.
-        var codeBytes: Int
+        public var codeBytes: Int
     }
 
     /// Trims the C heap and unmaps the executable's code pages; both come back on demand.
+    /// - Returns: What was released.
     @discardableResult
-    static func releaseStartUpMemory() -> Release {
+    public static func releaseStartUpMemory() -> Release {
         Release(heapTrimmed: releaseFreeHeapPages(), codeBytes: releaseCodePages())
     }
 

@@ -164,8 +164,6 @@ struct AgentNotifierService: Service {
         } catch {
             logger.warning("sd_notify failed", metadata: ["agent.error": "\(error)"])
         }
-        // Start-up is over: give back its freed heap pages and the code pages only start-up ran.
-        AgentFootprint.releaseStartUpMemory()
         let interval = (try? notifier.watchdogInterval()) ?? nil
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if let interval {
