@@ -14,11 +14,14 @@ public struct AgentInstaller: Sendable {
         Type=notify
         NotifyAccess=main
         ExecStart=/usr/local/bin/somnus-agent serve
+        # Two malloc arenas instead of eight per CPU: the agent's threads mostly idle, and each extra arena keeps its own
+        # freed pages resident.
+        Environment=MALLOC_ARENA_MAX=2
         WatchdogSec=30
         Restart=on-failure
         RestartSec=1
         OOMScoreAdjust=-500
-        MemoryHigh=64M
+        MemoryHigh=128M
         MemoryMin=16M
         RuntimeDirectory=somnus
         RuntimeDirectoryPreserve=yes

@@ -222,9 +222,74 @@ struct AgentLatency: AsyncParsableCommand {
             }
             print(
                 String(
-                    format: "%@ at %d req/s over loopback: p50 %.2f ms, p99 %.2f ms (%d requests)", route, rate,
-                    percentile(latencies, 0.5), percentile(latencies, 0.99), requests))
+                    format: "%@ at %d req/s over loopback (curl multi): p50 %.2f ms, p99 %.2f ms (%d requests)", route,
+                    rate, percentile(latencies, 0.5), percentile(latencies, 0.99), requests))
+            let direct = try KeepAliveClient.paced(
+                port: agent.port, route: route, token: "bench-token", requests: requests, rate: rate)
+            print(
+                String(
+                    format: "%@ at %d req/s over loopback (one keep-alive socket): p50 %.2f ms, p99 %.2f ms", route,
+                    rate, percentile(direct, 0.5), percentile(direct, 0.99)))
         }
+    }
+}
+
+/// A minimal HTTP/1.1 client on one blocking keep-alive socket: the agent's own latency without curl's multi
+/// loop or task scheduling in the way. It blocks its thread, which is fine in this one-shot benchmark command.
+enum KeepAliveClient {
+    /// Sends `requests` GETs of `route`, one every `1/rate` s, and returns their latencies in ms, sorted.
+    static func paced(port: Int, route: String, token: String, requests: Int, rate: Int) throws -> [Double] {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ExitCode(1) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { throw ExitCode(1) }
+        var noDelay: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+        let request = Array(
+            "GET \(route) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n\r\n".utf8)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let interval = Duration.seconds(1) / rate
+        var latencies: [Double] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        for index in 0..<requests {
+            let due = start + interval * index
+            if due > clock.now { Thread.sleep(forTimeInterval: Double((due - clock.now).milliseconds) / 1000) }
+            let sent = clock.now
+            guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else {
+                throw ExitCode(1)
+            }
+            var received: [UInt8] = []
+            while !isComplete(received) {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { throw ExitCode(1) }
+                received += buffer[0..<count]
+            }
+            latencies.append((clock.now - sent).milliseconds)
+        }
+        return latencies.sorted()
+    }
+
+    /// Whether `bytes` hold a whole response: headers and `Content-Length` bytes of body.
+    static func isComplete(_ bytes: [UInt8]) -> Bool {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        guard bytes.count >= 4,
+            let end = (0...(bytes.count - 4)).first(where: { Array(bytes[$0..<($0 + 4)]) == separator })
+        else { return false }
+        let header = String(decoding: bytes[..<end], as: UTF8.self).lowercased()
+        let length =
+            header.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+            .flatMap { Int($0.dropFirst("content-length:".count).filter { $0 != " " }) } ?? 0
+        return bytes.count >= end + 4 + length
     }
 }
 
@@ -246,7 +311,10 @@ struct AgentIdle: AsyncParsableCommand {
         let ticksAfter = cpuTicks(pid)
         let cpu = Double(ticksAfter - ticksBefore) / Double(sysconf(Int32(_SC_CLK_TCK))) / Double(seconds) * 100
         print(String(format: "idle CPU over %d s: %.3f %% of a core", seconds, cpu))
-        print("idle RSS after \(seconds) s: \(rssKiB(pid) / 1024) MiB")
+        let rss = rssKiB(pid)
+        print(
+            "idle RSS after \(seconds) s: \(rss.total / 1024) MiB (anonymous \(rss.anonymous / 1024) MiB, "
+                + "pages of files such as the binary \(rss.file / 1024) MiB)")
         let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         print(String(format: "binary size: %.1f MB (%@)", Double(size) / 1e6, path))
     }
@@ -259,10 +327,14 @@ struct AgentIdle: AsyncParsableCommand {
         return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
     }
 
-    func rssKiB(_ pid: Int32) -> Int {
+    /// VmRSS, RssAnon and RssFile of `/proc/PID/status` in KiB.
+    func rssKiB(_ pid: Int32) -> (total: Int, anonymous: Int, file: Int) {
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        func field(_ name: String) -> Int {
+            let line = status.split(separator: "\n").first { $0.hasPrefix(name + ":") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        return (field("VmRSS"), field("RssAnon"), field("RssFile"))
     }
 }
 
