@@ -148,9 +148,17 @@ public final class LogClassifier: Sendable {
         )
     }
 
+    /// Masks standing for values the extractor may report for one line and not for another.
+    private static let valuePlaceholders = ["<path>", "<ip>", "<url>"]
+
     /// Whether every entity value lies in the template's unmasked text (so any line with this template yields
     /// the same entities). Numbers are reusable only as single digits, which the template keeps.
     static func dependsOnlyOnTemplate(_ entities: LogEntities, template: String) -> Bool {
+        // A masked path, IP or URL is a value the extractor may take from one line and not from another (a relative
+        // path that it does not report, an absolute one that it does), so such a template never shares entities.
+        guard !Self.valuePlaceholders.contains(where: { template.contains($0) }) else {
+            return false
+        }
         let texts = [
             entities.module, entities.library, entities.command, entities.header, entities.host, entities.path,
         ]
