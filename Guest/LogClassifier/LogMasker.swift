@@ -244,25 +244,35 @@ enum LogMasker {
                 index += 1
                 continue
             }
-            var runEnd = index
-            var dotted = false
-            while runEnd < end {
-                if isDigit(input[runEnd]) {
-                    runEnd += 1
-                } else if input[runEnd] == UInt8(ascii: "."), runEnd + 1 < end, isDigit(input[runEnd + 1]) {
-                    dotted = true
-                    runEnd += 1
-                } else {
-                    break
-                }
-            }
-            if dotted || runEnd - index >= 2 {
-                writer.putNumber()
-            } else {
-                writer.put(byte)
-            }
-            index = runEnd
+            index = maskNumber(input, at: index, end: end, writer: &writer)
         }
+    }
+
+    /// Writes the digit run at `index` (digits, single dots between digits) as `<num>` when it has a dot or two
+    /// digits or more, else as itself.
+    /// - Returns: The index after the run.
+    @inline(__always)
+    private static func maskNumber(
+        _ input: UnsafeBufferPointer<UInt8>, at index: Int, end: Int, writer: inout Writer
+    ) -> Int {
+        var runEnd = index
+        var dotted = false
+        while runEnd < end {
+            if isDigit(input[runEnd]) {
+                runEnd += 1
+            } else if input[runEnd] == UInt8(ascii: "."), runEnd + 1 < end, isDigit(input[runEnd + 1]) {
+                dotted = true
+                runEnd += 1
+            } else {
+                break
+            }
+        }
+        if dotted || runEnd - index >= 2 {
+            writer.putNumber()
+        } else {
+            writer.put(input[index])
+        }
+        return runEnd
     }
 
     private static func maskToken(
@@ -318,24 +328,7 @@ enum LogMasker {
                 }
             }
             if isDigit(byte) {
-                var runEnd = index
-                var dotted = false
-                while runEnd < end {
-                    if isDigit(input[runEnd]) {
-                        runEnd += 1
-                    } else if input[runEnd] == UInt8(ascii: "."), runEnd + 1 < end, isDigit(input[runEnd + 1]) {
-                        dotted = true
-                        runEnd += 1
-                    } else {
-                        break
-                    }
-                }
-                if dotted || runEnd - index >= 2 {
-                    writer.putNumber()
-                } else {
-                    writer.put(byte)
-                }
-                index = runEnd
+                index = maskNumber(input, at: index, end: end, writer: &writer)
                 continue
             }
             writer.put(byte)
