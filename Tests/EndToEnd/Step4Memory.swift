@@ -18,17 +18,21 @@ extension EndToEndTests {
                 #expect(added.stdout.hasPrefix("created "))
             }
             try expectRecall(vm: vm, secret: secret)
-            // The image bakes the static embedding model in (Images/memory-model.txt); the agent must be using it.
+            // The image bakes the static embedding model in (Images/memory-model.txt) unless its download failed,
+            // which the image build only warns about: the agent must use the model when it is there.
+            let baked = try somnus(["exec", vm, "--", "test", "-f", "/var/lib/somnus/memory-model/tokenizer.json"])
             let stats = try somnus(memory + ["stats", "--json"])
             let embedder =
                 (try? JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["embedder"]
                 as? String
-            #expect(embedder?.hasPrefix("model2vec:") == true, "memory stats: \(stats.stdout) \(stats.stderr)")
+            let expected = baked.status == 0 ? "model2vec:" : "hashed"
+            #expect(embedder?.hasPrefix(expected) == true, "memory stats: \(stats.stdout) \(stats.stderr)")
+            if baked.status != 0 { print("e2e: no memory model in the image (its download failed); hashed embedder") }
         }
         try step("4b. restart the agent → memories still there") {
             let pidBefore = try agentPID(vm: vm)
-            // The exec job runs in the agent's cgroup, which a restart kills: restart from a detached process a
-            // moment after the job has answered.
+            // Restart from a detached process a moment after the job has answered, so the job's answer is not cut
+            // off by the restart.
             let restart = try somnus([
                 "exec", vm, "--", "sh", "-c",
                 "(sleep 2; systemctl restart somnus-agent) >/dev/null 2>&1 &",
