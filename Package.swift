@@ -163,11 +163,22 @@ let package = Package(
                 nioCore, nioPosix,
             ],
             path: "Guest/SomnusAgent",
-            exclude: ["somnus-agent.service"],
+            exclude: ["somnus-agent.service", "steady-functions.order"],
             swiftSettings: swiftSettings,
             // `-static-stdlib` links with `--export-dynamic`, which exports every symbol of every module and so keeps
             // all of them alive through `--gc-sections`; the agent needs no dynamic symbols of its own (3 MB less).
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
+            // lld packs the 1.8 MB of relative relocations into a few KB (DT_RELR, glibc ≥ 2.36) and places the
+            // functions an idle agent runs side by side (`Tests/Benchmarks/agent-function-order.sh`), so its
+            // resident code is the size of those functions, not of the 64 KiB blocks around each.
+            linkerSettings: [
+                .unsafeFlags(
+                    [
+                        "-Xlinker", "--no-export-dynamic", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker",
+                        "pack-relative-relocs", "-Xlinker",
+                        "--symbol-ordering-file=\(Context.packageDirectory)/Guest/SomnusAgent/steady-functions.order",
+                        "-Xlinker", "--no-warn-symbol-ordering",
+                    ], .when(platforms: [.linux]))
+            ]
         ),
 
         // MARK: Tests

@@ -26,15 +26,35 @@ public enum AgentFootprint {
     public struct Release: Sendable, Equatable {
         /// Whether the C heap was trimmed (glibc only).
         public var heapTrimmed: Bool
-        /// Bytes of the executable's code mapping whose pages were unmapped.
-        public var codeBytes: Int
+        /// Bytes of clean read-only file mappings (the code, read-only data and unwind tables of the executable
+        /// and its shared libraries) whose pages were unmapped.
+        public var fileBytes: Int
     }
 
-    /// Trims the C heap and unmaps the executable's code pages; both come back on demand.
+    /// One mapping of a file, from `/proc/self/smaps`.
+    struct Mapping: Sendable, Equatable {
+        /// The first address.
+        var start: UInt
+        /// The address after the last.
+        var end: UInt
+        /// `r-xp`, `r--p`, `rw-p`…
+        var permissions: String
+        /// The file's path.
+        var path: String
+        /// KiB of its pages that are anonymous: copies made when the page was written (relocations).
+        var anonymousKiB: Int
+
+        /// Whether every page is the file's own, never written: unmapping it loses nothing.
+        var isCleanReadOnly: Bool {
+            (permissions == "r-xp" || permissions == "r--p") && anonymousKiB == 0
+        }
+    }
+
+    /// Trims the C heap and unmaps the pages of clean read-only file mappings; both come back on demand.
     /// - Returns: What was released.
     @discardableResult
     public static func releaseStartUpMemory() -> Release {
-        Release(heapTrimmed: releaseFreeHeapPages(), codeBytes: releaseCodePages())
+        Release(heapTrimmed: releaseFreeHeapPages(), fileBytes: releaseCleanFilePages())
     }
 
     /// Releases the free memory of every malloc arena to the kernel.
@@ -47,38 +67,46 @@ public enum AgentFootprint {
         return true
     }
 
-    /// Unmaps the pages of the executable's read-only code mapping (`r-xp` in `/proc/self/maps`).
+    /// Unmaps the pages of the read-only file mappings that were never written: the code (`r-xp`), read-only data
+    /// and unwind tables (`r--p`) of the executable and of its shared libraries, except their RELRO segments,
+    /// whose pages relocations copied.
     ///
-    /// That mapping is a private, never-written view of the file (the agent is a PIE without text relocations:
-    /// relocations go to its writable segment, which is left alone), so `MADV_DONTNEED` only drops page-table
-    /// entries: the pages stay in the page cache and the next instruction fetch maps them again with a minor
-    /// fault. The corresponding C function is `madvise`.
-    /// - Returns: The size of the mapping released, 0 when it was not found or the kernel refused.
-    static func releaseCodePages() -> Int {
-        guard let range = executableCodeRange(), let start = UnsafeMutableRawPointer(bitPattern: range.start)
-        else { return 0 }
-        let length = Int(range.end - range.start)
-        return madvise(start, length, MADV_DONTNEED) == 0 ? length : 0
+    /// Such a mapping is a private view of the file, so `MADV_DONTNEED` only drops page-table entries: the pages
+    /// stay in the page cache and the next access maps them again with a minor fault. A mapping holding any
+    /// anonymous page is left alone: dropping that page would undo the relocations written into it. The
+    /// corresponding C function is `madvise`.
+    /// - Returns: The bytes released.
+    static func releaseCleanFilePages() -> Int {
+        fileMappings().filter(\.isCleanReadOnly).reduce(0) { released, mapping in
+            guard let start = UnsafeMutableRawPointer(bitPattern: mapping.start) else { return released }
+            let length = Int(mapping.end - mapping.start)
+            return madvise(start, length, MADV_DONTNEED) == 0 ? released + length : released
+        }
     }
 
-    /// The address range of the executable's `r-xp` mapping.
-    static func executableCodeRange() -> (start: UInt, end: UInt)? {
-        var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &target, target.count - 1)
-        guard count > 0 else { return nil }
-        let executable = String(decoding: target[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        for line in SystemSampler.read("/proc/self/maps")?.split(separator: "\n") ?? [] {
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            // The path is the rest of the line after the padding that follows the inode.
-            guard fields.count == 6, fields[1] == "r-xp", fields[5].drop(while: { $0 == " " }) == executable else {
+    /// The mappings of files (not the heap, stacks or the kernel's `[vdso]`), in address order.
+    static func fileMappings() -> [Mapping] {
+        var mappings: [Mapping] = []
+        var current: Mapping?
+        for line in SystemSampler.read("/proc/self/smaps")?.split(separator: "\n") ?? [] {
+            if line.hasPrefix("Anonymous:") {
+                current?.anonymousKiB = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
                 continue
             }
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            // A mapping's header: the range, then permissions, offset, device, inode and (after padding) the path.
+            guard fields.count >= 5, fields[0].contains("-"), !fields[0].hasSuffix(":") else { continue }
+            if let finished = current { mappings.append(finished) }
+            current = nil
             let bounds = fields[0].split(separator: "-")
-            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
-                end > start
+            let path = fields.count == 6 ? fields[5].drop(while: { $0 == " " }) : ""
+            guard path.hasPrefix("/"), bounds.count == 2, let start = UInt(bounds[0], radix: 16),
+                let end = UInt(bounds[1], radix: 16), end > start
             else { continue }
-            return (start, end)
+            current = Mapping(
+                start: start, end: end, permissions: String(fields[1]), path: String(path), anonymousKiB: 0)
         }
-        return nil
+        if let finished = current { mappings.append(finished) }
+        return mappings
     }
 }

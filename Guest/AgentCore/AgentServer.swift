@@ -66,9 +66,15 @@ public struct AgentServer: Sendable {
     }
 
     /// Runs until SIGTERM/SIGINT (or cancellation of the calling task).
-    /// - Parameter onReady: Called once both listeners are bound, before READY=1 is sent.
+    /// - Parameters:
+    ///   - onReady: Called once both listeners are bound, before READY=1 is sent.
+    ///   - onSettled: Called once start-up is over: after `onReady`, the memory store's open has finished (or
+    ///     failed) and the monitor has sampled once.
     /// - Throws: ``AgentError`` when a listener cannot be bound or the socket's directory cannot be made.
-    public func run(onReady: @escaping @Sendable (AgentEndpoints) async -> Void = { _ in }) async throws {
+    public func run(
+        onReady: @escaping @Sendable (AgentEndpoints) async -> Void = { _ in },
+        onSettled: @escaping @Sendable () async -> Void = {}
+    ) async throws {
         // The store opens in the background once both listeners are bound (see onReady below).
         let memory = AgentMemory()
         let state = AgentState(
@@ -117,6 +123,7 @@ public struct AgentServer: Sendable {
         )
         let memoryConfiguration = configuration
         let memoryWillOpen = memoryWillOpen
+        let readied = Mutex(false)
         let notifier = AgentNotifierService(
             bound: bound,
             host: configuration.listen.host,
@@ -124,18 +131,37 @@ public struct AgentServer: Sendable {
             onReady: { endpoints in
                 memory.startOpening(configuration: memoryConfiguration, logger: logger, beforeOpen: memoryWillOpen)
                 await onReady(endpoints)
+                readied.withLock { $0 = true }
             },
             logger: logger
         )
+        let settled = AgentSettledService(
+            isSettled: { readied.withLock { $0 } && !memory.isOpening && state.stats != nil }, onSettled: onSettled)
         let group = ServiceGroup(
             configuration: .init(
-                services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier]
+                services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier, settled]
                     + memory.services(logger: logger),
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger
             )
         )
         try await group.run()
+    }
+}
+
+/// Calls `onSettled` once `isSettled` holds (checked every 100 ms), then waits for shutdown: a service that
+/// returned would stop the group.
+struct AgentSettledService: Service {
+    let isSettled: @Sendable () -> Bool
+    let onSettled: @Sendable () async -> Void
+
+    func run() async throws {
+        while !isSettled() {
+            guard (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }) != nil
+            else { return }
+        }
+        await onSettled()
+        try? await gracefulShutdown()
     }
 }
 

@@ -56,11 +56,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "somnus-agent")
-        // Once both listeners are bound, start-up is over: give back its freed heap pages and the code pages only
-        // start-up ran (idle RSS 36 → 22 MiB).
-        try await AgentServer(configuration: configuration, logger: logger).run { _ in
+        // Once start-up is over (listeners bound, memory store open, first monitor sample), give back its freed
+        // heap pages and the pages of code and constants only start-up used.
+        try await AgentServer(configuration: configuration, logger: logger).run(onSettled: {
             AgentFootprint.releaseStartUpMemory()
-        }
+        })
     }
 }
 

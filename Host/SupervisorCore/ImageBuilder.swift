@@ -54,7 +54,7 @@ public enum ImageBuilder {
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw SupervisorError(
                 .notFound,
-                "no agent binary at \(path); build it with `swift build -c release --static-swift-stdlib` "
+                "no agent binary at \(path); build it with `provisioning/release-build.sh --product somnus-agent` "
                     + "or pass --agent-binary")
         }
         return path

@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Testing
 
 @testable import AgentCore
@@ -17,13 +18,25 @@ struct AgentFootprintTests {
         #expect(live.first == 7 && live.last == 9)
     }
 
-    @Test("The executable's code mapping is found and released, and the process keeps running its code")
-    func codePagesComeBack() throws {
-        let range = try #require(AgentFootprint.executableCodeRange())
-        #expect(range.end > range.start)
+    @Test("Only never-written read-only file mappings are released, and the process keeps running")
+    func cleanPagesComeBack() throws {
+        let mappings = AgentFootprint.fileMappings()
+        #expect(!mappings.isEmpty && mappings.allSatisfy { $0.path.hasPrefix("/") })
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let code = try #require(mappings.first { $0.permissions == "r-xp" && $0.path == executable })
+        #expect(code.isCleanReadOnly)
+        // The RELRO segment (read-only after the loader wrote its relocations) holds copied pages: kept.
+        let relro = try #require(mappings.first { $0.permissions == "r--p" && $0.anonymousKiB > 0 })
+        #expect(!relro.isCleanReadOnly)
+        #expect(!mappings.contains { $0.permissions == "rw-p" && $0.isCleanReadOnly })
+
         let release = AgentFootprint.releaseStartUpMemory()
-        #expect(release == .init(heapTrimmed: true, codeBytes: Int(range.end - range.start)))
-        // Running code after the release faults its pages back in.
-        #expect(AgentFootprint.executableCodeRange()?.start == range.start)
+        let clean = mappings.filter(\.isCleanReadOnly)
+        #expect(release == .init(heapTrimmed: true, fileBytes: clean.reduce(0) { $0 + Int($1.end - $1.start) }))
+        // Running code and reading constants after the release fault their pages back in.
+        #expect(
+            AgentFootprint.fileMappings().first { $0.permissions == "r-xp" && $0.path == executable }?.start
+                == code.start)
+        #expect("a constant string of the executable".utf8.count == 35)
     }
 }

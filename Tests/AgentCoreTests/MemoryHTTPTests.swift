@@ -204,12 +204,15 @@ struct MemoryHTTPTests {
         }
     }
 
-    @Test("A slow memory open: health and 503 memory_opening first, then the memories are served")
+    @Test("A slow memory open: health and 503 memory_opening first, then the memories are served; start-up settles")
     func slowOpen() async throws {
         let gate = MemoryOpenGate()
         defer { gate.release() }
-        try await AgentHarness.withData(seed: { _ in }, memoryWillOpen: { gate.wait() }, waitForMemory: false) {
-            agent in
+        let settled = ResultBox<ContinuousClock.Instant>()
+        try await AgentHarness.withData(
+            seed: { _ in }, memoryWillOpen: { gate.wait() }, waitForMemory: false,
+            onSettled: { settled.set(.now) }
+        ) { agent in
             let live = try await agent.request(.get, AgentRoute.healthLive)
             #expect(live.status == .ok)
             #expect(try await Self.waitReady(agent) == .ok)
@@ -223,9 +226,17 @@ struct MemoryHTTPTests {
             let opening = try await agent.get(AgentRoute.status, as: StatusResponse.self)
             #expect(opening.features.contains("memory_opening"))
             #expect(!opening.features.contains("memory"))
+            // Ready, but start-up is not over while the store opens.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(settled.get() == nil)
 
             gate.release()
             try await agent.waitForMemory()
+            let opened = ContinuousClock.now
+            while settled.get() == nil && ContinuousClock.now - opened < .seconds(10) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try #require(settled.get()) - opened < .seconds(10))
             let added = try await agent.addMemory(
                 MemoryCreateRequest(namespace: "default", content: "slow open fact"))
             #expect(added.status == .created)
@@ -281,11 +292,12 @@ extension AgentHarness {
 
     /// Starts an agent whose data directory `seed` prepared first; `memoryWillOpen` runs on the store's opening
     /// thread before it opens; the body starts once the store has opened (or failed to) unless `waitForMemory`
-    /// is `false`.
+    /// is `false`; `onSettled` is the server's.
     static func withData(
         seed: (String) throws -> Void,
         memoryWillOpen: (@Sendable () -> Void)? = nil,
         waitForMemory: Bool = true,
+        onSettled: @escaping @Sendable () async -> Void = {},
         _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)")
@@ -310,7 +322,7 @@ extension AgentHarness {
         let serverToRun = server
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await serverToRun.run { continuation.yield($0) } }
+            group.addTask { try await serverToRun.run(onReady: { continuation.yield($0) }, onSettled: onSettled) }
             var iterator = ready.makeAsyncIterator()
             let endpoints = try #require(await iterator.next())
             defer { group.cancelAll() }
