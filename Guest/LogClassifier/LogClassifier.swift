@@ -93,9 +93,10 @@ public final class LogClassifier: Sendable {
             return (verdict, entityMemo(verdict, hash: hash, template: template, line: bytes))
         }
         if let memo {
-            return LogClassification(
-                category: verdict.category, kind: verdict.kind, confidence: verdict.confidence,
-                template: verdict.template, suggestion: memo.suggestion, entities: memo.entities)
+            return memo.result
+        }
+        if let result = verdict.result {
+            return result
         }
         return finish(verdict, line: bytes)
     }
@@ -110,13 +111,12 @@ public final class LogClassifier: Sendable {
     ) -> EntityMemo {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(line.count, 1)) { buffer in
             guard let base = buffer.baseAddress else {
-                let result = finish(verdict, line: line)
-                return EntityMemo(key: [], entities: result.entities, suggestion: result.suggestion)
+                return EntityMemo(key: [], result: finish(verdict, line: line))
             }
             // The memo of the cache's entry did not match (or there was none): extract.
             let key = UnsafeBufferPointer(start: base, count: EntityMemo.key(line, into: base))
             let result = finish(verdict, line: line)
-            let memo = EntityMemo(key: Array(key), entities: result.entities, suggestion: result.suggestion)
+            let memo = EntityMemo(key: Array(key), result: result)
             if EntityMemo.covers(result.entities, key: key) {
                 cache.withLock { $0.remember(hash: hash, bytes: template, memo: memo) }
             }

@@ -3,179 +3,287 @@
 /// Works on UTF-8 bytes without allocating: the caller provides the output buffer. Masks:
 /// URLs → `<url>`, paths → `<path>`, IPv4 addresses → `<ip>`, UUIDs → `<uuid>`, `0x…` and long mixed hex runs →
 /// `<hex>`, numbers of two or more digits and dotted versions → `<n>`. Single digits stay, so exit codes and
-/// signal numbers such as `0`, `1` or `9` survive.
+/// signal numbers such as `0`, `1` or `9` survive. The value of a `key=value` pair made only of hex digits, with
+/// at least one decimal digit and one letter `a`–`f`, is `<hex>` whatever its length (`id=3f2a`): such values are
+/// ids, and a template per id would fill the cache; words such as `utf8`, `sha256` or `x86_64` are not hex.
+///
+/// Speed: runs of ASCII letters (most of a line) are found and copied eight bytes at a time; everything else goes
+/// through a 256-entry byte-class table. A token is copied while it is scanned; one that needs masking (it has a
+/// digit or a slash) is written again over its copy.
 enum LogMasker {
     /// At most this many input bytes are looked at; the rest of a very long line is ignored.
     static let maximumInput = 1024
 
     /// The output buffer size needed for an input of `count` bytes: a mask can be three times as long as what it
-    /// replaces (`/a` and a space become `<path>` and a space).
+    /// replaces (`/a` and a space become `<path>` and a space), and letters are copied eight bytes at a time.
     static func outputCapacity(forInput count: Int) -> Int {
         min(count, maximumInput) * 3 + 16
     }
 
-    /// Writes the template of `input` into `output` and returns its length.
-    /// - Parameters:
-    ///   - input: The raw line bytes.
-    ///   - output: At least `outputCapacity(forInput: input.count)` bytes.
     /// Byte classes: 1 = space, 2 = delimiter; inside a token 4 = digit, 8 = slash, 16 = anything else, with
-    /// 32 added for the bytes that can start or continue hex (`a`–`f`, `x`, either case) and 64 for `.`.
+    /// 32 added for the bytes that can start or continue hex (`a`–`f`, `x`, either case), 64 for `.` and 128 for
+    /// ASCII letters.
     static let byteClasses: [UInt8] = (0..<256).map { value in
         let byte = UInt8(value)
-        if isSpace(byte) { return 1 }
-        if isDelimiter(byte) { return 2 }
+        if isSpace(byte) { return spaceClass }
+        if isDelimiter(byte) { return delimiterClass }
         if isDigit(byte) { return digitClass }
         if byte == UInt8(ascii: "/") { return slashClass }
-        if isHexLetter(byte) || byte | 0x20 == UInt8(ascii: "x") { return otherClass | hexishClass }
+        let letter = isLetter(byte) ? letterClass : 0
+        if isHexLetter(byte) || byte | 0x20 == UInt8(ascii: "x") { return otherClass | hexishClass | letter }
         if byte == UInt8(ascii: ".") { return otherClass | dotClass }
-        return otherClass
+        return otherClass | letter
     }
+    static let spaceClass: UInt8 = 1
+    static let delimiterClass: UInt8 = 2
     static let digitClass: UInt8 = 4
     static let slashClass: UInt8 = 8
     static let otherClass: UInt8 = 16
     static let hexishClass: UInt8 = 32
     static let dotClass: UInt8 = 64
+    static let letterClass: UInt8 = 128
     /// A token at least this long may hold a UUID.
     static let uuidLength = 36
 
+    /// Writes the template of `input` into `output` and returns its length.
+    /// - Parameters:
+    ///   - input: The raw line bytes.
+    ///   - output: At least `outputCapacity(forInput: input.count)` bytes.
     static func mask(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> Int {
         byteClasses.withUnsafeBufferPointer { classes in
-            mask(input, into: output, classes: classes)
+            guard let classes = classes.baseAddress, input.count > 0 else {
+                return 0
+            }
+            return mask(input, into: output, classes: classes)
         }
+    }
+
+    /// The number of ASCII letters at the start of the eight bytes in `word` (the first byte in its lowest bits).
+    @inline(__always) static func leadingLetterCount(_ word: UInt64) -> Int {
+        // Lower-cased and without bit 7, so the additions below never carry into the next byte.
+        let low = (word | 0x2020_2020_2020_2020) & 0x7F7F_7F7F_7F7F_7F7F
+        let atLeastA = low &+ 0x1F1F_1F1F_1F1F_1F1F  // bit 7 set where the byte is ≥ `a`
+        let pastZ = low &+ 0x0505_0505_0505_0505  // bit 7 set where the byte is > `z`
+        return leadingCount(atLeastA & ~pastZ & ~word)
+    }
+
+    /// The number of ASCII digits at the start of the eight bytes in `word` (the first byte in its lowest bits).
+    @inline(__always) static func leadingDigitCount(_ word: UInt64) -> Int {
+        let low = word & 0x7F7F_7F7F_7F7F_7F7F
+        let atLeastZero = low &+ 0x5050_5050_5050_5050  // bit 7 set where the byte is ≥ `0`
+        let pastNine = low &+ 0x4646_4646_4646_4646  // bit 7 set where the byte is > `9`
+        return leadingCount(atLeastZero & ~pastNine & ~word)
+    }
+
+    /// The number of leading bytes (lowest first) whose bit 7 is set in `matches`.
+    @inline(__always) private static func leadingCount(_ matches: UInt64) -> Int {
+        (~matches & 0x8080_8080_8080_8080).trailingZeroBitCount &>> 3
+    }
+
+    /// Eight bytes at `pointer`, the first in the lowest bits.
+    @inline(__always) private static func word(at pointer: UnsafePointer<UInt8>) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self))
     }
 
     private static func mask(
         _ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>,
-        classes: UnsafeBufferPointer<UInt8>
+        classes: UnsafePointer<UInt8>
     ) -> Int {
-        var writer = Writer(output: output)
+        guard let base = input.baseAddress else {
+            return 0
+        }
         let end = min(input.count, maximumInput)
+        var count = 0
         var index = 0
+        // The token starts right after `=` (a `key=value` value).
+        var afterEquals = false
         while index < end {
-            let byte = input[index]
+            let byte = base[index]
             let byteClass = classes[Int(byte)]
-            if byteClass == 1 {
-                writer.space()
-                index += 1
-            } else if byteClass == 2 {
-                writer.put(byte)
-                index += 1
-            } else {
-                // The token's bytes are copied while it is scanned (most tokens are plain words); a token that
-                // needs masking is written again over them.
-                let start = writer.beginToken()
-                var tokenEnd = index
-                var flags: UInt8 = 0
-                while tokenEnd < end {
-                    let byte = input[tokenEnd]
-                    let nextClass = classes[Int(byte)]
-                    if nextClass & 3 != 0 {
+            if byteClass == spaceClass {
+                // Whitespace runs become one space; none at the start, and one at the end is dropped below.
+                if count > 0, output[count &- 1] != 0x20 {
+                    output[count] = 0x20
+                    count &+= 1
+                }
+                afterEquals = false
+                index &+= 1
+                continue
+            }
+            if byteClass == delimiterClass {
+                output[count] = byte
+                count &+= 1
+                afterEquals = byte == UInt8(ascii: "=")
+                index &+= 1
+                continue
+            }
+            // A token, written in one pass the way ``maskNumbers(_:from:to:writer:)`` would (numbers masked, the
+            // rest copied); the token is written again by ``maskToken`` when that pass may differ from it: a
+            // slash, a digit next to a hex letter or before `x` (hex), a long token (UUID), digits then `.` at the
+            // start (IPv4).
+            let start = index
+            let tokenOutput = count
+            var hasDigit = false
+            var ipLike = false
+            var again = false
+            while index < end {
+                let byte = base[index]
+                let byteClass = classes[Int(byte)]
+                if byteClass & letterClass != 0 {
+                    guard index &+ 8 <= end else {
+                        output[count] = byte
+                        count &+= 1
+                        index &+= 1
+                        continue
+                    }
+                    // Eight at a time: the word is stored whole; the bytes after the letters are written again.
+                    var letters = 0
+                    repeat {
+                        let word = word(at: base + index)
+                        UnsafeMutableRawPointer(output + count).storeBytes(of: word.littleEndian, as: UInt64.self)
+                        letters = leadingLetterCount(word)
+                        index &+= letters
+                        count &+= letters
+                    } while letters == 8 && index &+ 8 <= end
+                    continue
+                }
+                if byteClass == digitClass {
+                    hasDigit = true
+                    let runStart = index
+                    var dotted = false
+                    var leading = runStart == start
+                    while true {
+                        if index &+ 8 <= end {
+                            let digits = leadingDigitCount(word(at: base + index))
+                            index &+= digits
+                            if digits == 8 {
+                                continue
+                            }
+                        } else {
+                            while index < end, isDigit(base[index]) {
+                                index &+= 1
+                            }
+                        }
+                        if leading {
+                            // Digits then `.` at the start of the token: may be an IPv4 address.
+                            ipLike = index < end && base[index] == UInt8(ascii: ".")
+                            leading = false
+                        }
+                        if index &+ 1 < end, base[index] == UInt8(ascii: "."), isDigit(base[index &+ 1]) {
+                            dotted = true
+                            index &+= 1
+                            continue
+                        }
                         break
                     }
-                    flags |= nextClass
-                    start[tokenEnd - index] = byte
-                    tokenEnd += 1
-                }
-                // Masking needs a digit or a slash; plain words are copied as they are, and a run of digits is a
-                // number whatever else could match.
-                if flags & (digitClass | slashClass) == 0 {
-                    writer.commit(tokenEnd - index)
-                } else if flags & (slashClass | hexishClass) == 0, tokenEnd - index < uuidLength,
-                    flags & dotClass == 0 || !startsWithDigitsThenDot(input, from: index, to: tokenEnd)
-                {
-                    // Digits among punctuation and letters that cannot be hex (timestamps, `node-17`): no URL,
-                    // path, IPv4, UUID or hex can match, only numbers.
-                    maskNumbers(input, from: index, to: tokenEnd, writer: &writer)
-                } else if flags == digitClass {
-                    if tokenEnd - index >= 2 {
-                        writer.putNumber()
+                    if dotted || index &- runStart >= 2 {
+                        output[count] = UInt8(ascii: "<")
+                        output[count &+ 1] = UInt8(ascii: "n")
+                        output[count &+ 2] = UInt8(ascii: ">")
+                        count &+= 3
                     } else {
-                        writer.put(input[index])
+                        output[count] = byte
+                        count &+= 1
                     }
-                } else {
-                    maskToken(input, from: index, to: tokenEnd, hasSlash: flags & slashClass != 0, writer: &writer)
+                    if runStart > start, isHexLetter(base[runStart &- 1]) {
+                        again = true
+                    }
+                    if index < end, isHexLetter(base[index]) || base[index] | 0x20 == UInt8(ascii: "x") {
+                        again = true
+                    }
+                    continue
                 }
-                index = tokenEnd
+                if byteClass & (spaceClass | delimiterClass) != 0 {
+                    break
+                }
+                again = again || byteClass == slashClass
+                output[count] = byte
+                count &+= 1
+                index &+= 1
+            }
+            if again || ipLike || (hasDigit && index &- start >= uuidLength) {
+                var flags: UInt8 = 0
+                for position in start..<index {
+                    flags |= classes[Int(base[position])]
+                }
+                var writer = Writer(output: output, count: tokenOutput)
+                maskToken(
+                    input, from: start, to: index, flags: flags & ~letterClass, afterEquals: afterEquals,
+                    writer: &writer)
+                count = writer.count
+            }
+            afterEquals = false
+        }
+        if count > 0, output[count &- 1] == 0x20 {
+            count &-= 1
+        }
+        return count
+    }
+
+    /// Writes the template of one token that has a digit or a slash, given the classes of its bytes.
+    @inline(__always)
+    private static func maskToken(
+        _ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, flags: UInt8, afterEquals: Bool,
+        writer: inout Writer
+    ) {
+        if afterEquals, flags & hexishClass != 0, flags & (slashClass | dotClass) == 0,
+            isHexValue(input, from: start, to: end)
+        {
+            writer.put("<hex>")
+        } else if flags & (slashClass | hexishClass) == 0, end - start < uuidLength,
+            flags & dotClass == 0 || !startsWithDigitsThenDot(input, from: start, to: end)
+        {
+            // Digits among punctuation and letters that cannot be hex (timestamps, `node-17`): no URL, path,
+            // IPv4, UUID or hex can match, only numbers.
+            maskNumbers(input, from: start, to: end, writer: &writer)
+        } else if flags == digitClass {
+            if end - start >= 2 {
+                writer.putNumber()
+            } else {
+                writer.put(input[start])
+            }
+        } else {
+            maskMixedToken(input, from: start, to: end, hasSlash: flags & slashClass != 0, writer: &writer)
+        }
+    }
+
+    /// Whether the token is only hex digits with at least one decimal digit and one letter (`3f2a`, `1c`).
+    private static func isHexValue(_ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Bool {
+        var hasDigit = false
+        var hasLetter = false
+        for index in start..<end {
+            let byte = input[index]
+            if isDigit(byte) {
+                hasDigit = true
+            } else if isHexLetter(byte) {
+                hasLetter = true
+            } else {
+                return false
             }
         }
-        return writer.finish()
+        return hasDigit && hasLetter
     }
 
     struct Writer {
         let output: UnsafeMutablePointer<UInt8>
-        var count = 0
-        var pendingSpace = false
-
-        init(output: UnsafeMutablePointer<UInt8>) {
-            self.output = output
-        }
-
-        @inline(__always) mutating func space() {
-            pendingSpace = count > 0
-        }
+        var count: Int
 
         @inline(__always) mutating func put(_ byte: UInt8) {
-            if pendingSpace {
-                output[count] = 0x20
-                count += 1
-                pendingSpace = false
-            }
             output[count] = byte
             count += 1
         }
 
-        /// Where the next token's bytes go (after a pending space, written now); ``commit(_:)`` keeps them.
-        @inline(__always) mutating func beginToken() -> UnsafeMutablePointer<UInt8> {
-            if pendingSpace {
-                output[count] = 0x20
-                count += 1
-                pendingSpace = false
-            }
-            return output + count
-        }
-
-        /// Keeps `length` bytes written at ``beginToken()``.
-        @inline(__always) mutating func commit(_ length: Int) {
-            count += length
-        }
-
-        /// Copies `input[start..<end]` unchanged.
-        @inline(__always) mutating func copy(_ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) {
-            if pendingSpace {
-                output[count] = 0x20
-                count += 1
-                pendingSpace = false
-            }
-            guard let base = input.baseAddress else { return }
-            (output + count).update(from: base + start, count: end - start)
-            count += end - start
-        }
-
         @inline(__always) mutating func put(_ text: StaticString) {
-            if pendingSpace {
-                output[count] = 0x20
-                count += 1
-                pendingSpace = false
-            }
             (output + count).update(from: text.utf8Start, count: text.utf8CodeUnitCount)
             count += text.utf8CodeUnitCount
         }
 
         /// Writes `<n>`.
         @inline(__always) mutating func putNumber() {
-            if pendingSpace {
-                output[count] = 0x20
-                count += 1
-                pendingSpace = false
-            }
             output[count] = UInt8(ascii: "<")
             output[count + 1] = UInt8(ascii: "n")
             output[count + 2] = UInt8(ascii: ">")
             count += 3
-        }
-
-        func finish() -> Int {
-            count
         }
     }
 
@@ -231,7 +339,7 @@ enum LogMasker {
         return index > start && index < end && input[index] == UInt8(ascii: ".")
     }
 
-    /// ``maskToken(_:from:to:hasSlash:writer:)`` for a token without a slash, hex letters or `x`, shorter than a
+    /// ``maskMixedToken(_:from:to:hasSlash:writer:)`` for a token without a slash, hex letters or `x`, shorter than a
     /// UUID and not starting like an IPv4 address: only its numbers are masked, the same way.
     private static func maskNumbers(
         _ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, writer: inout Writer
@@ -275,7 +383,9 @@ enum LogMasker {
         return runEnd
     }
 
-    private static func maskToken(
+    /// A token with hex letters, `x`, a slash, a leading IPv4-like part or 36 bytes or more: URL, path, IPv4, `0x…`,
+    /// UUID, long hex runs and numbers.
+    private static func maskMixedToken(
         _ input: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, hasSlash: Bool, writer: inout Writer
     ) {
         // URLs and paths need a slash.

@@ -7,6 +7,9 @@ final class LogVerdict: Sendable {
     /// Entities and suggestion, when they depend only on the template (every value lies in its unmasked text),
     /// so later lines with the same template can reuse them without extraction.
     let reusable: Reusable?
+    /// The whole classification when it depends only on the template (`OTHER`, or ``reusable`` entities): a cache
+    /// hit returns it as it is.
+    let result: LogClassification?
 
     struct Reusable: Sendable {
         let entities: LogEntities
@@ -19,6 +22,17 @@ final class LogVerdict: Sendable {
         self.confidence = confidence
         self.template = template
         self.reusable = reusable
+        if category == .other {
+            result = LogClassification(
+                category: .other, kind: .none, confidence: confidence, template: template, suggestion: nil,
+                entities: LogEntities())
+        } else if let reusable {
+            result = LogClassification(
+                category: category, kind: kind, confidence: confidence, template: template,
+                suggestion: reusable.suggestion, entities: reusable.entities)
+        } else {
+            result = nil
+        }
     }
 
     /// Whether a line of this verdict needs its own entities (a failure whose entities are not all in the
@@ -243,13 +257,12 @@ struct TemplateCache: Sendable {
 /// numbers in `word[1234]` (process ids); every entity value must occur in the key, or nothing is remembered.
 final class EntityMemo: Sendable {
     let key: [UInt8]
-    let entities: LogEntities
-    let suggestion: String?
+    /// The classification of the line the entities were extracted from (the same for every line with this key).
+    let result: LogClassification
 
-    init(key: [UInt8], entities: LogEntities, suggestion: String?) {
+    init(key: [UInt8], result: LogClassification) {
         self.key = key
-        self.entities = entities
-        self.suggestion = suggestion
+        self.result = result
     }
 
     /// Lines longer than this are never remembered.

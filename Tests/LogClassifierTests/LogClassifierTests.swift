@@ -183,6 +183,24 @@ struct LogClassifierTests {
         )
     }
 
+    @Test("a key=value value of hex digits is <hex> at any length; words with digits stay readable")
+    func hexValues() {
+        let ids = classifier.classify("request id=12da7 user=8433 trace=3f2a span=0e status=ok")
+        #expect(ids.template == "request id=<hex> user=<n> trace=<hex> span=<hex> status=ok")
+        let words = classifier.classify(
+            "encoding=utf8 arch=x86_64 digest=sha256 proto=ipv4 dtype=fp16 beef=dead cc 3f2a")
+        #expect(words.template == "encoding=utf8 arch=x<n>_<n> digest=sha<n> proto=ipv4 dtype=fp<n> beef=dead cc 3f2a")
+    }
+
+    @Test("letters, digits and punctuation around the eight-byte boundaries mask like the rules say")
+    func maskBoundaries() {
+        let line = "abcdefgh12 abcdefghijklmnop9 x1234567890123 2026-11-24T03:50:56.123456Z node-17 v1.2.3 10.0.0.1:80"
+        #expect(
+            classifier.classify(line).template
+                == "abcdefgh<n> abcdefghijklmnop9 x<n> <n>-<n>-<n>T<n>:<n>:<n>Z node-<n> v<n> <ip>:<n>")
+        #expect(classifier.classify("  many   spaces\there\t ").template == "many spaces here")
+    }
+
     @Test("the JSON form uses snake_case keys")
     func json() throws {
         let result = classifier.classify("subprocess.CalledProcessError: Command 'x' returned non-zero exit status 3.")
