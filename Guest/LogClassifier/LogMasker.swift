@@ -107,7 +107,8 @@ enum LogMasker {
         let thirdHigh: UInt64 = 0xF0F0_FFF0_F0FF_F0F0
         let thirdSix: UInt64 = 0x0606_0006_0600_0606
         let high = (first & firstHigh) | (second & secondHigh) | (third & thirdHigh)
-        let carry = ((first &+ firstSix) & (firstSix << 3)) | ((second &+ secondSix) & (secondSix << 3))
+        let carry =
+            ((first &+ firstSix) & (firstSix << 3)) | ((second &+ secondSix) & (secondSix << 3))
             | ((third &+ thirdSix) & (thirdSix << 3))
         return high | carry == 0
     }
