@@ -85,6 +85,34 @@ enum LogMasker {
         UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self))
     }
 
+    /// The length of an ISO 8601 date and time without fraction or zone (`2026-11-24T14:27:55`).
+    static let isoPrefixLength = 19
+    /// The template of the first ``isoPrefixLength`` − 2 bytes of an ISO 8601 timestamp.
+    static let isoPrefixTemplate: StaticString = "<n>-<n>-<n>T<n>:<n>:"
+    static let isoPrefixTemplateLength = 20
+
+    /// Whether the 19 bytes at `pointer` are `DDDD-DD-DDTDD:DD:DD` (D a decimal digit), checked eight bytes at a
+    /// time: XOR with the pattern leaves separators 0 and digits 0…9.
+    @inline(__always) static func isISOTimestampPrefix(_ pointer: UnsafePointer<UInt8>) -> Bool {
+        // Bytes 0…7 `DDDD-DD-`, 8…15 `DDTDD:DD`, 11…18 `DD:DD:DD` (the last overlaps the second).
+        let first = word(at: pointer) ^ 0x2D30_302D_3030_3030
+        let second = word(at: pointer + 8) ^ 0x3030_3A30_3054_3030
+        let third = word(at: pointer + 11) ^ 0x3030_3A30_303A_3030
+        // Separator bytes must be 0; digit bytes must have no high nibble and stay below 10 (no carry into bit 4
+        // when 6 is added).
+        let firstHigh: UInt64 = 0xFFF0_F0FF_F0F0_F0F0
+        let firstSix: UInt64 = 0x0006_0600_0606_0606
+        let secondHigh: UInt64 = 0xF0F0_FFF0_F0FF_F0F0
+        let secondSix: UInt64 = 0x0606_0006_0600_0606
+        let thirdHigh: UInt64 = 0xF0F0_FFF0_F0FF_F0F0
+        let thirdSix: UInt64 = 0x0606_0006_0600_0606
+        let high = (first & firstHigh) | (second & secondHigh) | (third & thirdHigh)
+        let carry =
+            ((first &+ firstSix) & (firstSix << 3)) | ((second &+ secondSix) & (secondSix << 3))
+            | ((third &+ thirdSix) & (thirdSix << 3))
+        return high | carry == 0
+    }
+
     private static func mask(
         _ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>,
         classes: UnsafePointer<UInt8>
@@ -149,6 +177,13 @@ enum LogMasker {
                 }
                 if byteClass == digitClass {
                     hasDigit = true
+                    if index == start, index &+ isoPrefixLength <= end, isISOTimestampPrefix(base + index) {
+                        // `2026-11-24T14:27:55`: the first five numbers written at once; the sixth (and any fraction
+                        // after it) goes through the run below, as the byte-by-byte pass would have it.
+                        (output + count).update(from: isoPrefixTemplate.utf8Start, count: isoPrefixTemplateLength)
+                        count &+= isoPrefixTemplateLength
+                        index &+= isoPrefixLength &- 2
+                    }
                     let runStart = index
                     var dotted = false
                     var leading = runStart == start

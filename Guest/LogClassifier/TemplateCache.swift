@@ -46,7 +46,9 @@ final class LogVerdict: Sendable {
     }
 }
 
-/// A bounded least-recently-used map from template to verdict.
+/// A bounded map from template to verdict that evicts by CLOCK (second chance), an approximation of
+/// least-recently-used: a hit only sets its entry's referenced flag (no list to relink), and eviction sweeps a hand
+/// over the entries, clearing flags, until it finds one not referenced since the last sweep.
 ///
 /// Keyed by a 64-bit hash of the template bytes; the bytes are kept and compared, so a hash collision is a
 /// miss, never a wrong answer. The hash finds the entry through an open-addressing table (linear probing,
@@ -56,8 +58,8 @@ struct TemplateCache: Sendable {
         var hash: UInt64
         var bytes: [UInt8]
         var verdict: LogVerdict
-        var previous: Int
-        var next: Int
+        /// Set by a hit, cleared by the eviction hand passing over it.
+        var referenced: Bool
         /// For verdicts whose entities must be extracted per line: the last line's ``EntityMemo`` key and the
         /// entities and suggestion extracted from it, so a line that differs only in timestamps and pids skips
         /// extraction.
@@ -70,8 +72,8 @@ struct TemplateCache: Sendable {
     /// `table.count - 1` (the table's size is a power of two).
     private let tableMask: Int
     private var entries: [Entry] = []
-    private var head = -1
-    private var tail = -1
+    /// The CLOCK hand: the next entry considered for eviction.
+    private var hand = 0
 
     /// Creates an empty cache holding at most `capacity` templates (0 disables caching).
     init(capacity: Int) {
@@ -127,7 +129,7 @@ struct TemplateCache: Sendable {
         return true
     }
 
-    /// The verdict for the template, marking it most recently used, and, when the verdict's entities depend on
+    /// The verdict for the template, marking it referenced, and, when the verdict's entities depend on
     /// the line, the entities and suggestion remembered for the line's ``EntityMemo`` key (computed only then,
     /// compared as it is produced, never stored).
     mutating func lookup(
@@ -136,7 +138,9 @@ struct TemplateCache: Sendable {
         guard let slot = slot(hash: hash, bytes: bytes) else {
             return nil
         }
-        moveToFront(slot)
+        if !entries[slot].referenced {
+            entries[slot].referenced = true
+        }
         let verdict = entries[slot].verdict
         guard verdict.needsMemo(lineCount: line.count), let memo = entries[slot].memo else {
             return (verdict, nil)
@@ -194,7 +198,7 @@ struct TemplateCache: Sendable {
         table[hole] = 0
     }
 
-    /// Stores a verdict, evicting the least recently used template when full.
+    /// Stores a verdict, evicting (CLOCK) a template not referenced since the hand last passed when full.
     mutating func insert(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, verdict: LogVerdict) {
         guard capacity > 0 else {
             return
@@ -203,49 +207,27 @@ struct TemplateCache: Sendable {
             entries[slot].bytes = Array(bytes)
             entries[slot].verdict = verdict
             entries[slot].memo = nil
-            moveToFront(slot)
+            entries[slot].referenced = true
             return
         }
         let slot: Int
         if entries.count < capacity {
-            entries.append(Entry(hash: hash, bytes: Array(bytes), verdict: verdict, previous: -1, next: -1))
+            entries.append(Entry(hash: hash, bytes: Array(bytes), verdict: verdict, referenced: false))
             slot = entries.count - 1
         } else {
-            slot = tail
-            unlink(slot)
+            while entries[hand].referenced {
+                entries[hand].referenced = false
+                hand = hand + 1 == entries.count ? 0 : hand + 1
+            }
+            slot = hand
+            hand = hand + 1 == entries.count ? 0 : hand + 1
             let evicted = position(of: entries[slot].hash)
             if evicted.slot != nil {
                 removePosition(evicted.position)
             }
-            entries[slot] = Entry(hash: hash, bytes: Array(bytes), verdict: verdict, previous: -1, next: -1)
+            entries[slot] = Entry(hash: hash, bytes: Array(bytes), verdict: verdict, referenced: false)
         }
         table[position(of: hash).position] = Int32(slot + 1)
-        pushFront(slot)
-    }
-
-    private mutating func moveToFront(_ slot: Int) {
-        guard head != slot else {
-            return
-        }
-        unlink(slot)
-        pushFront(slot)
-    }
-
-    private mutating func unlink(_ slot: Int) {
-        let previous = entries[slot].previous
-        let next = entries[slot].next
-        if previous >= 0 { entries[previous].next = next } else if head == slot { head = next }
-        if next >= 0 { entries[next].previous = previous } else if tail == slot { tail = previous }
-        entries[slot].previous = -1
-        entries[slot].next = -1
-    }
-
-    private mutating func pushFront(_ slot: Int) {
-        entries[slot].previous = -1
-        entries[slot].next = head
-        if head >= 0 { entries[head].previous = slot }
-        head = slot
-        if tail < 0 { tail = slot }
     }
 }
 

@@ -201,6 +201,23 @@ struct LogClassifierTests {
         #expect(classifier.classify("  many   spaces\there\t ").template == "many spaces here")
     }
 
+    @Test("ISO 8601 timestamps (taken eight bytes at a time) mask like any other token, near misses included")
+    func isoTimestamps() {
+        let cases = [
+            "2026-11-24T14:27:55+00:00 ok": "<n>-<n>-<n>T<n>:<n>:<n>+<n>:<n> ok",
+            "[2026-11-24T14:27:55.5Z]": "[<n>-<n>-<n>T<n>:<n>:<n>Z]",
+            "2026-11-24T14:27:55abc": "<n>-<n>-<n>T<n>:<n>:<n>abc",
+            "2026-11-24T14:27:5x": "<n>-<n>-<n>T<n>:<n>:5x",
+            "2026-11-24t14:27:55": "<n>-<n>-<n>t<n>:<n>:<n>",
+            "2026-1a-24T14:27:55": "<n>-1a-<n>T<n>:<n>:<n>",
+            "2026-11-24T14:27:55/var/log/x.log": "<path>",
+            "2026-11-24T14:27:55.123.4x": "<n>-<n>-<n>T<n>:<n>:<n>x",
+        ]
+        for (line, template) in cases {
+            #expect(classifier.classify(line).template == template, "\(line)")
+        }
+    }
+
     @Test("the JSON form uses snake_case keys")
     func json() throws {
         let result = classifier.classify("subprocess.CalledProcessError: Command 'x' returned non-zero exit status 3.")
