@@ -188,6 +188,7 @@ let package = Package(
                 "SupervisorCore", "AgentCore", "AgentAPI", "Curl", "LogClassifier", "Memory", argumentParser, logging,
             ],
             path: "Tests/Benchmarks",
+            exclude: ["agent-function-order.sh", "pack-phases.sh"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
