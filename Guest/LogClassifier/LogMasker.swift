@@ -113,6 +113,29 @@ enum LogMasker {
         return high | carry == 0
     }
 
+    /// Bit 7 set in each byte of `word` equal to `byte`, and in no other.
+    @inline(__always) private static func equalBytes(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+        let difference = word ^ (0x0101_0101_0101_0101 &* UInt64(byte))
+        return ~(((difference & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | difference | 0x7F7F_7F7F_7F7F_7F7F)
+    }
+
+    /// The number of leading bytes of `word` that the template keeps as they are, whatever the token around them:
+    /// no digit, no slash, no control byte, and no space right after a space (or, with `afterSpace`, at the start).
+    /// Only a token with a digit or a slash can be masked, and only whitespace other than one space is rewritten.
+    @inline(__always) static func leadingPlainCount(_ word: UInt64, afterSpace: Bool) -> Int {
+        let low = word & 0x7F7F_7F7F_7F7F_7F7F
+        let digits = (low &+ 0x5050_5050_5050_5050) & ~(low &+ 0x4646_4646_4646_4646) & ~word
+        let controls = ~(low &+ 0x6060_6060_6060_6060) & ~word & 0x8080_8080_8080_8080
+        let spaces = equalBytes(word, 0x20)
+        let repeatedSpaces = spaces & ((spaces << 8) | (afterSpace ? 0x80 : 0))
+        return leadingCount(~(digits | controls | repeatedSpaces | equalBytes(word, UInt8(ascii: "/"))))
+    }
+
+    /// ``leadingPlainCount(_:afterSpace:)`` for one byte.
+    @inline(__always) static func isPlain(_ byte: UInt8, afterSpace: Bool) -> Bool {
+        byte >= 0x20 && !isDigit(byte) && byte != UInt8(ascii: "/") && !(byte == 0x20 && afterSpace)
+    }
+
     private static func mask(
         _ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>,
         classes: UnsafePointer<UInt8>
@@ -123,34 +146,51 @@ enum LogMasker {
         let end = min(input.count, maximumInput)
         var count = 0
         var index = 0
-        // The token starts right after `=` (a `key=value` value).
-        var afterEquals = false
         while index < end {
+            // Plain bytes (most of a line: words, single spaces, punctuation) are copied eight at a time; the word is
+            // stored whole and the bytes after the plain ones are written again.
+            let afterSpace = count == 0 || output[count &- 1] == 0x20
+            if index &+ 8 <= end {
+                let word = word(at: base + index)
+                UnsafeMutableRawPointer(output + count).storeBytes(of: word.littleEndian, as: UInt64.self)
+                let plain = leadingPlainCount(word, afterSpace: afterSpace)
+                index &+= plain
+                count &+= plain
+                if plain == 8 {
+                    continue
+                }
+            } else if isPlain(base[index], afterSpace: afterSpace) {
+                output[count] = base[index]
+                count &+= 1
+                index &+= 1
+                continue
+            }
             let byte = base[index]
-            let byteClass = classes[Int(byte)]
-            if byteClass == spaceClass {
+            if classes[Int(byte)] == spaceClass {
                 // Whitespace runs become one space; none at the start, and one at the end is dropped below.
                 if count > 0, output[count &- 1] != 0x20 {
                     output[count] = 0x20
                     count &+= 1
                 }
-                afterEquals = false
                 index &+= 1
+                while index < end, classes[Int(base[index])] == spaceClass {
+                    index &+= 1
+                }
                 continue
             }
-            if byteClass == delimiterClass {
-                output[count] = byte
-                count &+= 1
-                afterEquals = byte == UInt8(ascii: "=")
-                index &+= 1
-                continue
+            // A digit, a slash or a control byte. The token's bytes before it are plain and already copied, so the
+            // one-pass loop below goes on from here, as it would have had it started at the token's start.
+            var start = index
+            while start > 0, classes[Int(base[start &- 1])] & (spaceClass | delimiterClass) == 0 {
+                start &-= 1
             }
-            // A token, written in one pass the way ``maskNumbers(_:from:to:writer:)`` would (numbers masked, the
-            // rest copied); the token is written again by ``maskToken`` when that pass may differ from it: a
-            // slash, a digit next to a hex letter or before `x` (hex), a long token (UUID), digits then `.` at the
-            // start (IPv4).
-            let start = index
-            let tokenOutput = count
+            let tokenOutput = count &- (index &- start)
+            // The token starts right after `=` (a `key=value` value).
+            let afterEquals = start > 0 && base[start &- 1] == UInt8(ascii: "=")
+            // The rest of the token, written in one pass the way ``maskNumbers(_:from:to:writer:)`` would (numbers
+            // masked, the rest copied); the token is written again by ``maskToken`` when that pass may differ from
+            // it: a slash, a digit next to a hex letter or before `x` (hex), a long token (UUID), digits then `.` at
+            // the start (IPv4).
             var hasDigit = false
             var ipLike = false
             var again = false
@@ -247,7 +287,6 @@ enum LogMasker {
                     writer: &writer)
                 count = writer.count
             }
-            afterEquals = false
         }
         if count > 0, output[count &- 1] == 0x20 {
             count &-= 1
