@@ -51,30 +51,89 @@ public struct LogEntities: Codable, Sendable, Hashable {
 ///
 /// JSON keys are snake_case: `category`, `kind`, `confidence`, `template`, `suggestion`, `entities`.
 public struct LogClassification: Codable, Sendable, Hashable {
+    /// The fields, behind one reference: a copy (every cache hit hands one out) costs one retain, not one per string.
+    private var box: Box
+
+    private final class Box: Sendable {
+        let fields: Fields
+
+        init(_ fields: Fields) {
+            self.fields = fields
+        }
+    }
+
+    private struct Fields: Codable, Sendable, Hashable {
+        var category: LogCategory
+        var kind: LogKind
+        var confidence: Double
+        var template: String
+        var suggestion: String?
+        var entities: LogEntities
+    }
+
     /// The coarse class.
-    public var category: LogCategory
+    public var category: LogCategory {
+        get { box.fields.category }
+        set { update { $0.category = newValue } }
+    }
     /// The finer label.
-    public var kind: LogKind
+    public var kind: LogKind {
+        get { box.fields.kind }
+        set { update { $0.kind = newValue } }
+    }
     /// How sure the classifier is, 0…1.
-    public var confidence: Double
+    public var confidence: Double {
+        get { box.fields.confidence }
+        set { update { $0.confidence = newValue } }
+    }
     /// The line with numbers, hex, UUIDs, IPs, URLs, paths and versions masked (`<n>`, `<hex>`, `<path>`, …).
-    public var template: String
+    public var template: String {
+        get { box.fields.template }
+        set { update { $0.template = newValue } }
+    }
     /// A concrete next step, or `nil` for `OTHER`.
-    public var suggestion: String?
+    public var suggestion: String? {
+        get { box.fields.suggestion }
+        set { update { $0.suggestion = newValue } }
+    }
     /// Values named by the line.
-    public var entities: LogEntities
+    public var entities: LogEntities {
+        get { box.fields.entities }
+        set { update { $0.entities = newValue } }
+    }
 
     /// Creates a classification.
     public init(
         category: LogCategory, kind: LogKind, confidence: Double, template: String, suggestion: String?,
         entities: LogEntities
     ) {
-        self.category = category
-        self.kind = kind
-        self.confidence = confidence
-        self.template = template
-        self.suggestion = suggestion
-        self.entities = entities
+        box = Box(
+            Fields(
+                category: category, kind: kind, confidence: confidence, template: template, suggestion: suggestion,
+                entities: entities))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        box = Box(try Fields(from: decoder))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try box.fields.encode(to: encoder)
+    }
+
+    public static func == (left: LogClassification, right: LogClassification) -> Bool {
+        left.box === right.box || left.box.fields == right.box.fields
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(box.fields)
+    }
+
+    /// Changes a copy of the fields (the box is shared, so it is never changed in place).
+    private mutating func update(_ change: (inout Fields) -> Void) {
+        var fields = box.fields
+        change(&fields)
+        box = Box(fields)
     }
 }
 

@@ -57,22 +57,19 @@ public final class LogClassifier: Sendable {
         // The closure returns only references, the full result is built outside it (fewer copies of a large
         // value). A hit costs one lock round trip: the entity memo is checked under the same lock.
         let capacity = LogMasker.outputCapacity(forInput: bytes.count)
-        let (verdict, memo) = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) {
-            buffer -> (LogVerdict, EntityMemo?) in
+        let outcome = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) {
+            buffer -> TemplateCache.Hit in
             guard let base = buffer.baseAddress else {
-                return (Self.emptyVerdict, nil)
+                return .verdict(Self.emptyVerdict)
             }
             let length = LogMasker.mask(bytes, into: base)
             let template = UnsafeBufferPointer(start: base, count: length)
             let hash = TemplateCache.hash(template)
             if let hit = cache.withLock({ $0.lookup(hash: hash, bytes: template, line: bytes) }) {
-                if let memo = hit.memo {
-                    return (hit.verdict, memo)
+                guard case .verdict(let verdict) = hit, verdict.needsMemo(lineCount: bytes.count) else {
+                    return hit
                 }
-                if !hit.verdict.needsMemo(lineCount: bytes.count) {
-                    return (hit.verdict, nil)
-                }
-                return (hit.verdict, entityMemo(hit.verdict, hash: hash, template: template, line: bytes))
+                return .result(entityMemo(verdict, hash: hash, template: template, line: bytes))
             }
             var verdict = decide(template)
             if verdict.category != .other {
@@ -87,40 +84,42 @@ public final class LogClassifier: Sendable {
                 }
             }
             cache.withLock { $0.insert(hash: hash, bytes: template, verdict: verdict) }
-            if !verdict.needsMemo(lineCount: bytes.count) {
-                return (verdict, nil)
+            if let result = verdict.result {
+                return .result(result)
             }
-            return (verdict, entityMemo(verdict, hash: hash, template: template, line: bytes))
+            guard verdict.needsMemo(lineCount: bytes.count) else {
+                return .verdict(verdict)
+            }
+            return .result(entityMemo(verdict, hash: hash, template: template, line: bytes))
         }
-        if let memo {
-            return memo.result
-        }
-        if let result = verdict.result {
+        switch outcome {
+        case .result(let result):
             return result
+        case .verdict(let verdict):
+            return finish(verdict, line: bytes)
         }
-        return finish(verdict, line: bytes)
     }
 
     private static let emptyVerdict = LogVerdict(category: .other, kind: .none, confidence: 1, template: "")
 
-    /// For a failure verdict whose entities depend on the line: the entities and suggestion of the template's last
-    /// line when the line's ``EntityMemo`` key is the same, else those extracted now (and remembered when every
-    /// value lies in the key).
+    /// For a failure verdict whose entities depend on the line, when the template's ``EntityMemo`` did not have the
+    /// line's key: the classification with the entities extracted now, remembered for the template when every value
+    /// lies in the key.
     private func entityMemo(
         _ verdict: LogVerdict, hash: UInt64, template: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>
-    ) -> EntityMemo {
+    ) -> LogClassification {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(line.count, 1)) { buffer in
+            let result = finish(verdict, line: line)
             guard let base = buffer.baseAddress else {
-                return EntityMemo(key: [], result: finish(verdict, line: line))
+                return result
             }
             // The memo of the cache's entry did not match (or there was none): extract.
             let key = UnsafeBufferPointer(start: base, count: EntityMemo.key(line, into: base))
-            let result = finish(verdict, line: line)
-            let memo = EntityMemo(key: Array(key), result: result)
             if EntityMemo.covers(result.entities, key: key) {
+                let memo = EntityMemo(key: Array(key), result: result)
                 cache.withLock { $0.remember(hash: hash, bytes: template, memo: memo) }
             }
-            return memo
+            return result
         }
     }
 

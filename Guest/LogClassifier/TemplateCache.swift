@@ -58,6 +58,9 @@ struct TemplateCache: Sendable {
         var hash: UInt64
         var bytes: [UInt8]
         var verdict: LogVerdict
+        /// The verdict's ``LogVerdict/result``, kept here so a hit on it reads no more memory than the entry and its
+        /// bytes.
+        var result: LogClassification?
         /// Set by a hit, cleared by the eviction hand passing over it.
         var referenced: Bool
         /// For verdicts whose entities must be extracted per line: the last line's ``EntityMemo`` key and the
@@ -88,65 +91,92 @@ struct TemplateCache: Sendable {
     /// The number of cached templates.
     var count: Int { entries.count }
 
-    /// A fast 64-bit hash of the template bytes, eight bytes at a time (collisions are caught by comparing bytes).
+    /// A fast 64-bit hash of the template bytes (collisions are caught by comparing bytes): sixteen bytes at a time in
+    /// two independent lanes, so the multiplications overlap; the last bytes as one word that may overlap the previous.
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
         let raw = UnsafeRawBufferPointer(bytes)
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(raw.count)
+        let count = raw.count
+        var first: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(count)
+        var second: UInt64 = 0x8422_2325_cbf2_9ce4
         var offset = 0
-        while offset + 8 <= raw.count {
-            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            hash = (hash ^ word) &* 0x9e37_79b9_7f4a_7c15
-            hash ^= hash >> 29
-            offset += 8
+        while offset &+ 16 <= count {
+            first = (first ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0x9e37_79b9_7f4a_7c15
+            second = (second ^ raw.loadUnaligned(fromByteOffset: offset &+ 8, as: UInt64.self)) &* 0xc2b2_ae3d_27d4_eb4f
+            first ^= first >> 29
+            second ^= second >> 31
+            offset &+= 16
         }
-        while offset < raw.count {
-            hash = (hash ^ UInt64(raw[offset])) &* 0x100_0000_01b3
-            offset += 1
+        if offset &+ 8 <= count {
+            first = (first ^ raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) &* 0x9e37_79b9_7f4a_7c15
+            first ^= first >> 29
+            offset &+= 8
         }
-        return LogFeatures.mix(hash)
+        if offset < count {
+            // The last (up to seven) bytes: the final eight-byte word when there is one, else byte by byte.
+            var last: UInt64 = 0
+            if count >= 8 {
+                last = raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            } else {
+                for index in offset..<count {
+                    last = last << 8 | UInt64(raw[index])
+                }
+            }
+            second = (second ^ last) &* 0xc2b2_ae3d_27d4_eb4f
+            second ^= second >> 31
+        }
+        return LogFeatures.mix(first ^ (second << 23 | second >> 41))
     }
 
-    /// Byte equality, eight bytes at a time.
+    /// Byte equality, eight bytes at a time (the last word may overlap the one before it).
     static func equal(_ left: UnsafeRawBufferPointer, _ right: UnsafeRawBufferPointer) -> Bool {
-        guard left.count == right.count else {
+        let count = left.count
+        guard count == right.count else {
             return false
         }
+        guard count >= 8 else {
+            return left.elementsEqual(right)
+        }
         var offset = 0
-        while offset + 8 <= left.count {
+        while offset &+ 8 < count {
             if left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
                 != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
             {
                 return false
             }
-            offset += 8
+            offset &+= 8
         }
-        while offset < left.count {
-            if left[offset] != right[offset] {
-                return false
-            }
-            offset += 1
-        }
-        return true
+        return left.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            == right.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
     }
 
-    /// The verdict for the template, marking it referenced, and, when the verdict's entities depend on
-    /// the line, the entities and suggestion remembered for the line's ``EntityMemo`` key (computed only then,
-    /// compared as it is produced, never stored).
-    mutating func lookup(
-        hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>
-    ) -> (verdict: LogVerdict, memo: EntityMemo?)? {
+    /// What the cache knows of a line: its whole classification, or only the verdict of its template.
+    enum Hit {
+        /// The classification: the template's, or the remembered one of an earlier line with the same memo key.
+        case result(LogClassification)
+        /// The template's verdict; the line's entities still have to be extracted.
+        case verdict(LogVerdict)
+    }
+
+    /// What is known of the line with this template, marking the template referenced: its classification when it
+    /// depends only on the template, or when the template's ``EntityMemo`` has the line's key (computed only then,
+    /// compared as it is produced, never stored); else the template's verdict.
+    mutating func lookup(hash: UInt64, bytes: UnsafeBufferPointer<UInt8>, line: UnsafeBufferPointer<UInt8>) -> Hit? {
         guard let slot = slot(hash: hash, bytes: bytes) else {
             return nil
         }
         if !entries[slot].referenced {
             entries[slot].referenced = true
         }
-        let verdict = entries[slot].verdict
-        guard verdict.needsMemo(lineCount: line.count), let memo = entries[slot].memo else {
-            return (verdict, nil)
+        if let result = entries[slot].result {
+            return .result(result)
         }
-        let same = memo.key.withUnsafeBufferPointer { EntityMemo.keyEquals(line, $0) }
-        return (verdict, same ? memo : nil)
+        let verdict = entries[slot].verdict
+        guard verdict.needsMemo(lineCount: line.count), let memo = entries[slot].memo,
+            memo.key.withUnsafeBufferPointer({ EntityMemo.keyEquals(line, $0) })
+        else {
+            return .verdict(verdict)
+        }
+        return .result(memo.result)
     }
 
     /// Remembers the entities and suggestion of the last line of a cached template.
@@ -206,13 +236,15 @@ struct TemplateCache: Sendable {
         if let slot = position(of: hash).slot {
             entries[slot].bytes = Array(bytes)
             entries[slot].verdict = verdict
+            entries[slot].result = verdict.result
             entries[slot].memo = nil
             entries[slot].referenced = true
             return
         }
         let slot: Int
         if entries.count < capacity {
-            entries.append(Entry(hash: hash, bytes: Array(bytes), verdict: verdict, referenced: false))
+            entries.append(
+                Entry(hash: hash, bytes: Array(bytes), verdict: verdict, result: verdict.result, referenced: false))
             slot = entries.count - 1
         } else {
             while entries[hand].referenced {
@@ -225,7 +257,8 @@ struct TemplateCache: Sendable {
             if evicted.slot != nil {
                 removePosition(evicted.position)
             }
-            entries[slot] = Entry(hash: hash, bytes: Array(bytes), verdict: verdict, referenced: false)
+            entries[slot] = Entry(
+                hash: hash, bytes: Array(bytes), verdict: verdict, result: verdict.result, referenced: false)
         }
         table[position(of: hash).position] = Int32(slot + 1)
     }
