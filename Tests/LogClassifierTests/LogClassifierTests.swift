@@ -201,6 +201,26 @@ struct LogClassifierTests {
         #expect(classifier.classify("  many   spaces\there\t ").template == "many spaces here")
     }
 
+    @Test("whitespace, control bytes and tokens resumed after eight-byte runs of plain bytes mask like the rules say")
+    func maskPlainRuns() {
+        let cases = [
+            "abcdefg  hijklmn\t\topq": "abcdefg hijklmn opq",
+            "abcdefgh        ijklmnop x": "abcdefgh ijklmnop x",
+            "\t \u{0B}abc\u{01}12 tail": "\u{0B}abc\u{01}<n> tail",
+            "longwordprefix12345 keyvalue=3f2a9 abcdefgh=deadbeef1 xx":
+                "longwordprefix<n> keyvalue=<hex> abcdefgh=<hex> xx",
+            "abcdefghijk/usr/lib/x.so abcdefgh /var/log/app.log": "<path> abcdefgh <path>",
+            "abcdefg ./run.sh 7": "abcdefg <path> 7",
+            "a1": "a1",
+            "abcdefg9": "abcdefg9",
+            "abcdefgh9 ": "abcdefgh9",
+            "word\r\nnext": "word next",
+        ]
+        for (line, template) in cases {
+            #expect(classifier.classify(line).template == template, "\(line.debugDescription)")
+        }
+    }
+
     @Test("ISO 8601 timestamps (taken eight bytes at a time) mask like any other token, near misses included")
     func isoTimestamps() {
         let cases = [
