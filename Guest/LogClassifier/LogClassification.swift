@@ -47,12 +47,12 @@ public struct LogEntities: Codable, Sendable, Hashable {
     }
 }
 
-/// The verdict on one log line (or one grouped event).
+/// The verdict on one log line (or one grouped event). Immutable, like the verdict it is.
 ///
 /// JSON keys are snake_case: `category`, `kind`, `confidence`, `template`, `suggestion`, `entities`.
 public struct LogClassification: Codable, Sendable, Hashable {
     /// The fields, behind one reference: a copy (every cache hit hands one out) costs one retain, not one per string.
-    private var box: Box
+    private let box: Box
 
     private final class Box: Sendable {
         let fields: Fields
@@ -63,44 +63,26 @@ public struct LogClassification: Codable, Sendable, Hashable {
     }
 
     private struct Fields: Codable, Sendable, Hashable {
-        var category: LogCategory
-        var kind: LogKind
-        var confidence: Double
-        var template: String
-        var suggestion: String?
-        var entities: LogEntities
+        let category: LogCategory
+        let kind: LogKind
+        let confidence: Double
+        let template: String
+        let suggestion: String?
+        let entities: LogEntities
     }
 
     /// The coarse class.
-    public var category: LogCategory {
-        get { box.fields.category }
-        set { update { $0.category = newValue } }
-    }
+    public var category: LogCategory { box.fields.category }
     /// The finer label.
-    public var kind: LogKind {
-        get { box.fields.kind }
-        set { update { $0.kind = newValue } }
-    }
+    public var kind: LogKind { box.fields.kind }
     /// How sure the classifier is, 0…1.
-    public var confidence: Double {
-        get { box.fields.confidence }
-        set { update { $0.confidence = newValue } }
-    }
+    public var confidence: Double { box.fields.confidence }
     /// The line with numbers, hex, UUIDs, IPs, URLs, paths and versions masked (`<n>`, `<hex>`, `<path>`, …).
-    public var template: String {
-        get { box.fields.template }
-        set { update { $0.template = newValue } }
-    }
+    public var template: String { box.fields.template }
     /// A concrete next step, or `nil` for `OTHER`.
-    public var suggestion: String? {
-        get { box.fields.suggestion }
-        set { update { $0.suggestion = newValue } }
-    }
+    public var suggestion: String? { box.fields.suggestion }
     /// Values named by the line.
-    public var entities: LogEntities {
-        get { box.fields.entities }
-        set { update { $0.entities = newValue } }
-    }
+    public var entities: LogEntities { box.fields.entities }
 
     /// Creates a classification.
     public init(
@@ -127,13 +109,6 @@ public struct LogClassification: Codable, Sendable, Hashable {
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(box.fields)
-    }
-
-    /// Changes a copy of the fields (the box is shared, so it is never changed in place).
-    private mutating func update(_ change: (inout Fields) -> Void) {
-        var fields = box.fields
-        change(&fields)
-        box = Box(fields)
     }
 }
 
