@@ -1,4 +1,4 @@
-// Generated from the OpenAPI document below; edit it here and keep `AgentOpenAPITests` passing.
+// The OpenAPI document below is the source; edit it here and keep `MaintenanceTests` (every route documented) passing.
 
 /// The OpenAPI 3.1 document of the agent's HTTP API, served at `GET /v1/openapi.json`.
 enum AgentOpenAPI {
@@ -6,6 +6,68 @@ enum AgentOpenAPI {
     static let document = #"""
         {
           "components": {
+            "parameters": {
+              "Id": {
+                "in": "path",
+                "name": "id",
+                "required": true,
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "MemoryNamespace": {
+                "description": "default 'default'",
+                "in": "query",
+                "name": "namespace",
+                "required": false,
+                "schema": {
+                  "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                  "type": "string"
+                }
+              }
+            },
+            "responses": {
+              "AcceptedObject": {
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "type": "object"
+                    }
+                  }
+                },
+                "description": "Accepted"
+              },
+              "Error": {
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                },
+                "description": "JSON error body"
+              },
+              "MemoryOpening": {
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                },
+                "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+              },
+              "OKObject": {
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "type": "object"
+                    }
+                  }
+                },
+                "description": "OK"
+              }
+            },
             "schemas": {
               "ClassifiedLine": {
                 "properties": {
@@ -290,30 +352,10 @@ enum AgentOpenAPI {
                     "type": "number"
                   },
                   "importance": {
-                    "enum": [
-                      "critical",
-                      "high",
-                      "medium",
-                      "low",
-                      "temporary"
-                    ],
-                    "type": "string"
+                    "$ref": "#/components/schemas/MemoryImportance"
                   },
                   "kind": {
-                    "enum": [
-                      "core_fact",
-                      "conversation",
-                      "document",
-                      "code_snippet",
-                      "tool_result",
-                      "user_directive",
-                      "system_event",
-                      "custom_instruction",
-                      "interaction",
-                      "dev_session",
-                      "error_fix"
-                    ],
-                    "type": "string"
+                    "$ref": "#/components/schemas/MemoryKind"
                   },
                   "metadata": {
                     "additionalProperties": {
@@ -373,6 +415,32 @@ enum AgentOpenAPI {
                 ],
                 "type": "object"
               },
+              "MemoryImportance": {
+                "enum": [
+                  "critical",
+                  "high",
+                  "medium",
+                  "low",
+                  "temporary"
+                ],
+                "type": "string"
+              },
+              "MemoryKind": {
+                "enum": [
+                  "core_fact",
+                  "conversation",
+                  "document",
+                  "code_snippet",
+                  "tool_result",
+                  "user_directive",
+                  "system_event",
+                  "custom_instruction",
+                  "interaction",
+                  "dev_session",
+                  "error_fix"
+                ],
+                "type": "string"
+              },
               "MemoryRecord": {
                 "properties": {
                   "access_count": {
@@ -394,30 +462,10 @@ enum AgentOpenAPI {
                     "type": "string"
                   },
                   "importance": {
-                    "enum": [
-                      "critical",
-                      "high",
-                      "medium",
-                      "low",
-                      "temporary"
-                    ],
-                    "type": "string"
+                    "$ref": "#/components/schemas/MemoryImportance"
                   },
                   "kind": {
-                    "enum": [
-                      "core_fact",
-                      "conversation",
-                      "document",
-                      "code_snippet",
-                      "tool_result",
-                      "user_directive",
-                      "system_event",
-                      "custom_instruction",
-                      "interaction",
-                      "dev_session",
-                      "error_fix"
-                    ],
-                    "type": "string"
+                    "$ref": "#/components/schemas/MemoryKind"
                   },
                   "last_accessed_at": {
                     "type": "number"
@@ -472,20 +520,7 @@ enum AgentOpenAPI {
                 "properties": {
                   "kinds": {
                     "items": {
-                      "enum": [
-                        "core_fact",
-                        "conversation",
-                        "document",
-                        "code_snippet",
-                        "tool_result",
-                        "user_directive",
-                        "system_event",
-                        "custom_instruction",
-                        "interaction",
-                        "dev_session",
-                        "error_fix"
-                      ],
-                      "type": "string"
+                      "$ref": "#/components/schemas/MemoryKind"
                     },
                     "type": "array"
                   },
@@ -649,30 +684,10 @@ enum AgentOpenAPI {
                     "type": "number"
                   },
                   "importance": {
-                    "enum": [
-                      "critical",
-                      "high",
-                      "medium",
-                      "low",
-                      "temporary"
-                    ],
-                    "type": "string"
+                    "$ref": "#/components/schemas/MemoryImportance"
                   },
                   "kind": {
-                    "enum": [
-                      "core_fact",
-                      "conversation",
-                      "document",
-                      "code_snippet",
-                      "tool_result",
-                      "user_directive",
-                      "system_event",
-                      "custom_instruction",
-                      "interaction",
-                      "dev_session",
-                      "error_fix"
-                    ],
-                    "type": "string"
+                    "$ref": "#/components/schemas/MemoryKind"
                   },
                   "metadata": {
                     "additionalProperties": {
@@ -1014,14 +1029,7 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Prometheus text metrics"
@@ -1051,34 +1059,13 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "400": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   },
                   "413": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Classify up to 10000 log lines; one result per line, in order"
@@ -1127,24 +1114,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "400": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Recent classified errors from the guest's logs, newest first, with counts per template"
@@ -1184,14 +1157,7 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Recent agent events after a cursor"
@@ -1211,24 +1177,10 @@ enum AgentOpenAPI {
                 },
                 "responses": {
                   "202": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "Accepted"
+                    "$ref": "#/components/responses/AcceptedObject"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Start an exec job"
@@ -1238,34 +1190,15 @@ enum AgentOpenAPI {
               "delete": {
                 "parameters": [
                   {
-                    "in": "path",
-                    "name": "id",
-                    "required": true,
-                    "schema": {
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/Id"
                   }
                 ],
                 "responses": {
                   "202": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "Accepted"
+                    "$ref": "#/components/responses/AcceptedObject"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Cancel an exec job"
@@ -1273,34 +1206,15 @@ enum AgentOpenAPI {
               "get": {
                 "parameters": [
                   {
-                    "in": "path",
-                    "name": "id",
-                    "required": true,
-                    "schema": {
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/Id"
                   }
                 ],
                 "responses": {
                   "200": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "OK"
+                    "$ref": "#/components/responses/OKObject"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "One exec job"
@@ -1310,12 +1224,7 @@ enum AgentOpenAPI {
               "get": {
                 "parameters": [
                   {
-                    "in": "path",
-                    "name": "id",
-                    "required": true,
-                    "schema": {
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/Id"
                   },
                   {
                     "description": "byte offset",
@@ -1351,24 +1260,10 @@ enum AgentOpenAPI {
                 ],
                 "responses": {
                   "200": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "OK"
+                    "$ref": "#/components/responses/OKObject"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Output of an exec job from an offset, optionally long-polling"
@@ -1398,24 +1293,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "409": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Freeze writable block filesystems; thawed automatically after timeout_s"
@@ -1435,14 +1316,7 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Thaw frozen filesystems (empty list when none)"
@@ -1452,24 +1326,10 @@ enum AgentOpenAPI {
               "get": {
                 "responses": {
                   "200": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "OK"
+                    "$ref": "#/components/responses/OKObject"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "security": [],
@@ -1480,14 +1340,7 @@ enum AgentOpenAPI {
               "get": {
                 "responses": {
                   "200": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "OK"
+                    "$ref": "#/components/responses/OKObject"
                   },
                   "503": {
                     "content": {
@@ -1500,14 +1353,7 @@ enum AgentOpenAPI {
                     "description": "Not ready"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Readiness: 200 when every check passes, 503 otherwise"
@@ -1547,24 +1393,10 @@ enum AgentOpenAPI {
                     "description": "Created"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Store a memory (201 created; 200 deduplicated or merged)"
@@ -1596,24 +1428,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "All memories (of one namespace) as JSON Lines, one record per line"
@@ -1643,24 +1461,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Store JSON Lines records not yet present"
@@ -1680,24 +1484,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Make a new key and re-encrypt every memory"
@@ -1727,24 +1517,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Hybrid BM25 + vector search with reasons"
@@ -1776,24 +1552,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Counts by namespace, kind and importance"
@@ -1823,24 +1585,10 @@ enum AgentOpenAPI {
                     "description": "Created"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Store a user/assistant turn and the facts it reveals"
@@ -1850,22 +1598,10 @@ enum AgentOpenAPI {
               "delete": {
                 "parameters": [
                   {
-                    "in": "path",
-                    "name": "id",
-                    "required": true,
-                    "schema": {
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/Id"
                   },
                   {
-                    "description": "default 'default'",
-                    "in": "query",
-                    "name": "namespace",
-                    "required": false,
-                    "schema": {
-                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/MemoryNamespace"
                   }
                 ],
                 "responses": {
@@ -1873,24 +1609,10 @@ enum AgentOpenAPI {
                     "description": "Deleted"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Delete one memory"
@@ -1898,22 +1620,10 @@ enum AgentOpenAPI {
               "get": {
                 "parameters": [
                   {
-                    "in": "path",
-                    "name": "id",
-                    "required": true,
-                    "schema": {
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/Id"
                   },
                   {
-                    "description": "default 'default'",
-                    "in": "query",
-                    "name": "namespace",
-                    "required": false,
-                    "schema": {
-                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/MemoryNamespace"
                   }
                 ],
                 "responses": {
@@ -1928,24 +1638,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "One memory"
@@ -1953,22 +1649,10 @@ enum AgentOpenAPI {
               "patch": {
                 "parameters": [
                   {
-                    "in": "path",
-                    "name": "id",
-                    "required": true,
-                    "schema": {
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/Id"
                   },
                   {
-                    "description": "default 'default'",
-                    "in": "query",
-                    "name": "namespace",
-                    "required": false,
-                    "schema": {
-                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/MemoryNamespace"
                   }
                 ],
                 "requestBody": {
@@ -1993,24 +1677,10 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "503": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "memory_opening: the store is still opening; memory_degraded: the store is unavailable"
+                    "$ref": "#/components/responses/MemoryOpening"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Change the given fields of one memory"
@@ -2020,24 +1690,10 @@ enum AgentOpenAPI {
               "get": {
                 "responses": {
                   "200": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "OK"
+                    "$ref": "#/components/responses/OKObject"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "This document"
@@ -2057,14 +1713,7 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Known packs of the agent's catalog and the latest install of each pack"
@@ -2074,12 +1723,7 @@ enum AgentOpenAPI {
               "delete": {
                 "parameters": [
                   {
-                    "in": "path",
-                    "name": "id",
-                    "required": true,
-                    "schema": {
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/Id"
                   }
                 ],
                 "responses": {
@@ -2094,14 +1738,7 @@ enum AgentOpenAPI {
                     "description": "Accepted"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Cancel a pack job"
@@ -2109,12 +1746,7 @@ enum AgentOpenAPI {
               "get": {
                 "parameters": [
                   {
-                    "in": "path",
-                    "name": "id",
-                    "required": true,
-                    "schema": {
-                      "type": "string"
-                    }
+                    "$ref": "#/components/parameters/Id"
                   },
                   {
                     "in": "query",
@@ -2138,14 +1770,7 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "A pack job's state, progress, verify results and log lines from offset"
@@ -2194,14 +1819,7 @@ enum AgentOpenAPI {
                     "description": "Accepted"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Start installing a pack (the request's manifest, else the catalog's); one install at a time"
@@ -2231,14 +1849,7 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Restart units through systemd and report whether each came back active"
@@ -2248,24 +1859,10 @@ enum AgentOpenAPI {
               "get": {
                 "responses": {
                   "200": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "OK"
+                    "$ref": "#/components/responses/OKObject"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Resource usage and monitored units"
@@ -2275,24 +1872,10 @@ enum AgentOpenAPI {
               "get": {
                 "responses": {
                   "200": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "type": "object"
-                        }
-                      }
-                    },
-                    "description": "OK"
+                    "$ref": "#/components/responses/OKObject"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Versions, binary sha256, boot id, host name, features"
@@ -2322,14 +1905,7 @@ enum AgentOpenAPI {
                     "description": "OK"
                   },
                   "default": {
-                    "content": {
-                      "application/json": {
-                        "schema": {
-                          "$ref": "#/components/schemas/Error"
-                        }
-                      }
-                    },
-                    "description": "JSON error body"
+                    "$ref": "#/components/responses/Error"
                   }
                 },
                 "summary": "Push the host's clock; set the guest's clock when drift exceeds 100 ms"
