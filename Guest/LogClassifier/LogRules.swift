@@ -468,7 +468,8 @@ struct LogRuleSet: Sendable {
                 "error fetching",
                 "download failed", "network connectivity", "unable to access '<url>'", "transient problem",
                 "unable to fetch",
-                "unable to download", "could not download", "registry returned",
+                "unable to download", "could not download", "registry returned", "<url>\": denied",
+                "<url>\": unauthorized",
             ]),
         LogRule(
             .networkFailure, .httpError, 0.9,
