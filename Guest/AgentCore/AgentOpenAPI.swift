@@ -21,8 +21,7 @@ enum AgentOpenAPI {
                 "name": "namespace",
                 "required": false,
                 "schema": {
-                  "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                  "type": "string"
+                  "$ref": "#/components/schemas/Namespace"
                 }
               }
             },
@@ -364,8 +363,7 @@ enum AgentOpenAPI {
                     "type": "object"
                   },
                   "namespace": {
-                    "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                    "type": "string"
+                    "$ref": "#/components/schemas/Namespace"
                   },
                   "tags": {
                     "items": {
@@ -477,8 +475,7 @@ enum AgentOpenAPI {
                     "type": "object"
                   },
                   "namespace": {
-                    "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                    "type": "string"
+                    "$ref": "#/components/schemas/Namespace"
                   },
                   "tags": {
                     "items": {
@@ -533,8 +530,7 @@ enum AgentOpenAPI {
                     "type": "number"
                   },
                   "namespace": {
-                    "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                    "type": "string"
+                    "$ref": "#/components/schemas/Namespace"
                   },
                   "query": {
                     "type": "string"
@@ -643,8 +639,7 @@ enum AgentOpenAPI {
                     "type": "string"
                   },
                   "namespace": {
-                    "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                    "type": "string"
+                    "$ref": "#/components/schemas/Namespace"
                   },
                   "user": {
                     "type": "string"
@@ -703,6 +698,10 @@ enum AgentOpenAPI {
                   }
                 },
                 "type": "object"
+              },
+              "Namespace": {
+                "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                "type": "string"
               },
               "PackInstallRequest": {
                 "properties": {
@@ -1411,8 +1410,7 @@ enum AgentOpenAPI {
                     "name": "namespace",
                     "required": false,
                     "schema": {
-                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                      "type": "string"
+                      "$ref": "#/components/schemas/Namespace"
                     }
                   }
                 ],
@@ -1535,8 +1533,7 @@ enum AgentOpenAPI {
                     "name": "namespace",
                     "required": false,
                     "schema": {
-                      "pattern": "^[A-Za-z0-9._:-]{1,64}$",
-                      "type": "string"
+                      "$ref": "#/components/schemas/Namespace"
                     }
                   }
                 ],
