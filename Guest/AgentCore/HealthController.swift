@@ -71,7 +71,7 @@ struct ExecController {
         router.post(RouterPath(AgentRoute.exec)) { request, _ in
             let body = try await request.decodeJSON(ExecRequest.self)
             let job = try jobs.start(body)
-            return APIErrorMiddleware<AgentRequestContext>.json(status: .accepted, body: ExecStartResponse(id: job.id))
+            return APIErrorMiddleware<AgentRequestContext>.json(status: .accepted, body: JobStartResponse(id: job.id))
         }
         router.get(RouterPath("\(AgentRoute.exec)/:id")) { _, context in
             let job = try jobs.job(context.parameters.get("id") ?? "")

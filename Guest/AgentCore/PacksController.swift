@@ -20,7 +20,7 @@ struct PacksController {
             let body = try await Self.decodeInstallRequest(request)
             let job = try await NIOThreadPool.singleton.runIfActive { try packs.start(name: name, request: body) }
             return APIErrorMiddleware<AgentRequestContext>.json(
-                status: .accepted, body: PackJobStartResponse(id: job.id))
+                status: .accepted, body: JobStartResponse(id: job.id))
         }
         router.get(RouterPath("\(AgentRoute.packs)/jobs/:id")) { request, context in
             let job = try packs.job(context.parameters.get("id") ?? "")

@@ -17,7 +17,7 @@ extension AgentClient {
     /// - Throws: ``CurlError``.
     public func startPackInstall(
         name: String, _ request: PackInstallRequest
-    ) async throws(CurlError) -> PackJobStartResponse {
+    ) async throws(CurlError) -> JobStartResponse {
         try await curl.send(self.request(.post, AgentRoute.packInstall(name)), body: request)
     }
 

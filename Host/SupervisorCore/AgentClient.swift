@@ -126,7 +126,7 @@ public struct AgentClient: Sendable {
 
 extension AgentClient {
     /// `POST /v1/exec`: starts a job in the guest.
-    public func startExec(_ request: ExecRequest) async throws(CurlError) -> ExecStartResponse {
+    public func startExec(_ request: ExecRequest) async throws(CurlError) -> JobStartResponse {
         try await curl.send(self.request(.post, AgentRoute.exec), body: request)
     }
 

@@ -32,9 +32,9 @@ public struct ExecRequest: Codable, Sendable, Equatable {
     }
 }
 
-/// Body of the 202 answer to `POST /v1/exec`.
-public struct ExecStartResponse: Codable, Sendable, Equatable {
-    /// The job's id, used in `/v1/exec/{id}`.
+/// Body of the 202 answer that starts a job: `POST /v1/exec` and `POST /v1/packs/{name}/install`.
+public struct JobStartResponse: Codable, Sendable, Equatable {
+    /// The job's id, used in `/v1/exec/{id}` or `/v1/packs/jobs/{id}`.
     public var id: String
 
     /// Creates a start answer.

@@ -4,7 +4,7 @@ extension AgentRoute {
     /// `GET`: known and installed packs (``PacksResponse``).
     public static let packs = "/v1/packs"
 
-    /// `POST`: start installing a pack (``PackInstallRequest`` → 202 ``PackJobStartResponse``).
+    /// `POST`: start installing a pack (``PackInstallRequest`` → 202 ``JobStartResponse``).
     /// - Parameter name: The pack's name.
     /// - Returns: `/v1/packs/NAME/install`.
     public static func packInstall(_ name: String) -> String { "/v1/packs/\(name)/install" }
@@ -36,18 +36,6 @@ public struct PackInstallRequest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case manifest
         case cacheURL = "cache_url"
-    }
-}
-
-/// Body of the 202 answer to `POST /v1/packs/{name}/install`.
-public struct PackJobStartResponse: Codable, Sendable, Equatable {
-    /// The job's id, used in `/v1/packs/jobs/{id}`.
-    public var id: String
-
-    /// Creates a start answer.
-    /// - Parameter id: The job's id.
-    public init(id: String) {
-        self.id = id
     }
 }
 

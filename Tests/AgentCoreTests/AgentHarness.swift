@@ -110,7 +110,7 @@ struct AgentHarness {
     func startJob(_ request: ExecRequest) async throws -> String {
         let reply = try await self.request(.post, AgentRoute.exec, body: try JSONEncoder().encode(request))
         try #require(reply.status == .accepted, "\(String(decoding: reply.body, as: UTF8.self))")
-        return try reply.decode(ExecStartResponse.self).id
+        return try reply.decode(JobStartResponse.self).id
     }
 
     /// Polls a job until it finishes.

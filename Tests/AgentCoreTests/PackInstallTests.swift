@@ -71,7 +71,7 @@ struct PackAgent {
     func start(_ name: String, _ request: PackInstallRequest = PackInstallRequest()) async throws -> String {
         let reply = try await install(name, request)
         try #require(reply.status == .accepted, "\(String(decoding: reply.body, as: UTF8.self))")
-        return try reply.decode(PackJobStartResponse.self).id
+        return try reply.decode(JobStartResponse.self).id
     }
 
     /// Polls a job until it finishes; every answer seen goes to `seen`.
@@ -356,7 +356,7 @@ struct PackInstallTests {
 
             let empty = try await packs.agent.request(.post, AgentRoute.packInstall("test_files"), body: Data())
             #expect(empty.status == .accepted)
-            _ = try await packs.wait(try empty.decode(PackJobStartResponse.self).id)
+            _ = try await packs.wait(try empty.decode(JobStartResponse.self).id)
         }
     }
 
