@@ -214,7 +214,7 @@ let package = Package(
         .testTarget(name: "LogClassifierTests", dependencies: ["LogClassifier"], path: "Tests/LogClassifierTests",
                     exclude: ["Data"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentCoreTests", dependencies: [
-                "AgentCore", "AgentAPI", "Curl", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
+                "AgentCore", "AgentAPI", "Curl", "LogClassifier", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
                 "Packs",
             ],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),

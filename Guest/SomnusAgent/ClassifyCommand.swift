@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import LogClassifier
 
 #if canImport(Glibc)
@@ -71,33 +70,21 @@ struct ClassifyCommand: ParsableCommand {
 }
 
 /// Buffers stdout writes so large inputs do not cost one system call per line.
+///
+/// `--json` lines are written byte by byte rather than through `JSONEncoder`: the output is what the encoder
+/// writes for ``LogClassification`` (keys in its coding order, absent entities left out, `suggestion` `null`
+/// when absent, numbers as the encoder spells them), at several times the speed.
 struct ClassifyOutput {
     let json: Bool
     private var pending: [UInt8] = []
-    private let encoder: JSONEncoder
 
     init(json: Bool) {
         self.json = json
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
     }
 
     mutating func write(_ classification: LogClassification) {
         if json {
-            // Keys in a fixed order, every key present (`suggestion` may be `null`).
-            let fields: [(String, [UInt8]?)] = [
-                ("category", fragment(classification.category)), ("kind", fragment(classification.kind)),
-                ("confidence", fragment(classification.confidence)), ("template", fragment(classification.template)),
-                ("suggestion", classification.suggestion.map { fragment($0) } ?? Array("null".utf8)),
-                ("entities", fragment(classification.entities)),
-            ]
-            pending.append(UInt8(ascii: "{"))
-            for (index, (key, value)) in fields.enumerated() {
-                if index > 0 { pending.append(UInt8(ascii: ",")) }
-                pending.append(contentsOf: "\"\(key)\":".utf8)
-                pending.append(contentsOf: value ?? Array("null".utf8))
-            }
-            pending.append(UInt8(ascii: "}"))
+            appendJSON(classification)
         } else {
             let confidence = (classification.confidence * 100).rounded() / 100
             var text = "\(classification.category.rawValue)\t\(classification.kind.rawValue)\t\(confidence)\t"
@@ -109,9 +96,105 @@ struct ClassifyOutput {
         if pending.count >= 64 * 1024 { flush() }
     }
 
-    /// One value as JSON text, or `nil` if it cannot be encoded.
-    private func fragment(_ value: some Encodable) -> [UInt8]? {
-        (try? encoder.encode(value)).map { [UInt8]($0) }
+    private mutating func appendJSON(_ classification: LogClassification) {
+        append(raw: "{\"category\":")
+        append(string: classification.category.rawValue)
+        append(raw: ",\"kind\":")
+        append(string: classification.kind.rawValue)
+        append(raw: ",\"confidence\":")
+        append(number: classification.confidence)
+        append(raw: ",\"template\":")
+        append(string: classification.template)
+        append(raw: ",\"suggestion\":")
+        if let suggestion = classification.suggestion {
+            append(string: suggestion)
+        } else {
+            append(raw: "null")
+        }
+        append(raw: ",\"entities\":{")
+        let entities = classification.entities
+        var first = true
+        func key(_ name: StaticString) {
+            if !first { pending.append(UInt8(ascii: ",")) }
+            first = false
+            pending.append(UInt8(ascii: "\""))
+            append(raw: name)
+            append(raw: "\":")
+        }
+        func field(_ name: StaticString, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            append(string: value)
+        }
+        field("module", entities.module)
+        field("library", entities.library)
+        field("command", entities.command)
+        field("header", entities.header)
+        field("host", entities.host)
+        if let port = entities.port {
+            key("port")
+            append(raw: port.description)
+        }
+        if let path = entities.path {
+            key("path")
+            append(string: path)
+        }
+        if let exitStatus = entities.exitStatus {
+            key("exit_status")
+            append(raw: exitStatus.description)
+        }
+        if let signal = entities.signal {
+            key("signal")
+            append(string: signal)
+        }
+        append(raw: "}}")
+    }
+
+    private mutating func append(raw text: StaticString) {
+        text.withUTF8Buffer { pending.append(contentsOf: $0) }
+    }
+
+    private mutating func append(raw text: String) {
+        pending.append(contentsOf: text.utf8)
+    }
+
+    /// A number as `JSONEncoder` spells it: Swift's shortest form, without a trailing `.0`.
+    private mutating func append(number: Double) {
+        var text = number.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        pending.append(contentsOf: text.utf8)
+    }
+
+    /// A JSON string as `JSONEncoder` writes it with `.withoutEscapingSlashes`: `"` and `\\` escaped, control
+    /// bytes as `\b \f \n \r \t` or `\u00xx`, everything else (UTF-8 included) as it is.
+    private mutating func append(string: String) {
+        var string = string
+        string.withUTF8 { bytes in
+            pending.append(UInt8(ascii: "\""))
+            var start = 0
+            for index in bytes.indices {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                pending.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                start = index + 1
+                pending.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): pending.append(byte)
+                case 0x08: pending.append(UInt8(ascii: "b"))
+                case 0x0C: pending.append(UInt8(ascii: "f"))
+                case 0x0A: pending.append(UInt8(ascii: "n"))
+                case 0x0D: pending.append(UInt8(ascii: "r"))
+                case 0x09: pending.append(UInt8(ascii: "t"))
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    pending.append(contentsOf: [
+                        UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)],
+                    ])
+                }
+            }
+            pending.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            pending.append(UInt8(ascii: "\""))
+        }
     }
 
     mutating func flush() {

@@ -1,4 +1,5 @@
 import Foundation
+import LogClassifier
 import Testing
 
 /// `somnus-agent` beside this test bundle (both live in `.build/<triple>/debug`).
@@ -115,5 +116,50 @@ struct ClassifyCommandTests {
         let (status, _, err) = try await runAgent(["classify", path])
         #expect(status == 1)
         #expect(err.contains("cannot open \(path): No such file or directory"))
+    }
+
+    /// `JSONEncoder` writes the entities' keys in hash order (which changes from process to process); the command
+    /// writes them in their declaration order. Everything else is the same bytes.
+    @Test("--json writes what JSONEncoder writes for the library's classification, byte for byte but key order")
+    func jsonMatchesEncoder() async throws {
+        var input: [[UInt8]] = [
+            Array(#"ModuleNotFoundError: No module named 'cv2' "quoted" back\slash /usr/lib/x.so"#.utf8),
+            Array("curl: (7) Failed to connect to 10.0.0.7 port 8443: Connection refused\t\ttabs".utf8),
+            Array("make: *** [Makefile:12: all] Error 2 exit status 2 killed by SIGKILL".utf8),
+            Array("error while loading shared libraries: libGL.so.1: cannot open shared object file".utf8),
+            Array("fatal error: Python.h: No such file or directory; nvcc: command not found".utf8),
+            Array("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 1.5 GiB free) é ü 中文 \u{2028}".utf8),
+            [0x01, 0x08, 0x0C, 0x0D, 0x1F, 0x7F, 0x41, 0x22, 0x5C, 0x2F, 0xFF],
+            [],
+        ]
+        var generator = SystemRandomNumberGenerator()
+        let fragments = ["error", "/var/lib/x", "127.0.0.1:8080", "0x1f", "\"", "\\", "\t", "é", "exit code 3", "  "]
+        for _ in 0..<500 {
+            let words = (0..<8).map { _ in fragments.randomElement(using: &generator) ?? "" }
+            input.append(Array(words.joined(separator: " ").utf8) + [UInt8.random(in: 0...0x1F, using: &generator)])
+        }
+        let bytes = input.flatMap { $0.filter { $0 != 0x0A } + [0x0A] }
+        let (status, out, _) = try await runAgent(["classify", "--json"], input: bytes)
+        #expect(status == 0)
+        let classifier = LogClassifier()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let expected = try lines(bytes).map { [UInt8](try encoder.encode(classifier.classify(utf8: $0))) }
+        let written = lines(out)
+        #expect(written.count == expected.count)
+        for (got, want) in zip(written, expected) where got != want {
+            // The command always writes `suggestion` (`null` when absent), which the synthesized encoding leaves out.
+            var wanted = try #require(try JSONSerialization.jsonObject(with: Data(want)) as? [String: Any])
+            var wantBytes = want
+            if wanted["suggestion"] == nil {
+                wanted["suggestion"] = NSNull()
+                wantBytes += Array(#","suggestion":null"#.utf8)
+            }
+            let object = try JSONSerialization.jsonObject(with: Data(got)) as? NSDictionary
+            let same = got.sorted() == wantBytes.sorted() && object == (wanted as NSDictionary)
+            if same { continue }
+            Issue.record(
+                "wrote \(String(decoding: got, as: UTF8.self)); JSONEncoder: \(String(decoding: want, as: UTF8.self))")
+        }
     }
 }

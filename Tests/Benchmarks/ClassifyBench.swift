@@ -18,6 +18,8 @@ struct ClassifyBench: AsyncParsableCommand {
     @Option(help: "Share of lines made unique (random words), so they miss the template cache.") var uniqueShare = 0.01
     @Option(help: "The classifier's template cache capacity.") var cache = 4096
     @Option(help: "Write the generated log to this file too.") var output: String?
+    @Option(help: "Also run this somnus-agent's `classify` and `classify --json` over the log as a user would.")
+    var cli: String?
 
     func run() async throws {
         let (failures, others) = try Self.load(data)
@@ -36,6 +38,19 @@ struct ClassifyBench: AsyncParsableCommand {
             buffer.append(UInt8(ascii: "\n"))
         }
         if let output { try Data(buffer).write(to: URL(fileURLWithPath: output)) }
+        if let cli {
+            let path = output ?? NSTemporaryDirectory() + "somnus-bench-classify-\(getpid()).log"
+            if output == nil { try Data(buffer).write(to: URL(fileURLWithPath: path)) }
+            defer { if output == nil { try? FileManager.default.removeItem(atPath: path) } }
+            for arguments in [["classify", path], ["classify", "--json", path]] {
+                let (cpu, wall) = try Self.time(cli, arguments)
+                print(
+                    String(
+                        format: "cli: %@ %@: %.0f lines per CPU second, %.0f lines/s wall (%.3f s CPU, %.3f s wall)",
+                        cli, arguments.dropLast().joined(separator: " "), Double(lines) / cpu, Double(lines) / wall,
+                        cpu, wall))
+            }
+        }
         let empty = Self.memory("VmRSS")
         let classifier = LogClassifier(cacheCapacity: cache)
         // The first line builds the shared rule automaton and model tables.
@@ -76,6 +91,25 @@ struct ClassifyBench: AsyncParsableCommand {
                 Double(peak - before) / 1e6, classifier.cachedTemplateCount, cache))
         let summary = zip(categories, counts).map { "\($0.rawValue)=\($1)" }.joined(separator: " ")
         print("categories: \(summary)")
+    }
+
+    /// Runs `executable` with its output thrown away; returns its CPU seconds (user + system) and wall seconds.
+    static func time(_ executable: String, _ arguments: [String]) throws -> (cpu: Double, wall: Double) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        let cpuBefore = childCPUSeconds()
+        let clock = ContinuousClock()
+        let start = clock.now
+        try process.run()
+        process.waitUntilExit()
+        let elapsed = clock.now - start
+        guard process.terminationStatus == 0 else {
+            throw ValidationError(
+                "\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        }
+        return (childCPUSeconds() - cpuBefore, elapsed / .seconds(1))
     }
 
     /// Failure-class and OTHER lines of the labeled TSV files (`CATEGORY<TAB>kind<TAB>line`).
@@ -169,8 +203,17 @@ struct MixedLogGenerator {
 
 /// User + system CPU time of this process, in seconds.
 func cpuSeconds() -> Double {
+    cpuSeconds(RUSAGE_SELF)
+}
+
+/// User + system CPU time of this process's waited-for children, in seconds.
+func childCPUSeconds() -> Double {
+    cpuSeconds(RUSAGE_CHILDREN)
+}
+
+private func cpuSeconds(_ who: __rusage_who) -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
+    getrusage(who.rawValue, &usage)
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
