@@ -431,7 +431,10 @@ enum TinyWheel {
     static func pack(_ name: String) -> PackManifest {
         PackManifest(
             name: name, description: "d", version: "1", steps: [.pip(packages: ["somnus-tiny"])],
-            verify: [PackCheck(command: .argv(["python", "-c", "import somnus_tiny; print(somnus_tiny.VALUE)"]))],
+            // Through sh, so that `python` is looked up in the check's PATH (the pack's venv first).
+            verify: [
+                PackCheck(command: .argv(["sh", "-c", "python -c 'import somnus_tiny; print(somnus_tiny.VALUE)'"]))
+            ],
             diskEstimateMB: 0)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Packs
 import SupervisorCore
 import Testing
 
@@ -230,6 +231,53 @@ struct PackCacheSigningTests {
         let second = try String(contentsOfFile: path, encoding: .utf8)
         #expect(second != first)
         #expect(FileManager.default.fileExists(atPath: cache.publicKeyringPath))
+    }
+
+    @Test(
+        "a pip step is pinned wheel by wheel, dependencies included, by the sha256 of the cached files; again from the cache",
+        .timeLimit(.minutes(3)))
+    func pipStepPinned() async throws {
+        let temporary = try TemporaryPackCache()
+        defer { temporary.cleanUp() }
+        let cache = temporary.cache
+        let pack = PackManifest(
+            name: "dates", description: "d", version: "1",
+            steps: [.pip(packages: ["python-dateutil==2.9.0.post0"]), .pip(packages: ["six==1.16.0"])],
+            verify: [PackCheck(command: .argv(["true"]))], diskEstimateMB: 0)
+        let first = try await cache.fetch([pack], dpkgStatus: nil)
+        let locks = try #require(first.pipRequirements["dates"])
+        #expect(locks.count == 2)
+        // python-dateutil needs six: both are in the first step's set.
+        #expect(locks.first?.count == 2)
+        #expect(locks.first?.first?.hasPrefix("python_dateutil==2.9.0.post0 --hash=sha256:") == true, "\(locks)")
+        #expect(locks.first?.last?.hasPrefix("six==") == true, "\(locks)")
+        #expect(
+            locks.last == [
+                "six==1.16.0 --hash=sha256:"
+                    + (try Self.sha256sum(cache.wheelsDirectory + "/six-1.16.0-py2.py3-none-any.whl"))
+            ])
+        for line in locks.flatMap({ $0 }) {
+            let pin = line.prefix { $0 != " " }.replacingOccurrences(of: "==", with: "-")
+            let file = try #require(cache.wheelFiles().first { $0.hasPrefix(pin + "-") })
+            #expect(line.hasSuffix("--hash=sha256:" + (try Self.sha256sum(cache.wheelsDirectory + "/" + file))))
+        }
+        #expect(Set(first.wheelsDownloaded) == Set(cache.wheelFiles()))
+
+        let second = try await cache.fetch([pack], dpkgStatus: nil)
+        #expect(second.wheelsDownloaded.isEmpty)
+        #expect(second.pipRequirements == first.pipRequirements)
+    }
+
+    private static func sha256sum(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return String(output.prefix { $0 != " " })
     }
 
     @Test("wheel file names pin name and version")
