@@ -319,6 +319,8 @@ final class PackInstallJob: Sendable {
     }
 
     private func installApt(_ packages: [String], timeout: Duration) throws(Failure) {
+        // A source left by an agent killed mid-step goes first: it is the pack's, never the guest's own.
+        removeFile(settings.aptSourcesFile)
         var options = settings.aptOptions
         if let cacheURL {
             guard access(settings.aptKeyring, R_OK) == 0 else {

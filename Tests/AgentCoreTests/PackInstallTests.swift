@@ -521,7 +521,7 @@ struct PackIntegrityTests {
     }
 
     @Test(
-        "the cache's apt source is signed-by the deployed key, never trusted=yes, and removed after the step; no key, no source"
+        "the cache's apt source is signed-by the deployed key, never trusted=yes, and removed after the step; no key, no source; a stale one is removed"
     )
     func aptSourceSignedAndRemoved() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pack-apt-\(UUID().uuidString)")
@@ -554,7 +554,9 @@ struct PackIntegrityTests {
             return job.response(from: 0)
         }
 
-        // No key installed: the step fails before any source is written.
+        // No key installed: the step fails before any source is written, and one left by an earlier agent is gone.
+        try Data("deb [trusted=yes] http://stale.invalid/apt ./\n".utf8).write(
+            to: URL(fileURLWithPath: settings.aptSourcesFile))
         let missing = try await run()
         #expect(missing.state == .failed)
         #expect(
