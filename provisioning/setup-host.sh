@@ -26,7 +26,7 @@ readonly PACKAGES=(
     libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
     debootstrap dnsmasq-base iptables e2fsprogs
     # the host's pack cache (apt flat-repository index, wheel downloads)
-    dpkg-dev python3-pip
+    dpkg-dev python3-pip gnupg
 )
 
 verbose() {

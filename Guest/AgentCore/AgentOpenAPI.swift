@@ -706,12 +706,22 @@ enum AgentOpenAPI {
               "PackInstallRequest": {
                 "properties": {
                   "cache_url": {
-                    "description": "The host's pack cache: apt flat repository at <cache_url>/apt, wheels at <cache_url>/wheels/",
+                    "description": "The host's pack cache: signed flat apt repository at <cache_url>/apt (checked against /etc/somnus/pack-cache.gpg), wheels at <cache_url>/wheels/",
                     "type": "string"
                   },
                   "manifest": {
                     "description": "A pack file's JSON object (see the README's pack format)",
                     "type": "object"
+                  },
+                  "pip_requirements": {
+                    "description": "One list per pip step, in order: every wheel of the step as 'name==version --hash=sha256:HEX', installed with pip --require-hashes",
+                    "items": {
+                      "items": {
+                        "type": "string"
+                      },
+                      "type": "array"
+                    },
+                    "type": "array"
                   }
                 },
                 "type": "object"

@@ -11,8 +11,12 @@ import Synchronization
 struct PackInstallSettings: Sendable {
     /// Prefix of every path a `files` step writes and of the venv root (`/` on a real guest).
     var root: String
-    /// The apt source list written when a cache is given.
+    /// The apt source list written when a cache is given (removed again when the step ends).
     var aptSourcesFile = "/etc/apt/sources.list.d/somnus-pack-cache.list"
+    /// The host's public pack-cache key, installed by the agent deployer; the cache's apt source is `signed-by` it.
+    var aptKeyring = PackInstallRequest.aptKeyringPath
+    /// Extra `-o` options for every `apt-get` (tests point apt's state and cache at a temporary directory).
+    var aptOptions: [String] = []
     /// Time between SIGTERM and SIGKILL when a command is stopped.
     var killGrace: Duration = .seconds(5)
 
@@ -28,6 +32,11 @@ struct PackInstallSettings: Sendable {
     /// The pack's virtual environment.
     func virtualEnvironment(_ manifest: PackManifest) -> String {
         manifest.virtualEnvironment(root: rooted("/opt/somnus/packs"))
+    }
+
+    /// The hashed requirements file of one pip step (mode 0600, removed when the step ends).
+    func requirementsFile(_ manifest: PackManifest, step: Int) -> String {
+        rooted("/opt/somnus/packs/\(manifest.name)/.requirements-step\(step + 1).txt")
     }
 }
 
@@ -62,15 +71,21 @@ final class PackInstallJob: Sendable {
     let id: String
     let manifest: PackManifest
     let cacheURL: String?
+    /// One hashed requirements list per `pip` step, or `nil` to install unpinned.
+    let pipRequirements: [[String]]?
     let startedAt: Double
     private let settings: PackInstallSettings
     private let store: PackStore
     private let record = Mutex(Record())
 
-    private init(manifest: PackManifest, cacheURL: String?, settings: PackInstallSettings, store: PackStore) {
+    private init(
+        manifest: PackManifest, cacheURL: String?, pipRequirements: [[String]]?, settings: PackInstallSettings,
+        store: PackStore
+    ) {
         self.id = UUID().uuidString.lowercased()
         self.manifest = manifest
         self.cacheURL = cacheURL
+        self.pipRequirements = pipRequirements
         self.settings = settings
         self.store = store
         self.startedAt = Date().timeIntervalSince1970
@@ -80,17 +95,21 @@ final class PackInstallJob: Sendable {
     /// - Parameters:
     ///   - manifest: A validated pack.
     ///   - cacheURL: The host's pack cache without a trailing slash, or `nil`.
+    ///   - pipRequirements: One hashed requirements list per `pip` step (checked with
+    ///     ``checkPipRequirements(_:manifest:)``), or `nil` to install unpinned.
     ///   - settings: Paths and deadlines.
     ///   - store: Where the result is recorded (and where "already installed" is looked up).
     ///   - onFinish: Called on the job's thread with the final answer.
     static func start(
         manifest: PackManifest,
         cacheURL: String?,
+        pipRequirements: [[String]]? = nil,
         settings: PackInstallSettings,
         store: PackStore,
         onFinish: @escaping @Sendable (PackJobResponse) -> Void = { _ in }
     ) -> PackInstallJob {
-        let job = PackInstallJob(manifest: manifest, cacheURL: cacheURL, settings: settings, store: store)
+        let job = PackInstallJob(
+            manifest: manifest, cacheURL: cacheURL, pipRequirements: pipRequirements, settings: settings, store: store)
         job.record.withLock { $0.stepDescription = manifest.steps.first?.description ?? "" }
         do {
             try DetachedThread.start(name: "somnus-pack-\(job.id.prefix(4))") {
@@ -176,6 +195,7 @@ final class PackInstallJob: Sendable {
             return
         }
         log("installing \(label): \(manifest.steps.count) steps, \(manifest.verify.count) checks")
+        var pipStep = 0
         for (index, step) in manifest.steps.enumerated() {
             record.withLock {
                 $0.stepIndex = index
@@ -187,7 +207,8 @@ final class PackInstallJob: Sendable {
             }
             log("==> step \(index + 1)/\(manifest.steps.count): \(step.description)")
             do {
-                try perform(step)
+                try perform(step, pipStep: pipStep)
+                if case .pip = step { pipStep += 1 }
             } catch let failure as Failure {
                 let state: PackJobState = isCancelled ? .cancelled : .failed
                 let message = "step \(index + 1) (\(step.description)) \(failure.message)"
@@ -280,10 +301,10 @@ final class PackInstallJob: Sendable {
         }
     }
 
-    private func perform(_ step: PackStep) throws {
+    private func perform(_ step: PackStep, pipStep: Int) throws {
         switch step {
         case .apt(let packages, let timeout): try installApt(packages, timeout: .seconds(timeout))
-        case .pip(let packages, let timeout): try installPip(packages, timeout: .seconds(timeout))
+        case .pip(let packages, let timeout): try installPip(packages, pipStep: pipStep, timeout: .seconds(timeout))
         case .files(let files): for file in files { try write(file) }
         case .shell(let shell):
             let timeout = Duration.seconds(shell.timeoutSeconds)
@@ -298,17 +319,27 @@ final class PackInstallJob: Sendable {
     }
 
     private func installApt(_ packages: [String], timeout: Duration) throws(Failure) {
-        var options: [String] = []
+        // A source left by an agent killed mid-step goes first: it is the pack's, never the guest's own.
+        removeFile(settings.aptSourcesFile)
+        var options = settings.aptOptions
         if let cacheURL {
-            let line = "deb [trusted=yes] \(cacheURL)/apt ./\n"
+            guard access(settings.aptKeyring, R_OK) == 0 else {
+                throw Failure(
+                    message: "failed: the host's pack-cache key \(settings.aptKeyring) is missing; redeploy the agent "
+                        + "(`somnus agent deploy --force`) to install it",
+                    output: [])
+            }
+            let line = "deb [signed-by=\(settings.aptKeyring)] \(cacheURL)/apt ./\n"
             try writeAtomically(settings.aptSourcesFile, contents: Data(line.utf8), mode: 0o644)
-            log("apt source: \(line.trimmed) (only this source)")
-            options = [
+            log("apt source: \(line.trimmed) (only this source, removed after the step)")
+            options += [
                 "-o", "Dir::Etc::sourcelist=\(settings.aptSourcesFile)", "-o", "Dir::Etc::sourceparts=-",
                 "-o", "APT::Get::List-Cleanup=0",
             ]
         }
-        // `--error-on=any`: an unreachable cache fails the step here instead of leaving stale lists.
+        defer { if cacheURL != nil { removeFile(settings.aptSourcesFile) } }
+        // `--error-on=any`: an unreachable cache or a bad signature fails the step here instead of leaving stale
+        // lists.
         try command(["apt-get", "update", "--error-on=any"] + options, timeout: timeout)
         // `--force-unsafe-io`: dpkg skips its fsync before every rename. A crash mid-install is reverted to the
         // snapshot taken before the pack, and one sync(2) after the step makes the result durable.
@@ -321,14 +352,76 @@ final class PackInstallJob: Sendable {
         sync()
     }
 
-    private func installPip(_ packages: [String], timeout: Duration) throws(Failure) {
+    private func installPip(_ packages: [String], pipStep: Int, timeout: Duration) throws(Failure) {
         let venv = settings.virtualEnvironment(manifest)
         if !FileManager.default.isExecutableFile(atPath: venv + "/bin/python") {
             try command(["python3", "-m", "venv", "--system-site-packages", venv], timeout: .seconds(600))
         }
         var argv = [venv + "/bin/python", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
         if let cacheURL { argv += ["--no-index", "--find-links", "\(cacheURL)/wheels/"] }
-        try command(argv + packages, timeout: timeout)
+        guard let pipRequirements else {
+            try command(argv + packages, timeout: timeout)
+            return
+        }
+        guard pipStep < pipRequirements.count else {
+            throw Failure(message: "failed: pip_requirements has no list for pip step \(pipStep + 1)", output: [])
+        }
+        let file = settings.requirementsFile(manifest, step: pipStep)
+        let lines = pipRequirements[pipStep]
+        try writeAtomically(file, contents: Data((lines.joined(separator: "\n") + "\n").utf8), mode: 0o600)
+        defer { removeFile(file) }
+        log("pinned by the host: \(lines.count) wheels, each checked against its sha256")
+        try command(argv + ["--require-hashes", "--only-binary=:all:", "-r", file], timeout: timeout)
+    }
+
+    /// Removes a file the job wrote for one step; says so in the log when it cannot.
+    private func removeFile(_ path: String) {
+        if unlink(path) != 0 && errno != ENOENT {
+            log("cannot remove \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Checks hashed requirements from a request: one list per `pip` step, each line exactly
+    /// `name==version --hash=sha256:HEX` (one or more hashes), so no pip option, URL or marker can ride along.
+    /// - Parameters:
+    ///   - lists: The request's `pip_requirements`.
+    ///   - manifest: The pack they are for.
+    /// - Throws: ``AgentError`` `bad_request` naming the bad line.
+    static func checkPipRequirements(_ lists: [[String]]?, manifest: PackManifest) throws(AgentError) {
+        guard let lists else { return }
+        let pipSteps = manifest.steps.filter { if case .pip = $0 { true } else { false } }.count
+        guard lists.count == pipSteps else {
+            throw AgentError(
+                .badRequest,
+                "pip_requirements: \(lists.count) lists for pack '\(manifest.name)', which has \(pipSteps) pip steps")
+        }
+        for (step, lines) in lists.enumerated() {
+            guard !lines.isEmpty else {
+                throw AgentError(.badRequest, "pip_requirements[\(step)]: empty")
+            }
+            for line in lines where !isPinnedRequirement(line) {
+                throw AgentError(
+                    .badRequest,
+                    "pip_requirements[\(step)]: '\(line)' is not 'name==version --hash=sha256:HEX'")
+            }
+        }
+    }
+
+    static func isPinnedRequirement(_ line: String) -> Bool {
+        let words = line.split(separator: " ", omittingEmptySubsequences: false)
+        guard words.count >= 2, let pin = words.first else { return false }
+        let parts = pin.split(separator: "=", maxSplits: 2, omittingEmptySubsequences: false)
+        let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        let versionCharacters = nameCharacters.union("+!")
+        guard parts.count == 3, parts[1].isEmpty, !parts[0].isEmpty, !parts[2].isEmpty,
+            parts[0].allSatisfy(nameCharacters.contains), parts[2].allSatisfy(versionCharacters.contains),
+            parts[0].first?.isLetter == true || parts[0].first?.isNumber == true
+        else { return false }
+        let hex = Set("0123456789abcdef")
+        return words.dropFirst().allSatisfy { word in
+            word.hasPrefix("--hash=sha256:") && word.dropFirst(14).count == 64
+                && word.dropFirst(14).allSatisfy(hex.contains)
+        }
     }
 
     private func write(_ file: PackFile) throws(Failure) {

@@ -85,6 +85,7 @@ final class PackJobTable: Sendable {
             manifest = found
         }
         let cacheURL = try Self.cacheURL(request.cacheURL)
+        try PackInstallJob.checkPipRequirements(request.pipRequirements, manifest: manifest)
         for required in manifest.requires {
             guard try store.installed(required) == nil else { continue }
             throw AgentError(
@@ -99,7 +100,10 @@ final class PackJobTable: Sendable {
             while jobs.count >= capacity, let index = jobs.firstIndex(where: \.isFinished) {
                 jobs.remove(at: index)
             }
-            let job = PackInstallJob.start(manifest: manifest, cacheURL: cacheURL, settings: settings, store: store) {
+            let job = PackInstallJob.start(
+                manifest: manifest, cacheURL: cacheURL, pipRequirements: request.pipRequirements, settings: settings,
+                store: store
+            ) {
                 [events] finished in
                 var metadata = [
                     "job_id": finished.id, "pack": finished.pack, "version": finished.version,

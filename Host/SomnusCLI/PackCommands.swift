@@ -245,7 +245,9 @@ struct PackInstall: AsyncParsableCommand {
             ) { url throws(SupervisorError) in
                 Output.note("pack: serving the cache at \(url)")
                 return await installer.install(
-                    vm: vm, packs: order, options: PackInstaller.Options(snapshot: snapshot, cacheURL: url)
+                    vm: vm, packs: order,
+                    options: PackInstaller.Options(
+                        snapshot: snapshot, cacheURL: url, pipRequirements: fetch.pipRequirements)
                 ) { progress in
                     PackInstall.show(progress, verbose: verbose)
                 }

@@ -111,6 +111,7 @@ public struct AgentDeployer: Sendable {
         } catch {
             throw SupervisorError(.ssh, "cannot deploy the agent to '\(vm)'", cause: error)
         }
+        try await installPackCacheKey(session: session, vm: vm)
         logger.info("agent installed", metadata: ["vm.name": "\(vm)", "agent.sha256": "\(localSHA)"])
         record.address = address
         let status = try await waitForReady(record: record, deadline: readyDeadline)
@@ -221,6 +222,35 @@ public struct AgentDeployer: Sendable {
         let status = try await deploy(
             vm: vm, address: address, agentBinary: agentBinary, sshDeadline: sshDeadline, readyDeadline: readyDeadline)
         return AgentDeployOutcome(status: status, uploaded: true, reason: reason)
+    }
+
+    // MARK: Pack-cache key
+
+    /// Installs the host's public pack-cache key (``PackCache/publicKeyring()``, made first when there is none)
+    /// in the guest, root-owned and 0644, where the agent's apt source for the cache names it in `signed-by`.
+    ///
+    /// Its directory is made 0711: apt checks signatures as the `_apt` user, which must reach the keyring (a key
+    /// in a 0700 directory is ignored and apt reports `NO_PUBKEY`). The directory stays unlistable to others
+    /// and the files in it keep their own modes (the token stays 0600).
+    /// - Parameters:
+    ///   - session: An open session as root.
+    ///   - vm: The VM's name, for errors.
+    ///   - path: Where the key goes; ``PackCache/guestKeyringPath`` on a real guest.
+    /// - Throws: ``SupervisorError`` `pack_fetch` when the key cannot be made, `ssh` when it cannot be installed.
+    public func installPackCacheKey(
+        session: SSHSession, vm: String, at path: String = PackCache.guestKeyringPath
+    ) async throws(SupervisorError) {
+        let keyring = try await PackCache(layout: manager.layout, logger: logger).publicKeyring()
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            _ = try await checked(session, "install -d -o root -g root \(directory) && chmod 0711 \(directory)")
+            try await session.upload(keyring, to: path, mode: 0o644)
+            _ = try await checked(session, "chown root:root \(path) && chmod 0644 \(path)")
+        } catch let error as SupervisorError {
+            throw error
+        } catch {
+            throw SupervisorError(.ssh, "cannot install the pack-cache key in '\(vm)' at \(path)", cause: error)
+        }
     }
 
     private func checked(_ session: SSHSession, _ command: String) async throws -> String {

@@ -7,17 +7,23 @@ public import Packs
 /// directory and served read-only to guests by ``PackCacheServer``.
 ///
 /// Layout under ``root``:
-/// - `apt/`: the `.deb` files, `Packages` (from `dpkg-scanpackages`) and an unsigned `Release`, so a guest
-///   can use `deb [trusted=yes] http://HOST:PORT/apt ./`.
+/// - `apt/`: the `.deb` files, `Packages` (from `dpkg-scanpackages`), `Release` (its SHA-256) and the
+///   signatures `InRelease` and `Release.gpg` made with the host's pack-cache key, so a guest uses
+///   `deb [signed-by=/etc/somnus/pack-cache.gpg] http://HOST:PORT/apt ./`.
 /// - `wheels/`: the wheels and an `index.html` linking each one, so `pip --no-index --find-links
-///   http://HOST:PORT/wheels/` works.
+///   http://HOST:PORT/wheels/` works; each pip step is installed with `--require-hashes` from the hashes
+///   ``fetch(_:dpkgStatus:)`` reports.
+///
+/// The signing key (see `PackCache+Signing.swift`) lives in ``keyDirectory``, outside the served directories.
 ///
 /// Debian packages are resolved against the *guest's* dpkg status (saved beside the base image by the image
 /// recipe), so only what the guest lacks is downloaded. Files already in the cache are never downloaded again.
 public struct PackCache: Sendable {
     /// The cache's directory, `<state-dir>/pack-cache`.
     public let root: String
-    private let logger: Logger
+    /// The signing key's directory (mode 0700): `<state-dir>/pack-key` for a state directory's cache.
+    public let keyDirectory: String
+    let logger: Logger
 
     /// The Python version the guest runs (Debian 12's).
     public static let guestPythonVersion = "3.11"
@@ -27,9 +33,11 @@ public struct PackCache: Sendable {
     /// Creates a cache rooted at `root` (the directories are created when first filled).
     /// - Parameters:
     ///   - root: The cache's directory.
+    ///   - keyDirectory: The signing key's directory; `root/key` when `nil`.
     ///   - logger: Receives one debug line per host command.
-    public init(root: String, logger: Logger) {
+    public init(root: String, keyDirectory: String? = nil, logger: Logger) {
         self.root = root
+        self.keyDirectory = keyDirectory ?? root + "/key"
         self.logger = logger
     }
 
@@ -38,7 +46,7 @@ public struct PackCache: Sendable {
     ///   - layout: The supervisor's state layout.
     ///   - logger: Receives one debug line per host command.
     public init(layout: StateLayout, logger: Logger) {
-        self.init(root: layout.root + "/pack-cache", logger: logger)
+        self.init(root: layout.root + "/pack-cache", keyDirectory: layout.root + "/pack-key", logger: logger)
     }
 
     /// The flat apt repository's directory.
@@ -60,9 +68,16 @@ public struct PackCache: Sendable {
         var report = PackFetchReport(packs: packs.map(\.name))
         for pack in packs {
             report.aptDownloaded += try await fetchApt(pack.aptPackages, for: pack.name, dpkgStatus: dpkgStatus)
-            report.wheelsDownloaded += try await fetchWheels(pack.pipPackages, for: pack.name)
+            var locks: [[String]] = []
+            for case .pip(let requirements, _) in pack.steps {
+                let wheels = try await fetchWheelStep(requirements, for: pack.name)
+                report.wheelsDownloaded += wheels.downloaded
+                locks.append(wheels.requirements)
+            }
+            if !locks.isEmpty { report.pipRequirements[pack.name] = locks }
         }
-        if !report.aptDownloaded.isEmpty || !FileManager.default.fileExists(atPath: aptDirectory + "/Packages") {
+        let unsigned = try await aptIndexNeedsSigning()
+        if !report.aptDownloaded.isEmpty || unsigned {
             try await rebuildAptIndex()
         }
         if !report.wheelsDownloaded.isEmpty
@@ -122,12 +137,35 @@ public struct PackCache: Sendable {
     /// - Returns: The wheel files downloaded now.
     /// - Throws: ``SupervisorError/Code/packFetch`` with pip's error lines (which name the requirement).
     public func fetchWheels(_ requirements: [String], for pack: String) async throws(SupervisorError) -> [String] {
-        guard !requirements.isEmpty else { return [] }
+        try await fetchWheelStep(requirements, for: pack).downloaded
+    }
+
+    /// Resolves one pip step's requirements with their dependencies, downloads the wheels the cache lacks and
+    /// pins the whole set by hash.
+    ///
+    /// pip downloads into an empty staging directory with the cache as an extra source, so the staging directory
+    /// ends up holding exactly the step's wheel set; wheels new to the cache move into ``wheelsDirectory``. The
+    /// hashes are computed from the files in ``wheelsDirectory``, the ones the guest downloads.
+    /// - Parameters:
+    ///   - requirements: pip requirement strings of one step.
+    ///   - pack: The pack asking, named in errors.
+    /// - Returns: The wheels downloaded now and one `name==version --hash=sha256:HEX` line per wheel of the set.
+    /// - Throws: ``SupervisorError/Code/packFetch`` with pip's error lines (which name the requirement).
+    public func fetchWheelStep(
+        _ requirements: [String], for pack: String
+    ) async throws(SupervisorError) -> PackWheelSet {
+        guard !requirements.isEmpty else { return PackWheelSet(downloaded: [], requirements: []) }
         try prepareDirectories()
-        let before = files(in: wheelsDirectory, suffix: ".whl")
+        let staging = root + "/state/wheels-\(UUID().uuidString.lowercased())"
+        do {
+            try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        } catch {
+            throw SupervisorError(.packFetch, "cannot create \(staging)", cause: error)
+        }
+        defer { try? FileManager.default.removeItem(atPath: staging) }
         var arguments = [
             "-m", "pip", "download", "--disable-pip-version-check", "--no-input", "-q", "--only-binary=:all:",
-            "--python-version", PackCache.guestPythonVersion, "--implementation", "cp", "-d", wheelsDirectory,
+            "--python-version", PackCache.guestPythonVersion, "--implementation", "cp", "-d", staging,
         ]
         for platform in PackCache.guestWheelPlatforms {
             arguments += ["--platform", platform]
@@ -145,11 +183,54 @@ public struct PackCache: Sendable {
                 "cannot fetch the Python wheels of pack '\(pack)' (\(requirements.joined(separator: " "))): "
                     + PackCache.lastLines(error.message, matching: "ERROR"))
         }
-        return files(in: wheelsDirectory, suffix: ".whl").subtracting(before).sorted()
+        let staged = files(in: staging, suffix: ".whl").sorted()
+        var downloaded: [String] = []
+        for wheel in staged where !FileManager.default.fileExists(atPath: wheelsDirectory + "/" + wheel) {
+            do {
+                try FileManager.default.moveItem(atPath: staging + "/" + wheel, toPath: wheelsDirectory + "/" + wheel)
+            } catch {
+                throw SupervisorError(.packFetch, "cannot move \(wheel) into \(wheelsDirectory)", cause: error)
+            }
+            downloaded.append(wheel)
+        }
+        var lines: [String] = []
+        for wheel in staged {
+            guard let pin = PackCache.wheelPin(wheel) else {
+                throw SupervisorError(.packFetch, "pack '\(pack)': '\(wheel)' is not a wheel file name")
+            }
+            let hash = try sha256(ofFile: wheelsDirectory + "/" + wheel)
+            lines.append("\(pin) --hash=sha256:\(hash)")
+        }
+        return PackWheelSet(downloaded: downloaded, requirements: lines)
     }
 
-    /// Rewrites `apt/Packages` (with `dpkg-scanpackages`) and `apt/Release` from the `.deb` files present.
-    /// - Throws: ``SupervisorError/Code/packFetch`` when the index cannot be built or written.
+    /// `name==version` of a wheel file name (`name-version(-build)?-python-abi-platform.whl`).
+    /// - Parameter file: Such as `six-1.16.0-py2.py3-none-any.whl`.
+    /// - Returns: Such as `six==1.16.0`, or `nil` when `file` is not a wheel name.
+    public static func wheelPin(_ file: String) -> String? {
+        guard file.hasSuffix(".whl") else { return nil }
+        let parts = file.dropLast(4).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 5 || parts.count == 6, parts.allSatisfy({ !$0.isEmpty }) else { return nil }
+        return "\(parts[0])==\(parts[1])"
+    }
+
+    /// The hex SHA-256 of a file.
+    func sha256(ofFile path: String) throws(SupervisorError) -> String {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+        } catch {
+            throw SupervisorError(.packFetch, "cannot read \(path)", cause: error)
+        }
+        var digest = SHA256Digest()
+        digest.update(data)
+        return digest.hexDigest()
+    }
+
+    /// Rewrites `apt/Packages` (with `dpkg-scanpackages`) and `apt/Release` from the `.deb` files present, then
+    /// signs `Release` with the host's pack-cache key (`InRelease` and `Release.gpg`), creating the key first
+    /// when there is none.
+    /// - Throws: ``SupervisorError/Code/packFetch`` when the index cannot be built, written or signed.
     public func rebuildAptIndex() async throws(SupervisorError) {
         try prepareDirectories()
         let packages: String
@@ -173,6 +254,7 @@ public struct PackCache: Sendable {
             """
         try write(packagesData, to: aptDirectory + "/Packages")
         try write(Data(release.utf8), to: aptDirectory + "/Release")
+        try await signRelease()
     }
 
     /// Rewrites `wheels/index.html`: one link per wheel, the page pip's `--find-links` reads.
@@ -199,7 +281,7 @@ public struct PackCache: Sendable {
 
     // MARK: Helpers
 
-    private func prepareDirectories() throws(SupervisorError) {
+    func prepareDirectories() throws(SupervisorError) {
         do {
             for directory in [aptDirectory + "/partial", wheelsDirectory, root + "/state"] {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -234,7 +316,7 @@ public struct PackCache: Sendable {
         return Set(names.filter { $0.hasSuffix(suffix) })
     }
 
-    private func write(_ data: Data, to path: String) throws(SupervisorError) {
+    func write(_ data: Data, to path: String) throws(SupervisorError) {
         do {
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
@@ -276,14 +358,22 @@ public struct PackFetchReport: Codable, Sendable, Equatable {
     public var aptDownloaded: [String]
     /// Wheel files downloaded now (empty on a warm cache).
     public var wheelsDownloaded: [String]
+    /// Per pack with `pip` steps, one list per `pip` step in order: every wheel of that step's resolved set
+    /// (dependencies included) as `name==version --hash=sha256:HEX`, hashed from the cached file. The guest
+    /// installs each step from its list with `pip --require-hashes`.
+    public var pipRequirements: [String: [[String]]]
     /// How long the fetch took.
     public var seconds: Double
 
     /// Creates a report.
-    public init(packs: [String], aptDownloaded: [String] = [], wheelsDownloaded: [String] = [], seconds: Double = 0) {
+    public init(
+        packs: [String], aptDownloaded: [String] = [], wheelsDownloaded: [String] = [],
+        pipRequirements: [String: [[String]]] = [:], seconds: Double = 0
+    ) {
         self.packs = packs
         self.aptDownloaded = aptDownloaded
         self.wheelsDownloaded = wheelsDownloaded
+        self.pipRequirements = pipRequirements
         self.seconds = seconds
     }
 
@@ -294,6 +384,21 @@ public struct PackFetchReport: Codable, Sendable, Equatable {
         case packs, seconds
         case aptDownloaded = "apt_downloaded"
         case wheelsDownloaded = "wheels_downloaded"
+        case pipRequirements = "pip_requirements"
+    }
+}
+
+/// One pip step's wheels, as ``PackCache/fetchWheelStep(_:for:)`` found them.
+public struct PackWheelSet: Sendable, Equatable {
+    /// The wheel files downloaded now.
+    public var downloaded: [String]
+    /// Every wheel of the step's resolved set as `name==version --hash=sha256:HEX`, in file-name order.
+    public var requirements: [String]
+
+    /// Creates a wheel set.
+    public init(downloaded: [String], requirements: [String]) {
+        self.downloaded = downloaded
+        self.requirements = requirements
     }
 }
 

@@ -7,7 +7,7 @@ import Subprocess
     import SystemPackage
 #endif
 
-/// Runs the pack cache's host programs (`apt-get`, `pip`, `dpkg-scanpackages`) non-interactively, in a given
+/// Runs the pack cache's host programs (`apt-get`, `pip`, `dpkg-scanpackages`, `gpg`) non-interactively, in a given
 /// working directory, and turns failures into ``SupervisorError`` with the program's standard error.
 enum PackHostCommand {
     /// Runs a program to completion and returns its standard output.
@@ -15,15 +15,21 @@ enum PackHostCommand {
     ///   - program: The program, looked up on `PATH`.
     ///   - arguments: Its arguments.
     ///   - workingDirectory: Where it runs; the current directory when `nil`.
+    ///   - environment: Variables set on top of the inherited environment (such as `GNUPGHOME`).
     /// - Throws: ``SupervisorError/Code/hostCommand`` whose message ends with the program's standard error.
     @discardableResult
     static func run(
-        _ program: String, _ arguments: [String], workingDirectory: String? = nil
+        _ program: String, _ arguments: [String], workingDirectory: String? = nil,
+        environment: [String: String] = [:]
     ) async throws(SupervisorError) -> String {
+        var variables: [Environment.Key: String?] = ["DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"]
+        for (name, value) in environment {
+            guard let key = Environment.Key(rawValue: name) else { continue }
+            variables[key] = value
+        }
         do {
             let result = try await Subprocess.run(
-                .name(program), arguments: Arguments(arguments),
-                environment: .inherit.updating(["DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"]),
+                .name(program), arguments: Arguments(arguments), environment: .inherit.updating(variables),
                 workingDirectory: workingDirectory.map { FilePath($0) }, output: .string(limit: 16 << 20),
                 error: .string(limit: 1 << 20))
             guard case .exited(0) = result.terminationStatus else {

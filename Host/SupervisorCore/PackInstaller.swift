@@ -25,6 +25,9 @@ public struct PackInstaller: Sendable {
         public var snapshot: Bool
         /// The pack cache's URL as the guest reaches it, such as `http://192.168.213.1:9902`.
         public var cacheURL: String?
+        /// Per pack name, one hashed requirements list per `pip` step (``PackFetchReport/pipRequirements``), sent
+        /// to the agent so that pip installs with `--require-hashes`.
+        public var pipRequirements: [String: [[String]]]
         /// The longest one pack's job may run, unless the pack's own step and check timeouts add up to more (plus
         /// 300 s).
         public var jobDeadline: Duration
@@ -37,12 +40,14 @@ public struct PackInstaller: Sendable {
 
         /// Creates options; every value has the documented default.
         public init(
-            snapshot: Bool = true, cacheURL: String? = nil, jobDeadline: Duration = .seconds(3600),
+            snapshot: Bool = true, cacheURL: String? = nil, pipRequirements: [String: [[String]]] = [:],
+            jobDeadline: Duration = .seconds(3600),
             unreachableDeadline: Duration = .seconds(180), healthyDeadline: Duration = .seconds(300),
             pollInterval: Duration = .milliseconds(500)
         ) {
             self.snapshot = snapshot
             self.cacheURL = cacheURL
+            self.pipRequirements = pipRequirements
             self.jobDeadline = jobDeadline
             self.unreachableDeadline = unreachableDeadline
             self.healthyDeadline = healthyDeadline
@@ -193,7 +198,9 @@ public struct PackInstaller: Sendable {
         let id: String
         do {
             id = try await client.startPackInstall(
-                name: pack.name, PackInstallRequest(manifest: pack, cacheURL: options.cacheURL)
+                name: pack.name,
+                PackInstallRequest(
+                    manifest: pack, cacheURL: options.cacheURL, pipRequirements: options.pipRequirements[pack.name])
             ).id
         } catch {
             return "the agent refused to install pack \(pack.name): \(error)"

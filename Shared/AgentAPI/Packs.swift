@@ -16,26 +16,46 @@ extension AgentRoute {
 }
 
 /// Body of `POST /v1/packs/{name}/install`; an empty object installs the agent's own catalog entry.
+///
+/// The request names where to download from and which files to accept, never which keys to trust: apt checks the
+/// cache's signature against the keyring installed at deploy time (``PackInstallRequest/aptKeyringPath``), and pip
+/// checks every wheel against ``pipRequirements``.
 public struct PackInstallRequest: Codable, Sendable, Equatable {
+    /// Where the host's public pack-cache key is installed in the guest (over SSH, when the agent is deployed):
+    /// the apt source names it in `signed-by`.
+    public static let aptKeyringPath = "/etc/somnus/pack-cache.gpg"
+
     /// The pack to install; wins over the agent's catalog entry of the same name. Its `name` must equal the path's.
     public var manifest: PackManifest?
-    /// The host's pack cache, such as `http://192.168.213.1:9902`: an apt flat repository at `<cache_url>/apt`
-    /// (used as the only apt source) and wheels at `<cache_url>/wheels/` (used with `pip --no-index`). When
-    /// absent, apt uses the guest's own sources and pip its default index.
+    /// The host's pack cache, such as `http://192.168.213.1:9902`: a signed flat apt repository at
+    /// `<cache_url>/apt`, used as the only apt source as
+    /// `deb [signed-by=/etc/somnus/pack-cache.gpg] <cache_url>/apt ./` (removed again after the install), and
+    /// wheels at `<cache_url>/wheels/` (used with `pip --no-index`). When absent, apt uses the guest's own sources
+    /// and pip its default index.
     public var cacheURL: String?
+    /// `pip_requirements`: one list per `pip` step of the pack, in step order. Each list is the step's whole
+    /// resolved wheel set, dependencies included, one `name==version --hash=sha256:HEX` line per wheel (several
+    /// `--hash=` options allowed), computed by the host when it fetched the wheels. The step then runs
+    /// `pip install --require-hashes -r FILE` with these lines, so a wheel whose hash differs is refused. Lines
+    /// with anything else (pip options, URLs, markers) are refused with 400. When absent, pip steps install their
+    /// requirements unpinned (the behaviour of hosts that predate the field).
+    public var pipRequirements: [[String]]?
 
     /// Creates an install request.
     /// - Parameters:
     ///   - manifest: The pack, or `nil` for the agent's catalog entry.
     ///   - cacheURL: The host's pack cache.
-    public init(manifest: PackManifest? = nil, cacheURL: String? = nil) {
+    ///   - pipRequirements: Pinned, hashed requirements, one list per `pip` step.
+    public init(manifest: PackManifest? = nil, cacheURL: String? = nil, pipRequirements: [[String]]? = nil) {
         self.manifest = manifest
         self.cacheURL = cacheURL
+        self.pipRequirements = pipRequirements
     }
 
     enum CodingKeys: String, CodingKey {
         case manifest
         case cacheURL = "cache_url"
+        case pipRequirements = "pip_requirements"
     }
 }
 

@@ -1,10 +1,11 @@
 import AgentAPI
-import AgentCore
 import Foundation
 import HTTPTypes
 import Logging
 import Packs
 import Testing
+
+@testable import AgentCore
 
 #if canImport(Glibc)
     import Glibc
@@ -384,5 +385,202 @@ extension PackManifest {
         var copy = self
         copy.steps = [.shell(PackShellStep(command: "true", timeoutSeconds: timeout))]
         return copy
+    }
+}
+
+/// A tiny wheel built by the tests, and the hashed requirement line pinning it.
+enum TinyWheel {
+    static let file = "somnus_tiny-1.0-py3-none-any.whl"
+
+    /// Writes `somnus_tiny-1.0-py3-none-any.whl` (a module `somnus_tiny`) into `directory` with Python's `zipfile`.
+    static func build(in directory: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let script = """
+            import sys, zipfile
+            with zipfile.ZipFile(sys.argv[1], "w") as z:
+                z.writestr("somnus_tiny/__init__.py", "VALUE = 42\\n")
+                z.writestr("somnus_tiny-1.0.dist-info/METADATA", "Metadata-Version: 2.1\\nName: somnus-tiny\\nVersion: 1.0\\n")
+                z.writestr("somnus_tiny-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\\nGenerator: somnus-tests\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+                z.writestr("somnus_tiny-1.0.dist-info/RECORD", "somnus_tiny/__init__.py,,\\nsomnus_tiny-1.0.dist-info/METADATA,,\\nsomnus_tiny-1.0.dist-info/WHEEL,,\\nsomnus_tiny-1.0.dist-info/RECORD,,\\n")
+            """
+        let path = directory + "/" + file
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path]
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "cannot build \(path)")
+        return path
+    }
+
+    /// `somnus_tiny==1.0 --hash=sha256:HEX` with the hash of the file at `path` (by `sha256sum`).
+    static func pin(file path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let hash = try #require(output.split(separator: " ").first.map(String.init))
+        try #require(hash.count == 64, "sha256sum: \(output)")
+        return "somnus_tiny==1.0 --hash=sha256:\(hash)"
+    }
+
+    static func pack(_ name: String) -> PackManifest {
+        PackManifest(
+            name: name, description: "d", version: "1", steps: [.pip(packages: ["somnus-tiny"])],
+            // Through sh, so that `python` is looked up in the check's PATH (the pack's venv first).
+            verify: [
+                PackCheck(command: .argv(["sh", "-c", "python -c 'import somnus_tiny; print(somnus_tiny.VALUE)'"]))
+            ],
+            diskEstimateMB: 0)
+    }
+}
+
+@Suite("Pack cache integrity in the agent: hashed pip installs, the signed apt source", .timeLimit(.minutes(5)))
+struct PackIntegrityTests {
+    @Test(
+        "pip installs from the host's hashes with --require-hashes; a wheel whose hash differs is refused by pip; the requirements file is removed either way"
+    )
+    func pipRequiresHashes() async throws {
+        try await PackAgent.with { packs in
+            let cache = packs.agent.directory.path + "/cache"
+            let wheel = try TinyWheel.build(in: cache + "/wheels")
+            let good = try TinyWheel.pin(file: wheel)
+
+            let accepted = PackInstallRequest(
+                manifest: TinyWheel.pack("tiny_good"), cacheURL: "file://\(cache)", pipRequirements: [[good]])
+            let (job, _) = try await packs.wait(try await packs.start("tiny_good", accepted), timeout: .seconds(240))
+            #expect(job.state == .succeeded, "\(job)")
+            let requirements = packs.root + "/opt/somnus/packs/tiny_good/.requirements-step1.txt"
+            #expect(
+                job.log.contains { $0.contains("--require-hashes --only-binary=:all: -r \(requirements)") },
+                "\(job.log)")
+            #expect(job.verify.first?.output == "42")
+            #expect(!FileManager.default.fileExists(atPath: requirements))
+
+            // The file served is not the one the host hashed.
+            let other = packs.agent.directory.path + "/other.whl"
+            try Data("another wheel".utf8).write(to: URL(fileURLWithPath: other))
+            let tampered = try TinyWheel.pin(file: other)
+            let refused = PackInstallRequest(
+                manifest: TinyWheel.pack("tiny_bad"), cacheURL: "file://\(cache)", pipRequirements: [[tampered]])
+            let (bad, _) = try await packs.wait(try await packs.start("tiny_bad", refused), timeout: .seconds(240))
+            #expect(bad.state == .failed)
+            #expect(bad.failedStep == 0)
+            #expect(bad.log.contains { $0.contains("THESE PACKAGES DO NOT MATCH THE HASHES") }, "\(bad.log)")
+            #expect(bad.log.contains { $0.contains("Expected sha256") }, "\(bad.log)")
+            #expect(
+                !FileManager.default.fileExists(
+                    atPath: packs.root + "/opt/somnus/packs/tiny_bad/.requirements-step1.txt"))
+            #expect(
+                !FileManager.default.fileExists(
+                    atPath: packs.root + "/opt/somnus/packs/tiny_bad/venv/lib/python3.11/site-packages/somnus_tiny"))
+        }
+    }
+
+    @Test("pip_requirements lines other than 'name==version --hash=sha256:HEX', or one list per pip step, are 400")
+    func badPipRequirements() async throws {
+        try await PackAgent.with { packs in
+            let hash = "--hash=sha256:" + String(repeating: "a", count: 64)
+            let cases: [([[String]], String)] = [
+                (
+                    [["--index-url http://evil.invalid/simple"]],
+                    "pip_requirements[0]: '--index-url http://evil.invalid/simple' is not 'name==version --hash=sha256:HEX'"
+                ),
+                (
+                    [["somnus_tiny==1.0"]],
+                    "pip_requirements[0]: 'somnus_tiny==1.0' is not 'name==version --hash=sha256:HEX'"
+                ),
+                (
+                    [["somnus_tiny>=1.0 \(hash)"]],
+                    "pip_requirements[0]: 'somnus_tiny>=1.0 \(hash)' is not 'name==version --hash=sha256:HEX'"
+                ),
+                (
+                    [["somnus_tiny==1.0 \(hash) -e git+https://x"]],
+                    "pip_requirements[0]: 'somnus_tiny==1.0 \(hash) -e git+https://x' is not 'name==version --hash=sha256:HEX'"
+                ),
+                (
+                    [["somnus_tiny==1.0 --hash=sha256:ABC"]],
+                    "pip_requirements[0]: 'somnus_tiny==1.0 --hash=sha256:ABC' is not 'name==version --hash=sha256:HEX'"
+                ),
+                ([], "pip_requirements: 0 lists for pack 'tiny_req', which has 1 pip steps"),
+                ([[]], "pip_requirements[0]: empty"),
+            ]
+            for (lists, message) in cases {
+                let reply = try await packs.install(
+                    "tiny_req", PackInstallRequest(manifest: TinyWheel.pack("tiny_req"), pipRequirements: lists))
+                #expect(reply.status == .badRequest)
+                #expect(try reply.error().message == message)
+            }
+            #expect(PackInstallJob.isPinnedRequirement("somnus_tiny==1.0 \(hash) \(hash)"))
+            #expect(PackInstallJob.isPinnedRequirement("torch==2.1.0+cpu \(hash)"))
+        }
+    }
+
+    @Test(
+        "the cache's apt source is signed-by the deployed key, never trusted=yes, and removed after the step; no key, no source; a stale one is removed"
+    )
+    func aptSourceSignedAndRemoved() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pack-apt-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for sub in ["etc/sources.list.d", "apt/state/lists/partial", "apt/cache/archives/partial", "data", "keys"] {
+            try FileManager.default.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true)
+        }
+        FileManager.default.createFile(atPath: directory + "/apt/state/status", contents: Data())
+        var settings = PackInstallSettings(root: directory + "/root", killGrace: .seconds(1))
+        settings.aptSourcesFile = directory + "/etc/sources.list.d/somnus-pack-cache.list"
+        settings.aptKeyring = directory + "/keys/pack-cache.gpg"
+        settings.aptOptions = [
+            "-o", "Dir::State=\(directory)/apt/state", "-o", "Dir::State::status=\(directory)/apt/state/status",
+            "-o", "Dir::Cache=\(directory)/apt/cache", "-o", "Debug::NoLocking=true",
+        ]
+        let store = PackStore(dataDirectory: directory + "/data")
+        let manifest = PackManifest(
+            name: "tiny_apt", description: "d", version: "1", steps: [.apt(packages: ["somnus-tiny"])],
+            verify: [PackCheck(command: .argv(["true"]))], diskEstimateMB: 0)
+        let cacheURL = "file://\(directory)/no-cache-here"
+
+        func run() async throws -> PackJobResponse {
+            let job = PackInstallJob.start(manifest: manifest, cacheURL: cacheURL, settings: settings, store: store)
+            let deadline = ContinuousClock.now + .seconds(120)
+            while !job.isFinished {
+                try #require(ContinuousClock.now < deadline, "pack job still running")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return job.response(from: 0)
+        }
+
+        // No key installed: the step fails before any source is written, and one left by an earlier agent is gone.
+        try Data("deb [trusted=yes] http://stale.invalid/apt ./\n".utf8).write(
+            to: URL(fileURLWithPath: settings.aptSourcesFile))
+        let missing = try await run()
+        #expect(missing.state == .failed)
+        #expect(
+            missing.error
+                == "step 1 (apt: somnus-tiny) failed: the host's pack-cache key \(settings.aptKeyring) is missing; "
+                + "redeploy the agent (`somnus agent deploy --force`) to install it")
+        #expect(!FileManager.default.fileExists(atPath: settings.aptSourcesFile))
+
+        // With the key, the source names it; apt fails on the unreachable cache and the source is removed.
+        FileManager.default.createFile(atPath: settings.aptKeyring, contents: Data("key".utf8))
+        let failed = try await run()
+        #expect(failed.state == .failed)
+        #expect(
+            failed.log.contains(
+                "apt source: deb [signed-by=\(settings.aptKeyring)] \(cacheURL)/apt ./ (only this source, removed after the step)"
+            ), "\(failed.log)")
+        #expect(!failed.log.contains { $0.contains("trusted=yes") })
+        #expect(
+            failed.log.contains { $0.hasPrefix("$ apt-get update --error-on=any -o Dir::State=\(directory)/apt/state") }
+        )
+        #expect(
+            failed.error?.hasPrefix("step 1 (apt: somnus-tiny) failed: apt-get exited with status 100") == true,
+            "\(failed)")
+        #expect(!FileManager.default.fileExists(atPath: settings.aptSourcesFile))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/etc/sources.list.d").isEmpty)
     }
 }

@@ -8,7 +8,7 @@ extension EndToEndTests {
             .appendingPathComponent("PacksTests/Fixtures").path
     }
 
-    /// Step 6: a real apt pack installed from the host's pack cache (the guest has no route out); a
+    /// Step 6: a real apt pack installed from the host's signed pack cache (the guest has no route out); a
     /// deliberately failing pack rolled back to its snapshot, the file its first step wrote gone, the agent
     /// healthy.
     func packsStep(vm: String) throws {
@@ -25,6 +25,11 @@ extension EndToEndTests {
         let hello = try somnus(["exec", vm, "--", "hello", "--greeting=somnus"])
         #expect(hello.status == 0)
         #expect(hello.stdout == "somnus\n")
+        // apt checked the cache's signature with the key the deploy installed; the pack's source is gone again.
+        let key = try somnus(["exec", vm, "--", "stat", "-c", "%a %U", "/etc/somnus/pack-cache.gpg"])
+        #expect(key.stdout == "644 root\n", "the pack-cache key in the guest: \(key.stdout) \(key.stderr)")
+        let source = try somnus(["exec", vm, "--", "test", "-e", "/etc/apt/sources.list.d/somnus-pack-cache.list"])
+        #expect(source.status == 1, "the pack's apt source was left behind")
 
         let failing = try step("6b. pack test_failing: step 2 fails → reverted to its snapshot") {
             try somnus(["pack", "install", vm, "test_failing", "--packs-dir", packs, "--json"])
