@@ -38,29 +38,22 @@ struct ChildProcess: Sendable {
     ///   - newProcessGroup: Whether the child leads a new process group (so the group can be signalled).
     ///   - scope: A transient systemd scope unit to run the child in (see ``jobScope``), or `nil` for the agent's
     ///     own cgroup.
+    ///   - identity: The user to run as (through `setpriv`, inside the scope and before the change of
+    ///     directory), or `nil` for the agent's own.
     /// - Throws: ``AgentError`` (`command_failed`) with the program's name and the system's reason.
     static func spawn(
         _ argv: [String],
         environment: [String: String]? = nil,
         directory: String? = nil,
         newProcessGroup: Bool = false,
-        scope: String? = nil
+        scope: String? = nil,
+        identity: ExecIdentity? = nil
     ) throws(AgentError) -> ChildProcess {
         guard let program = argv.first, !program.isEmpty else {
             throw AgentError(.badRequest, "argv: must name a program")
         }
         var argv = argv
-        if let scope, let systemdRun = jobScopeLauncher {
-            // The program is looked up first so a missing one fails to start, as it does without a scope.
-            guard resolve(program, path: (environment ?? ProcessInfo.processInfo.environment)["PATH"]) != nil else {
-                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
-            }
-            // systemd-run --scope moves itself into the new scope, then execs the command: same pid, same pipes.
-            argv =
-                [
-                    systemdRun, "--scope", "--quiet", "--collect", "--slice=\(jobSlice)", "--unit=\(scope)", "--",
-                ] + argv
-        }
+        let path = (environment ?? ProcessInfo.processInfo.environment)["PATH"]
         if let directory {
             // glibc's posix_spawn_file_actions_addchdir_np is not visible to Swift: check what a failed exec
             // would report, then let a shell change directory and exec the program.
@@ -70,10 +63,27 @@ struct ChildProcess: Sendable {
                 throw AgentError(
                     .commandFailed, "cannot start '\(program)': working directory '\(directory)' does not exist")
             }
-            guard resolve(program, path: (environment ?? ProcessInfo.processInfo.environment)["PATH"]) != nil else {
+            guard resolve(program, path: path) != nil else {
                 throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
             }
             argv = ["/bin/sh", "-c", "cd -- \"$0\" && exec \"$@\"", directory] + argv
+        }
+        if let identity {
+            // The program is looked up first so a missing one fails to start, as it does as root.
+            guard resolve(program, path: path) != nil else {
+                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
+            }
+            argv = try identity.setprivPrefix() + argv
+        }
+        if let scope, let systemdRun = jobScopeLauncher {
+            guard resolve(program, path: path) != nil else {
+                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
+            }
+            // systemd-run --scope moves itself into the new scope, then execs the command: same pid, same pipes.
+            argv =
+                [
+                    systemdRun, "--scope", "--quiet", "--collect", "--slice=\(jobSlice)", "--unit=\(scope)", "--",
+                ] + argv
         }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]

@@ -20,6 +20,16 @@ public protocol FilesystemFreezer: Sendable {
     func thaw(_ mountPoint: String) throws(AgentError)
 }
 
+extension FilesystemFreezer {
+    /// Thaws every mount point the freezer lists, whether or not it is frozen (thawing one that is not fails
+    /// harmlessly with `EINVAL`). Blocking.
+    /// - Returns: The mount points that were frozen and are thawed now.
+    public func thawAll() -> [String] {
+        guard let mountPoints = try? mountPoints() else { return [] }
+        return mountPoints.reversed().filter { (try? thaw($0)) != nil }
+    }
+}
+
 /// The real freezer: `FIFREEZE`/`FITHAW` ioctls on the writable block filesystems of a mount table.
 public struct IoctlFilesystemFreezer: FilesystemFreezer {
     /// Filesystem types that support freezing and live on block devices.

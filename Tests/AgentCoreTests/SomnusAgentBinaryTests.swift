@@ -67,6 +67,26 @@ struct SomnusAgentBinaryTests {
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
     }
+
+    @Test("thaw with nothing frozen prints so and exits 0")
+    func thawNothing() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mounts = directory.appendingPathComponent("mounts")
+        try "proc /proc proc rw 0 0\n".write(to: mounts, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["thaw", "--mounts", mounts.path]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        let text = try await onThread {
+            let data = stdout.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        #expect(process.terminationStatus == 0)
+        #expect(text == "nothing was frozen\n")
+    }
 }
 
 private func bindDatagramSocket(_ path: String) throws -> Int32 {
@@ -91,4 +111,5 @@ private func receive(_ descriptor: Int32) -> String {
     var buffer = [UInt8](repeating: 0, count: 4096)
     let count = recv(descriptor, &buffer, buffer.count, 0)
     return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+
 }
