@@ -213,10 +213,9 @@ public final class ErrorStore: Sendable {
             }
             state.templateCounts = [:]
             for entry in snapshot.templates.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(templateCapacity) {
-                state.templateCounts[
-                    Key(category: entry.category, template: entry.template.clipped(toUTF8: Self.maxTemplateBytes))] = (
-                    entry.count, entry.lastSeen
-                )
+                let key = Key(
+                    category: entry.category, template: entry.template.clipped(toUTF8: Self.maxTemplateBytes))
+                state.templateCounts[key] = (entry.count, entry.lastSeen)
             }
             state.recent = [:]
             for var record in snapshot.recent.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(capacity) {

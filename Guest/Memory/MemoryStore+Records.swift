@@ -184,7 +184,10 @@ extension MemoryStore {
             try database.query(
                 "INSERT INTO memory_history(memory_id, namespace, action, at, old_sealed, new_sealed, kind) "
                     + "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-                [.text(id), .text(namespace), .text(action), .real(now.timeIntervalSince1970), oldValue, newValue, kind])
+                [
+                    .text(id), .text(namespace), .text(action), .real(now.timeIntervalSince1970), oldValue, newValue,
+                    kind,
+                ])
         }
         let seq = rows.first?[0].int64Value ?? 0
         try pruneHistory(checkBytes: seq % 64 == 0)

@@ -12,7 +12,8 @@ struct SomnusAgentCommand: AsyncParsableCommand {
         abstract: "The Somnus guest agent: health, monitoring, exec jobs and memory inside a VM.",
         version: AgentProtocol.somnusVersion,
         subcommands: [
-            ServeCommand.self, InstallCommand.self, ThawCommand.self, ClassifyCommand.self, MemoryCommand.self, MCPCommand.self,
+            ServeCommand.self, InstallCommand.self, ThawCommand.self, ClassifyCommand.self, MemoryCommand.self,
+            MCPCommand.self,
         ]
     )
 }

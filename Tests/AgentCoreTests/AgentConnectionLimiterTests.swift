@@ -1,9 +1,9 @@
 import AgentAPI
 import Curl
 import Foundation
+import Glibc
 import HTTPTypes
 import Synchronization
-import Glibc
 import Testing
 
 @testable import AgentCore
@@ -62,7 +62,8 @@ enum IdleSockets {
     /// Whether the server closed the connection within `timeout` (a read returns end of file or an error).
     static func isClosed(_ descriptor: Int32, within timeout: Duration) -> Bool {
         var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(
+            timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         guard poll(&entry, 1, milliseconds) == 1 else { return false }
         var byte: UInt8 = 0
         return recv(descriptor, &byte, 1, Int32(MSG_DONTWAIT)) <= 0
@@ -124,7 +125,8 @@ struct AgentConnectionLimiterTests {
 
     @Test("At the cap a new connection evicts the longest-idle one, so /v1/health/live still answers")
     func capEvictsIdle() async throws {
-        try await AgentHarness.with(connections: AgentConnectionOptions(maxConnectionsPerListener: 8, socketGroup: nil)) {
+        try await AgentHarness.with(connections: AgentConnectionOptions(maxConnectionsPerListener: 8, socketGroup: nil))
+        {
             agent in
             let endpoints = agent.endpoints
             let descriptors = try await onThread { (0..<8).map { _ in IdleSockets.tcp(port: endpoints.port) } }

@@ -1,9 +1,9 @@
 import AgentAPI
 import Curl
 import Foundation
+import Glibc
 import HTTPTypes
 import Synchronization
-import Glibc
 import Testing
 
 @testable import AgentCore
@@ -57,7 +57,9 @@ struct AgentFileModeTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("packs.sqlite").path
         for suffix in ["", "-wal", "-shm"] {
-            #expect(FileManager.default.createFile(atPath: path + suffix, contents: Data(), attributes: [.posixPermissions: 0o644]))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: path + suffix, contents: Data(), attributes: [.posixPermissions: 0o644]))
         }
         PackStore.preparePrivateDatabase(path)
         for suffix in ["", "-wal", "-shm"] { #expect(fileMode(path + suffix)?.mode == 0o600) }
@@ -85,7 +87,7 @@ struct FrozenWritesTests {
         try await AgentHarness.with(maintenance: AgentMaintenanceOptions(freezer: freezer)) { agent in
             let freeze = try JSONEncoder().encode(FreezeRequest(timeoutSeconds: 30))
             #expect(try await agent.request(.post, AgentRoute.fsFreeze, body: freeze).status == .ok)
-            let memory = Data(#"{"content":"the build cache lives in /srv/cache"}"#.utf8)
+            let memory = Data(#"{"namespace":"default","content":"the build cache lives in /srv/cache"}"#.utf8)
             let held = try await agent.request(.post, "/v1/memories", body: memory)
             #expect(held.status == .conflict)
             #expect(
@@ -95,7 +97,8 @@ struct FrozenWritesTests {
                         message: "filesystems are frozen: POST /v1/memories writes to disk; retry after the thaw"))
             let deleteHeld = try await agent.request(.delete, "/v1/memories/abc?namespace=default")
             #expect(deleteHeld.status == .conflict)
-            let packHeld = try await agent.unixRequest("\(AgentRoute.packs)/x/install", method: .post, body: Data("{}".utf8))
+            let packHeld = try await agent.unixRequest(
+                "\(AgentRoute.packs)/x/install", method: .post, body: Data("{}".utf8))
             #expect(packHeld.status == .conflict)
             #expect(try packHeld.error().code == "conflict")
             #expect(try await agent.request(.get, "/v1/memories/stats").status == .ok)

@@ -59,7 +59,9 @@ struct ByteLimitTests {
         #expect(throws: Never.self) { try MemoryController.jsonLines([record], maxBytes: 10_000) }
         let error = try #require(throws: MemoryError.self) { try MemoryController.jsonLines([record], maxBytes: 100) }
         #expect(error.code == .tooLarge)
-        #expect(error.message == "the export of 1 memories is larger than 100 bytes; export one namespace at a time (?namespace=)")
+        #expect(
+            error.message
+                == "the export of 1 memories is larger than 100 bytes; export one namespace at a time (?namespace=)")
         #expect(MemoryController.maxExportBytes == 64 << 20)
     }
 }

@@ -36,6 +36,11 @@ final class RecordingFreezer: FilesystemFreezer {
         calls.withLock { $0.append("freeze \(mountPoint)") }
     }
 
+    /// Like the real freezer: tries every mount point, keeps those that were frozen.
+    func thawAll() -> [String] {
+        mounts.reversed().filter { (try? thaw($0)) != nil }
+    }
+
     func thaw(_ mountPoint: String) throws(AgentError) {
         guard frozen.withLock({ $0.remove(mountPoint) }) != nil else {
             throw AgentError(.io, "cannot thaw \(mountPoint): Invalid argument")

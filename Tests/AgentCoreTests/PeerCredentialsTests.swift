@@ -26,7 +26,9 @@ extension AgentHarness {
             "--unix-socket", endpoints.socketPath, "-X", method,
         ]
         if let body {
-            arguments += ["-H", "Content-Type: application/json", "--data-binary", String(decoding: body, as: UTF8.self)]
+            arguments += [
+                "-H", "Content-Type: application/json", "--data-binary", String(decoding: body, as: UTF8.self),
+            ]
         }
         arguments.append("http://agent\(path)")
         let process = Process()
@@ -94,7 +96,8 @@ struct PeerCredentialsTests {
                 try root.error()
                     == .init(
                         code: "forbidden",
-                        message: "user: a caller running as uid \(nobodyUID) may only run commands as itself, not 'root'"))
+                        message:
+                            "user: a caller running as uid \(nobodyUID) may only run commands as itself, not 'root'"))
 
             // A root job is invisible to nobody.
             let rootJob = try await agent.startJob(ExecRequest(argv: ["true"]))
@@ -124,7 +127,8 @@ struct PeerCredentialsTests {
                 #expect(
                     try reply.error()
                         == .init(
-                            code: "forbidden", message: "\(action) is for root only; the caller runs as uid \(nobodyUID)"
+                            code: "forbidden",
+                            message: "\(action) is for root only; the caller runs as uid \(nobodyUID)"
                         ), "\(path)")
             }
             #expect(freezer.log.isEmpty)
@@ -166,7 +170,8 @@ struct PeerCredentialsTests {
     func bareUID() throws {
         let identity = try ExecIdentity.lookUp("4000017")
         #expect(identity == ExecIdentity(uid: 4_000_017, gid: 4_000_017, name: nil, home: nil))
-        #expect(try identity.setprivPrefix().dropFirst() == ["--reuid=4000017", "--regid=4000017", "--clear-groups", "--"])
+        #expect(
+            try identity.setprivPrefix().dropFirst() == ["--reuid=4000017", "--regid=4000017", "--clear-groups", "--"])
         let forbidden = try #require(throws: AgentError.self) {
             try ExecIdentity.forRequest(user: nil, caller: .unidentified)
         }

@@ -32,7 +32,8 @@ extension EndToEndTests {
 
             let started = try nobodyCurl(vm: vm, method: "POST", path: "/v1/exec", body: #"{"argv":["id","-u"]}"#)
             #expect(started.status == 202, "exec as nobody: \(started)")
-            let id = (try? JSONSerialization.jsonObject(with: Data(started.body.utf8)) as? [String: Any])?["id"]
+            let id =
+                (try? JSONSerialization.jsonObject(with: Data(started.body.utf8)) as? [String: Any])?["id"]
                 as? String
             let jobID = try #require(id, "no job id in \(started.body)")
             var stdout: String?
@@ -102,7 +103,9 @@ extension EndToEndTests {
         let result = try somnus(command)
         let text = result.stdout
         guard let newline = text.lastIndex(of: "\n") else { return (0, text) }
-        return (Int(text[text.index(after: newline)...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0,
-            String(text[..<newline]))
+        return (
+            Int(text[text.index(after: newline)...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0,
+            String(text[..<newline])
+        )
     }
 }

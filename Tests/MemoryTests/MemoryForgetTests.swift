@@ -37,7 +37,8 @@ struct MemoryForgetTests {
         let directory = try TemporaryDirectory()
         let store = try openStore(directory)
         let created = try store.add(
-            MemoryCreateRequest(namespace: "n", content: "temporary token abc", expiresAt: Date().addingTimeInterval(1)))
+            MemoryCreateRequest(namespace: "n", content: "temporary token abc", expiresAt: Date().addingTimeInterval(1))
+        )
         let report = try store.enforceRetention(now: Date().addingTimeInterval(10))
         #expect(report.expired == 1)
         let database = try SQLiteDatabase(path: directory.databasePath, readOnly: true)
@@ -53,7 +54,8 @@ struct MemoryForgetTests {
         let directory = try TemporaryDirectory()
         let store = try MemoryStore(dataDirectory: directory.path, historyRowCap: 20, logger: quietLogger())
         for index in 0..<50 {
-            _ = try store.add(MemoryCreateRequest(namespace: "n", content: "distinct fact number \(index) about \(index * 7919)"))
+            _ = try store.add(
+                MemoryCreateRequest(namespace: "n", content: "distinct fact number \(index) about \(index * 7919)"))
         }
         let database = try SQLiteDatabase(path: directory.databasePath, readOnly: true)
         #expect(try database.query("SELECT count(*) FROM memory_history").first?[0].intValue == 20)
@@ -84,9 +86,11 @@ struct MemoryForgetTests {
         _ = try openStore(directory)
         let database = try SQLiteDatabase(path: directory.databasePath, readOnly: true)
         let gone = try database.query(
-            "SELECT count(*) FROM memory_history WHERE memory_id = 'gone' AND (old_sealed IS NOT NULL OR new_sealed IS NOT NULL)")
+            "SELECT count(*) FROM memory_history WHERE memory_id = 'gone' AND (old_sealed IS NOT NULL OR new_sealed IS NOT NULL)"
+        )
         #expect(gone.first?[0].intValue == 0)
-        #expect(try database.query("SELECT count(*) FROM memory_history WHERE memory_id = 'gone'").first?[0].intValue == 2)
+        #expect(
+            try database.query("SELECT count(*) FROM memory_history WHERE memory_id = 'gone'").first?[0].intValue == 2)
         let live = try database.query(
             "SELECT count(*) FROM memory_history WHERE memory_id = ? AND new_sealed IS NOT NULL", [.text(liveID)])
         #expect(live.first?[0].intValue == 1)
@@ -101,7 +105,8 @@ struct MemoryForgetTests {
         try await Task.sleep(for: .milliseconds(300))
         let held = Atomic(true)
         let service = MemoryRetentionService(
-            store: store, interval: .milliseconds(100), logger: quietLogger(), holdsWrites: { held.load(ordering: .relaxed) })
+            store: store, interval: .milliseconds(100), logger: quietLogger(),
+            holdsWrites: { held.load(ordering: .relaxed) })
         let task = Task { try await service.run() }
         defer { task.cancel() }
         try await Task.sleep(for: .milliseconds(500))
