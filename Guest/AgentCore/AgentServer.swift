@@ -72,7 +72,7 @@ public struct AgentServer: Sendable {
     /// Runs until SIGTERM/SIGINT (or cancellation of the calling task).
     ///
     /// Before serving, it thaws every filesystem the freezer lists (a previous agent may have been killed while
-    /// they were frozen) and makes the data directory (mode 0700).
+    /// they were frozen) and makes the data directory (mode 0700; a failure is logged, not fatal).
     /// - Parameters:
     ///   - onReady: Called once both listeners are bound, before READY=1 is sent.
     ///   - onSettled: Called once start-up is over: after `onReady`, the memory store's open has finished (or
@@ -108,7 +108,14 @@ public struct AgentServer: Sendable {
         } catch {
             throw AgentError(.io, "cannot create the socket directory \(directory)", cause: error)
         }
-        try Self.makePrivateDirectory(configuration.dataDirectory)
+        do {
+            try Self.makePrivateDirectory(configuration.dataDirectory)
+        } catch {
+            // The agent still serves health; the memory store reports its own failure to open.
+            logger.error(
+                "Data directory cannot be made private",
+                metadata: ["agent.data.directory": "\(configuration.dataDirectory)", "agent.error": "\(error)"])
+        }
         let socketGroup = connections.socketGroup.flatMap(Self.groupID(named:))
         let idleTimeout = TimeAmount.nanoseconds(
             connections.idleTimeout.components.seconds * 1_000_000_000
