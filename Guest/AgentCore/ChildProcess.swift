@@ -68,12 +68,23 @@ struct ChildProcess: Sendable {
             }
             argv = ["/bin/sh", "-c", "cd -- \"$0\" && exec \"$@\"", directory] + argv
         }
+        var spawnEnvironment = environment
         if let identity {
             // The program is looked up first so a missing one fails to start, as it does as root.
             guard resolve(program, path: path) != nil else {
                 throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
             }
-            argv = try identity.setprivPrefix() + argv
+            // The wrappers that run as root (systemd-run, setpriv) get the agent's own environment: a caller's
+            // LD_PRELOAD must never reach a root process. `env -i` hands the caller's environment to the command
+            // only after setpriv has switched user.
+            guard let env = Self.envProgram, !argv[0].contains("=") else {
+                throw AgentError(.commandFailed, "cannot start '\(program)' as uid \(identity.uid): no usable env(1)")
+            }
+            let variables = (environment ?? ProcessInfo.processInfo.environment).sorted { $0.key < $1.key }.map {
+                "\($0.key)=\($0.value)"
+            }
+            argv = try identity.setprivPrefix() + [env, "-i", "--"] + variables + argv
+            spawnEnvironment = nil
         }
         if let scope, let systemdRun = jobScopeLauncher {
             guard resolve(program, path: path) != nil else {
@@ -125,7 +136,7 @@ struct ChildProcess: Sendable {
 
         let arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { arguments.forEach { free($0) } }
-        let variables: [UnsafeMutablePointer<CChar>?]? = environment.map { environment in
+        let variables: [UnsafeMutablePointer<CChar>?]? = spawnEnvironment.map { environment in
             environment.sorted(by: { $0.key < $1.key }).map { strdup("\($0.key)=\($0.value)") } + [nil]
         }
         defer { variables?.forEach { free($0) } }
@@ -144,6 +155,9 @@ struct ChildProcess: Sendable {
         }
         return ChildProcess(pid: pid, stdout: outPipe[0], stderr: errPipe[0])
     }
+
+    /// `env`, which starts a command with exactly the environment it is given.
+    static let envProgram: String? = resolve("env", path: "/usr/bin:/bin")
 
     /// The slice that holds the scopes of exec and pack jobs.
     static let jobSlice = "somnus-jobs.slice"

@@ -166,6 +166,22 @@ struct PeerCredentialsTests {
         }
     }
 
+    @Test("A caller's environment reaches only the command, never the wrappers that run as root")
+    func environmentAfterSwitch() async throws {
+        try await AgentHarness.with(connections: Self.connections) { agent in
+            let id = try await agent.startJob(
+                ExecRequest(
+                    shell: "echo \"$MARKER\"; id -u", env: ["MARKER": "seen", "LD_PRELOAD": "/nonexistent-17.so"],
+                    user: "nobody"))
+            let job = try await agent.waitForJob(id)
+            #expect(job.stdout == "seen\n\(nobodyUID)\n")
+            // ld.so complains once per process that got LD_PRELOAD: the shell and id, both as nobody; setpriv
+            // and env (root, before the switch) never saw it.
+            let complaints = job.stderr.components(separatedBy: "nonexistent-17.so").count - 1
+            #expect(complaints == 2, "\(job.stderr)")
+        }
+    }
+
     @Test("ExecIdentity: a bare uid without a passwd entry runs with gid = uid and no groups")
     func bareUID() throws {
         let identity = try ExecIdentity.lookUp("4000017")
