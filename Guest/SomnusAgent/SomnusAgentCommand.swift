@@ -13,7 +13,7 @@ struct SomnusAgentCommand: AsyncParsableCommand {
         version: AgentProtocol.somnusVersion,
         subcommands: [
             ServeCommand.self, InstallCommand.self, ThawCommand.self, ClassifyCommand.self, MemoryCommand.self,
-            MCPCommand.self,
+            MCPCommand.self, RequestCommand.self,
         ]
     )
 }

@@ -1,3 +1,4 @@
+import AgentCore
 import Foundation
 import Glibc
 import Testing
@@ -66,6 +67,35 @@ struct SomnusAgentBinaryTests {
         try await onThread { process.waitUntilExit() }
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
+    }
+
+    @Test("request prints the status and the body, and exits 1 for a non-2xx answer")
+    func request() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await AgentHarness.with { agent in
+            let socket = agent.endpoints.socketPath
+            let live = try await runBinary(["request", "GET", "/v1/health/live", "--socket", socket])
+            #expect(live.status == 0)
+            #expect(live.stdout == "200\n{\"status\":\"live\"}")
+            let missing = try await runBinary(["request", "GET", "/v1/nowhere", "--socket", socket])
+            #expect(missing.status == 1)
+            #expect(missing.stdout.hasPrefix("404\n{\"error\":{\"code\":\"not_found\""))
+        }
+    }
+
+    private func runBinary(_ arguments: [String]) async throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        let text = try await onThread {
+            let data = stdout.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        return (process.terminationStatus, text)
     }
 
     @Test("thaw with nothing frozen prints so and exits 0")

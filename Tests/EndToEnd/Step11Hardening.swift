@@ -3,9 +3,9 @@ import Testing
 
 extension EndToEndTests {
     /// Step 11: inside the guest the agent's files are private and its socket is root:somnus 0660; `nobody`,
-    /// added to group somnus, runs commands as itself and may not freeze; and an agent killed while the filesystems
-    /// are frozen leaves the guest writable again within seconds (the unit's `ExecStopPost` thaw and the start-up
-    /// thaw).
+    /// added to group somnus, runs commands as itself and may not freeze; 2,000 idle connections neither stop
+    /// liveness nor starve the watchdog; and an agent killed while the filesystems are frozen leaves the guest
+    /// writable again within seconds (the unit's `ExecStopPost` thaw and the start-up thaw).
     func hardeningStep(vm: String) throws {
         try step("11a. data directory 0700, SQLite files and key 0600, socket root:somnus 0660") {
             let modes = try somnus([
@@ -30,7 +30,7 @@ extension EndToEndTests {
             let uid = try somnus(["exec", vm, "--", "id", "-u", "nobody"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
 
-            let started = try nobodyCurl(vm: vm, method: "POST", path: "/v1/exec", body: #"{"argv":["id","-u"]}"#)
+            let started = try nobodyRequest(vm: vm, method: "POST", path: "/v1/exec", body: #"{"argv":["id","-u"]}"#)
             #expect(started.status == 202, "exec as nobody: \(started)")
             let id =
                 (try? JSONSerialization.jsonObject(with: Data(started.body.utf8)) as? [String: Any])?["id"]
@@ -38,7 +38,7 @@ extension EndToEndTests {
             let jobID = try #require(id, "no job id in \(started.body)")
             var stdout: String?
             for _ in 0..<50 {
-                let job = try nobodyCurl(vm: vm, method: "GET", path: "/v1/exec/\(jobID)", body: nil)
+                let job = try nobodyRequest(vm: vm, method: "GET", path: "/v1/exec/\(jobID)", body: nil)
                 let object = try? JSONSerialization.jsonObject(with: Data(job.body.utf8)) as? [String: Any]
                 if let state = object?["state"] as? String, state != "running" {
                     stdout = object?["stdout"] as? String
@@ -48,12 +48,49 @@ extension EndToEndTests {
             }
             #expect(stdout == "\(uid)\n", "exec as nobody printed \(stdout ?? "nothing"), nobody is \(uid)")
 
-            let freeze = try nobodyCurl(vm: vm, method: "POST", path: "/v1/fs/freeze", body: #"{"timeout_s":5}"#)
+            let freeze = try nobodyRequest(vm: vm, method: "POST", path: "/v1/fs/freeze", body: #"{"timeout_s":5}"#)
             #expect(freeze.status == 403, "freeze as nobody: \(freeze)")
             #expect(freeze.body.contains(#""code":"forbidden""#), "freeze as nobody: \(freeze.body)")
         }
 
-        try step("11c. kill -9 the agent mid-freeze → the guest is writable again within seconds") {
+        try step("11c. 2,000 idle connections inside the guest: liveness within 1 s, no watchdog restart") {
+            let restartsBefore = try restarts(vm)
+            // The image is debootstrap minbase: perl-base (Essential) holds the idle sockets, and the agent's own
+            // `request` subcommand is the in-guest client.
+            let script =
+                "use IO::Socket::UNIX; use IO::Socket::INET; my @held; for my $i (1..1000) { "
+                + "push @held, IO::Socket::UNIX->new(Peer => \"/run/somnus/agent.sock\") or die \"unix $i: $!\"; "
+                + "push @held, IO::Socket::INET->new(PeerAddr => \"127.0.0.1:9901\") or die \"tcp $i: $!\"; } "
+                + "open(my $pid, \">\", \"/run/somnus-idle.pid\"); print $pid $$; close $pid; sleep 300;"
+            let started = try somnus([
+                "exec", vm, "--", "sh", "-c",
+                "ulimit -n 8192; nohup perl -e '\(script)' >/run/somnus-idle.log 2>&1 & "
+                    + "for i in $(seq 150); do test -s /run/somnus-idle.pid && exit 0; sleep 0.2; done; "
+                    + "cat /run/somnus-idle.log; exit 1",
+            ])
+            #expect(started.status == 0, "the idle connections did not open: \(started.stdout) \(started.stderr)")
+            defer {
+                _ = try? somnus([
+                    "exec", vm, "--", "sh", "-c", "kill $(cat /run/somnus-idle.pid); rm -f /run/somnus-idle.*",
+                ])
+            }
+            let live = try somnus([
+                "exec", vm, "--", "sh", "-c",
+                "start=$(date +%s%N); \(agentRequest) GET /v1/health/live >/dev/null; status=$?; "
+                    + "end=$(date +%s%N); echo \"$status $(( (end - start) / 1000000 ))\"",
+            ])
+            let parts = live.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+            print("e2e: /v1/health/live with 2,000 idle connections open: exit status and ms \(live.stdout)")
+            #expect(parts.first == "0", "liveness: \(live.stdout) \(live.stderr)")
+            #expect((parts.last.flatMap { Int($0) } ?? 99_999) < 1000, "liveness took \(live.stdout) ms")
+            // Longer than WatchdogSec=30: a starved watchdog would have restarted the agent by now.
+            Thread.sleep(forTimeInterval: 35)
+            #expect(try restarts(vm) == restartsBefore, "the agent was restarted while holding idle connections")
+            let health = try somnus(["agent", "status", vm, "--json"])
+            #expect(health.status == 0, "agent status with idle connections: \(health.stderr)")
+        }
+
+        try step("11d. kill -9 the agent mid-freeze → the guest is writable again within seconds") {
             let restartsBefore = try restarts(vm)
             // The kill comes from a transient timer, independent of the exec job that freezes.
             let timer = try somnus([
@@ -62,8 +99,7 @@ extension EndToEndTests {
             ])
             #expect(timer.status == 0, "systemd-run failed: \(timer.stderr)")
             let freeze = try somnus([
-                "exec", vm, "--", "curl", "-s", "--unix-socket", "/run/somnus/agent.sock", "-X", "POST", "-H",
-                "Content-Type: application/json", "-d", #"{"timeout_s":60}"#, "http://agent/v1/fs/freeze",
+                "exec", vm, "--", "sh", "-c", "\(agentRequest) POST /v1/fs/freeze --data '{\"timeout_s\":60}'",
             ])
             #expect(freeze.status == 0, "freeze failed: \(freeze.stderr)")
             #expect(freeze.stdout.contains(#""frozen""#), "freeze answer: \(freeze.stdout)")
@@ -90,22 +126,20 @@ extension EndToEndTests {
         }
     }
 
-    /// Runs `curl` as `nobody` (with its groups) against the agent's unix socket inside the guest.
-    private func nobodyCurl(vm: String, method: String, path: String, body: String?) throws -> (
+    /// `somnus-agent request` against the agent's unix socket inside the guest.
+    private var agentRequest: String { "/usr/local/bin/somnus-agent request --socket /run/somnus/agent.sock" }
+
+    /// Runs `somnus-agent request` as `nobody` (with its groups) inside the guest.
+    private func nobodyRequest(vm: String, method: String, path: String, body: String?) throws -> (
         status: Int, body: String
     ) {
         var command = [
-            "exec", vm, "--", "runuser", "-u", "nobody", "--", "curl", "-s", "-w", "\n%{http_code}",
-            "--unix-socket", "/run/somnus/agent.sock", "-X", method,
+            "exec", vm, "--", "runuser", "-u", "nobody", "--", "/usr/local/bin/somnus-agent", "request", "--socket",
+            "/run/somnus/agent.sock", method, path,
         ]
-        if let body { command += ["-H", "Content-Type: application/json", "-d", body] }
-        command.append("http://agent\(path)")
-        let result = try somnus(command)
-        let text = result.stdout
-        guard let newline = text.lastIndex(of: "\n") else { return (0, text) }
-        return (
-            Int(text[text.index(after: newline)...].trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0,
-            String(text[..<newline])
-        )
+        if let body { command += ["--data", body] }
+        let text = try somnus(command).stdout
+        guard let newline = text.firstIndex(of: "\n") else { return (0, text) }
+        return (Int(text[..<newline]) ?? 0, String(text[text.index(after: newline)...]))
     }
 }
