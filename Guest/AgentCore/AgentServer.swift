@@ -86,7 +86,7 @@ public struct AgentServer: Sendable {
         let memory = AgentMemory()
         let state = AgentState(
             configuration: configuration, jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance,
-            memory: memory)
+            memory: memory, connectionCap: connections.maxConnectionsPerListener)
         state.events.record(
             AgentEventKind.agentStarted, "agent \(AgentProtocol.somnusVersion) started",
             metadata: ["pid": "\(getpid())"])
@@ -120,8 +120,8 @@ public struct AgentServer: Sendable {
         let idleTimeout = TimeAmount.nanoseconds(
             connections.idleTimeout.components.seconds * 1_000_000_000
                 + connections.idleTimeout.components.attoseconds / 1_000_000_000)
-        let tcpLimiter = AgentConnectionLimiter(capacity: connections.maxConnectionsPerListener)
-        let unixLimiter = AgentConnectionLimiter(capacity: connections.maxConnectionsPerListener)
+        let tcpLimiter = state.tcpConnections
+        let unixLimiter = state.unixConnections
 
         let (bound, boundContinuation) = AsyncStream<AgentEndpointPart>.makeStream()
         let logger = logger

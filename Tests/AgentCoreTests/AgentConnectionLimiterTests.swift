@@ -136,6 +136,11 @@ struct AgentConnectionLimiterTests {
             #expect(reply.status == .ok)
             let oldestClosed = try await onThread { IdleSockets.isClosed(descriptors[0], within: .seconds(2)) }
             #expect(oldestClosed)
+            let metrics = String(decoding: try await agent.request(.get, AgentRoute.metrics).body, as: UTF8.self)
+            // The cap holds; the health request (and the metrics request, when curl opened a new one) evicted.
+            #expect(metrics.contains("somnus_agent_connections{listener=\"tcp\"} 8\n"), "\(metrics)")
+            #expect(!metrics.contains("somnus_agent_connections_evicted_total{listener=\"tcp\"} 0\n"))
+            #expect(metrics.contains("somnus_agent_connections_refused_total{listener=\"tcp\"} 0\n"))
         }
     }
 
