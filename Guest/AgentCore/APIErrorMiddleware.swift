@@ -40,6 +40,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             switch error.code {
             case .badRequest, .invalidConfiguration: .badRequest
             case .unauthorized: .unauthorized
+            case .forbidden: .forbidden
             case .notFound: .notFound
             case .methodNotAllowed: .methodNotAllowed
             case .payloadTooLarge: .contentTooLarge

@@ -18,6 +18,9 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         public static let badRequest = Code("bad_request")
         /// The token is missing or wrong (HTTP 401).
         public static let unauthorized = Code("unauthorized")
+        /// The caller may not do this, such as a non-root process on the unix socket freezing filesystems
+        /// (HTTP 403).
+        public static let forbidden = Code("forbidden")
         /// The route or the resource does not exist (HTTP 404).
         public static let notFound = Code("not_found")
         /// The route exists but not with this method (HTTP 405).

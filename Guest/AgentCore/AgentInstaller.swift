@@ -1,7 +1,7 @@
 import FoundationEssentials
 
-/// Installs the agent as a systemd service: writes the unit and, when absent, the configuration file, then
-/// reloads systemd and (re)starts the service.
+/// Installs the agent as a systemd service: creates the unix socket's system group when missing, writes the unit
+/// and, when absent, the configuration file, then reloads systemd and (re)starts the service.
 public struct AgentInstaller: Sendable {
     /// The unit file, kept identical to `Guest/SomnusAgent/somnus-agent.service` in the repository (a test
     /// checks it).
@@ -14,6 +14,8 @@ public struct AgentInstaller: Sendable {
         Type=notify
         NotifyAccess=main
         ExecStart=/usr/local/bin/somnus-agent serve
+        # However the agent ended (even killed mid-freeze), no filesystem stays frozen.
+        ExecStopPost=/usr/local/bin/somnus-agent thaw
         # Two malloc arenas instead of eight per CPU: the agent's threads mostly idle, and each extra arena keeps its own
         # freed pages resident.
         Environment=MALLOC_ARENA_MAX=2
@@ -26,6 +28,11 @@ public struct AgentInstaller: Sendable {
         RuntimeDirectory=somnus
         RuntimeDirectoryPreserve=yes
         StateDirectory=somnus
+        StateDirectoryMode=0700
+        # Files the agent makes are its own: memory database, key, pack record, error monitor state.
+        UMask=0077
+        # Room for both listeners' connection caps (4096 each), jobs and files.
+        LimitNOFILE=65536
 
         [Install]
         WantedBy=multi-user.target
@@ -41,30 +48,44 @@ public struct AgentInstaller: Sendable {
     public var configurationPath: String
     /// The `systemctl` program, or `nil` to skip `daemon-reload`, `enable` and `restart` (tests).
     public var systemctl: String?
+    /// The unix socket's group (see ``AgentConnectionOptions/socketGroup``), created as a system group when missing.
+    public var socketGroup: String
+    /// The `groupadd` program, or `nil` to skip creating the group (tests).
+    public var groupadd: String?
 
     /// Creates an installer.
     /// - Parameters:
     ///   - unitPath: Where the unit is written.
     ///   - configurationPath: Where the configuration is written when absent.
     ///   - systemctl: The `systemctl` program, or `nil` to skip talking to systemd.
+    ///   - socketGroup: The unix socket's group.
+    ///   - groupadd: The `groupadd` program, or `nil` to leave the groups alone.
     public init(
         unitPath: String = "/etc/systemd/system/somnus-agent.service",
         configurationPath: String = AgentConfiguration.defaultPath,
-        systemctl: String? = "systemctl"
+        systemctl: String? = "systemctl",
+        socketGroup: String = "somnus",
+        groupadd: String? = nil
     ) {
         self.unitPath = unitPath
         self.configurationPath = configurationPath
         self.systemctl = systemctl
+        self.socketGroup = socketGroup
+        self.groupadd = groupadd
     }
 
-    /// Writes the unit, writes the configuration when the file does not exist yet, reloads systemd, enables
-    /// and restarts the service.
+    /// Creates the socket's group when missing (`groupadd --system`), writes the unit, writes the configuration
+    /// when the file does not exist yet, reloads systemd, enables and restarts the service.
     /// - Parameter configuration: The configuration to write when none exists (with ``defaultLogFiles`` when it
     ///   names no log files).
     /// - Returns: Whether the configuration file was written.
-    /// - Throws: ``AgentError`` `io_error` naming the file, or `command_failed` with systemctl's message.
+    /// - Throws: ``AgentError`` `io_error` naming the file, or `command_failed` with groupadd's or systemctl's
+    ///   message.
     @discardableResult
     public func install(configuration: AgentConfiguration) throws(AgentError) -> Bool {
+        if let groupadd, AgentServer.groupID(named: socketGroup) == nil {
+            try run([groupadd, "--system", socketGroup])
+        }
         try write(Self.unitFileText, to: unitPath, mode: 0o644)
         var wroteConfiguration = false
         if !FileManager.default.fileExists(atPath: configurationPath) {

@@ -102,6 +102,25 @@ struct MetricsController {
         for jobState in jobStates {
             lines.append("somnus_agent_exec_jobs{state=\"\(jobState.rawValue)\"} \(counts[jobState] ?? 0)")
         }
+        let limiters = [("tcp", state.tcpConnections), ("unix", state.unixConnections)]
+        lines += [
+            "# HELP somnus_agent_connections Open connections by listener.", "# TYPE somnus_agent_connections gauge",
+        ]
+        lines += limiters.map { "somnus_agent_connections{listener=\"\($0.0)\"} \($0.1.count)" }
+        lines += [
+            "# HELP somnus_agent_connections_evicted_total Idle connections closed to admit new ones, by listener.",
+            "# TYPE somnus_agent_connections_evicted_total counter",
+        ]
+        lines += limiters.map {
+            "somnus_agent_connections_evicted_total{listener=\"\($0.0)\"} \($0.1.counters.evicted)"
+        }
+        lines += [
+            "# HELP somnus_agent_connections_refused_total Connections closed at once because every open one was busy.",
+            "# TYPE somnus_agent_connections_refused_total counter",
+        ]
+        lines += limiters.map {
+            "somnus_agent_connections_refused_total{listener=\"\($0.0)\"} \($0.1.counters.refused)"
+        }
         lines += [
             "# HELP somnus_agent_fs_frozen Whether the agent holds filesystems frozen.",
             "# TYPE somnus_agent_fs_frozen gauge",

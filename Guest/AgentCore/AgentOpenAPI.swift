@@ -1192,7 +1192,7 @@ enum AgentOpenAPI {
                     "$ref": "#/components/responses/Error"
                   }
                 },
-                "summary": "Start an exec job"
+                "summary": "Start an exec job; optional user (name or uid) for the host and root; a non-root unix-socket peer runs as itself"
               }
             },
             "/v1/exec/{id}": {

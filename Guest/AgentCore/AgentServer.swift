@@ -41,6 +41,7 @@ public struct AgentServer: Sendable {
     private let killGrace: Duration
     private let handleSignals: Bool
     private let maintenance: AgentMaintenanceOptions
+    private let connections: AgentConnectionOptions
     /// Runs on the memory store's opening thread before the open (tests hold the store in `memory_opening`).
     var memoryWillOpen: (@Sendable () -> Void)?
 
@@ -51,14 +52,17 @@ public struct AgentServer: Sendable {
     ///   - execKillGrace: Time between SIGTERM and SIGKILL when an exec job is stopped.
     ///   - handleSignals: Whether SIGTERM and SIGINT start a graceful shutdown (off in tests, which cancel).
     ///   - maintenance: The filesystem freezer and `systemctl` of the maintenance routes.
+    ///   - connections: The idle timeout, the per-listener connection cap and the unix socket's group.
     public init(
         configuration: AgentConfiguration,
         logger: Logger,
         execKillGrace: Duration = .seconds(5),
         handleSignals: Bool = true,
-        maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions()
+        maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions(),
+        connections: AgentConnectionOptions = AgentConnectionOptions()
     ) {
         self.maintenance = maintenance
+        self.connections = connections
         self.configuration = configuration
         self.logger = logger
         self.killGrace = execKillGrace
@@ -66,6 +70,9 @@ public struct AgentServer: Sendable {
     }
 
     /// Runs until SIGTERM/SIGINT (or cancellation of the calling task).
+    ///
+    /// Before serving, it thaws every filesystem the freezer lists (a previous agent may have been killed while
+    /// they were frozen) and makes the data directory (mode 0700; a failure is logged, not fatal).
     /// - Parameters:
     ///   - onReady: Called once both listeners are bound, before READY=1 is sent.
     ///   - onSettled: Called once start-up is over: after `onReady`, the memory store's open has finished (or
@@ -79,7 +86,7 @@ public struct AgentServer: Sendable {
         let memory = AgentMemory()
         let state = AgentState(
             configuration: configuration, jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance,
-            memory: memory)
+            memory: memory, connectionCap: connections.maxConnectionsPerListener)
         state.events.record(
             AgentEventKind.agentStarted, "agent \(AgentProtocol.somnusVersion) started",
             metadata: ["pid": "\(getpid())"])
@@ -88,6 +95,12 @@ public struct AgentServer: Sendable {
                 "Agent token unusable, TCP listener refuses all requests",
                 metadata: ["agent.token.problem": "\(problem)"])
         }
+        let thawed = await state.freeze.thawEverything()
+        if !thawed.isEmpty {
+            logger.warning(
+                "Thawed filesystems left frozen by a previous agent",
+                metadata: ["agent.fs.thawed": "\(thawed.joined(separator: ","))"])
+        }
         let socketPath = configuration.socketPath
         let directory = socketPath.parentDirectory
         do {
@@ -95,11 +108,28 @@ public struct AgentServer: Sendable {
         } catch {
             throw AgentError(.io, "cannot create the socket directory \(directory)", cause: error)
         }
+        do {
+            try Self.makePrivateDirectory(configuration.dataDirectory)
+        } catch {
+            // The agent still serves health; the memory store reports its own failure to open.
+            logger.error(
+                "Data directory cannot be made private",
+                metadata: ["agent.data.directory": "\(configuration.dataDirectory)", "agent.error": "\(error)"])
+        }
+        let socketGroup = connections.socketGroup.flatMap(Self.groupID(named:))
+        let idleTimeout = TimeAmount.nanoseconds(
+            connections.idleTimeout.components.seconds * 1_000_000_000
+                + connections.idleTimeout.components.attoseconds / 1_000_000_000)
+        let tcpLimiter = state.tcpConnections
+        let unixLimiter = state.unixConnections
 
         let (bound, boundContinuation) = AsyncStream<AgentEndpointPart>.makeStream()
         let logger = logger
         let tcp = Application(
             router: buildRouter(state: state, listener: .tcp),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [tcpLimiter.makeHandler()], idleTimeout: idleTimeout)),
             configuration: .init(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port),
                 serverName: "somnus-agent"
@@ -113,8 +143,13 @@ public struct AgentServer: Sendable {
         )
         let unix = Application(
             router: buildRouter(state: state, listener: .unixSocket),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [unixLimiter.makeHandler()], idleTimeout: idleTimeout)),
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "somnus-agent"),
             onServerRunning: { _ in
+                // Group members (none unless added on purpose) may connect; without the group, root only.
+                if let socketGroup { chown(socketPath, uid_t.max, socketGroup) }
                 chmod(socketPath, 0o660)
                 logger.info("Agent unix socket bound", metadata: ["agent.socket.path": "\(socketPath)"])
                 boundContinuation.yield(.unixSocket)
@@ -140,12 +175,41 @@ public struct AgentServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier, settled]
-                    + memory.services(logger: logger),
+                    + memory.services(logger: logger, holdsWrites: { state.freeze.holdsWrites }),
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger
             )
         )
         try await group.run()
+    }
+}
+
+extension AgentServer {
+    /// Creates `path` (and its parents) and sets its mode to 0700, also when it already existed.
+    /// - Throws: ``AgentError`` `io_error` naming the directory.
+    static func makePrivateDirectory(_ path: String) throws(AgentError) {
+        do {
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw AgentError(.io, "cannot create the data directory \(path)", cause: error)
+        }
+        guard chmod(path, 0o700) == 0 else {
+            throw AgentError(.io, "cannot make the data directory \(path) private: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// The id of a group, or `nil` when it does not exist (`getgrnam_r`).
+    static func groupID(named name: String) -> gid_t? {
+        var record = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        let status = buffer.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return EINVAL }
+            return getgrnam_r(name, &record, base, buffer.count, &result)
+        }
+        guard status == 0, result != nil else { return nil }
+        return record.gr_gid
     }
 }
 

@@ -33,6 +33,10 @@ final class AgentState: Sendable {
         "exec", "stats", "health", "events", "time", "fs_freeze", "soft_reboot", "metrics", "packs", "errors",
         "classify",
     ]
+    /// The open connections of the TCP listener, capped.
+    let tcpConnections: AgentConnectionLimiter
+    /// The open connections of the unix-socket listener, capped.
+    let unixConnections: AgentConnectionLimiter
     /// The memory store, whether it is still opening, or why it is unavailable (the memory routes then answer 503).
     let memory: AgentMemory
     /// What this agent offers; `memory` only while the store is open, `memory_opening` while it opens.
@@ -50,9 +54,12 @@ final class AgentState: Sendable {
         configuration: AgentConfiguration,
         jobs: ExecJobTable = ExecJobTable(),
         maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions(),
-        memory: AgentMemory = AgentMemory(.unavailable("the memory store was not opened"))
+        memory: AgentMemory = AgentMemory(.unavailable("the memory store was not opened")),
+        connectionCap: Int = AgentConnectionOptions().maxConnectionsPerListener
     ) {
         self.configuration = configuration
+        self.tcpConnections = AgentConnectionLimiter(capacity: connectionCap)
+        self.unixConnections = AgentConnectionLimiter(capacity: connectionCap)
         self.memory = memory
         self.jobs = jobs
         self.maintenance = maintenance

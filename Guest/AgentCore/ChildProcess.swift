@@ -38,29 +38,22 @@ struct ChildProcess: Sendable {
     ///   - newProcessGroup: Whether the child leads a new process group (so the group can be signalled).
     ///   - scope: A transient systemd scope unit to run the child in (see ``jobScope``), or `nil` for the agent's
     ///     own cgroup.
+    ///   - identity: The user to run as (through `setpriv`, inside the scope and before the change of
+    ///     directory), or `nil` for the agent's own.
     /// - Throws: ``AgentError`` (`command_failed`) with the program's name and the system's reason.
     static func spawn(
         _ argv: [String],
         environment: [String: String]? = nil,
         directory: String? = nil,
         newProcessGroup: Bool = false,
-        scope: String? = nil
+        scope: String? = nil,
+        identity: ExecIdentity? = nil
     ) throws(AgentError) -> ChildProcess {
         guard let program = argv.first, !program.isEmpty else {
             throw AgentError(.badRequest, "argv: must name a program")
         }
         var argv = argv
-        if let scope, let systemdRun = jobScopeLauncher {
-            // The program is looked up first so a missing one fails to start, as it does without a scope.
-            guard resolve(program, path: (environment ?? ProcessInfo.processInfo.environment)["PATH"]) != nil else {
-                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
-            }
-            // systemd-run --scope moves itself into the new scope, then execs the command: same pid, same pipes.
-            argv =
-                [
-                    systemdRun, "--scope", "--quiet", "--collect", "--slice=\(jobSlice)", "--unit=\(scope)", "--",
-                ] + argv
-        }
+        let path = (environment ?? ProcessInfo.processInfo.environment)["PATH"]
         if let directory {
             // glibc's posix_spawn_file_actions_addchdir_np is not visible to Swift: check what a failed exec
             // would report, then let a shell change directory and exec the program.
@@ -70,10 +63,38 @@ struct ChildProcess: Sendable {
                 throw AgentError(
                     .commandFailed, "cannot start '\(program)': working directory '\(directory)' does not exist")
             }
-            guard resolve(program, path: (environment ?? ProcessInfo.processInfo.environment)["PATH"]) != nil else {
+            guard resolve(program, path: path) != nil else {
                 throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
             }
             argv = ["/bin/sh", "-c", "cd -- \"$0\" && exec \"$@\"", directory] + argv
+        }
+        var spawnEnvironment = environment
+        if let identity {
+            // The program is looked up first so a missing one fails to start, as it does as root.
+            guard resolve(program, path: path) != nil else {
+                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
+            }
+            // The wrappers that run as root (systemd-run, setpriv) get the agent's own environment: a caller's
+            // LD_PRELOAD must never reach a root process. `env -i` hands the caller's environment to the command
+            // only after setpriv has switched user.
+            guard let env = Self.envProgram, !argv[0].contains("=") else {
+                throw AgentError(.commandFailed, "cannot start '\(program)' as uid \(identity.uid): no usable env(1)")
+            }
+            let variables = (environment ?? ProcessInfo.processInfo.environment).sorted { $0.key < $1.key }.map {
+                "\($0.key)=\($0.value)"
+            }
+            argv = try identity.setprivPrefix() + [env, "-i", "--"] + variables + argv
+            spawnEnvironment = nil
+        }
+        if let scope, let systemdRun = jobScopeLauncher {
+            guard resolve(program, path: path) != nil else {
+                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
+            }
+            // systemd-run --scope moves itself into the new scope, then execs the command: same pid, same pipes.
+            argv =
+                [
+                    systemdRun, "--scope", "--quiet", "--collect", "--slice=\(jobSlice)", "--unit=\(scope)", "--",
+                ] + argv
         }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
@@ -115,7 +136,7 @@ struct ChildProcess: Sendable {
 
         let arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { arguments.forEach { free($0) } }
-        let variables: [UnsafeMutablePointer<CChar>?]? = environment.map { environment in
+        let variables: [UnsafeMutablePointer<CChar>?]? = spawnEnvironment.map { environment in
             environment.sorted(by: { $0.key < $1.key }).map { strdup("\($0.key)=\($0.value)") } + [nil]
         }
         defer { variables?.forEach { free($0) } }
@@ -134,6 +155,9 @@ struct ChildProcess: Sendable {
         }
         return ChildProcess(pid: pid, stdout: outPipe[0], stderr: errPipe[0])
     }
+
+    /// `env`, which starts a command with exactly the environment it is given.
+    static let envProgram: String? = resolve("env", path: "/usr/bin:/bin")
 
     /// The slice that holds the scopes of exec and pack jobs.
     static let jobSlice = "somnus-jobs.slice"

@@ -48,8 +48,20 @@ public struct ErrorRecord: Codable, Sendable, Hashable {
 /// same category and template (the count grows, the text is not stored again). When the list is full, the entry
 /// seen longest ago is dropped.
 ///
+/// Bytes are bounded as well as entries: a stored line is cut at ``maxLineBytes``, a stored trace at
+/// ``maxTraceBytes`` in all, and a template at ``maxTemplateBytes`` (longer templates count under their prefix), so
+/// the recent list holds at most `capacity` × (``maxLineBytes`` + ``maxTraceBytes``) bytes of text and the
+/// template counts at most `templateCapacity` × ``maxTemplateBytes``.
+///
 /// Thread-safe: the state sits behind a `Mutex`, so one store may be fed and queried from many tasks.
 public final class ErrorStore: Sendable {
+    /// The most bytes of a stored line (the headline and each trace line).
+    public static let maxLineBytes = 2048
+    /// The most bytes of one stored trace, all its lines together.
+    public static let maxTraceBytes = 16_384
+    /// The most bytes of a template kept as a count's key.
+    public static let maxTemplateBytes = 1024
+
     /// The most distinct errors kept in the recent list.
     public let capacity: Int
     /// The most templates whose counts are kept (the least recently seen is forgotten first).
@@ -153,7 +165,10 @@ public final class ErrorStore: Sendable {
     ///   - template: The masked template.
     ///   - category: Its category.
     public func count(template: String, category: LogCategory) -> Int {
-        state.withLock { $0.templateCounts[Key(category: category, template: template)]?.count ?? 0 }
+        state.withLock {
+            $0.templateCounts[Key(category: category, template: template.clipped(toUTF8: Self.maxTemplateBytes))]?
+                .count ?? 0
+        }
     }
 
     /// The number of templates whose counts are currently kept.
@@ -198,14 +213,16 @@ public final class ErrorStore: Sendable {
             }
             state.templateCounts = [:]
             for entry in snapshot.templates.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(templateCapacity) {
-                state.templateCounts[Key(category: entry.category, template: entry.template)] = (
-                    entry.count, entry.lastSeen
-                )
+                let key = Key(
+                    category: entry.category, template: entry.template.clipped(toUTF8: Self.maxTemplateBytes))
+                state.templateCounts[key] = (entry.count, entry.lastSeen)
             }
             state.recent = [:]
-            for record in snapshot.recent.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(capacity) {
-                state.recent[Key(category: record.classification.category, template: record.classification.template)] =
-                    record
+            for var record in snapshot.recent.sorted(by: { $0.lastSeen > $1.lastSeen }).prefix(capacity) {
+                record.line = record.line.clipped(toUTF8: Self.maxLineBytes)
+                record.trace = Self.clippedTrace(record.trace)
+                let template = record.classification.template.clipped(toUTF8: Self.maxTemplateBytes)
+                state.recent[Key(category: record.classification.category, template: template)] = record
             }
             for trace in snapshot.pending ?? [] where !trace.lines.isEmpty {
                 state.groupers[trace.source] = LogTraceGrouper(classifier: classifier, resuming: trace.lines)
@@ -213,10 +230,24 @@ public final class ErrorStore: Sendable {
         }
     }
 
+    /// The lines of a trace, each cut at ``maxLineBytes``, up to ``maxTraceBytes`` in all.
+    static func clippedTrace(_ lines: [String]) -> [String] {
+        var room = maxTraceBytes
+        var kept: [String] = []
+        for line in lines {
+            let clipped = line.clipped(toUTF8: min(maxLineBytes, room))
+            guard !clipped.isEmpty || line.isEmpty, room > 0 else { break }
+            room -= clipped.utf8.count
+            kept.append(clipped)
+        }
+        return kept
+    }
+
     private func record(_ event: LogEvent, source: String, at date: Date, in state: inout State) {
         let classification = event.classification
         state.categoryCounts[classification.category, default: 0] += 1
-        let key = Key(category: classification.category, template: classification.template)
+        let key = Key(
+            category: classification.category, template: classification.template.clipped(toUTF8: Self.maxTemplateBytes))
         if let known = state.templateCounts[key] {
             state.templateCounts[key] = (known.count + 1, date)
         } else {
@@ -240,7 +271,8 @@ public final class ErrorStore: Sendable {
             state.recent.removeValue(forKey: oldest)
         }
         state.recent[key] = ErrorRecord(
-            source: source, line: event.headline, trace: event.lines.count > 1 ? Array(event.lines.prefix(50)) : [],
+            source: source, line: event.headline.clipped(toUTF8: Self.maxLineBytes),
+            trace: event.lines.count > 1 ? Self.clippedTrace(Array(event.lines.prefix(50))) : [],
             classification: classification, firstSeen: date, lastSeen: date, count: 1)
     }
 }

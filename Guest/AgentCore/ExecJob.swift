@@ -31,10 +31,14 @@ final class ExecJob: Sendable {
 
     let id: String
     let startedAt: Double
+    /// The uid of the unprivileged unix-socket peer that started the job, `nil` for a privileged caller: only
+    /// that peer and privileged callers see the job.
+    let owner: UInt32?
     private let record = Mutex(Record())
 
-    private init(id: String) {
+    private init(id: String, owner: UInt32?) {
         self.id = id
+        self.owner = owner
         self.startedAt = Date().timeIntervalSince1970
     }
 
@@ -45,20 +49,24 @@ final class ExecJob: Sendable {
     ///   - directory: Its working directory.
     ///   - timeout: When set, the job is stopped and marked `timed_out` after this long.
     ///   - killGrace: Time between SIGTERM and SIGKILL when stopping.
+    ///   - identity: The user to run as, `nil` for the agent's own.
+    ///   - owner: The unprivileged peer's uid that may see the job, `nil` for privileged callers only.
     static func start(
         argv: [String],
         environment: [String: String],
         directory: String?,
         timeout: Duration?,
         killGrace: Duration,
+        identity: ExecIdentity? = nil,
+        owner: UInt32? = nil,
         onFinish: @escaping @Sendable (ExecJobResponse) -> Void = { _ in }
     ) -> ExecJob {
-        let job = ExecJob(id: UUID().uuidString.lowercased())
+        let job = ExecJob(id: UUID().uuidString.lowercased(), owner: owner)
         let child: ChildProcess
         do {
             child = try ChildProcess.spawn(
                 argv, environment: environment, directory: directory, newProcessGroup: true,
-                scope: ChildProcess.jobScope("exec", id: job.id))
+                scope: ChildProcess.jobScope("exec", id: job.id), identity: identity)
         } catch {
             job.record.withLock {
                 $0.state = .failedToStart
@@ -88,6 +96,9 @@ final class ExecJob: Sendable {
 
     /// Whether the job has finished.
     var isFinished: Bool { record.withLock { $0.state.isFinal } }
+
+    /// The bytes of output the job keeps (all three streams).
+    var keptBytes: Int { record.withLock { $0.stdout.count + $0.stderr.count + $0.combined.count } }
 
     /// Asks the job to stop: SIGTERM to its process group now, SIGKILL after the grace period.
     /// - Returns: `false` when the job had already finished.
@@ -206,23 +217,36 @@ final class ExecJob: Sendable {
 }
 
 /// The bounded table of exec jobs. When full, the oldest finished job is forgotten; when every job still
-/// runs, new ones are refused.
+/// runs, new ones are refused. Finished jobs are also forgotten, oldest first, while the output the table keeps
+/// is over ``outputBudget`` bytes (each job keeps at most 4 × ``ExecJob/outputLimit``: stdout, stderr and twice
+/// as much combined).
 final class ExecJobTable: Sendable {
+    /// The default byte budget of kept output: 64 MiB.
+    static let defaultOutputBudget = 64 << 20
+
     let capacity: Int
+    /// The most bytes of output kept across jobs before finished jobs are forgotten.
+    let outputBudget: Int
     let killGrace: Duration
     /// Where finished jobs are reported.
     let events: AgentEventLog
     private let jobs = Mutex<[ExecJob]>([])
 
-    init(capacity: Int = 256, killGrace: Duration = .seconds(5), events: AgentEventLog = AgentEventLog()) {
+    init(
+        capacity: Int = 256, killGrace: Duration = .seconds(5), events: AgentEventLog = AgentEventLog(),
+        outputBudget: Int = ExecJobTable.defaultOutputBudget
+    ) {
         self.capacity = capacity
+        self.outputBudget = outputBudget
         self.killGrace = killGrace
         self.events = events
     }
 
-    /// Validates a request and starts its job.
-    /// - Throws: ``AgentError`` `bad_request` naming the field, or `too_many_requests` when the table is full.
-    func start(_ request: ExecRequest) throws(AgentError) -> ExecJob {
+    /// Validates a request and starts its job, as the user the request and its caller decide (see
+    /// ``ExecIdentity/forRequest(user:caller:)``).
+    /// - Throws: ``AgentError`` `bad_request` naming the field, `forbidden` when a non-root peer names another
+    ///   user, or `too_many_requests` when the table is full.
+    func start(_ request: ExecRequest, caller: AgentCaller = .host) throws(AgentError) -> ExecJob {
         let argv: [String]
         switch (request.argv, request.shell) {
         case (let given?, nil):
@@ -251,13 +275,22 @@ final class ExecJobTable: Sendable {
             }
             environment[key] = value
         }
+        let identity = try ExecIdentity.forRequest(user: request.user, caller: caller)
+        if let identity, let name = identity.name {
+            for (key, value) in ["USER": name, "LOGNAME": name, "HOME": identity.home ?? "/"]
+            where request.env?[key] == nil {
+                environment[key] = value
+            }
+        }
         try reserveSlot()
         let job = ExecJob.start(
             argv: argv,
             environment: environment,
             directory: request.cwd,
             timeout: request.timeoutSeconds.map { .seconds($0) },
-            killGrace: killGrace
+            killGrace: killGrace,
+            identity: identity,
+            owner: caller.unprivilegedPeer?.uid
         ) { [events] finished in
             var metadata = ["job_id": finished.id, "state": finished.state.rawValue]
             if let code = finished.exitCode { metadata["exit_code"] = "\(code)" }
@@ -269,10 +302,11 @@ final class ExecJobTable: Sendable {
         return job
     }
 
-    /// The job with this id.
+    /// The job with this id, when the caller may see it (a non-root peer sees only its own jobs).
     /// - Throws: ``AgentError`` `not_found`.
-    func job(_ id: String) throws(AgentError) -> ExecJob {
-        guard let job = jobs.withLock({ $0.first { $0.id == id } }) else {
+    func job(_ id: String, caller: AgentCaller = .host) throws(AgentError) -> ExecJob {
+        let owner = caller.isPrivileged ? nil : (caller.unprivilegedPeer?.uid ?? UInt32.max)
+        guard let job = jobs.withLock({ $0.first { $0.id == id } }), owner == nil || job.owner == owner else {
             throw AgentError(.notFound, "no exec job with id '\(id)'")
         }
         return job
@@ -289,6 +323,11 @@ final class ExecJobTable: Sendable {
 
     private func reserveSlot() throws(AgentError) {
         let full = jobs.withLock { jobs -> Bool in
+            var kept = jobs.reduce(0) { $0 + $1.keptBytes }
+            while kept > outputBudget, let index = jobs.firstIndex(where: \.isFinished) {
+                kept -= jobs[index].keptBytes
+                jobs.remove(at: index)
+            }
             while jobs.count >= capacity {
                 guard let index = jobs.firstIndex(where: \.isFinished) else { return true }
                 jobs.remove(at: index)

@@ -18,6 +18,15 @@ public protocol FilesystemFreezer: Sendable {
     /// Thaws one mount point.
     /// - Throws: ``AgentError`` naming the mount point and the system's reason.
     func thaw(_ mountPoint: String) throws(AgentError)
+    /// Thaws whatever is frozen, by this process or an earlier one (the agent calls it at start-up).
+    /// - Returns: The mount points that were frozen and are thawed now.
+    func thawAll() -> [String]
+}
+
+extension FilesystemFreezer {
+    /// Thaws nothing: a freezer that does not know which of its mount points a previous process froze leaves
+    /// them alone (``IoctlFilesystemFreezer`` asks the kernel).
+    public func thawAll() -> [String] { [] }
 }
 
 /// The real freezer: `FIFREEZE`/`FITHAW` ioctls on the writable block filesystems of a mount table.
@@ -88,6 +97,14 @@ public struct IoctlFilesystemFreezer: FilesystemFreezer {
     /// Thaws with `FITHAW`.
     public func thaw(_ mountPoint: String) throws(AgentError) {
         try Self.control(mountPoint, request: Self.fiThaw, verb: "thaw")
+    }
+
+    /// Thaws every listed mount point, deepest last; the kernel refuses (`EINVAL`) those that are not frozen, and
+    /// they are left out of the answer. Blocking.
+    /// - Returns: The mount points that were frozen and are thawed now.
+    public func thawAll() -> [String] {
+        guard let mountPoints = try? mountPoints() else { return [] }
+        return mountPoints.reversed().filter { (try? thaw($0)) != nil }
     }
 
     private static func control(_ mountPoint: String, request: UInt, verb: String) throws(AgentError) {

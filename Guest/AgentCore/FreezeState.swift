@@ -87,6 +87,25 @@ final class FreezeState: Sendable {
         return FreezeResponse(frozen: frozen, thawDeadline: deadline)
     }
 
+    /// Thaws every filesystem the freezer lists, frozen by this process or not (start-up: a previous agent may
+    /// have been killed mid-freeze), and records the thaw when there was one.
+    /// - Returns: The mount points that were frozen.
+    func thawEverything() async -> [String] {
+        let freezer = freezer
+        let thawed = await DetachedThread.run(name: "somnus-thaw") { freezer.thawAll() }
+        if !thawed.isEmpty {
+            events.record(
+                AgentEventKind.fsThawed, "thawed \(thawed.count) filesystems (start-up)",
+                metadata: ["mount_points": thawed.joined(separator: ","), "reason": "start-up"])
+        }
+        return thawed
+    }
+
+    /// Waits while ``holdsWrites`` (polling every 50 ms); returns at once when nothing is frozen.
+    func waitUntilWritable() async throws {
+        while holdsWrites { try await Task.sleep(for: .milliseconds(50)) }
+    }
+
     /// Thaws what is frozen; nothing when nothing is.
     /// - Parameters:
     ///   - generation: Thaw only this freeze (the deadline's thaw must not end a later freeze); `nil` for any.

@@ -60,6 +60,8 @@ struct HealthController {
 }
 
 /// `POST /v1/exec`, `GET /v1/exec/{id}`, `GET /v1/exec/{id}/output`, `DELETE /v1/exec/{id}`.
+///
+/// A non-root process on the unix socket runs commands as itself and sees only its own jobs.
 struct ExecController {
     /// The longest long-poll of the output route.
     static let maxWait = 60_000
@@ -68,22 +70,22 @@ struct ExecController {
 
     func addRoutes(to router: Router<AgentRequestContext>) {
         let jobs = state.jobs
-        router.post(RouterPath(AgentRoute.exec)) { request, _ in
+        router.post(RouterPath(AgentRoute.exec)) { request, context in
             let body = try await request.decodeJSON(ExecRequest.self)
-            let job = try jobs.start(body)
+            let job = try jobs.start(body, caller: context.caller)
             return APIErrorMiddleware<AgentRequestContext>.json(status: .accepted, body: JobStartResponse(id: job.id))
         }
         router.get(RouterPath("\(AgentRoute.exec)/:id")) { _, context in
-            let job = try jobs.job(context.parameters.get("id") ?? "")
+            let job = try jobs.job(context.parameters.get("id") ?? "", caller: context.caller)
             return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: job.response())
         }
         router.delete(RouterPath("\(AgentRoute.exec)/:id")) { _, context in
-            let job = try jobs.job(context.parameters.get("id") ?? "")
+            let job = try jobs.job(context.parameters.get("id") ?? "", caller: context.caller)
             job.cancel()
             return APIErrorMiddleware<AgentRequestContext>.json(status: .accepted, body: job.response())
         }
         router.get(RouterPath("\(AgentRoute.exec)/:id/output")) { request, context in
-            let job = try jobs.job(context.parameters.get("id") ?? "")
+            let job = try jobs.job(context.parameters.get("id") ?? "", caller: context.caller)
             let query = request.uri.queryParameters
             let offset = try Self.integer(query["offset"], name: "offset", range: 0...Int.max, default: 0)
             let wait = try Self.integer(query["wait_ms"], name: "wait_ms", range: 0...Self.maxWait, default: 0)

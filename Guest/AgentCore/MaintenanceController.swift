@@ -11,6 +11,8 @@ import NIOPosix
 #endif
 
 /// `GET /v1/events`, `POST /v1/time`, `POST /v1/fs/freeze`, `POST /v1/fs/thaw` and `POST /v1/soft-reboot`.
+///
+/// Every route but the events answers 403 `forbidden` to a non-root process on the unix socket.
 struct MaintenanceController {
     /// Accepted `unix_ns` values: 2000-01-01 to 2200-01-01.
     static let unixNanosecondsRange = 946_684_800_000_000_000...7_258_118_400_000_000_000
@@ -28,12 +30,14 @@ struct MaintenanceController {
             return APIErrorMiddleware<AgentRequestContext>.json(
                 status: .ok, body: state.events.events(after: after, limit: limit))
         }
-        router.post(RouterPath(AgentRoute.time)) { request, _ in
+        router.post(RouterPath(AgentRoute.time)) { request, context in
+            try context.caller.requirePrivileged("setting the clock")
             let body = try await request.decodeJSON(TimeSyncRequest.self)
             return APIErrorMiddleware<AgentRequestContext>.json(
                 status: .ok, body: try Self.syncTime(body, state: state))
         }
-        router.post(RouterPath(AgentRoute.fsFreeze)) { request, _ in
+        router.post(RouterPath(AgentRoute.fsFreeze)) { request, context in
+            try context.caller.requirePrivileged("freezing filesystems")
             let body = try await request.decodeJSON(FreezeRequest.self)
             guard (1...60).contains(body.timeoutSeconds) else {
                 throw AgentError(.badRequest, "timeout_s: must be from 1 to 60, not \(body.timeoutSeconds)")
@@ -41,10 +45,12 @@ struct MaintenanceController {
             let frozen = try await state.freeze.freeze(timeout: .seconds(body.timeoutSeconds))
             return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: frozen)
         }
-        router.post(RouterPath(AgentRoute.fsThaw)) { _, _ in
-            APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: await state.freeze.thaw())
+        router.post(RouterPath(AgentRoute.fsThaw)) { _, context in
+            try context.caller.requirePrivileged("thawing filesystems")
+            return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: await state.freeze.thaw())
         }
-        router.post(RouterPath(AgentRoute.softReboot)) { request, _ in
+        router.post(RouterPath(AgentRoute.softReboot)) { request, context in
+            try context.caller.requirePrivileged("restarting units")
             let body = try await request.decodeJSON(SoftRebootRequest.self)
             let units = try Self.softRebootUnits(body, state: state)
             return APIErrorMiddleware<AgentRequestContext>.json(

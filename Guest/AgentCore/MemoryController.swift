@@ -121,9 +121,10 @@ final class AgentMemory: Sendable {
         }
     }
 
-    /// The retention service: it waits for the store to open, then runs passes (nothing when it is unavailable).
-    func services(logger: Logger) -> [any Service] {
-        [AgentMemoryRetentionService(memory: self, logger: logger)]
+    /// The retention service: it waits for the store to open, then runs passes (nothing when it is unavailable),
+    /// each one only while `holdsWrites` is false.
+    func services(logger: Logger, holdsWrites: @escaping @Sendable () -> Bool = { false }) -> [any Service] {
+        [AgentMemoryRetentionService(memory: self, logger: logger, holdsWrites: holdsWrites)]
     }
 }
 
@@ -131,6 +132,7 @@ final class AgentMemory: Sendable {
 struct AgentMemoryRetentionService: Service {
     let memory: AgentMemory
     let logger: Logger
+    let holdsWrites: @Sendable () -> Bool
 
     func run() async throws {
         do {
@@ -143,7 +145,7 @@ struct AgentMemoryRetentionService: Service {
             try? await gracefulShutdown()
             return
         }
-        try await MemoryRetentionService(store: store, logger: logger).run()
+        try await MemoryRetentionService(store: store, logger: logger, holdsWrites: holdsWrites).run()
     }
 }
 
@@ -157,6 +159,8 @@ struct AgentMemoryRetentionService: Service {
 struct MemoryController {
     /// The collection's path.
     static let base = "/v1/memories"
+    /// The most bytes `GET /v1/memories/export` answers with (64 MiB); a larger export is refused with 413.
+    static let maxExportBytes = 64 << 20
     /// The namespace used when a route's `namespace` query parameter is absent.
     static let defaultNamespace = "default"
 
@@ -317,7 +321,7 @@ struct MemoryController {
     }
 
     /// One record per line, each a JSON object with sorted keys.
-    static func jsonLines(_ records: [MemoryRecord]) throws(MemoryError) -> Response {
+    static func jsonLines(_ records: [MemoryRecord], maxBytes: Int = maxExportBytes) throws(MemoryError) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var buffer = ByteBuffer()
@@ -328,6 +332,12 @@ struct MemoryController {
                 throw MemoryError(code: .storage, message: "cannot encode memory \(record.id): \(error)")
             }
             buffer.writeInteger(UInt8(ascii: "\n"))
+            guard buffer.readableBytes <= maxBytes else {
+                throw MemoryError(
+                    code: .tooLarge,
+                    message: "the export of \(records.count) memories is larger than \(maxBytes) bytes; "
+                        + "export one namespace at a time (?namespace=)")
+            }
         }
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"], body: .init(byteBuffer: buffer))

@@ -5,10 +5,16 @@ import Synchronization
 
 /// The agent's pack jobs: the catalog directory, the install record, and at most one running install.
 ///
-/// Finished jobs are kept (up to ``capacity``) so clients can read their outcome.
+/// Finished jobs are kept (up to ``capacity``, and while their logs together stay within ``logBudget`` bytes;
+/// the oldest finished job is forgotten first) so clients can read their outcome.
 final class PackJobTable: Sendable {
+    /// The default byte budget of kept pack logs: 16 MiB.
+    static let defaultLogBudget = 16 << 20
+
     /// How many jobs are kept.
     let capacity: Int
+    /// The most bytes of log kept across jobs before finished jobs are forgotten (checked when a job starts).
+    let logBudget: Int
     /// The directory of the agent's own pack files (`packs_dir`).
     let catalogDirectory: String
     let settings: PackInstallSettings
@@ -21,8 +27,10 @@ final class PackJobTable: Sendable {
         dataDirectory: String,
         settings: PackInstallSettings,
         events: AgentEventLog,
-        capacity: Int = 32
+        capacity: Int = 32,
+        logBudget: Int = PackJobTable.defaultLogBudget
     ) {
+        self.logBudget = logBudget
         self.catalogDirectory = catalogDirectory
         self.settings = settings
         self.store = PackStore(dataDirectory: dataDirectory)
@@ -100,6 +108,11 @@ final class PackJobTable: Sendable {
             while jobs.count >= capacity, let index = jobs.firstIndex(where: \.isFinished) {
                 jobs.remove(at: index)
             }
+            var kept = jobs.reduce(0) { $0 + Self.logBytes($1) }
+            while kept > logBudget, let index = jobs.firstIndex(where: \.isFinished) {
+                kept -= Self.logBytes(jobs[index])
+                jobs.remove(at: index)
+            }
             let job = PackInstallJob.start(
                 manifest: manifest, cacheURL: cacheURL, pipRequirements: request.pipRequirements, settings: settings,
                 store: store
@@ -117,6 +130,11 @@ final class PackJobTable: Sendable {
             jobs.append(job)
             return job
         }
+    }
+
+    /// The bytes of log a job keeps (each line and its newline).
+    static func logBytes(_ job: PackInstallJob) -> Int {
+        job.response(from: 0).log.reduce(0) { $0 + $1.utf8.count + 1 }
     }
 
     /// The job with this id.

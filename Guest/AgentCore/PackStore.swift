@@ -3,6 +3,10 @@ import FoundationEssentials
 import SQLite
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The record of pack installs in `data_dir/packs.sqlite`: one row per finished job.
 ///
 /// The database is opened on first use (creating the data directory). Calls block briefly: make them from a
@@ -89,12 +93,22 @@ final class PackStore: Sendable {
         )
     }
 
+    /// Creates `path` empty with mode 0600 when missing (SQLite gives its `-wal` and `-shm` files the database
+    /// file's mode), and sets 0600 on the database and its `-wal`, `-shm` and `-journal` files when they exist.
+    static func preparePrivateDatabase(_ path: String) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if descriptor >= 0 { close(descriptor) }
+        for suffix in ["", "-wal", "-shm", "-journal"] { chmod(path + suffix, 0o600) }
+    }
+
     private func withDatabase<Value>(_ body: (SQLiteDatabase) throws -> Value) throws(AgentError) -> Value {
         do {
             return try database.withLock { database in
                 if database == nil {
                     let directory = path.parentDirectory
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    try FileManager.default.createDirectory(
+                        atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    Self.preparePrivateDatabase(path)
                     let opened = try SQLiteDatabase(path: path)
                     try opened.migrate(Self.migrations)
                     database = opened

@@ -6,6 +6,8 @@ import NIOPosix
 import Packs
 
 /// `GET /v1/packs`, `POST /v1/packs/{name}/install`, `GET /v1/packs/jobs/{id}`, `DELETE /v1/packs/jobs/{id}`.
+///
+/// Installing and cancelling answer 403 `forbidden` to a non-root process on the unix socket.
 struct PacksController {
     let state: AgentState
 
@@ -16,6 +18,7 @@ struct PacksController {
             return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: list)
         }
         router.post(RouterPath("\(AgentRoute.packs)/:name/install")) { request, context in
+            try context.caller.requirePrivileged("installing packs")
             let name = context.parameters.get("name") ?? ""
             let body = try await Self.decodeInstallRequest(request)
             let job = try await NIOThreadPool.singleton.runIfActive { try packs.start(name: name, request: body) }
@@ -29,6 +32,7 @@ struct PacksController {
             return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: job.response(from: offset))
         }
         router.delete(RouterPath("\(AgentRoute.packs)/jobs/:id")) { _, context in
+            try context.caller.requirePrivileged("cancelling pack installs")
             let job = try packs.job(context.parameters.get("id") ?? "")
             job.cancel()
             return APIErrorMiddleware<AgentRequestContext>.json(status: .accepted, body: job.response(from: 0))

@@ -16,3 +16,13 @@ extension StringProtocol {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 }
+
+extension String {
+    /// The longest prefix of at most `limit` UTF-8 bytes that ends on a character boundary.
+    func clipped(toUTF8 limit: Int) -> String {
+        guard utf8.count > limit else { return self }
+        var end = utf8.index(startIndex, offsetBy: max(0, limit))
+        while end > startIndex, end.samePosition(in: self) == nil { end = utf8.index(before: end) }
+        return String(self[..<end])
+    }
+}

@@ -20,25 +20,38 @@ public struct MemoryRetentionReport: Sendable, Equatable {
 }
 
 /// Runs ``MemoryStore/enforceRetention(now:)`` once at start and then every `interval` until shutdown.
+///
+/// A pass waits while `holdsWrites` says the filesystems are frozen (checked every 100 ms), so the pass's writes
+/// never block on a frozen filesystem.
 public struct MemoryRetentionService: Service {
     private let store: MemoryStore
     private let interval: Duration
     private let logger: Logger
+    private let holdsWrites: @Sendable () -> Bool
 
     /// Creates the service.
     /// - Parameters:
     ///   - store: The store to prune.
     ///   - interval: Time between passes.
     ///   - logger: Where pass results and failures go.
-    public init(store: MemoryStore, interval: Duration = .seconds(3600), logger: Logger) {
+    ///   - holdsWrites: Whether writes must wait now (the agent's freeze state).
+    public init(
+        store: MemoryStore, interval: Duration = .seconds(3600), logger: Logger,
+        holdsWrites: @escaping @Sendable () -> Bool = { false }
+    ) {
         self.store = store
         self.interval = interval
         self.logger = logger
+        self.holdsWrites = holdsWrites
     }
 
     /// Runs passes until the task is cancelled or graceful shutdown begins.
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            while holdsWrites() {
+                guard (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }) != nil
+                else { return }
+            }
             do {
                 let report = try store.enforceRetention(now: Date())
                 if report.expired + report.evicted > 0 {

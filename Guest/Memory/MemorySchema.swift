@@ -5,7 +5,10 @@ import SQLite
 /// `memories` keeps only what filtering and ranking need in the clear (namespace, kind, importance, times,
 /// access count, keyed hashes); the content, tags and metadata are one sealed JSON payload, and the embedding is
 /// sealed too. `memory_fts` is an FTS5 table over keyed term hashes whose rowid is the memory's rowid.
-/// `memory_history` records every add, update, merge and delete with the old and new records, sealed.
+/// `memory_history` records every add, update, merge and delete with the old and new records, sealed; once a
+/// memory is deleted (deleted, expired or evicted) its rows keep only the facts (id, namespace, action, time,
+/// kind), never the records. The table is bounded by ``MemoryStore/maxHistoryRows`` and
+/// ``MemoryStore/maxHistoryBytes``, oldest rows pruned first.
 enum MemorySchema {
     static let keyCheckPlaintext = "somnus-memory-key-check-v1"
 
@@ -45,7 +48,19 @@ enum MemorySchema {
                     );
                     CREATE INDEX memory_history_by_memory ON memory_history(memory_id);
                     """)
-            }
+            },
+            // Forget means forget: the kind of a deletion is kept in the clear, and the records of memories
+            // deleted before this version are purged from their history.
+            SQLiteMigration { database in
+                try database.execute(
+                    """
+                    ALTER TABLE memory_history ADD COLUMN kind TEXT;
+                    UPDATE memory_history SET old_sealed = NULL, new_sealed = NULL
+                        WHERE memory_id IN (
+                            SELECT memory_id FROM memory_history WHERE action IN ('delete', 'expire', 'evict'))
+                        AND memory_id NOT IN (SELECT id FROM memories);
+                    """)
+            },
         ]
     }
 }

@@ -179,21 +179,69 @@ extension MemoryStore {
         }
         let oldValue = try sealRecord(old)
         let newValue = try sealRecord(new)
-        try sql {
+        let kind = (new ?? old).map { SQLiteValue.text($0.kind.rawValue) } ?? .null
+        let rows = try sql {
             try database.query(
-                "INSERT INTO memory_history(memory_id, namespace, action, at, old_sealed, new_sealed) "
-                    + "VALUES (?, ?, ?, ?, ?, ?)",
-                [.text(id), .text(namespace), .text(action), .real(now.timeIntervalSince1970), oldValue, newValue])
+                "INSERT INTO memory_history(memory_id, namespace, action, at, old_sealed, new_sealed, kind) "
+                    + "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                [
+                    .text(id), .text(namespace), .text(action), .real(now.timeIntervalSince1970), oldValue, newValue,
+                    kind,
+                ])
         }
+        let seq = rows.first?[0].int64Value ?? 0
+        try pruneHistory(checkBytes: seq % 64 == 0)
     }
 
+    /// Deletes the oldest history rows beyond ``historyRowCap`` and, when `checkBytes`, beyond
+    /// ``maxHistoryBytes`` of sealed records.
+    func pruneHistory(checkBytes: Bool) throws(MemoryError) {
+        try sql {
+            try database.query(
+                "DELETE FROM memory_history WHERE seq <= (SELECT max(seq) FROM memory_history) - ?",
+                [.integer(Int64(historyRowCap))])
+        }
+        guard checkBytes else { return }
+        let total =
+            try sql {
+                try database.query(
+                    "SELECT coalesce(sum(coalesce(length(old_sealed), 0) + coalesce(length(new_sealed), 0)), 0) "
+                        + "FROM memory_history")
+            }.first?[0].int64Value ?? 0
+        guard total > Int64(Self.maxHistoryBytes) else { return }
+        // Walk from the oldest row until enough bytes are gone, then delete up to there.
+        let rows = try sql {
+            try database.query(
+                "SELECT seq, coalesce(length(old_sealed), 0) + coalesce(length(new_sealed), 0) FROM memory_history "
+                    + "ORDER BY seq")
+        }
+        var excess = total - Int64(Self.maxHistoryBytes)
+        var last: Int64 = 0
+        for row in rows where excess > 0 {
+            last = row[0].int64Value ?? last
+            excess -= row[1].int64Value ?? 0
+        }
+        try sql { try database.query("DELETE FROM memory_history WHERE seq <= ?", [.integer(last)]) }
+    }
+
+    /// Removes a memory's row and its search terms, purges its records from history, and records the deletion
+    /// (id, namespace, action, time and kind; never the content).
     func deleteRow(_ stored: StoredMemory, action: String, at now: Date) throws(MemoryError) {
         try sql {
             try database.query("DELETE FROM memories WHERE rowid = ?", [.integer(stored.rowID)])
             try database.query("DELETE FROM memory_fts WHERE rowid = ?", [.integer(stored.rowID)])
+            try database.query(
+                "UPDATE memory_history SET old_sealed = NULL, new_sealed = NULL WHERE memory_id = ?",
+                [.text(stored.record.id)])
+            try database.query(
+                "INSERT INTO memory_history(memory_id, namespace, action, at, old_sealed, new_sealed, kind) "
+                    + "VALUES (?, ?, ?, ?, NULL, NULL, ?)",
+                [
+                    .text(stored.record.id), .text(stored.record.namespace), .text(action),
+                    .real(now.timeIntervalSince1970), .text(stored.record.kind.rawValue),
+                ])
         }
-        try recordHistory(
-            action, id: stored.record.id, namespace: stored.record.namespace, old: stored.record, new: nil, at: now)
+        try pruneHistory(checkBytes: false)
     }
 
     // MARK: Public API
@@ -383,7 +431,8 @@ extension MemoryStore {
         }
     }
 
-    /// Deletes one memory; the deletion (with the old record) is recorded in history.
+    /// Deletes one memory; history keeps the fact of the deletion (id, namespace, time, kind) and loses every
+    /// record of the memory's content.
     /// - Parameters:
     ///   - id: The memory's id.
     ///   - namespace: Its namespace.

@@ -24,6 +24,11 @@ public final class MemoryStore: @unchecked Sendable {
     public static let maxContentBytes = 65_536
     /// Default cap of memories per namespace used by ``enforceRetention(now:)``.
     public static let defaultNamespaceCap = 10_000
+    /// The most rows `memory_history` keeps; older rows are pruned first.
+    public static let maxHistoryRows = 20_000
+    /// The most bytes of sealed records `memory_history` keeps (checked every 64 rows written); older rows are
+    /// pruned first.
+    public static let maxHistoryBytes = 32 << 20
 
     let lock = Mutex<Void>(())
     let database: SQLiteDatabase
@@ -35,6 +40,8 @@ public final class MemoryStore: @unchecked Sendable {
     let logger: Logger
     /// Memories per namespace above which ``enforceRetention(now:)`` evicts down to 95 %.
     public let namespaceCap: Int
+    /// The most rows `memory_history` keeps (``maxHistoryRows`` unless a test says otherwise).
+    public let historyRowCap: Int
 
     /// Opens (or creates) `<dataDirectory>/memory.sqlite` with its key `<dataDirectory>/memory.key`.
     ///
@@ -46,18 +53,22 @@ public final class MemoryStore: @unchecked Sendable {
     ///   - modelDirectory: A directory with `tokenizer.json` and `model.safetensors`; the hashed n-gram embedder
     ///     is used when it is `nil` or the files are missing.
     ///   - namespaceCap: Memories per namespace above which retention evicts.
+    ///   - historyRowCap: The most rows the history keeps.
     ///   - logger: Where start-up facts go.
     /// - Throws: ``MemoryError`` with `.degraded`, `.wrongKey`, `.invalidInput` (a broken model) or `.storage`.
     public init(
         dataDirectory: String, modelDirectory: String? = nil, namespaceCap: Int = MemoryStore.defaultNamespaceCap,
+        historyRowCap: Int = MemoryStore.maxHistoryRows,
         logger: Logger
     ) throws(MemoryError) {
         self.logger = logger
         self.namespaceCap = max(1, namespaceCap)
+        self.historyRowCap = max(1, historyRowCap)
         self.databasePath = dataDirectory + "/memory.sqlite"
         self.keyPath = dataDirectory + "/memory.key"
         do {
-            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw MemoryError.storage("cannot create the data directory \(dataDirectory): \(error)")
         }
@@ -84,10 +95,13 @@ public final class MemoryStore: @unchecked Sendable {
         guard let masterKey = key else {
             throw MemoryError.storage("no memory key")
         }
+        Self.preparePrivateDatabase(databasePath)
         do {
             self.database = try SQLiteDatabase(path: databasePath)
             try database.requireFTS5()
             try database.execute("PRAGMA synchronous = NORMAL")
+            // Deleted content is overwritten in the file, not left in free pages.
+            try database.execute("PRAGMA secure_delete = ON")
             try database.migrate(MemorySchema.migrations)
         } catch let error as SQLiteError {
             if error.code == .notADatabase || error.code == .corrupt || error.code == .schemaTooNew {
@@ -120,6 +134,14 @@ public final class MemoryStore: @unchecked Sendable {
                 "memory.path": "\(databasePath)", "memory.embedder": "\(embedder.name)",
                 "memory.count": "\(index.count)",
             ])
+    }
+
+    /// Creates `path` empty with mode 0600 when missing (SQLite gives its `-wal` and `-shm` files the database
+    /// file's mode), and sets 0600 on the database and its `-wal`, `-shm` and `-journal` files when they exist.
+    static func preparePrivateDatabase(_ path: String) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if descriptor >= 0 { close(descriptor) }
+        for suffix in ["", "-wal", "-shm", "-journal"] { chmod(path + suffix, 0o600) }
     }
 
     /// Whether a non-empty file is already there; throws `.degraded` if it is not a memory database.

@@ -12,7 +12,8 @@ struct SomnusAgentCommand: AsyncParsableCommand {
         abstract: "The Somnus guest agent: health, monitoring, exec jobs and memory inside a VM.",
         version: AgentProtocol.somnusVersion,
         subcommands: [
-            ServeCommand.self, InstallCommand.self, ClassifyCommand.self, MemoryCommand.self, MCPCommand.self,
+            ServeCommand.self, InstallCommand.self, ThawCommand.self, ClassifyCommand.self, MemoryCommand.self,
+            MCPCommand.self, RequestCommand.self,
         ]
     )
 }
@@ -76,7 +77,7 @@ struct InstallCommand: AsyncParsableCommand {
     @Option(help: "Where to write the systemd unit.")
     var unitPath = "/etc/systemd/system/somnus-agent.service"
 
-    @Flag(help: "Write the files only; do not run systemctl.")
+    @Flag(help: "Write the files only; do not run systemctl or create the socket's group.")
     var noSystemctl = false
 
     func run() async throws {
@@ -85,7 +86,8 @@ struct InstallCommand: AsyncParsableCommand {
             let installer = AgentInstaller(
                 unitPath: unitPath,
                 configurationPath: options.configPath,
-                systemctl: noSystemctl ? nil : "systemctl"
+                systemctl: noSystemctl ? nil : "systemctl",
+                groupadd: noSystemctl ? nil : "groupadd"
             )
             let wrote = try installer.install(configuration: configuration)
             print("installed \(unitPath)\(wrote ? " and \(options.configPath)" : "")")
@@ -93,5 +95,21 @@ struct InstallCommand: AsyncParsableCommand {
             StandardStreams.writeError("somnus-agent: install failed: \(error)\n")
             throw ExitCode(error.code == .invalidConfiguration ? 2 : 1)
         }
+    }
+}
+
+/// `somnus-agent thaw`: thaws every freezable filesystem (the unit's `ExecStopPost`, so a killed agent never
+/// leaves the VM frozen), prints each one that was frozen, and exits 0.
+struct ThawCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "thaw", abstract: "Thaw every frozen filesystem (run by the unit after the agent stops).")
+
+    @Option(help: "The mount table to read.")
+    var mounts = "/proc/self/mounts"
+
+    func run() {
+        let thawed = IoctlFilesystemFreezer(mountsFile: mounts).thawAll()
+        for mountPoint in thawed { print("thawed \(mountPoint)") }
+        if thawed.isEmpty { print("nothing was frozen") }
     }
 }

@@ -10,6 +10,10 @@ public struct ExecRequest: Codable, Sendable, Equatable {
     public var env: [String: String]?
     /// Seconds after which the job is stopped and marked `timed_out` (1…86400); no limit when absent.
     public var timeoutSeconds: Int?
+    /// The user the command runs as: a name or a numeric uid. Optional: when absent, the host (TCP) and root
+    /// peers on the unix socket run commands as root, and any other peer as itself. A non-root peer may only
+    /// name itself (403 `forbidden` otherwise); an unknown user is refused with 400 naming it.
+    public var user: String?
 
     /// Creates an exec request.
     public init(
@@ -17,17 +21,19 @@ public struct ExecRequest: Codable, Sendable, Equatable {
         shell: String? = nil,
         cwd: String? = nil,
         env: [String: String]? = nil,
-        timeoutSeconds: Int? = nil
+        timeoutSeconds: Int? = nil,
+        user: String? = nil
     ) {
         self.argv = argv
         self.shell = shell
         self.cwd = cwd
         self.env = env
         self.timeoutSeconds = timeoutSeconds
+        self.user = user
     }
 
     enum CodingKeys: String, CodingKey {
-        case argv, shell, cwd, env
+        case argv, shell, cwd, env, user
         case timeoutSeconds = "timeout_s"
     }
 }

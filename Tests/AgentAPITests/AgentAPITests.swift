@@ -24,6 +24,14 @@ struct AgentAPITests {
         #expect(try json(ExecRequest(shell: "true", timeoutSeconds: 1)) == #"{"shell":"true","timeout_s":1}"#)
     }
 
+    @Test("The optional exec user is sent only when set, so older agents and hosts still agree")
+    func execUser() throws {
+        #expect(try json(ExecRequest(argv: ["id"])) == #"{"argv":["id"]}"#)
+        #expect(try json(ExecRequest(argv: ["id"], user: "nobody")) == #"{"argv":["id"],"user":"nobody"}"#)
+        let decoded = try JSONDecoder().decode(ExecRequest.self, from: Data(#"{"argv":["id"],"user":"1000"}"#.utf8))
+        #expect(decoded.user == "1000")
+    }
+
     @Test("Job states use the documented spellings")
     func jobStates() throws {
         #expect(ExecJobState.allSpellings == ["running", "exited", "timed_out", "cancelled", "failed_to_start"])

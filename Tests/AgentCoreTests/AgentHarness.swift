@@ -35,6 +35,7 @@ struct AgentHarness {
         maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions(
             freezer: IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"), systemctlPath: "/nonexistent/systemctl",
             clockDriftThreshold: .seconds(3600)),
+        connections: AgentConnectionOptions = AgentConnectionOptions(socketGroup: nil),
         _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)")
@@ -54,7 +55,7 @@ struct AgentHarness {
         logger.logLevel = .warning
         let server = AgentServer(
             configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false,
-            maintenance: maintenance)
+            maintenance: maintenance, connections: connections)
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -71,4 +71,32 @@ struct AgentInstallerTests {
         #expect(error.code == .io)
         #expect(error.message == "cannot write \(blocker.path)/u.service")
     }
+
+    @Test("Creates the socket's system group only when it is missing")
+    func createsGroup() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let calls = directory.appendingPathComponent("groupadd.calls").path
+        let groupadd = directory.appendingPathComponent("groupadd").path
+        try "#!/bin/sh\necho \"$@\" >> '\(calls)'\n".write(toFile: groupadd, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: groupadd)
+        for group in ["no-such-group-17", "root"] {
+            let installer = AgentInstaller(
+                unitPath: directory.appendingPathComponent("u.service").path,
+                configurationPath: directory.appendingPathComponent("a.json").path,
+                systemctl: nil, socketGroup: group, groupadd: groupadd)
+            try installer.install(configuration: AgentConfiguration())
+        }
+        #expect(try String(contentsOfFile: calls, encoding: .utf8) == "--system no-such-group-17\n")
+    }
+
+    @Test("The unit thaws after every stop, keeps files private and leaves room for connections")
+    func unitHardening() {
+        let text = AgentInstaller.unitFileText
+        for line in [
+            "ExecStopPost=/usr/local/bin/somnus-agent thaw", "StateDirectoryMode=0700", "UMask=0077",
+            "LimitNOFILE=65536",
+        ] {
+            #expect(text.contains("\n\(line)\n"), "\(line)")
+        }
+    }
 }

@@ -8,16 +8,22 @@ import Testing
 
 @testable import AgentCore
 
-/// A freezer over a fixed list of mount points that only records calls (nothing on the host is frozen).
+/// A freezer over a fixed list of mount points that only records calls (nothing on the host is frozen); like the
+/// kernel, it refuses (`EINVAL`) to thaw what is not frozen, and records only the thaws that happened.
 final class RecordingFreezer: FilesystemFreezer {
     let mounts: [String]
     let failing: String?
     private let calls = Mutex<[String]>([])
+    private let frozen: Mutex<Set<String>>
 
-    init(mounts: [String], failing: String? = nil) {
+    init(mounts: [String], failing: String? = nil, frozen: Set<String> = []) {
         self.mounts = mounts
         self.failing = failing
+        self.frozen = Mutex(frozen)
     }
+
+    /// Whether a mount point is frozen now.
+    func isFrozen(_ mountPoint: String) -> Bool { frozen.withLock { $0.contains(mountPoint) } }
 
     /// `freeze X` and `thaw X` in call order.
     var log: [String] { calls.withLock { $0 } }
@@ -26,10 +32,19 @@ final class RecordingFreezer: FilesystemFreezer {
 
     func freeze(_ mountPoint: String) throws(AgentError) {
         if mountPoint == failing { throw AgentError(.io, "cannot freeze \(mountPoint): Device or resource busy") }
+        frozen.withLock { _ = $0.insert(mountPoint) }
         calls.withLock { $0.append("freeze \(mountPoint)") }
     }
 
+    /// Like the real freezer: tries every mount point, keeps those that were frozen.
+    func thawAll() -> [String] {
+        mounts.reversed().filter { (try? thaw($0)) != nil }
+    }
+
     func thaw(_ mountPoint: String) throws(AgentError) {
+        guard frozen.withLock({ $0.remove(mountPoint) }) != nil else {
+            throw AgentError(.io, "cannot thaw \(mountPoint): Invalid argument")
+        }
         calls.withLock { $0.append("thaw \(mountPoint)") }
     }
 }

@@ -1,3 +1,4 @@
+import AgentCore
 import Foundation
 import Glibc
 import Testing
@@ -67,6 +68,55 @@ struct SomnusAgentBinaryTests {
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
     }
+
+    @Test("request prints the status and the body, and exits 1 for a non-2xx answer")
+    func request() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await AgentHarness.with { agent in
+            let socket = agent.endpoints.socketPath
+            let live = try await runBinary(["request", "GET", "/v1/health/live", "--socket", socket])
+            #expect(live.status == 0)
+            #expect(live.stdout == "200\n{\"status\":\"live\"}")
+            let missing = try await runBinary(["request", "GET", "/v1/nowhere", "--socket", socket])
+            #expect(missing.status == 1)
+            #expect(missing.stdout.hasPrefix("404\n{\"error\":{\"code\":\"not_found\""))
+        }
+    }
+
+    private func runBinary(_ arguments: [String]) async throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        let text = try await onThread {
+            let data = stdout.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        return (process.terminationStatus, text)
+    }
+
+    @Test("thaw with nothing frozen prints so and exits 0")
+    func thawNothing() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let mounts = directory.appendingPathComponent("mounts")
+        try "proc /proc proc rw 0 0\n".write(to: mounts, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["thaw", "--mounts", mounts.path]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        let text = try await onThread {
+            let data = stdout.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        #expect(process.terminationStatus == 0)
+        #expect(text == "nothing was frozen\n")
+    }
 }
 
 private func bindDatagramSocket(_ path: String) throws -> Int32 {
@@ -91,4 +141,5 @@ private func receive(_ descriptor: Int32) -> String {
     var buffer = [UInt8](repeating: 0, count: 4096)
     let count = recv(descriptor, &buffer, buffer.count, 0)
     return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
+
 }

@@ -1,0 +1,67 @@
+import AgentAPI
+import Foundation
+import Memory
+import Testing
+
+@testable import AgentCore
+
+@Suite("Byte limits", .timeLimit(.minutes(2)))
+struct ByteLimitTests {
+    @Test("Finished exec jobs are forgotten, oldest first, once the table keeps more output than its budget")
+    func execOutputBudget() async throws {
+        let table = ExecJobTable(outputBudget: 10_000)
+        let first = try table.start(ExecRequest(shell: "head -c 6000 /dev/zero | tr '\\0' a"))
+        while !first.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(first.keptBytes == 12_000)  // stdout and combined
+        let second = try table.start(ExecRequest(argv: ["true"]))
+        #expect(throws: AgentError.self) { try table.job(first.id) }
+        #expect(try table.job(second.id) === second)
+        #expect(ExecJobTable.defaultOutputBudget == 64 << 20)
+    }
+
+    @Test("The error store cuts stored lines, traces and templates to their byte limits")
+    func errorStoreBytes() {
+        let store = ErrorStore()
+        let long = "ModuleNotFoundError: No module named '" + String(repeating: "é", count: 5000) + "'"
+        store.ingest(long, source: "s")
+        let record = try? #require(store.recent().first)
+        #expect((record?.line.utf8.count ?? 0) <= ErrorStore.maxLineBytes)
+        #expect(record?.line.hasPrefix("ModuleNotFoundError: No module named '") == true)
+        let trace = ErrorStore.clippedTrace(Array(repeating: String(repeating: "x", count: 3000), count: 50))
+        #expect(trace.reduce(0) { $0 + $1.utf8.count } <= ErrorStore.maxTraceBytes)
+        #expect(trace.allSatisfy { $0.utf8.count <= ErrorStore.maxLineBytes })
+        #expect("aé".clipped(toUTF8: 2) == "a")
+    }
+
+    @Test("Finished pack jobs are forgotten once their logs are over the table's byte budget")
+    func packLogBudget() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("packlog-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = PackJobTable(
+            catalogDirectory: PackAgent.fixtures, dataDirectory: directory.appendingPathComponent("data").path,
+            settings: PackInstallSettings(root: directory.appendingPathComponent("root").path),
+            events: AgentEventLog(), logBudget: 1)
+        let first = try table.start(name: "test_files", request: PackInstallRequest())
+        while !first.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(PackJobTable.logBytes(first) > 1)
+        let second = try table.start(name: "test_files", request: PackInstallRequest())
+        while !second.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(throws: AgentError.self) { try table.job(first.id) }
+        #expect(try table.job(second.id) === second)
+    }
+
+    @Test("A memory export larger than its byte limit is refused with 413 too_large")
+    func exportBytes() throws {
+        let record = MemoryRecord(
+            id: "m1", namespace: "default", kind: .coreFact, content: String(repeating: "x", count: 200), tags: [],
+            metadata: [:], importance: .medium, createdAt: Date(), updatedAt: Date(), lastAccessedAt: nil,
+            accessCount: 0, expiresAt: nil, contentHash: "h")
+        #expect(throws: Never.self) { try MemoryController.jsonLines([record], maxBytes: 10_000) }
+        let error = try #require(throws: MemoryError.self) { try MemoryController.jsonLines([record], maxBytes: 100) }
+        #expect(error.code == .tooLarge)
+        #expect(
+            error.message
+                == "the export of 1 memories is larger than 100 bytes; export one namespace at a time (?namespace=)")
+        #expect(MemoryController.maxExportBytes == 64 << 20)
+    }
+}
