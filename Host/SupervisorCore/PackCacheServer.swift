@@ -67,7 +67,7 @@ public struct PackCacheServer: Service {
                 await onReady(bound)
             },
             logger: serverLogger)
-        try await application.runService()
+        try await application.run()
     }
 
     /// The URL guests use for a cache bound at `host:port`.
@@ -188,10 +188,15 @@ extension PackCacheServer {
         let server = PackCacheServer(cache: cache, host: host, port: port, logger: logger) { bound in
             continuation.yield(.ready(bound))
         }
+        // Stopped by a graceful shutdown, never by cancellation: cancelling the listener's task while a guest's
+        // connection waits to be accepted traps in NIO (an async channel released without being finished).
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .critical)
+        let services = ServiceGroup(configuration: .init(services: [server], logger: quiet))
         return await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
-                    try await server.run()
+                    try await services.run()
                 } catch {
                     continuation.yield(.failed(error))
                 }
@@ -212,6 +217,10 @@ extension PackCacheServer {
                 }
                 break
             }
+            // A guest that keeps a request open must not hold the command up: five seconds, then cancelled.
+            await services.triggerGracefulShutdown()
+            group.addTask { try? await Task.sleep(for: .seconds(5)) }
+            _ = await group.next()
             group.cancelAll()
             return outcome
         }

@@ -107,6 +107,7 @@ struct EndToEndTests {
         try profileStep(vm: vm)
         try agentRestartStep(vm: vm)
         try softRebootStep(vm: vm)
+        try hardeningStep(vm: vm)
         try deleteStep(vm: vm)
     }
 

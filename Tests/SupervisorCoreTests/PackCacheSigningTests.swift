@@ -28,9 +28,18 @@ struct PrivateApt {
         return target
     }
 
-    /// Runs `apt-get update --error-on=any` against `deb [signed-by=KEYRING] URL/apt ./` from empty lists.
+    /// Runs `apt-get update --error-on=any` against `deb [signed-by=KEYRING] URL/apt ./` from empty lists, waiting
+    /// on a thread of its own: the cache server answering apt needs the cooperative pool this test would block.
     /// - Returns: apt's exit status and its output (standard output and standard error).
-    func update(cacheURL: String, keyring: String) throws -> (status: Int32, output: String) {
+    func update(cacheURL: String, keyring: String) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result { try self.updateBlocking(cacheURL: cacheURL, keyring: keyring) })
+            }.start()
+        }
+    }
+
+    private func updateBlocking(cacheURL: String, keyring: String) throws -> (status: Int32, output: String) {
         let lists = directory + "/state/lists"
         try? FileManager.default.removeItem(atPath: lists)
         try FileManager.default.createDirectory(atPath: lists + "/partial", withIntermediateDirectories: true)
@@ -122,7 +131,7 @@ struct PackCacheSigningTests {
         let apt = try PrivateApt(under: temporary.root, name: "signed")
         let installed = try apt.installKeyring(cache.publicKeyringPath)
         try await serving(cache) { url in
-            let (status, output) = try apt.update(cacheURL: url, keyring: installed)
+            let (status, output) = try await apt.update(cacheURL: url, keyring: installed)
             #expect(status == 0, "\(output)")
             #expect(output.contains("InRelease"), "\(output)")
             let lists = (try? FileManager.default.contentsOfDirectory(atPath: apt.directory + "/state/lists")) ?? []
@@ -147,7 +156,7 @@ struct PackCacheSigningTests {
         let apt = try PrivateApt(under: temporary.root, name: "tampered")
         let installed = try apt.installKeyring(cache.publicKeyringPath)
         try await serving(cache) { url in
-            let (status, output) = try apt.update(cacheURL: url, keyring: installed)
+            let (status, output) = try await apt.update(cacheURL: url, keyring: installed)
             #expect(status != 0, "\(output)")
             #expect(output.contains("Hash Sum mismatch"), "\(output)")
             #expect(apt.storedPackages() == nil, "\(output)")
@@ -169,7 +178,7 @@ struct PackCacheSigningTests {
         let apt = try PrivateApt(under: temporary.root, name: "badsig")
         let installed = try apt.installKeyring(cache.publicKeyringPath)
         try await serving(cache) { url in
-            let (status, output) = try apt.update(cacheURL: url, keyring: installed)
+            let (status, output) = try await apt.update(cacheURL: url, keyring: installed)
             #expect(status != 0, "\(output)")
             #expect(output.contains("BADSIG"), "\(output)")
             #expect(apt.storedPackages() == nil, "\(output)")
@@ -194,7 +203,7 @@ struct PackCacheSigningTests {
         let apt = try PrivateApt(under: temporary.root, name: "wrong")
         let wrongKey = try apt.installKeyring(other.publicKeyringPath)
         try await serving(cache) { url in
-            let (status, output) = try apt.update(cacheURL: url, keyring: wrongKey)
+            let (status, output) = try await apt.update(cacheURL: url, keyring: wrongKey)
             #expect(status != 0, "\(output)")
             #expect(output.contains("NO_PUBKEY \(fingerprint.suffix(16))"), "\(output)")
             #expect(output.contains("is not signed"), "\(output)")
@@ -207,7 +216,7 @@ struct PackCacheSigningTests {
         let unsigned = try PrivateApt(under: temporary.root, name: "unsigned")
         let rightKey = try unsigned.installKeyring(cache.publicKeyringPath)
         try await serving(cache) { url in
-            let (status, output) = try unsigned.update(cacheURL: url, keyring: rightKey)
+            let (status, output) = try await unsigned.update(cacheURL: url, keyring: rightKey)
             #expect(status != 0, "\(output)")
             #expect(output.contains("Release' is not signed"), "\(output)")
             #expect(unsigned.storedPackages() == nil, "\(output)")
