@@ -7,6 +7,10 @@ extension EndToEndTests {
     /// The host's address on the `somnus` bridge.
     static let bridgeAddress = "192.168.213.1"
 
+    /// Not yet called from ``chain()``: run alone (a temporary `@Test` calling it with an already deployed VM),
+    /// 10a passed and the run then stopped making progress inside 10b, after the listener had started, with no
+    /// child process left; the cause is not found yet.
+    ///
     /// Step 10: with a second VM on the bridge, the first (a hostile guest with root) cannot reach the second's
     /// agent or sshd, cannot reach a listener on the host's bridge address, and cannot divert the host's polls
     /// of the second by claiming its address; both agents stay healthy. `e2e-b` is deleted even on failure.
@@ -96,17 +100,15 @@ extension EndToEndTests {
             }
             let pcap = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-e2e-\(UUID()).pcap").path
             defer { try? FileManager.default.removeItem(atPath: pcap) }
-            let capture = Process()
-            capture.executableURL = URL(fileURLWithPath: "/usr/bin/tcpdump")
-            capture.arguments = ["-i", "virbr-somnus", "-U", "-s", "0", "-w", pcap, "tcp", "port", "9901"]
-            capture.standardOutput = FileHandle.nullDevice
-            capture.standardError = FileHandle.nullDevice
-            try capture.run()
-            Thread.sleep(forTimeInterval: 1)
+            // Detached through sh like the listener; stopped with SIGINT so tcpdump flushes the file.
+            let pid = EndToEndTests.host(
+                "sh", ["-c", "tcpdump -i virbr-somnus -U -s 0 -w \(pcap) tcp port 9901 >/dev/null 2>&1 & echo $!"]
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
+            Thread.sleep(forTimeInterval: 2)
             let health = try somnus(["health", "--json"])
             Thread.sleep(forTimeInterval: 1)
-            capture.interrupt()
-            capture.waitUntilExit()
+            EndToEndTests.host("kill", ["-INT", pid])
+            Thread.sleep(forTimeInterval: 1)
             #expect(health.status == 0)
             let bytes = FileManager.default.contents(atPath: pcap) ?? Data()
             let seen = bytes.range(of: Data(tokenB.utf8)) != nil
@@ -143,19 +145,24 @@ extension EndToEndTests {
         return (detail.contains("CONNECTED"), detail)
     }
 
-    /// Runs a host command, returning its stdout (empty on failure).
+    /// Runs a host command, returning its stdout (empty on failure). Output goes through a temporary file, not a
+    /// pipe, so a background process that inherits the descriptor cannot hold the read open.
     @discardableResult
     static func host(_ tool: String, _ arguments: [String]) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-e2e-\(UUID()).out").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let output = FileHandle(forWritingAtPath: path)
+        else { return "" }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
+        process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         guard (try? process.run()) != nil else { return "" }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try? output.close()
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
     }
 
     /// The MAC address the host's neighbour table has for `address` on the bridge, if any.
@@ -183,60 +190,69 @@ struct CLIFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// A TCP listener on a host address, run by python3 on a free port; counts the connections it accepts.
+/// A TCP listener on a host address, run by python3 on a free port; it writes its port and one line per accepted
+/// connection to a log file.
 final class HostListener {
     let port: Int
-    private let process = Process()
-    private let output = Pipe()
-    private var hostConnections = 0
+    private let log: String
 
     init(address: String) throws {
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-e2e-listener-\(UUID())").path
         let script = """
             import socket, sys
             s = socket.socket(); s.bind((sys.argv[1], 0)); s.listen(16)
-            print(s.getsockname()[1], flush=True)
+            log = open(sys.argv[2], "a", buffering=1)
+            log.write("PORT %d\\n" % s.getsockname()[1])
+            probe = socket.create_connection((sys.argv[1], s.getsockname()[1]), timeout=3)
+            c, peer = s.accept(); c.close(); probe.close(); log.write("SELF %s\\n" % peer[0])
             while True:
-                c, peer = s.accept(); print("ACCEPTED", peer[0], flush=True); c.close()
+                c, peer = s.accept(); log.write("ACCEPTED %s\\n" % peer[0]); c.close()
             """
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, address]
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        let handle = output.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            guard !chunk.isEmpty else { break }
-            line.append(chunk)
+        // Started detached through sh (which exits at once): the test process never has a live child of its own
+        // while it spawns the next `somnus`.
+        let scriptPath = log + ".py"
+        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        EndToEndTests.host(
+            "sh", ["-c", "python3 \(scriptPath) \(address) \(log) >/dev/null 2>&1 & echo $! >\(log).pid"])
+        var found: Int?
+        for _ in 0..<100 where found == nil {
+            Thread.sleep(forTimeInterval: 0.1)
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            guard text.contains("SELF ") else { continue }
+            found = text.split(separator: "\n").first { $0.hasPrefix("PORT ") }.flatMap { Int($0.dropFirst(5)) }
         }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-        else {
-            process.terminate()
+        guard let found else {
+            if let pid = try? String(contentsOfFile: log + ".pid", encoding: .utf8) {
+                EndToEndTests.host("kill", [pid.trimmingCharacters(in: .whitespacesAndNewlines)])
+            }
             throw CLIFailure(message: "the host listener did not start on \(address)")
         }
-        self.port = port
+        port = found
     }
 
-    /// Connects from the host itself (over the host's own stack, not the bridge port of a guest).
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: log)
+    }
+
+    /// Whether the listener accepted its own connection from the host's stack at start-up (the control: only the
+    /// path from the guest is closed).
     func hostCanConnect() -> Bool {
-        let result = EndToEndTests.host(
-            "bash", ["-c", "timeout 3 bash -c 'exec 3<>/dev/tcp/\(EndToEndTests.bridgeAddress)/\(port)' && echo ok"])
-        if result.contains("ok") { hostConnections += 1 }
-        return result.contains("ok")
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("SELF ")
     }
 
     /// Stops the listener and returns how many connections it accepted besides the host's own.
     func acceptedFromGuest() -> Int {
         stop()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return text.components(separatedBy: "ACCEPTED").count - 1 - hostConnections
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return text.components(separatedBy: "ACCEPTED").count - 1
     }
 
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        if let pid = try? String(contentsOfFile: log + ".pid", encoding: .utf8) {
+            EndToEndTests.host("kill", [pid.trimmingCharacters(in: .whitespacesAndNewlines)])
+            try? FileManager.default.removeItem(atPath: log + ".pid")
         }
+        try? FileManager.default.removeItem(atPath: log + ".py")
     }
 }
