@@ -6,8 +6,9 @@ public import SSH
 
 /// Pushes the agent into a VM over SSH and waits until it answers ready through curl.
 ///
-/// The supervisor's own key pair lives in the state directory; each VM's host key is recorded at first
-/// contact and a changed key is refused. The binary is uploaded by SFTP to a staging name, its sha256 is
+/// The supervisor's own key pair lives in the state directory; each VM's host keys are pinned from its
+/// serial console before the first connection (``HostKeyPin``), never trusted on first use, and a different
+/// key is refused naming both fingerprints. The binary is uploaded by SFTP to a staging name, its sha256 is
 /// checked in the guest, and only then is it renamed into place; a fresh random token (0600 on both sides)
 /// authenticates the host to the agent.
 public struct AgentDeployer: Sendable {
@@ -40,10 +41,8 @@ public struct AgentDeployer: Sendable {
         if FileManager.default.fileExists(atPath: path) {
             return SSHKeyPair(privateKeyPath: path)
         }
+        try HostFiles.privateDirectory((path as NSString).deletingLastPathComponent, qemuTraversable: false)
         do {
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
             return try SSHKeyPair.generate(at: path)
         } catch {
             throw SupervisorError(.ssh, "cannot create the supervisor's SSH key at \(path)", cause: error)
@@ -53,13 +52,24 @@ public struct AgentDeployer: Sendable {
     func sessionConfiguration(vm: String, address: String, keyPair: SSHKeyPair) -> SSHSessionConfiguration {
         SSHSessionConfiguration(
             host: address, port: sshPort, user: "root", privateKeyPath: keyPair.privateKeyPath,
-            knownHosts: SSHKnownHosts(path: manager.layout.knownHostsPath(vm), policy: .acceptNew),
+            knownHosts: SSHKnownHosts(path: manager.layout.knownHostsPath(vm), policy: .strict),
             connectTimeout: .seconds(5), operationTimeout: .seconds(120))
     }
 
-    /// Connects to the VM's sshd, retrying while it boots.
-    /// - Throws: ``SupervisorError/Code/ssh`` at once for a changed host key or a refused login, and
-    ///   ``SupervisorError/Code/timeout`` when sshd never answers within `deadline`.
+    /// The VM's pinned host keys for `address`, pinned from its console log at first use.
+    /// - Returns: `nil` while the console shows no key yet.
+    func prepareHostKeyPin(vm: String, address: String) throws(SupervisorError) -> HostKeyPin? {
+        let record = try manager.record(vm)
+        return try HostKeyPin.prepare(
+            knownHostsPath: manager.layout.knownHostsPath(vm), consoleLogPath: record.consoleLogPath, host: address,
+            port: sshPort)
+    }
+
+    /// Connects to the VM's sshd, retrying while it boots: first until its console log shows its host keys
+    /// (pinned then), then until sshd answers with a pinned key.
+    /// - Throws: ``SupervisorError/Code/ssh`` at once for a host key that is not pinned (naming both
+    ///   fingerprints) or a refused login, and ``SupervisorError/Code/timeout`` when the keys never appear on
+    ///   the console or sshd never answers within `deadline`.
     public func waitForSSH(vm: String, address: String, deadline: Duration) async throws(SupervisorError)
         -> SSHSession
     {
@@ -67,13 +77,21 @@ public struct AgentDeployer: Sendable {
         let configuration = sessionConfiguration(vm: vm, address: address, keyPair: keyPair)
         let clock = ContinuousClock()
         let end = clock.now + deadline
-        var lastError: SSHError?
+        var lastError: (any Error)?
         while clock.now < end {
+            guard try prepareHostKeyPin(vm: vm, address: address) != nil else {
+                lastError = SupervisorError(
+                    .timeout,
+                    "the console log \((try? manager.record(vm).consoleLogPath) ?? "?") shows no "
+                        + "\(HostKeyPin.consoleMarker) line yet")
+                try? await Task.sleep(for: .seconds(1))
+                continue
+            }
             do {
                 return try await SSHSession.connect(configuration)
             } catch {
                 switch error.kind {
-                case .hostKeyMismatch, .authenticationFailed, .privateKey, .knownHostsFile:
+                case .hostKeyMismatch, .hostKeyUnknown, .authenticationFailed, .privateKey, .knownHostsFile:
                     throw SupervisorError(.ssh, "cannot log in to '\(vm)' at \(address)", cause: error)
                 default:
                     lastError = error
@@ -264,18 +282,16 @@ public struct AgentDeployer: Sendable {
         return String(decoding: result.stdout, as: UTF8.self)
     }
 
-    /// Creates a fresh random token for the VM, stored 0600 beside its disk.
-    func writeToken(vm: String) throws(SupervisorError) -> String {
+    /// Creates a fresh random token for the VM, stored beside its disk in a file that is 0600 from its first
+    /// byte (created exclusively, then renamed over the old token).
+    /// - Parameter vm: The VM's name.
+    /// - Returns: The token, 64 hex digits.
+    /// - Throws: ``SupervisorError/Code/hostCommand`` when the file cannot be written.
+    public func writeToken(vm: String) throws(SupervisorError) -> String {
         var generator = SystemRandomNumberGenerator()
         let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
             .joined()
-        let path = manager.layout.agentTokenPath(vm)
-        guard
-            FileManager.default.createFile(
-                atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
-        else {
-            throw SupervisorError(.hostCommand, "cannot write the agent token at \(path)")
-        }
+        try HostFiles.writePrivate(Array(token.utf8), to: manager.layout.agentTokenPath(vm))
         return token
     }
 

@@ -31,6 +31,10 @@ public struct DomainSpec: Sendable, Equatable {
     public var network: String
     /// The NIC's MAC address.
     public var macAddress: String
+    /// The libvirt nwfilter the NIC carries (`clean-traffic`), or `nil` for none.
+    public var networkFilter: String?
+    /// The IPv4 address the filter allows the guest to use (its `IP` parameter), or `nil` to let libvirt learn it.
+    public var filterIPAddress: String?
     /// The file the serial console is logged to.
     public var consoleLogPath: String
 
@@ -38,7 +42,8 @@ public struct DomainSpec: Sendable, Equatable {
     public init(
         name: String, uuid: String, accelerator: Accelerator, cpuModel: String, vcpus: Int, maximumVCPUs: Int,
         memoryMiB: Int, maximumMemoryMiB: Int, kernelPath: String, initrdPath: String, kernelCommandLine: String,
-        diskPath: String, network: String, macAddress: String, consoleLogPath: String
+        diskPath: String, network: String, macAddress: String, networkFilter: String? = nil,
+        filterIPAddress: String? = nil, consoleLogPath: String
     ) {
         self.name = name
         self.uuid = uuid
@@ -54,6 +59,8 @@ public struct DomainSpec: Sendable, Equatable {
         self.diskPath = diskPath
         self.network = network
         self.macAddress = macAddress
+        self.networkFilter = networkFilter
+        self.filterIPAddress = filterIPAddress
         self.consoleLogPath = consoleLogPath
     }
 
@@ -90,6 +97,12 @@ public struct DomainSpec: Sendable, Equatable {
         ).render()
     }
 
+    private func filterElements() -> [XMLElement] {
+        guard let networkFilter else { return [] }
+        let parameters = filterIPAddress.map { [XMLElement("parameter", [("name", "IP"), ("value", $0)])] } ?? []
+        return [XMLElement("filterref", [("filter", networkFilter)], parameters)]
+    }
+
     private func devices() -> [XMLElement] {
         [
             XMLElement(
@@ -105,7 +118,7 @@ public struct DomainSpec: Sendable, Equatable {
                     XMLElement("source", [("network", network)]),
                     XMLElement("mac", [("address", macAddress)]),
                     XMLElement("model", [("type", "virtio")]),
-                ]),
+                ] + filterElements()),
             XMLElement(
                 "serial", [("type", "file")],
                 [

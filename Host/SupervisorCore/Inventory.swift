@@ -28,7 +28,8 @@ public final class Inventory: Sendable {
                     CREATE INDEX health_by_vm ON health(vm, id);
                     CREATE TABLE events(
                         id INTEGER PRIMARY KEY, vm TEXT, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL);
-                    """)
+                    """),
+            SQLiteMigration(sql: "ALTER TABLE vms ADD COLUMN static_address TEXT"),
         ]
     }
 
@@ -69,12 +70,12 @@ public final class Inventory: Sendable {
             _ = try database.query(
                 """
                 INSERT INTO vms(name, uuid, profile, accelerator, disk_path, console_log_path, mac_address, address,
-                    agent_version, agent_sha256, created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?)
+                    static_address, agent_version, agent_sha256, created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)
                 """,
                 [
                     .text(vm.name), .text(vm.uuid), .text(vm.profile), .text(vm.accelerator.rawValue),
                     .text(vm.diskPath), .text(vm.consoleLogPath), .text(vm.macAddress), .optionalText(vm.address),
-                    .optionalText(vm.agentVersion), .optionalText(vm.agentSHA256),
+                    .optionalText(vm.staticAddress), .optionalText(vm.agentVersion), .optionalText(vm.agentSHA256),
                     .real(vm.createdAt.timeIntervalSince1970),
                 ])
         }
@@ -85,11 +86,12 @@ public final class Inventory: Sendable {
         try guarded("update VM '\(vm.name)'") {
             _ = try database.query(
                 """
-                UPDATE vms SET profile = ?, address = ?, agent_version = ?, agent_sha256 = ? WHERE name = ?
+                UPDATE vms SET profile = ?, address = ?, static_address = ?, agent_version = ?, agent_sha256 = ?
+                WHERE name = ?
                 """,
                 [
-                    .text(vm.profile), .optionalText(vm.address), .optionalText(vm.agentVersion),
-                    .optionalText(vm.agentSHA256), .text(vm.name),
+                    .text(vm.profile), .optionalText(vm.address), .optionalText(vm.staticAddress),
+                    .optionalText(vm.agentVersion), .optionalText(vm.agentSHA256), .text(vm.name),
                 ])
         }
     }
@@ -122,6 +124,7 @@ public final class Inventory: Sendable {
             accelerator: Accelerator(rawValue: row["accelerator"]?.stringValue ?? "") ?? .tcg,
             diskPath: row["disk_path"]?.stringValue ?? "", consoleLogPath: row["console_log_path"]?.stringValue ?? "",
             macAddress: row["mac_address"]?.stringValue ?? "", address: row["address"]?.stringValue,
+            staticAddress: row["static_address"]?.stringValue,
             agentVersion: row["agent_version"]?.stringValue, agentSHA256: row["agent_sha256"]?.stringValue,
             createdAt: Date(timeIntervalSince1970: row["created_at"]?.doubleValue ?? 0))
     }

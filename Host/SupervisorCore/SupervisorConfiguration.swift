@@ -8,6 +8,9 @@ public struct SupervisorConfiguration: Sendable {
     public var accelerator: Accelerator?
     /// The libvirt network VMs attach to (isolated: no route off the host).
     public var network: String
+    /// The libvirt nwfilter every VM interface carries, with the VM's pinned address as its `IP` parameter
+    /// (`clean-traffic`: no frames with another MAC, no IP packets or ARP with another address); `nil` for none.
+    public var networkFilter: String?
     /// A named CPU model QEMU accepts on this host.
     public var cpuModel: String
     /// Per-request deadline for agent calls.
@@ -25,6 +28,7 @@ public struct SupervisorConfiguration: Sendable {
         libvirtURI: String = "qemu:///system",
         accelerator: Accelerator? = nil,
         network: String = "somnus",
+        networkFilter: String? = "clean-traffic",
         cpuModel: String = "Westmere",
         agentRequestTimeout: Duration = .seconds(2),
         pollInterval: Duration = .seconds(5),
@@ -35,6 +39,7 @@ public struct SupervisorConfiguration: Sendable {
         self.libvirtURI = libvirtURI
         self.accelerator = accelerator
         self.network = network
+        self.networkFilter = networkFilter
         self.cpuModel = cpuModel
         self.agentRequestTimeout = agentRequestTimeout
         self.pollInterval = pollInterval
@@ -63,6 +68,8 @@ public struct StateLayout: Sendable {
     public var sshPublicKeyPath: String { sshKeyPath + ".pub" }
     /// The directory of the base guest image.
     public var baseImageDirectory: String { root + "/images/base" }
+    /// The directory holding every VM's directory.
+    public var vmsDirectory: String { root + "/vms" }
     /// The directory holding one VM's disk, console log and token.
     public func vmDirectory(_ name: String) -> String { root + "/vms/" + name }
     /// The bearer token the supervisor shares with one VM's agent (mode 0600).

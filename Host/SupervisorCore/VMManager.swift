@@ -34,6 +34,7 @@ public final class VMManager: Sendable {
         self.layout = StateLayout(root: configuration.stateDirectory)
         self.logger = logger
         self.profiles = try ProfileCatalog(custom: configuration.customProfiles)
+        try HostFiles.privateDirectory(configuration.stateDirectory, qemuTraversable: true)
         self.inventory = try Inventory(
             path: layout.inventoryPath, healthHistoryLimit: configuration.healthHistoryLimit)
         let uri = configuration.libvirtURI
@@ -113,15 +114,21 @@ public final class VMManager: Sendable {
         guard !FileManager.default.fileExists(atPath: disk) else {
             throw SupervisorError(.alreadyExists, "\(disk) exists already; it is never overwritten")
         }
+        try HostFiles.privateDirectory(layout.vmsDirectory, qemuTraversable: true)
+        try HostFiles.privateDirectory(directory, qemuTraversable: true)
+        let staticAddress: String?
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            staticAddress = try await freeStaticAddress(for: name)
         } catch {
-            throw SupervisorError(.hostCommand, "cannot create \(directory)", cause: error)
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
         }
         let record = VMRecord(
             name: name, uuid: UUID().uuidString.lowercased(), profile: profile.name, accelerator: accelerator,
-            diskPath: disk, consoleLogPath: console, macAddress: try newMACAddress())
+            diskPath: disk, consoleLogPath: console, macAddress: try newMACAddress(), staticAddress: staticAddress)
         do {
+            // The overlay exists at 0600 before qemu-img writes into it (qemu-img keeps an existing file's mode).
+            try HostFiles.createExclusive(disk, contents: [], mode: 0o600)
             try await HostCommand.run(
                 "qemu-img",
                 [
@@ -133,12 +140,17 @@ public final class VMManager: Sendable {
                 vcpus: profile.vcpus, maximumVCPUs: profiles.maximumVCPUs, memoryMiB: profile.memoryMiB,
                 maximumMemoryMiB: profiles.maximumMemoryMiB, kernelPath: imageDirectory + "/" + image.kernel,
                 initrdPath: imageDirectory + "/" + image.initrd, kernelCommandLine: image.cmdline, diskPath: disk,
-                network: configuration.network, macAddress: record.macAddress, consoleLogPath: console)
+                network: configuration.network, macAddress: record.macAddress,
+                networkFilter: configuration.networkFilter, filterIPAddress: staticAddress, consoleLogPath: console)
             let xml = spec.xml()
             _ = try await libvirt("define domain '\(name)'") { try $0.defineDomain(xml: xml) }
+            if let staticAddress {
+                try await addDHCPHost(name: name, macAddress: record.macAddress, address: staticAddress)
+            }
             try inventory.insert(record)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
+            try? await removeDHCPHost(name: name, macAddress: record.macAddress)
             _ = try? await libvirt("clean up domain '\(name)'", vm: name) {
                 try $0.lookupDomain(name: name).undefineRemovingMetadata()
             }
@@ -182,6 +194,7 @@ public final class VMManager: Sendable {
             try domain.undefineRemovingMetadata()
             return true
         }
+        try await removeDHCPHost(name: name, macAddress: record.macAddress)
         let directory = (record.diskPath as NSString).deletingLastPathComponent
         try? FileManager.default.removeItem(atPath: directory)
         try inventory.deleteVM(named: name)
@@ -191,8 +204,14 @@ public final class VMManager: Sendable {
     // MARK: Lifecycle
 
     /// Starts a defined VM; starting a running one is a no-op.
+    ///
+    /// A VM without its network pin (static address, DHCP host entry, interface filter; created before pinning)
+    /// gets it first; the redefined interface takes effect when the domain starts.
     public func start(name: String) async throws(SupervisorError) {
-        _ = try record(name)
+        let record = try record(name)
+        try HostFiles.privateDirectory(layout.vmDirectory(name), qemuTraversable: true)
+        try HostFiles.narrow(record.diskPath, to: 0o600)
+        try await ensureNetworkPin(record)
         try await libvirt("start '\(name)'", vm: name) { connection in
             let domain = try connection.lookupDomain(name: name)
             if try !domain.isActive() {

@@ -18,6 +18,9 @@ public struct VMRecord: Codable, Sendable, Equatable {
     public var macAddress: String
     /// The guest's address on the VM network, once known.
     public var address: String?
+    /// The address pinned for this VM: its static DHCP host entry in the network and the IP its interface's
+    /// anti-spoofing filter allows. `nil` for a VM created before pinning until its next start.
+    public var staticAddress: String?
     /// The agent version last seen.
     public var agentVersion: String?
     /// The sha256 of the agent binary last deployed.
@@ -28,8 +31,8 @@ public struct VMRecord: Codable, Sendable, Equatable {
     /// Creates a record.
     public init(
         name: String, uuid: String, profile: String, accelerator: Accelerator, diskPath: String,
-        consoleLogPath: String, macAddress: String, address: String? = nil, agentVersion: String? = nil,
-        agentSHA256: String? = nil, createdAt: Date = Date()
+        consoleLogPath: String, macAddress: String, address: String? = nil, staticAddress: String? = nil,
+        agentVersion: String? = nil, agentSHA256: String? = nil, createdAt: Date = Date()
     ) {
         self.name = name
         self.uuid = uuid
@@ -39,6 +42,7 @@ public struct VMRecord: Codable, Sendable, Equatable {
         self.consoleLogPath = consoleLogPath
         self.macAddress = macAddress
         self.address = address
+        self.staticAddress = staticAddress
         self.agentVersion = agentVersion
         self.agentSHA256 = agentSHA256
         self.createdAt = createdAt

@@ -95,3 +95,52 @@ struct VirNetworkTests {
         #expect(error.message.contains("virNetworkGetDHCPLeases"))
     }
 }
+
+@Suite("VirNetwork DHCP host entries")
+struct VirNetworkDHCPHostTests {
+    @Test("adds and deletes a static DHCP host entry, live and in the persistent definition")
+    func addAndDelete() throws {
+        let connection = try Fixtures.open()
+        let name = Fixtures.uniqueName("dhcp")
+        let network = try connection.defineNetwork(
+            xml: Fixtures.networkXML(name: name, bridge: "vb\(name.suffix(8))", octet: 203))
+        defer {
+            try? network.destroy()
+            try? network.undefine()
+        }
+        let host = VirNetworkDHCPHost(macAddress: "52:54:00:aa:bb:01", name: "vm-a", address: "192.168.203.20")
+
+        try network.addDHCPHost(host)
+        #expect(try network.dhcpHosts() == [host])
+
+        try network.create()
+        let second = VirNetworkDHCPHost(macAddress: "52:54:00:aa:bb:02", name: "vm-b", address: "192.168.203.21")
+        try network.addDHCPHost(second)
+        #expect(try network.dhcpHosts() == [host, second])
+        #expect(try network.xmlDescription().contains("ip='192.168.203.21'"))
+
+        try network.deleteDHCPHost(host)
+        #expect(try network.dhcpHosts() == [second])
+        #expect(try !network.xmlDescription().contains("192.168.203.20"))
+    }
+
+    @Test("deleting an entry the network does not have fails naming virNetworkUpdate")
+    func deleteMissing() throws {
+        let connection = try Fixtures.open()
+        let name = Fixtures.uniqueName("dhcpx")
+        let network = try connection.defineNetwork(
+            xml: Fixtures.networkXML(name: name, bridge: "vb\(name.suffix(8))", octet: 204))
+        defer { try? network.undefine() }
+        let error = try #require(throws: VirError.self) {
+            try network.deleteDHCPHost(VirNetworkDHCPHost(macAddress: "52:54:00:aa:bb:09", address: "192.168.204.9"))
+        }
+        #expect(error.function == "virNetworkUpdate")
+        #expect(!error.message.isEmpty)
+    }
+
+    @Test("the entry's XML escapes its values")
+    func escaping() {
+        let host = VirNetworkDHCPHost(macAddress: "52:54:00:00:00:01", name: "a'<b>&", address: "10.0.0.2")
+        #expect(host.xml == "<host mac='52:54:00:00:00:01' name='a&apos;&lt;b&gt;&amp;' ip='10.0.0.2'/>")
+    }
+}

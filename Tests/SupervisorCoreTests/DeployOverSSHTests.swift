@@ -26,6 +26,7 @@ struct DeployOverSSHTests {
         try FileManager.default.createDirectory(atPath: remoteDirectory, withIntermediateDirectories: true)
         let remote = remoteDirectory + "/somnus-agent"
         try Data("old".utf8).write(to: URL(fileURLWithPath: remote))
+        try printHostKeys(of: sshd, toConsoleOf: name, in: host)
 
         let session = try await deployer.waitForSSH(vm: name, address: "127.0.0.1", deadline: .seconds(30))
         defer { session.close() }
@@ -56,6 +57,7 @@ struct DeployOverSSHTests {
         var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
         let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
         deployer.sshPort = sshd.port
+        try printHostKeys(of: sshd, toConsoleOf: name, in: host)
 
         let first = try await deployer.waitForSSH(vm: name, address: "127.0.0.1", deadline: .seconds(30))
         first.close()
@@ -63,6 +65,8 @@ struct DeployOverSSHTests {
         try sshd.replaceHostKey()
         let after = try sshd.hostKey.fingerprint()
         #expect(before != after)
+        // A root guest printing its new key on the console at a later boot does not change the pin.
+        try printHostKeys(of: sshd, toConsoleOf: name, in: host)
 
         let agent = host.root.appendingPathComponent("somnus-agent").path
         try Data("not really an agent".utf8).write(to: URL(fileURLWithPath: agent))
@@ -75,4 +79,128 @@ struct DeployOverSSHTests {
         #expect(text.contains(before), "\(text)")
         #expect(text.contains(after), "\(text)")
     }
+
+    @Test("no SSH connection is made before the console shows the host keys", .timeLimit(.minutes(2)))
+    func waitsForConsoleKeys() async throws {
+        let host = try await TestHost.make()
+        defer { host.cleanUp() }
+        let name = uniqueName("dep")
+        _ = try await host.manager.create(name: name)
+        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
+        deployer.sshPort = sshd.port
+
+        // sshd answers, but the console has printed nothing: never trusted on first use, a timeout instead.
+        let error = await #expect(throws: SupervisorError.self) {
+            _ = try await deployer.waitForSSH(vm: name, address: "127.0.0.1", deadline: .seconds(3))
+        }
+        #expect(error?.code == .timeout)
+        let text = error.map { "\($0)" } ?? ""
+        #expect(text.contains("SOMNUS-SSH-HOST-KEY"), "\(text)")
+        let knownHosts = host.manager.layout.knownHostsPath(name)
+        #expect(!FileManager.default.fileExists(atPath: knownHosts))
+
+        // The keys appear while it waits: pinned, then connected with the strict policy.
+        let record = try host.manager.record(name)
+        let consoleLog = record.consoleLogPath
+        let lines = try consoleLines(of: sshd)
+        let printer = Task {
+            try await Task.sleep(for: .seconds(2))
+            try appendToConsole(consoleLog, lines)
+        }
+        let session = try await deployer.waitForSSH(vm: name, address: "127.0.0.1", deadline: .seconds(30))
+        session.close()
+        try await printer.value
+        let pinned = try String(contentsOfFile: knownHosts, encoding: .utf8)
+        let keyBlob = try sshd.hostKey.publicKeyLine().split(separator: " ")[1]
+        #expect(pinned == "[127.0.0.1]:\(sshd.port) ssh-ed25519 \(keyBlob)\n")
+        #expect(try fileMode(knownHosts) == 0o600)
+        #expect(FileManager.default.fileExists(atPath: record.consoleLogPath))
+    }
+
+    @Test(
+        "a key printed on the console that is not the server's is refused naming both fingerprints",
+        .timeLimit(.minutes(2)))
+    func consoleKeyMismatch() async throws {
+        let host = try await TestHost.make()
+        defer { host.cleanUp() }
+        let name = uniqueName("dep")
+        _ = try await host.manager.create(name: name)
+        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
+        deployer.sshPort = sshd.port
+        let impostor = try SSHKeyPair.generate(at: host.root.appendingPathComponent("impostor").path)
+        let record = try host.manager.record(name)
+        try Data("SOMNUS-SSH-HOST-KEY \(try impostor.publicKeyLine())\r\n".utf8).write(
+            to: URL(fileURLWithPath: record.consoleLogPath))
+
+        let error = await #expect(throws: SupervisorError.self) {
+            _ = try await deployer.waitForSSH(vm: name, address: "127.0.0.1", deadline: .seconds(30))
+        }
+        #expect(error?.code == .ssh)
+        let text = error.map { "\($0)" } ?? ""
+        #expect(text.contains(try impostor.fingerprint()), "\(text)")
+        #expect(text.contains(try sshd.hostKey.fingerprint()), "\(text)")
+    }
+
+    @Test(
+        "trust follows the VM, not the address: a new address still matches the pinned key",
+        .timeLimit(.minutes(2)))
+    func addressChangeKeepsTrust() async throws {
+        let host = try await TestHost.make()
+        defer { host.cleanUp() }
+        let name = uniqueName("dep")
+        _ = try await host.manager.create(name: name)
+        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
+        deployer.sshPort = sshd.port
+        try printHostKeys(of: sshd, toConsoleOf: name, in: host)
+
+        try await deployer.waitForSSH(vm: name, address: "127.0.0.1", deadline: .seconds(30)).close()
+        // The same sshd under another name: the pinned key is rewritten for it and matches (strict policy).
+        try await deployer.waitForSSH(vm: name, address: "localhost", deadline: .seconds(30)).close()
+        let knownHosts = host.manager.layout.knownHostsPath(name)
+        let keyBlob = try sshd.hostKey.publicKeyLine().split(separator: " ")[1]
+        #expect(
+            try String(contentsOfFile: knownHosts, encoding: .utf8)
+                == "[localhost]:\(sshd.port) ssh-ed25519 \(keyBlob)\n")
+
+        // A different server at the new address is still refused: the pin is the key, not the name.
+        try sshd.replaceHostKey()
+        let error = await #expect(throws: SupervisorError.self) {
+            _ = try await deployer.waitForSSH(vm: name, address: "localhost", deadline: .seconds(30))
+        }
+        #expect(error?.code == .ssh)
+        #expect(error.map { "\($0)" }?.contains(try sshd.hostKey.fingerprint()) == true)
+    }
+}
+
+/// Appends the test sshd's host key to the VM's console log the way the guest's `somnus-ssh-host-keys` prints
+/// it (serial line endings included).
+func printHostKeys(of sshd: SSHTestServer, toConsoleOf vm: String, in host: TestHost) throws {
+    try appendToConsole(try host.manager.record(vm).consoleLogPath, try consoleLines(of: sshd))
+}
+
+/// A boot message and the key line `somnus-ssh-host-keys` prints for the test sshd's host key.
+func consoleLines(of sshd: SSHTestServer) throws -> String {
+    let fields = try sshd.hostKey.publicKeyLine().split(separator: " ")
+    return "[    3.141] systemd[1]: Starting ssh.service\r\nSOMNUS-SSH-HOST-KEY \(fields[0]) \(fields[1])\r\n"
+}
+
+/// Appends text to a console log, creating it when needed.
+func appendToConsole(_ path: String, _ text: String) throws {
+    if !FileManager.default.fileExists(atPath: path) {
+        FileManager.default.createFile(atPath: path, contents: nil)
+    }
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data(text.utf8))
+}
+
+/// The permission bits of a file.
+func fileMode(_ path: String) throws -> Int {
+    var status = stat()
+    guard stat(path, &status) == 0 else { throw CocoaError(.fileNoSuchFile) }
+    return Int(status.st_mode & 0o7777)
 }

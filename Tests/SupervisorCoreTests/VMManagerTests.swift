@@ -9,7 +9,9 @@ struct TestHost {
     let root: URL
     let manager: VMManager
 
-    static func make(uri: String = "test:///default", root: URL? = nil) async throws -> TestHost {
+    static func make(uri: String = "test:///default", root: URL? = nil, network: String = "somnus") async throws
+        -> TestHost
+    {
         let root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("somnus-vm-\(UUID())")
         let image = root.appendingPathComponent("images/base")
         try FileManager.default.createDirectory(at: image, withIntermediateDirectories: true)
@@ -31,7 +33,7 @@ struct TestHost {
         }
         let small = ResourceProfile(name: "small", vcpus: 2, memoryMiB: 2048, summary: "Fits the test driver's host.")
         let configuration = SupervisorConfiguration(
-            stateDirectory: root.path, libvirtURI: uri, accelerator: .tcg, customProfiles: [small])
+            stateDirectory: root.path, libvirtURI: uri, accelerator: .tcg, network: network, customProfiles: [small])
         let manager = try await VMManager(configuration: configuration, logger: Logger(label: "test"))
         return TestHost(root: root, manager: manager)
     }

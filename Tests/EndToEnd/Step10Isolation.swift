@@ -1,0 +1,258 @@
+import Foundation
+import Testing
+
+extension EndToEndTests {
+    /// The second VM of the isolation step.
+    static let neighbour = "e2e-b"
+    /// The host's address on the `somnus` bridge.
+    static let bridgeAddress = "192.168.213.1"
+
+    /// Not yet called from ``chain()``: run alone (a temporary `@Test` calling it with an already deployed VM),
+    /// 10a passed and the run then stopped making progress inside 10b, after the listener had started, with no
+    /// child process left; the cause is not found yet.
+    ///
+    /// Step 10: with a second VM on the bridge, the first (a hostile guest with root) cannot reach the second's
+    /// agent or sshd, cannot reach a listener on the host's bridge address, and cannot divert the host's polls
+    /// of the second by claiming its address; both agents stay healthy. `e2e-b` is deleted even on failure.
+    func isolationStep(vm: String) throws {
+        let other = Self.neighbour
+        _ = try somnus(["down", other])
+        defer { _ = try? somnus(["down", other]) }
+        let up = try step("10. second VM \(other) up") {
+            try somnus(["up", other, "--agent-binary", EndToEnd.agent, "--json"])
+        }
+        #expect(up.status == 0, "somnus up \(other) failed: \(up.stderr)")
+        guard up.status == 0 else { return }
+        let summary = try JSONSerialization.jsonObject(with: Data(up.stdout.utf8)) as? [String: Any]
+        let addressB = try #require(summary?["address"] as? String)
+        let (interfaceA, addressA) = try Self.guestAddress(vm)
+        print("e2e: \(vm) is \(addressA) on \(interfaceA), \(other) is \(addressB)")
+        #expect(addressA != addressB)
+
+        try step("10a. from \(vm): TCP to \(other)'s agent (9901) and sshd (22) fails") {
+            for port in [9901, 22] {
+                let probe = try Self.tcpProbe(from: vm, to: addressB, port: port)
+                #expect(!probe.connected, "\(vm) reached \(addressB):\(port): \(probe.detail)")
+                // Isolated ports: ARP for the neighbour never gets an answer ("No route to host"), or the
+                // connection attempt times out; either way no TCP handshake.
+                #expect(
+                    probe.detail.contains("No route to host") || probe.detail.contains("timed out"),
+                    "unexpected refusal from \(addressB):\(port): \(probe.detail)")
+                print("e2e: \(vm) → \(addressB):\(port): \(probe.detail)")
+            }
+        }
+
+        try step("10b. from \(vm): a listener on the host's bridge address \(Self.bridgeAddress) is unreachable") {
+            let listener = try HostListener(address: Self.bridgeAddress)
+            defer { listener.stop() }
+            // Control: the host itself reaches the listener, so only the path from the guest is closed.
+            #expect(listener.hostCanConnect(), "the host cannot reach its own listener on port \(listener.port)")
+            let probe = try Self.tcpProbe(from: vm, to: Self.bridgeAddress, port: listener.port)
+            #expect(!probe.connected, "\(vm) reached the host's \(Self.bridgeAddress):\(listener.port)")
+            #expect(probe.detail.contains("timed out"), "expected a silent drop: \(probe.detail)")
+            #expect(listener.acceptedFromGuest() == 0, "the host listener accepted a guest connection")
+            print("e2e: \(vm) → \(Self.bridgeAddress):\(listener.port): \(probe.detail)")
+        }
+
+        try step("10c. \(vm) claims \(other)'s address; the host's polls still reach \(other)") {
+            let bootB = try somnus(["exec", other, "--", "cat", "/proc/sys/kernel/random/boot_id"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            // The host's neighbour entry for B before the claim: B's own MAC address.
+            _ = try somnus(["agent", "status", other, "--json"])
+            let macB = Self.hostNeighbourMAC(addressB)
+            print("e2e: the host resolves \(addressB) to \(macB ?? "nothing")")
+            // A answers ARP for B's address from now on (the kernel replies for any local address); the gratuitous
+            // ARP tools (arping, python) are not in the image, so the host's neighbour entry is flushed before each
+            // sweep to make it ask again, with both guests answering.
+            let claim = try somnus([
+                "exec", vm, "--", "sh", "-c",
+                "ip addr add \(addressB)/24 dev \(interfaceA) && ip -4 -o addr show dev \(interfaceA)",
+            ])
+            #expect(claim.status == 0, "\(vm) could not add \(addressB): \(claim.stderr)")
+            #expect(claim.stdout.contains(addressB))
+            defer { _ = try? somnus(["exec", vm, "--", "ip", "addr", "del", "\(addressB)/24", "dev", interfaceA]) }
+            for sweep in 1...3 {
+                _ = Self.host("ip", ["neigh", "flush", "to", addressB, "dev", "virbr-somnus"])
+                let status = try somnus(["agent", "status", other, "--json"])
+                #expect(status.status == 0, "sweep \(sweep): \(other)'s agent did not answer: \(status.stderr)")
+                let answer = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+                #expect(
+                    answer?["boot_id"] as? String == bootB,
+                    "sweep \(sweep): the agent at \(addressB) is not \(other)'s (boot id \(answer?["boot_id"] ?? "?"))")
+                let states = try Self.healthStates()
+                #expect(states[vm] == "healthy" && states[other] == "healthy", "sweep \(sweep): \(states)")
+                if let macB {
+                    let now = Self.hostNeighbourMAC(addressB)
+                    #expect(
+                        now == nil || now == macB, "sweep \(sweep): \(addressB) resolves to \(now ?? "?"), not \(macB)")
+                }
+            }
+        }
+
+        try step("10d. a capture during a health sweep: the hostile guest sees no token") {
+            let tokenB = try String(
+                contentsOfFile: EndToEnd.stateDirectory + "/vms/\(other)/agent.token", encoding: .utf8
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(tokenB.count == 64)
+            let inGuest = try somnus(["exec", vm, "--", "sh", "-c", "command -v tcpdump || echo none"])
+            if inGuest.stdout.contains("none") {
+                print("e2e: skipped the capture inside \(vm): the guest image has no tcpdump")
+            }
+            let pcap = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-e2e-\(UUID()).pcap").path
+            defer { try? FileManager.default.removeItem(atPath: pcap) }
+            // Detached through sh like the listener; stopped with SIGINT so tcpdump flushes the file.
+            let pid = EndToEndTests.host(
+                "sh", ["-c", "tcpdump -i virbr-somnus -U -s 0 -w \(pcap) tcp port 9901 >/dev/null 2>&1 & echo $!"]
+            ).trimmingCharacters(in: .whitespacesAndNewlines)
+            Thread.sleep(forTimeInterval: 2)
+            let health = try somnus(["health", "--json"])
+            Thread.sleep(forTimeInterval: 1)
+            EndToEndTests.host("kill", ["-INT", pid])
+            Thread.sleep(forTimeInterval: 1)
+            #expect(health.status == 0)
+            let bytes = FileManager.default.contents(atPath: pcap) ?? Data()
+            let seen = bytes.range(of: Data(tokenB.utf8)) != nil
+            // Plain HTTP until the agent channel speaks TLS: the host's own bridge capture shows the token; the
+            // isolated ports keep it from every other guest.
+            print(
+                "e2e: host-side capture on virbr-somnus: \(bytes.count) bytes, \(other)'s token \(seen ? "present (plain HTTP)" : "absent")"
+            )
+            let states = try Self.healthStates()
+            #expect(states[vm] == "healthy" && states[other] == "healthy", "\(states)")
+        }
+    }
+
+    /// The guest's interface name and IPv4 address on the VM network.
+    static func guestAddress(_ vm: String) throws -> (interface: String, address: String) {
+        let result = try somnus(["exec", vm, "--", "ip", "-4", "-o", "addr", "show", "scope", "global"])
+        for line in result.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if fields.count >= 4, fields[2] == "inet", let address = fields[3].split(separator: "/").first {
+                return (String(fields[1]), String(address))
+            }
+        }
+        throw CLIFailure(message: "no IPv4 address in \(vm): \(result.stdout) \(result.stderr)")
+    }
+
+    /// A TCP connection attempt from inside a guest (bash's /dev/tcp, 5 s limit).
+    static func tcpProbe(from vm: String, to address: String, port: Int) throws -> (connected: Bool, detail: String) {
+        let result = try somnus([
+            "exec", vm, "--", "bash", "-c",
+            "timeout 5 bash -c 'exec 3<>/dev/tcp/\(address)/\(port) && echo CONNECTED' 2>&1; "
+                + "rc=$?; [ $rc -eq 124 ] && echo 'connection attempt timed out'; exit 0",
+        ])
+        let detail = (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (detail.contains("CONNECTED"), detail)
+    }
+
+    /// Runs a host command, returning its stdout (empty on failure). Output goes through a temporary file, not a
+    /// pipe, so a background process that inherits the descriptor cannot hold the read open.
+    @discardableResult
+    static func host(_ tool: String, _ arguments: [String]) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-e2e-\(UUID()).out").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let output = FileHandle(forWritingAtPath: path)
+        else { return "" }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "" }
+        process.waitUntilExit()
+        try? output.close()
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    /// The MAC address the host's neighbour table has for `address` on the bridge, if any.
+    static func hostNeighbourMAC(_ address: String) -> String? {
+        let fields = host("ip", ["neigh", "show", "to", address, "dev", "virbr-somnus"]).split(separator: " ")
+        guard let index = fields.firstIndex(of: "lladdr"), index + 1 < fields.count else { return nil }
+        return String(fields[index + 1])
+    }
+
+    /// Each VM's health state from one `somnus health --json` sweep.
+    static func healthStates() throws -> [String: String] {
+        let health = try somnus(["health", "--json"])
+        let rows = (try? JSONSerialization.jsonObject(with: Data(health.stdout.utf8)) as? [[String: Any]]) ?? []
+        var states: [String: String] = [:]
+        for row in rows {
+            if let name = row["vm"] as? String, let state = row["state"] as? String { states[name] = state }
+        }
+        return states
+    }
+}
+
+/// A failure of the test's own plumbing, with what was seen.
+struct CLIFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// A TCP listener on a host address, run by python3 on a free port; it writes its port and one line per accepted
+/// connection to a log file.
+final class HostListener {
+    let port: Int
+    private let log: String
+
+    init(address: String) throws {
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-e2e-listener-\(UUID())").path
+        let script = """
+            import socket, sys
+            s = socket.socket(); s.bind((sys.argv[1], 0)); s.listen(16)
+            log = open(sys.argv[2], "a", buffering=1)
+            log.write("PORT %d\\n" % s.getsockname()[1])
+            probe = socket.create_connection((sys.argv[1], s.getsockname()[1]), timeout=3)
+            c, peer = s.accept(); c.close(); probe.close(); log.write("SELF %s\\n" % peer[0])
+            while True:
+                c, peer = s.accept(); log.write("ACCEPTED %s\\n" % peer[0]); c.close()
+            """
+        // Started detached through sh (which exits at once): the test process never has a live child of its own
+        // while it spawns the next `somnus`.
+        let scriptPath = log + ".py"
+        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        EndToEndTests.host(
+            "sh", ["-c", "python3 \(scriptPath) \(address) \(log) >/dev/null 2>&1 & echo $! >\(log).pid"])
+        var found: Int?
+        for _ in 0..<100 where found == nil {
+            Thread.sleep(forTimeInterval: 0.1)
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            guard text.contains("SELF ") else { continue }
+            found = text.split(separator: "\n").first { $0.hasPrefix("PORT ") }.flatMap { Int($0.dropFirst(5)) }
+        }
+        guard let found else {
+            if let pid = try? String(contentsOfFile: log + ".pid", encoding: .utf8) {
+                EndToEndTests.host("kill", [pid.trimmingCharacters(in: .whitespacesAndNewlines)])
+            }
+            throw CLIFailure(message: "the host listener did not start on \(address)")
+        }
+        port = found
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: log)
+    }
+
+    /// Whether the listener accepted its own connection from the host's stack at start-up (the control: only the
+    /// path from the guest is closed).
+    func hostCanConnect() -> Bool {
+        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("SELF ")
+    }
+
+    /// Stops the listener and returns how many connections it accepted besides the host's own.
+    func acceptedFromGuest() -> Int {
+        stop()
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return text.components(separatedBy: "ACCEPTED").count - 1
+    }
+
+    func stop() {
+        if let pid = try? String(contentsOfFile: log + ".pid", encoding: .utf8) {
+            EndToEndTests.host("kill", [pid.trimmingCharacters(in: .whitespacesAndNewlines)])
+            try? FileManager.default.removeItem(atPath: log + ".pid")
+        }
+        try? FileManager.default.removeItem(atPath: log + ".py")
+    }
+}
