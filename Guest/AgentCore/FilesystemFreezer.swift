@@ -21,12 +21,19 @@ public protocol FilesystemFreezer: Sendable {
     /// Thaws whatever is frozen, by this process or an earlier one (the agent calls it at start-up).
     /// - Returns: The mount points that were frozen and are thawed now.
     func thawAll() -> [String]
+    /// Starts a process that thaws everything if the agent dies before its own thaw (see ``ThawGuard``).
+    /// - Parameter timeout: How long the guard waits at most.
+    /// - Returns: The guard, or `nil` when this freezer needs none or it cannot start.
+    func startThawGuard(timeout: Duration) -> ThawGuard?
 }
 
 extension FilesystemFreezer {
     /// Thaws nothing: a freezer that does not know which of its mount points a previous process froze leaves
     /// them alone (``IoctlFilesystemFreezer`` asks the kernel).
     public func thawAll() -> [String] { [] }
+
+    /// No guard: only a freezer of real filesystems needs one.
+    public func startThawGuard(timeout: Duration) -> ThawGuard? { nil }
 }
 
 /// The real freezer: `FIFREEZE`/`FITHAW` ioctls on the writable block filesystems of a mount table.
@@ -105,6 +112,11 @@ public struct IoctlFilesystemFreezer: FilesystemFreezer {
     public func thawAll() -> [String] {
         guard let mountPoints = try? mountPoints() else { return [] }
         return mountPoints.reversed().filter { (try? thaw($0)) != nil }
+    }
+
+    /// A ``ThawGuard`` process running this executable's `thaw --guard-seconds`.
+    public func startThawGuard(timeout: Duration) -> ThawGuard? {
+        ThawGuard.start(timeout: timeout)
     }
 
     private static func control(_ mountPoint: String, request: UInt, verb: String) throws(AgentError) {

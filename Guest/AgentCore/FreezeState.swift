@@ -7,7 +7,7 @@ final class FreezeState: Sendable {
     private enum Phase {
         case idle
         case freezing
-        case frozen(mountPoints: [String], generation: Int)
+        case frozen(mountPoints: [String], generation: Int, guardProcess: ThawGuard?)
     }
 
     let freezer: any FilesystemFreezer
@@ -51,29 +51,35 @@ final class FreezeState: Sendable {
         let freezer = freezer
         // Freeze and thaw run on threads of their own: a shared pool thread may be blocked writing to a frozen
         // filesystem (a memory write, a pack database update), and on a 1-vCPU guest the pool has one thread.
-        let outcome = await DetachedThread.run(name: "somnus-freeze") { () -> Result<[String], AgentError> in
+        // The guard exists before anything is frozen, and outlives the agent by a few seconds at most.
+        let guardTimeout = timeout + .seconds(5)
+        let outcome = await DetachedThread.run(name: "somnus-freeze") {
+            () -> Result<([String], ThawGuard?), AgentError> in
+            let guardProcess = freezer.startThawGuard(timeout: guardTimeout)
             var frozen: [String] = []
             do throws(AgentError) {
                 for mountPoint in try freezer.mountPoints() {
                     try freezer.freeze(mountPoint)
                     frozen.append(mountPoint)
                 }
-                return .success(frozen)
+                return .success((frozen, guardProcess))
             } catch {
                 for mountPoint in frozen.reversed() { try? freezer.thaw(mountPoint) }
+                guardProcess?.dismiss()
                 return .failure(error)
             }
         }
         let frozen: [String]
+        let guardProcess: ThawGuard?
         switch outcome {
-        case .success(let value): frozen = value
+        case .success(let value): (frozen, guardProcess) = value
         case .failure(let error):
             phase.withLock { $0.phase = .idle }
             throw error
         }
         let generation = phase.withLock { state in
             state.generation += 1
-            state.phase = .frozen(mountPoints: frozen, generation: state.generation)
+            state.phase = .frozen(mountPoints: frozen, generation: state.generation, guardProcess: guardProcess)
             return state.generation
         }
         let deadline = Date().timeIntervalSince1970 + Double(timeout.components.seconds)
@@ -111,11 +117,11 @@ final class FreezeState: Sendable {
     ///   - generation: Thaw only this freeze (the deadline's thaw must not end a later freeze); `nil` for any.
     ///   - reason: `request` or `deadline`, for the event.
     func thaw(generation: Int? = nil, reason: String = "request") async -> ThawResponse {
-        let mountPoints = phase.withLock { state -> [String] in
-            guard case .frozen(let mountPoints, let current) = state.phase else { return [] }
-            if let generation, generation != current { return [] }
+        let (mountPoints, guardProcess) = phase.withLock { state -> ([String], ThawGuard?) in
+            guard case .frozen(let mountPoints, let current, let guardProcess) = state.phase else { return ([], nil) }
+            if let generation, generation != current { return ([], nil) }
             state.phase = .idle
-            return mountPoints
+            return (mountPoints, guardProcess)
         }
         guard !mountPoints.isEmpty else { return ThawResponse(thawed: []) }
         let freezer = freezer
@@ -124,6 +130,7 @@ final class FreezeState: Sendable {
             for mountPoint in mountPoints.reversed() where (try? freezer.thaw(mountPoint)) != nil {
                 thawed.append(mountPoint)
             }
+            guardProcess?.dismiss()
             return thawed
         }
         events.record(

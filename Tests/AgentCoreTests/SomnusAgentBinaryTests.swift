@@ -117,6 +117,58 @@ struct SomnusAgentBinaryTests {
         #expect(process.terminationStatus == 0)
         #expect(text == "nothing was frozen\n")
     }
+
+    /// Starts `thaw --guard-seconds` as this process's child over a mount table with nothing to thaw; returns it
+    /// and how long it took to exit after `act` ran.
+    private func guardRun(
+        seconds: Int, agentPID: Int32, _ act: (Process) -> Void
+    ) async throws -> (Process, Duration) {
+        let mounts = directory.appendingPathComponent("mounts")
+        try "proc /proc proc rw 0 0\n".write(to: mounts, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "thaw", "--mounts", mounts.path, "--guard-seconds", "\(seconds)", "--agent-pid", "\(agentPID)",
+        ]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        let reader = stdout.fileHandleForReading
+        let ready = try await onThread { String(decoding: reader.availableData, as: UTF8.self) }
+        #expect(ready == "ready\n", "a guard says ready once its signals are blocked, then nothing")
+        act(process)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let rest = try await onThread {
+            let data = reader.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        #expect(rest.isEmpty, "a guard writes nothing after ready: \(rest)")
+        return (process, clock.now - start)
+    }
+
+    @Test("a thaw guard waits for its agent, and thaws at once when the agent is gone, on TERM, or at its deadline")
+    func thawGuard() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Not its parent: the agent is gone, so the guard thaws at once.
+        let (orphan, orphanTook) = try await guardRun(seconds: 60, agentPID: 1) { _ in }
+        #expect(orphan.terminationStatus == 0)
+        #expect(orphanTook < .seconds(10))
+        // Its parent (this test) alive: it waits until TERM.
+        let (terminated, terminatedTook) = try await guardRun(seconds: 60, agentPID: getpid()) { process in
+            Thread.sleep(forTimeInterval: 0.5)
+            #expect(process.isRunning, "the guard left while its agent was alive")
+            process.terminate()
+        }
+        #expect(terminated.terminationStatus == 0)
+        #expect(terminated.terminationReason == .exit)
+        #expect(terminatedTook < .seconds(10))
+        // Its deadline.
+        let (expired, _) = try await guardRun(seconds: 1, agentPID: getpid()) { _ in }
+        #expect(expired.terminationStatus == 0)
+    }
 }
 
 private func bindDatagramSocket(_ path: String) throws -> Int32 {

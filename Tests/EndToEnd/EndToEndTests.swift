@@ -100,6 +100,7 @@ struct EndToEndTests {
         _ = try somnus(["down", vm])
         guard try bootStep(vm: vm) else { return }
         try execStep(vm: vm)
+        try isolationStep(vm: vm)
         try errorsStep(vm: vm)
         try memoryStep(vm: vm)
         try snapshotStep(vm: vm)
