@@ -61,7 +61,14 @@ public final class ThawGuard: Sendable {
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { signal in thawGuardSignal.store(signal, ordering: .relaxed) }
         sigemptyset(&action.sa_mask)
-        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaction(signal, &action, nil) }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] {
+            sigaction(signal, &action, nil)
+            sigaddset(&signals, signal)
+        }
+        // A mask inherited from the starting process must not keep them from this thread.
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         _ = "ready\n".utf8CString.withUnsafeBufferPointer { write(STDOUT_FILENO, $0.baseAddress, $0.count - 1) }
         let clock = ContinuousClock()
         let end = clock.now + timeout

@@ -7,10 +7,6 @@ extension EndToEndTests {
     /// The host's address on the `somnus` bridge.
     static let bridgeAddress = "192.168.213.1"
 
-    /// Not yet called from ``chain()``: run alone (a temporary `@Test` calling it with an already deployed VM),
-    /// 10a passed and the run then stopped making progress inside 10b, after the listener had started, with no
-    /// child process left; the cause is not found yet.
-    ///
     /// Step 10: with a second VM on the bridge, the first (a hostile guest with root) cannot reach the second's
     /// agent or sshd, cannot reach a listener on the host's bridge address, and cannot divert the host's polls
     /// of the second by claiming its address; both agents stay healthy. `e2e-b` is deleted even on failure.
@@ -44,13 +40,12 @@ extension EndToEndTests {
 
         try step("10b. from \(vm): a listener on the host's bridge address \(Self.bridgeAddress) is unreachable") {
             let listener = try HostListener(address: Self.bridgeAddress)
-            defer { listener.stop() }
             // Control: the host itself reaches the listener, so only the path from the guest is closed.
             #expect(listener.hostCanConnect(), "the host cannot reach its own listener on port \(listener.port)")
             let probe = try Self.tcpProbe(from: vm, to: Self.bridgeAddress, port: listener.port)
             #expect(!probe.connected, "\(vm) reached the host's \(Self.bridgeAddress):\(listener.port)")
             #expect(probe.detail.contains("timed out"), "expected a silent drop: \(probe.detail)")
-            #expect(listener.acceptedFromGuest() == 0, "the host listener accepted a guest connection")
+            #expect(listener.acceptPending() == 0, "a guest's connection reached the host listener")
             print("e2e: \(vm) → \(Self.bridgeAddress):\(listener.port): \(probe.detail)")
         }
 
@@ -100,15 +95,19 @@ extension EndToEndTests {
             }
             let pcap = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-e2e-\(UUID()).pcap").path
             defer { try? FileManager.default.removeItem(atPath: pcap) }
-            // Detached through sh like the listener; stopped with SIGINT so tcpdump flushes the file.
-            let pid = EndToEndTests.host(
-                "sh", ["-c", "tcpdump -i virbr-somnus -U -s 0 -w \(pcap) tcp port 9901 >/dev/null 2>&1 & echo $!"]
-            ).trimmingCharacters(in: .whitespacesAndNewlines)
+            // A direct child; it inherits this process's blocked INT and TERM, so it is killed, and `-U` has
+            // written every packet by then.
+            let tcpdump = Process()
+            tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            tcpdump.arguments = ["tcpdump", "-i", "virbr-somnus", "-U", "-s", "0", "-w", pcap, "tcp", "port", "9901"]
+            tcpdump.standardOutput = FileHandle.nullDevice
+            tcpdump.standardError = FileHandle.nullDevice
+            try tcpdump.run()
             Thread.sleep(forTimeInterval: 2)
             let health = try somnus(["health", "--json"])
             Thread.sleep(forTimeInterval: 1)
-            EndToEndTests.host("kill", ["-INT", pid])
-            Thread.sleep(forTimeInterval: 1)
+            kill(tcpdump.processIdentifier, SIGKILL)
+            tcpdump.waitUntilExit()
             #expect(health.status == 0)
             let bytes = FileManager.default.contents(atPath: pcap) ?? Data()
             let seen = bytes.range(of: Data(tokenB.utf8)) != nil
@@ -190,69 +189,64 @@ struct CLIFailure: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// A TCP listener on a host address, run by python3 on a free port; it writes its port and one line per accepted
-/// connection to a log file.
+/// A TCP listener on a host address, in this process (a listener started through a shell would outlive it and
+/// keep `Process.waitUntilExit` of that shell waiting): connections are only ever taken with a non-blocking
+/// `accept`, so a guest's connection would be counted, never served.
 final class HostListener {
     let port: Int
-    private let log: String
+    private let descriptor: Int32
 
     init(address: String) throws {
-        log = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-e2e-listener-\(UUID())").path
-        let script = """
-            import socket, sys
-            s = socket.socket(); s.bind((sys.argv[1], 0)); s.listen(16)
-            log = open(sys.argv[2], "a", buffering=1)
-            log.write("PORT %d\\n" % s.getsockname()[1])
-            probe = socket.create_connection((sys.argv[1], s.getsockname()[1]), timeout=3)
-            c, peer = s.accept(); c.close(); probe.close(); log.write("SELF %s\\n" % peer[0])
-            while True:
-                c, peer = s.accept(); log.write("ACCEPTED %s\\n" % peer[0]); c.close()
-            """
-        // Started detached through sh (which exits at once): the test process never has a live child of its own
-        // while it spawns the next `somnus`.
-        let scriptPath = log + ".py"
-        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-        EndToEndTests.host(
-            "sh", ["-c", "python3 \(scriptPath) \(address) \(log) >/dev/null 2>&1 & echo $! >\(log).pid"])
-        var found: Int?
-        for _ in 0..<100 where found == nil {
-            Thread.sleep(forTimeInterval: 0.1)
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            guard text.contains("SELF ") else { continue }
-            found = text.split(separator: "\n").first { $0.hasPrefix("PORT ") }.flatMap { Int($0.dropFirst(5)) }
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = 0
+        guard descriptor >= 0, inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else {
+            throw CLIFailure(message: "cannot make a listener socket for \(address)")
         }
-        guard let found else {
-            if let pid = try? String(contentsOfFile: log + ".pid", encoding: .utf8) {
-                EndToEndTests.host("kill", [pid.trimmingCharacters(in: .whitespacesAndNewlines)])
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(descriptor, pointer, length) == 0 && listen(descriptor, 16) == 0
+                    && getsockname(descriptor, pointer, &length) == 0
             }
-            throw CLIFailure(message: "the host listener did not start on \(address)")
         }
-        port = found
+        guard bound else {
+            close(descriptor)
+            throw CLIFailure(message: "cannot listen on \(address): \(String(cString: strerror(errno)))")
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: socketAddress.sin_port))
     }
 
     deinit {
-        stop()
-        try? FileManager.default.removeItem(atPath: log)
+        close(descriptor)
     }
 
-    /// Whether the listener accepted its own connection from the host's stack at start-up (the control: only the
-    /// path from the guest is closed).
+    /// The control: the host's own connection to the listener is accepted (only the path from a guest is closed).
     func hostCanConnect() -> Bool {
-        ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("SELF ")
-    }
-
-    /// Stops the listener and returns how many connections it accepted besides the host's own.
-    func acceptedFromGuest() -> Int {
-        stop()
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        return text.components(separatedBy: "ACCEPTED").count - 1
-    }
-
-    func stop() {
-        if let pid = try? String(contentsOfFile: log + ".pid", encoding: .utf8) {
-            EndToEndTests.host("kill", [pid.trimmingCharacters(in: .whitespacesAndNewlines)])
-            try? FileManager.default.removeItem(atPath: log + ".pid")
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) == 0 }
         }
-        try? FileManager.default.removeItem(atPath: log + ".py")
+        let connected = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) == 0 }
+        }
+        return named && connected && acceptPending() == 1
+    }
+
+    /// How many connections wait to be accepted (each is accepted and closed).
+    func acceptPending() -> Int {
+        var count = 0
+        for _ in 0..<20 {
+            let accepted = accept(descriptor, nil, nil)
+            if accepted < 0 { break }
+            close(accepted)
+            count += 1
+        }
+        return count
     }
 }
