@@ -21,6 +21,7 @@ struct PackKeyDeployTests {
         deployer.sshPort = sshd.port
 
         let target = sshd.directory + "/guest-etc-somnus/pack-cache.gpg"
+        try printHostKeys(of: sshd, toConsoleOf: name, in: host)
         let session = try await deployer.waitForSSH(vm: name, address: "127.0.0.1", deadline: .seconds(30))
         defer { session.close() }
         try await deployer.installPackCacheKey(session: session, vm: name, at: target)
