@@ -215,6 +215,7 @@ let package = Package(
                     exclude: ["Data"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentCoreTests", dependencies: [
                 "AgentCore", "AgentAPI", "Curl", "LogClassifier", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
+                serviceLifecycle,
                 "Packs",
             ],
                     path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),

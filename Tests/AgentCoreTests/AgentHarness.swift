@@ -4,6 +4,7 @@ import Curl
 import Foundation
 import HTTPTypes
 import Logging
+import ServiceLifecycle
 import Testing
 
 /// A running in-process agent on 127.0.0.1:0 with a temporary socket, token file and data directory.
@@ -57,21 +58,30 @@ struct AgentHarness {
             configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false,
             maintenance: maintenance, connections: connections)
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
+        // Stopped the way systemd stops it, by a graceful shutdown: cancelling the listeners while connections
+        // wait to be accepted (the connection-limit tests leave thousands) traps in NIO.
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [HarnessService(server: server, onReady: { continuation.yield($0) })], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await server.run { continuation.yield($0) }
+                try await services.run()
             }
             var iterator = ready.makeAsyncIterator()
             let endpoints = try #require(await iterator.next())
             let harness = AgentHarness(endpoints: endpoints, directory: directory)
+            var failure: (any Error)?
             do {
                 try await harness.waitForMemory()
                 try await body(harness)
             } catch {
-                group.cancelAll()
-                throw error
+                failure = error
             }
+            await services.triggerGracefulShutdown()
+            group.addTask { try await Task.sleep(for: .seconds(20)) }
+            _ = try? await group.next()
             group.cancelAll()
+            if let failure { throw failure }
         }
     }
 
@@ -143,5 +153,15 @@ struct AgentHarness {
 func onThread<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
     try await withCheckedThrowingContinuation { continuation in
         Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+/// The agent server as a service of the harness's group, so that the group's graceful shutdown reaches it.
+private struct HarnessService: Service {
+    let server: AgentServer
+    let onReady: @Sendable (AgentEndpoints) async -> Void
+
+    func run() async throws {
+        try await server.run(onReady: onReady)
     }
 }
