@@ -79,23 +79,8 @@ public struct VirNetworkDHCPHost: Sendable, Hashable {
         var attributes = [("mac", macAddress)]
         if let name { attributes.append(("name", name)) }
         attributes.append(("ip", address))
-        let rendered = attributes.map { "\($0.0)='\(VirNetworkDHCPHost.escape($0.1))'" }.joined(separator: " ")
+        let rendered = attributes.map { "\($0.0)='\(VirDomainSnapshot.escapeXML($0.1))'" }.joined(separator: " ")
         return "<host \(rendered)/>"
-    }
-
-    private static func escape(_ value: String) -> String {
-        var result = ""
-        for character in value {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "'": result += "&apos;"
-            case "\"": result += "&quot;"
-            default: result.append(character)
-            }
-        }
-        return result
     }
 }
 
