@@ -19,6 +19,10 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: "hummingbird")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
+let asn1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
 
 let package = Package(
     name: "Somnus",
@@ -39,6 +43,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // MARK: Shared
@@ -102,7 +109,7 @@ let package = Package(
             name: "SupervisorCore",
             dependencies: [
                 "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
-                "Packs", "Checksum", hummingbird, httpTypes, nioCore,
+                "Packs", "Checksum", hummingbird, httpTypes, nioCore, crypto, x509, asn1,
             ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
@@ -146,7 +153,7 @@ let package = Package(
             dependencies: [
                 "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", "Memory", logging, serviceLifecycle,
                 unixSignals,
-                hummingbird, httpTypes, nioCore,
+                hummingbird, hummingbirdTLS, nioSSL, crypto, httpTypes, nioCore,
                 nioPosix, "Packs",
             ],
             path: "Guest/AgentCore",

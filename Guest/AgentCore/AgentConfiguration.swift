@@ -1,4 +1,4 @@
-import AgentAPI
+public import AgentAPI
 public import FoundationEssentials
 
 /// Where a listener binds: `HOST:PORT`, with IPv6 hosts in brackets (`[::]:9901`).
@@ -43,6 +43,9 @@ public struct AgentConfiguration: Sendable, Equatable {
     public var listen: AgentListenAddress
     /// The file holding the bearer token (`token_file`).
     public var tokenFile: String
+    /// The directory of the TCP listener's TLS files (`tls_dir`), named in ``AgentTLSFiles``; without them the
+    /// listener speaks plain HTTP.
+    public var tlsDirectory: String
     /// The unix socket for clients inside the VM (`socket`).
     public var socketPath: String
     /// The agent's state directory (`data_dir`).
@@ -66,6 +69,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     public init(
         listen: AgentListenAddress = AgentListenAddress(host: "0.0.0.0", port: 9901),
         tokenFile: String = "/etc/somnus/agent.token",
+        tlsDirectory: String = AgentTLSFiles.defaultDirectory,
         socketPath: String = "/run/somnus/agent.sock",
         dataDirectory: String = "/var/lib/somnus",
         monitoredUnits: [String] = [],
@@ -77,6 +81,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     ) {
         self.listen = listen
         self.tokenFile = tokenFile
+        self.tlsDirectory = tlsDirectory
         self.socketPath = socketPath
         self.dataDirectory = dataDirectory
         self.monitoredUnits = monitoredUnits
@@ -93,6 +98,8 @@ public struct AgentConfiguration: Sendable, Equatable {
         public var listen: String?
         /// `--token-file`.
         public var tokenFile: String?
+        /// `--tls-dir`.
+        public var tlsDirectory: String?
         /// `--socket`.
         public var socketPath: String?
         /// `--data-dir`.
@@ -100,10 +107,12 @@ public struct AgentConfiguration: Sendable, Equatable {
 
         /// Creates overrides.
         public init(
-            listen: String? = nil, tokenFile: String? = nil, socketPath: String? = nil, dataDirectory: String? = nil
+            listen: String? = nil, tokenFile: String? = nil, tlsDirectory: String? = nil, socketPath: String? = nil,
+            dataDirectory: String? = nil
         ) {
             self.listen = listen
             self.tokenFile = tokenFile
+            self.tlsDirectory = tlsDirectory
             self.socketPath = socketPath
             self.dataDirectory = dataDirectory
         }
@@ -137,6 +146,9 @@ public struct AgentConfiguration: Sendable, Equatable {
         if let tokenFile = overrides.tokenFile {
             configuration.tokenFile = try Self.nonEmpty(tokenFile, key: "token_file")
         }
+        if let directory = overrides.tlsDirectory {
+            configuration.tlsDirectory = try Self.absolute(directory, key: "tls_dir")
+        }
         if let socket = overrides.socketPath { configuration.socketPath = try Self.nonEmpty(socket, key: "socket") }
         if let dataDirectory = overrides.dataDirectory {
             configuration.dataDirectory = try Self.nonEmpty(dataDirectory, key: "data_dir")
@@ -167,6 +179,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         var configuration = AgentConfiguration()
         if let listen = file.listen { configuration.listen = try AgentListenAddress(parsing: listen) }
         if let tokenFile = file.tokenFile { configuration.tokenFile = try nonEmpty(tokenFile, key: "token_file") }
+        if let directory = file.tlsDir { configuration.tlsDirectory = try absolute(directory, key: "tls_dir") }
         if let socket = file.socket { configuration.socketPath = try nonEmpty(socket, key: "socket") }
         if let dataDirectory = file.dataDir {
             configuration.dataDirectory = try nonEmpty(dataDirectory, key: "data_dir")
@@ -202,6 +215,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         let file = ConfigurationFile(
             listen: listen.description,
             tokenFile: tokenFile,
+            tlsDir: tlsDirectory,
             socket: socketPath,
             dataDir: dataDirectory,
             monitoredUnits: monitoredUnits,
@@ -233,6 +247,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     private static let expectations: [String: String] = [
         "listen": "a string",
         "token_file": "a string",
+        "tls_dir": "a string",
         "socket": "a string",
         "data_dir": "a string",
         "monitored_units": "an array of strings",
@@ -248,6 +263,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 private struct ConfigurationFile: Codable {
     var listen: String?
     var tokenFile: String?
+    var tlsDir: String?
     var socket: String?
     var dataDir: String?
     var monitoredUnits: [String]?
@@ -260,6 +276,7 @@ private struct ConfigurationFile: Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
         case tokenFile = "token_file"
+        case tlsDir = "tls_dir"
         case socket
         case dataDir = "data_dir"
         case monitoredUnits = "monitored_units"
@@ -273,6 +290,7 @@ private struct ConfigurationFile: Codable {
     init(
         listen: String?,
         tokenFile: String?,
+        tlsDir: String?,
         socket: String?,
         dataDir: String?,
         monitoredUnits: [String]?,
@@ -284,6 +302,7 @@ private struct ConfigurationFile: Codable {
     ) {
         self.listen = listen
         self.tokenFile = tokenFile
+        self.tlsDir = tlsDir
         self.socket = socket
         self.dataDir = dataDir
         self.monitoredUnits = monitoredUnits
@@ -310,6 +329,7 @@ private struct ConfigurationFile: Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         listen = try container.decodeIfPresent(String.self, forKey: .listen)
         tokenFile = try container.decodeIfPresent(String.self, forKey: .tokenFile)
+        tlsDir = try container.decodeIfPresent(String.self, forKey: .tlsDir)
         socket = try container.decodeIfPresent(String.self, forKey: .socket)
         dataDir = try container.decodeIfPresent(String.self, forKey: .dataDir)
         monitoredUnits = try container.decodeIfPresent([String].self, forKey: .monitoredUnits)

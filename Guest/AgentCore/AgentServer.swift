@@ -1,6 +1,8 @@
 import AgentAPI
 import FoundationEssentials
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 import NIOCore
 import ServiceLifecycle
@@ -125,11 +127,26 @@ public struct AgentServer: Sendable {
 
         let (bound, boundContinuation) = AsyncStream<AgentEndpointPart>.makeStream()
         let logger = logger
+        let tcpHTTP = HTTPServerBuilder.http1(
+            configuration: .init(additionalChannelHandlers: [tcpLimiter.makeHandler()], idleTimeout: idleTimeout))
+        let tcpServer: HTTPServerBuilder
+        if let tls = try AgentTLS.load(directory: configuration.tlsDirectory, logger: logger) {
+            do {
+                tcpServer = try .tls(tcpHTTP, configuration: tls.channel)
+            } catch {
+                throw AgentError(
+                    .invalidConfiguration, "tls_dir: \(configuration.tlsDirectory) is unusable", cause: error)
+            }
+            logger.info("Agent TCP listener speaks mutual TLS", metadata: ["agent.tls.client": "\(tls.clientPin)"])
+        } else {
+            tcpServer = tcpHTTP
+            logger.warning(
+                "Agent TCP listener speaks plain HTTP: no TLS files",
+                metadata: ["agent.tls.directory": "\(configuration.tlsDirectory)"])
+        }
         let tcp = Application(
             router: buildRouter(state: state, listener: .tcp),
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [tcpLimiter.makeHandler()], idleTimeout: idleTimeout)),
+            server: tcpServer,
             configuration: .init(
                 address: .hostname(configuration.listen.host, port: configuration.listen.port),
                 serverName: "somnus-agent"

@@ -77,8 +77,7 @@ public final class ThawGuard: Sendable {
             if signal != 0 { return "signal \(signal)" }
             if getppid() != agent { return "agent exited" }
             if clock.now >= end { return "deadline" }
-            var pause = timespec(tv_sec: 0, tv_nsec: 100_000_000)
-            nanosleep(&pause, nil)
+            usleep(100_000)
         }
     }
 }

@@ -29,6 +29,11 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "The file holding the bearer token (default /etc/somnus/agent.token).")
     var tokenFile: String?
 
+    @Option(
+        name: .customLong("tls-dir"),
+        help: "The TCP listener's TLS files agent.crt, agent.key and host.crt (default /etc/somnus/tls).")
+    var tlsDirectory: String?
+
     @Option(help: "The unix socket for clients inside the VM (default /run/somnus/agent.sock).")
     var socket: String?
 
@@ -37,7 +42,8 @@ struct ConfigurationOptions: ParsableArguments {
 
     var overrides: AgentConfiguration.Overrides {
         AgentConfiguration.Overrides(
-            listen: listen, tokenFile: tokenFile, socketPath: socket, dataDirectory: dataDirectory)
+            listen: listen, tokenFile: tokenFile, tlsDirectory: tlsDirectory, socketPath: socket,
+            dataDirectory: dataDirectory)
     }
 }
 

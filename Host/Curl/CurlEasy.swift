@@ -15,6 +15,8 @@ final class CurlEasy {
     let url: String
     /// The request's total deadline, for timeout messages.
     let timeout: Duration
+    /// The pinned server key, for the message of a mismatch.
+    let pinnedPublicKey: String?
     /// curl's error buffer (`CURLOPT_ERRORBUFFER`), `CURL_ERROR_SIZE` bytes.
     private let errorBuffer: UnsafeMutablePointer<CChar>
     /// The request header list (`struct curl_slist *`), kept alive for the transfer.
@@ -35,6 +37,7 @@ final class CurlEasy {
         method = request.method
         url = request.url
         timeout = request.timeout
+        pinnedPublicKey = request.tls?.pinnedPublicKey
         maximumBodySize = configuration.maximumResponseBodySize
         if let failure = CurlGlobal.ensureInitialized() {
             throw CurlError(
@@ -78,6 +81,9 @@ final class CurlEasy {
         if let path = request.unixSocketPath {
             try setString(CURLOPT_UNIX_SOCKET_PATH, path, "CURLOPT_UNIX_SOCKET_PATH")
         }
+        if let tls = request.tls {
+            try configureTLS(tls)
+        }
         try configureMethodAndBody(request)
         try configureHeaders(request)
         let context = Unmanaged.passUnretained(self).toOpaque()
@@ -89,6 +95,23 @@ final class CurlEasy {
             somnus_curl_easy_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlEasyHeaderCallback)
         }
         try check("CURLOPT_HEADERDATA") { somnus_curl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, context) }
+    }
+
+    private func configureTLS(_ tls: CurlTLS) throws(CurlError) {
+        // The pin is the whole check: no CA vouches for the server, and its name and dates do not matter.
+        try setLong(CURLOPT_SSL_VERIFYPEER, 0, "CURLOPT_SSL_VERIFYPEER")
+        try setLong(CURLOPT_SSL_VERIFYHOST, 0, "CURLOPT_SSL_VERIFYHOST")
+        try setString(CURLOPT_PINNEDPUBLICKEY, tls.pinnedPublicKey, "CURLOPT_PINNEDPUBLICKEY")
+        // Keeps the presented certificate, so that a pin mismatch can name the key that was offered.
+        try setLong(CURLOPT_CERTINFO, 1, "CURLOPT_CERTINFO")
+        if let certificate = tls.clientCertificateFile {
+            try setString(CURLOPT_SSLCERT, certificate, "CURLOPT_SSLCERT")
+            try setString(CURLOPT_SSLCERTTYPE, "PEM", "CURLOPT_SSLCERTTYPE")
+        }
+        if let key = tls.clientKeyFile {
+            try setString(CURLOPT_SSLKEY, key, "CURLOPT_SSLKEY")
+            try setString(CURLOPT_SSLKEYTYPE, "PEM", "CURLOPT_SSLKEYTYPE")
+        }
     }
 
     private func configureMethodAndBody(_ request: CurlRequest) throws(CurlError) {
@@ -226,6 +249,23 @@ final class CurlEasy {
 
     // MARK: Completion
 
+    /// The PEM text of the certificate the server presented, from `CURLINFO_CERTINFO`, or `nil`.
+    private func peerCertificate() -> String? {
+        var certificates: UnsafeMutablePointer<curl_certinfo>?
+        guard somnus_curl_easy_getinfo_certinfo(handle, &certificates) == CURLE_OK, let certificates,
+            certificates.pointee.num_of_certs > 0, var field = certificates.pointee.certinfo[0]
+        else { return nil }
+        let prefix = "Cert:"
+        while true {
+            if let data = field.pointee.data {
+                let text = String(cString: data)
+                if text.hasPrefix(prefix) { return String(text.dropFirst(prefix.count)) }
+            }
+            guard let next = field.pointee.next else { return nil }
+            field = next
+        }
+    }
+
     /// Builds the outcome of a finished transfer. Reads curl's error buffer and info right here, synchronously.
     /// - Parameter result: The `CURLcode` the multi handle reported for this transfer.
     func outcome(result: CURLcode) -> Result<CurlResponse, CurlError> {
@@ -237,8 +277,15 @@ final class CurlEasy {
             if bodyTooLarge {
                 message = "response body exceeds \(maximumBodySize) bytes"
             }
+            let pinMismatch = result == CURLE_SSL_PINNEDPUBKEYNOTMATCH
+            if pinMismatch, let pinnedPublicKey {
+                message += " (pinned \(pinnedPublicKey))"
+            }
             let code: CurlError.Code = result == CURLE_OPERATION_TIMEDOUT ? .timeout : .transport
-            return .failure(makeError(code: code, message: message, curlCode: Int(result.rawValue)))
+            return .failure(
+                CurlError(
+                    code: code, message: message, method: method.rawValue, url: url, curlCode: Int(result.rawValue),
+                    peerCertificate: pinMismatch ? peerCertificate() : nil))
         }
         var status = 0
         let infoCode = somnus_curl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)

@@ -56,6 +56,9 @@ public struct CurlError: Error, CustomStringConvertible {
     public let body: [UInt8]
     /// The underlying error, such as a `DecodingError`, when there is one.
     public let cause: (any Error)?
+    /// The PEM certificate the server presented when its key did not match ``CurlTLS/pinnedPublicKey``
+    /// (curl code 90), otherwise `nil`.
+    public let peerCertificate: String?
 
     /// Creates an error.
     /// - Parameters:
@@ -67,6 +70,7 @@ public struct CurlError: Error, CustomStringConvertible {
     ///   - status: The HTTP status, if the server answered.
     ///   - body: The response body, if the server answered.
     ///   - cause: The underlying error, if any.
+    ///   - peerCertificate: The certificate a server with the wrong key presented, if any.
     public init(
         code: Code,
         message: String,
@@ -75,7 +79,8 @@ public struct CurlError: Error, CustomStringConvertible {
         curlCode: Int? = nil,
         status: Int? = nil,
         body: [UInt8] = [],
-        cause: (any Error)? = nil
+        cause: (any Error)? = nil,
+        peerCertificate: String? = nil
     ) {
         self.code = code
         self.message = message
@@ -85,6 +90,7 @@ public struct CurlError: Error, CustomStringConvertible {
         self.status = status
         self.body = body
         self.cause = cause
+        self.peerCertificate = peerCertificate
     }
 
     /// The response body as UTF-8 text (invalid bytes replaced), handy for logs and error bodies.

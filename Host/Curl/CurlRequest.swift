@@ -20,6 +20,8 @@ public struct CurlRequest: Sendable {
     public var timeout: Duration
     /// A unix-domain socket to connect to instead of the URL's host and port, or `nil` for TCP.
     public var unixSocketPath: String?
+    /// TLS with a pinned server key for an `https` URL, or `nil` for curl's defaults.
+    public var tls: CurlTLS?
 
     /// Creates a request.
     /// - Parameters:
@@ -31,6 +33,7 @@ public struct CurlRequest: Sendable {
     ///   - connectTimeout: The connect deadline; 5 seconds by default.
     ///   - timeout: The total deadline; 30 seconds by default.
     ///   - unixSocketPath: A unix-domain socket to use instead of TCP, or `nil`.
+    ///   - tls: TLS with a pinned server key, or `nil`.
     public init(
         method: CurlMethod = .get,
         url: String,
@@ -39,7 +42,8 @@ public struct CurlRequest: Sendable {
         bearerToken: String? = nil,
         connectTimeout: Duration = .seconds(5),
         timeout: Duration = .seconds(30),
-        unixSocketPath: String? = nil
+        unixSocketPath: String? = nil,
+        tls: CurlTLS? = nil
     ) {
         self.method = method
         self.url = url
@@ -49,5 +53,6 @@ public struct CurlRequest: Sendable {
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.unixSocketPath = unixSocketPath
+        self.tls = tls
     }
 }

@@ -34,7 +34,8 @@ struct AgentDeploy: AsyncParsableCommand {
             guard let address = leased ?? record.address else {
                 throw SupervisorError(.invalidState, "'\(name)' has no address; is it running? (`somnus vm start`)")
             }
-            let deployer = AgentDeployer(manager: manager, curl: try AgentClient.makeCurl(), logger: logger)
+            let deployer = AgentDeployer(
+                manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
             let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
             progress.update("\(name): checking the running agent and deploying when it differs")
@@ -64,7 +65,7 @@ struct AgentStatus: AsyncParsableCommand {
             guard let address = record.address else {
                 throw SupervisorError(.invalidState, "'\(name)' has no agent deployed yet (`somnus agent deploy`)")
             }
-            let client = manager.agentClient(for: record, address: address, curl: try AgentClient.makeCurl())
+            let client = try AgentConnector(manager: manager).client(for: record, address: address)
             let status: StatusResponse
             do {
                 status = try await client.status()
@@ -97,7 +98,8 @@ struct HealthCommand: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            let poller = HealthPoller(manager: manager, curl: try AgentClient.makeCurl(), logger: logger) { health in
+            let poller = HealthPoller(manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
+            { health in
                 if options.json {
                     try? printJSON(health)
                 } else {
@@ -132,7 +134,7 @@ struct DaemonCommand: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            let poller = HealthPoller(manager: manager, curl: try AgentClient.makeCurl(), logger: logger)
+            let poller = HealthPoller(manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
             let reconciler = Reconciler(manager: manager, logger: logger)
             let packCache = await manager.packCacheServer(logger: logger)
             try await runServices([poller, reconciler] + (packCache.map { [$0] } ?? []), logger: logger)

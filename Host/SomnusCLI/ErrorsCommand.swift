@@ -41,7 +41,7 @@ struct ErrorsCommand: AsyncParsableCommand {
             guard let address = record.address else {
                 throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
             }
-            let client = manager.agentClient(for: record, address: address, curl: try AgentClient.makeCurl())
+            let client = try AgentConnector(manager: manager).client(for: record, address: address)
             let response: ErrorsResponse
             do throws(CurlError) {
                 response = try await client.errors(since: since, category: category?.uppercased(), limit: limit)

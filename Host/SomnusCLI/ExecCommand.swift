@@ -26,7 +26,7 @@ struct ExecCommand: AsyncParsableCommand {
             guard let address = record.address else {
                 throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
             }
-            let client = manager.agentClient(for: record, address: address, curl: try AgentClient.makeCurl())
+            let client = try AgentConnector(manager: manager).client(for: record, address: address)
             do {
                 let job = try await client.startExec(ExecRequest(argv: argv, cwd: cwd, timeoutSeconds: timeout))
                 var offsets: [ExecOutputStream: Int] = [.stdout: 0, .stderr: 0]

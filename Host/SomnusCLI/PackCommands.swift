@@ -105,7 +105,7 @@ struct PackList: AsyncParsableCommand {
                 guard let address = record.address else {
                     throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
                 }
-                let client = manager.agentClient(for: record, address: address, curl: try AgentClient.makeCurl())
+                let client = try AgentConnector(manager: manager).client(for: record, address: address)
                 do {
                     for pack in try await client.packs().installed { installed[pack.name] = pack }
                 } catch {
@@ -216,8 +216,8 @@ struct PackInstall: AsyncParsableCommand {
             guard let address = record.address else {
                 throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
             }
-            let curl = try AgentClient.makeCurl()
-            let client = manager.agentClient(for: record, address: address, curl: curl)
+            let connector = try AgentConnector(manager: manager)
+            let client = try connector.client(for: record, address: address)
 
             // Fetch first: a download failure stops here, before any snapshot.
             let cache = options.packCache(logger)
@@ -225,7 +225,7 @@ struct PackInstall: AsyncParsableCommand {
             let fetch = try await cache.fetch(order, dpkgStatus: options.guestDpkgStatus())
             Output.note("pack: " + PackFetch.summary(fetch))
 
-            let coordinator = SnapshotCoordinator(manager: manager, curl: curl) { line in
+            let coordinator = SnapshotCoordinator(manager: manager, connector: connector) { line in
                 Output.note("  " + line)
             }
             let installer = PackInstaller(

@@ -23,7 +23,7 @@ struct SnapshotCreate: AsyncParsableCommand {
             let manager = try await options.manager(logger)
             let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
-            let coordinator = SnapshotCoordinator(manager: manager, curl: try AgentClient.makeCurl()) {
+            let coordinator = SnapshotCoordinator(manager: manager, connector: try AgentConnector(manager: manager)) {
                 progress.update($0)
             }
             let snapshot = try await coordinator.takeSnapshot(
@@ -61,7 +61,7 @@ struct SnapshotRevert: AsyncParsableCommand {
             let manager = try await options.manager(logger)
             let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
-            var coordinator = SnapshotCoordinator(manager: manager, curl: try AgentClient.makeCurl()) {
+            var coordinator = SnapshotCoordinator(manager: manager, connector: try AgentConnector(manager: manager)) {
                 progress.update($0)
             }
             coordinator.readyDeadline = .seconds(readyTimeout)

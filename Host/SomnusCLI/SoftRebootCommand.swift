@@ -24,7 +24,7 @@ struct SoftRebootCommand: AsyncParsableCommand {
             guard let address = record.address else {
                 throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
             }
-            let client = manager.agentClient(for: record, address: address, curl: try AgentClient.makeCurl())
+            let client = try AgentConnector(manager: manager).client(for: record, address: address)
             let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
             progress.update("\(vm): restarting \(units.isEmpty ? "monitored units" : units.joined(separator: " "))")

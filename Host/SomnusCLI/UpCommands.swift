@@ -25,8 +25,8 @@ struct UpCommand: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let agent = try ImageBuilder.locateAgentBinary(agentBinary)
             let manager = try await options.manager(logger)
-            let curl = try AgentClient.makeCurl()
-            let deployer = AgentDeployer(manager: manager, curl: curl, logger: logger)
+            let connector = try AgentConnector(manager: manager)
+            let deployer = AgentDeployer(manager: manager, connector: connector, logger: logger)
             let keyPair = try deployer.ensureKeyPair()
 
             let recipeDirectory = try ImageBuilder.locateRecipe(recipe)
@@ -56,7 +56,7 @@ struct UpCommand: AsyncParsableCommand {
             progress.finish(
                 options.json ? nil : "agent \(outcome.uploaded ? "deployed" : "already up to date"): \(outcome.reason)")
             let seconds = (clock.now - started).seconds
-            let health = await HealthPoller(manager: manager, curl: curl, logger: logger).probe(
+            let health = await HealthPoller(manager: manager, connector: connector, logger: logger).probe(
                 try manager.record(name))
             try manager.inventory.record(health)
             let state = try await manager.status(name: name).state

@@ -155,7 +155,7 @@ struct VMProfile: AsyncParsableCommand {
                 let progress = ProgressLine(enabled: !options.json)
                 defer { progress.finish() }
                 progress.update("applied '\(applied.name)' to \(name); waiting for the guest to bring it online")
-                let client = manager.agentClient(for: record, address: address, curl: try AgentClient.makeCurl())
+                let client = try AgentConnector(manager: manager).client(for: record, address: address)
                 let stats = try await client.confirm(applied, deadline: .seconds(confirmTimeout))
                 progress.finish()
                 Output.note(

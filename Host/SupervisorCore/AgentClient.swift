@@ -2,12 +2,15 @@ public import AgentAPI
 public import Curl
 public import Foundation
 
-/// Talks to one VM's agent over HTTP through libcurl, with the VM's bearer token and a per-request deadline.
+/// Talks to one VM's agent over HTTP through libcurl, with the VM's bearer token and a per-request deadline, over
+/// mutual TLS with the agent's key pinned when the VM has one. ``AgentConnector`` makes them.
 public struct AgentClient: Sendable {
-    /// The agent's base URL, such as `http://192.168.213.10:9901`.
+    /// The agent's base URL, such as `https://192.168.213.10:9901`.
     public let baseURL: String
     /// The VM's agent token.
     public let token: String?
+    /// The pinned key and client certificate, or `nil` for plain HTTP.
+    public let tls: CurlTLS?
     /// The deadline for each request.
     public let timeout: Duration
     private(set) var curl: CurlClient
@@ -17,26 +20,19 @@ public struct AgentClient: Sendable {
     ///   - address: The guest's IP address.
     ///   - port: The agent's TCP port.
     ///   - token: The bearer token.
+    ///   - tls: The agent's pinned key and the client certificate (`https`), or `nil` (`http`).
     ///   - timeout: The per-request deadline.
     ///   - curl: The shared curl client.
     public init(
-        address: String, port: Int = AgentProtocol.defaultPort, token: String?, timeout: Duration,
-        curl: CurlClient
+        address: String, port: Int = AgentProtocol.defaultPort, token: String?, tls: CurlTLS? = nil,
+        timeout: Duration, curl: CurlClient
     ) {
-        self.baseURL = "http://\(address):\(port)"
+        let host = address.contains(":") ? "[\(address)]" : address
+        self.baseURL = "\(tls == nil ? "http" : "https")://\(host):\(port)"
         self.token = token
+        self.tls = tls
         self.timeout = timeout
         self.curl = curl
-    }
-
-    /// A new curl client for reaching agents, with libcurl's failure as a ``SupervisorError``.
-    /// - Throws: ``SupervisorError/Code/agent`` when libcurl cannot be initialised.
-    public static func makeCurl() throws(SupervisorError) -> CurlClient {
-        do {
-            return try CurlClient()
-        } catch {
-            throw SupervisorError(.agent, "cannot initialise libcurl", cause: error)
-        }
     }
 
     /// The same client on a new curl client, so that none of the connections the old one keeps is reused.
@@ -47,7 +43,7 @@ public struct AgentClient: Sendable {
     /// - Throws: ``SupervisorError/Code/agent`` when libcurl cannot be initialised.
     public func withNewConnections() throws(SupervisorError) -> AgentClient {
         var copy = self
-        copy.curl = try AgentClient.makeCurl()
+        copy.curl = try AgentConnector.makeCurl()
         return copy
     }
 
@@ -55,7 +51,7 @@ public struct AgentClient: Sendable {
         let deadline = timeout ?? self.timeout
         return CurlRequest(
             method: method, url: baseURL + path, bearerToken: token, connectTimeout: min(deadline, .seconds(2)),
-            timeout: deadline)
+            timeout: deadline, tls: tls)
     }
 
     /// `GET /v1/status`.
@@ -115,12 +111,15 @@ public struct AgentClient: Sendable {
             reason = .refused
         case .httpStatus where error.status == 401 || error.status == 403:
             reason = .authRejected
+        case .transport where error.peerCertificate != nil:
+            // Another key answered: not this VM's agent.
+            reason = .authRejected
         case .undecodableBody:
             reason = .versionMismatch
         default:
             reason = .error
         }
-        return AgentHealth(vm: vm, state: .unreachable, reason: reason, detail: error.message)
+        return AgentHealth(vm: vm, state: .unreachable, reason: reason, detail: message(of: error))
     }
 }
 
@@ -223,10 +222,16 @@ extension AgentClient {
             request(.post, AgentRoute.softReboot, timeout: timeout), body: SoftRebootRequest(units: units))
     }
 
-    /// The agent's own error message from a failed call, or the transport's when there is no agent answer.
+    /// The agent's own error message from a failed call, or the transport's when there is no agent answer; a
+    /// server whose key is not the pinned one is named by the key it presented.
     public static func message(of error: CurlError) -> String {
         if let body = error.decodeBody(as: APIErrorBody.self) {
             return "\(body.error.code): \(body.error.message)"
+        }
+        if let certificate = error.peerCertificate,
+            let presented = try? AgentCredentials.pin(ofCertificate: certificate, source: error.url)
+        {
+            return error.message + "; the server presented \(presented), so it is not this VM's agent"
         }
         return error.message
     }

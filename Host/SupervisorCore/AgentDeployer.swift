@@ -1,5 +1,5 @@
 public import AgentAPI
-public import Curl
+import Curl
 import Foundation
 public import Logging
 public import SSH
@@ -9,8 +9,9 @@ public import SSH
 /// The supervisor's own key pair lives in the state directory; each VM's host keys are pinned from its
 /// serial console before the first connection (``HostKeyPin``), never trusted on first use, and a different
 /// key is refused naming both fingerprints. The binary is uploaded by SFTP to a staging name, its sha256 is
-/// checked in the guest, and only then is it renamed into place; a fresh random token (0600 on both sides)
-/// authenticates the host to the agent.
+/// checked in the guest, and only then is it renamed into place. The VM's ``AgentCredentials`` (token, the agent's
+/// key pair, the supervisor's client certificate; made once for the VM's life) go into the guest's `/etc/somnus`,
+/// private to root, and the agent's TCP listener then speaks mutual TLS.
 public struct AgentDeployer: Sendable {
     /// Where the agent binary goes in the guest.
     public static let remoteBinary = "/usr/local/bin/somnus-agent"
@@ -18,15 +19,15 @@ public struct AgentDeployer: Sendable {
     public static let remoteToken = "/etc/somnus/agent.token"
 
     let manager: VMManager
-    let curl: CurlClient
+    let connector: AgentConnector
     let logger: Logger
     /// The TCP port of the guests' sshd; tests point it at a loopback sshd.
     public var sshPort = 22
 
     /// Creates a deployer.
-    public init(manager: VMManager, curl: CurlClient, logger: Logger) {
+    public init(manager: VMManager, connector: AgentConnector, logger: Logger) {
         self.manager = manager
-        self.curl = curl
+        self.connector = connector
         self.logger = logger
     }
 
@@ -118,11 +119,12 @@ public struct AgentDeployer: Sendable {
         let localSHA = try await AgentDeployer.sha256(of: agentBinary)
         let session = try await waitForSSH(vm: vm, address: address, deadline: sshDeadline)
         defer { session.close() }
-        let token = try writeToken(vm: vm)
+        let credentials = try AgentCredentials.ensure(layout: manager.layout, vm: vm)
         try await install(agentBinary, sha256: localSHA, to: AgentDeployer.remoteBinary, session: session, vm: vm)
         do {
             _ = try await checked(session, "install -d -m 0700 /etc/somnus")
-            try await session.upload(Array(token.utf8), to: AgentDeployer.remoteToken, mode: 0o600)
+            try await session.upload(Array(credentials.token.utf8), to: AgentDeployer.remoteToken, mode: 0o600)
+            try await uploadTLS(credentials, session: session, vm: vm)
             _ = try await checked(session, "\(AgentDeployer.remoteBinary) install")
         } catch let error as SupervisorError {
             throw error
@@ -205,7 +207,7 @@ public struct AgentDeployer: Sendable {
         if force {
             reason = "forced"
         } else {
-            let client = manager.agentClient(for: record, address: address, curl: curl)
+            let client = try connector.client(for: record, address: address)
             let answer: Result<StatusResponse, CurlError>
             do {
                 answer = .success(try await client.status())
@@ -282,17 +284,14 @@ public struct AgentDeployer: Sendable {
         return String(decoding: result.stdout, as: UTF8.self)
     }
 
-    /// Creates a fresh random token for the VM, stored beside its disk in a file that is 0600 from its first
-    /// byte (created exclusively, then renamed over the old token).
-    /// - Parameter vm: The VM's name.
-    /// - Returns: The token, 64 hex digits.
-    /// - Throws: ``SupervisorError/Code/hostCommand`` when the file cannot be written.
-    public func writeToken(vm: String) throws(SupervisorError) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let token = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }
-            .joined()
-        try HostFiles.writePrivate(Array(token.utf8), to: manager.layout.agentTokenPath(vm))
-        return token
+    /// Uploads the agent's key pair and the supervisor's client certificate into ``AgentTLSFiles/defaultDirectory``
+    /// (0700; the key 0600), replacing what an earlier deploy left there.
+    private func uploadTLS(_ credentials: AgentCredentials, session: SSHSession, vm: String) async throws {
+        let directory = AgentTLSFiles.defaultDirectory
+        _ = try await checked(session, "install -d -m 0700 \(directory)")
+        for file in credentials.guestTLSFiles {
+            try await session.upload(file.contents, to: directory + "/" + file.name, mode: file.mode)
+        }
     }
 
     /// Polls the agent until it is healthy.
@@ -301,7 +300,7 @@ public struct AgentDeployer: Sendable {
         guard let address = record.address else {
             throw SupervisorError(.invalidState, "'\(record.name)' has no address yet")
         }
-        let client = manager.agentClient(for: record, address: address, curl: curl)
+        let client = try connector.client(for: record, address: address)
         let clock = ContinuousClock()
         let end = clock.now + deadline
         var last = AgentHealth(vm: record.name, state: .starting)

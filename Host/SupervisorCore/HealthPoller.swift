@@ -1,5 +1,4 @@
 import AgentAPI
-public import Curl
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -10,22 +9,22 @@ public import ServiceLifecycle
 /// others.
 public struct HealthPoller: Service {
     let manager: VMManager
-    let curl: CurlClient
+    let connector: AgentConnector
     let logger: Logger
     let onChange: @Sendable (AgentHealth) -> Void
 
     /// Creates a poller.
     /// - Parameters:
     ///   - manager: The VM manager whose inventory lists the VMs.
-    ///   - curl: The shared curl client.
+    ///   - connector: How agents are reached.
     ///   - logger: Where state changes are logged.
     ///   - onChange: Called with each observation whose state differs from the previous one for that VM.
     public init(
-        manager: VMManager, curl: CurlClient, logger: Logger,
+        manager: VMManager, connector: AgentConnector, logger: Logger,
         onChange: @escaping @Sendable (AgentHealth) -> Void = { _ in }
     ) {
         self.manager = manager
-        self.curl = curl
+        self.connector = connector
         self.logger = logger
         self.onChange = onChange
     }
@@ -88,26 +87,10 @@ public struct HealthPoller: Service {
         guard let address = record.address else {
             return AgentHealth(vm: name, state: .starting, reason: nil, detail: "no address yet")
         }
-        let client = manager.agentClient(for: record, address: address, curl: curl)
-        return await client.probe(vm: name)
-    }
-}
-
-extension VMManager {
-    /// A client for a VM's agent with its token and the configured deadline.
-    ///
-    /// The address is an IPv4 address, optionally with a port (`127.0.0.1:8080`, as in-process test agents
-    /// and forwarded ports use); without one the agent's default port applies.
-    public func agentClient(for record: VMRecord, address: String, curl: CurlClient) -> AgentClient {
-        let token = (try? String(contentsOfFile: layout.agentTokenPath(record.name), encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = address.split(separator: ":")
-        if parts.count == 2, let port = Int(parts[1]) {
-            return AgentClient(
-                address: String(parts[0]), port: port, token: token, timeout: configuration.agentRequestTimeout,
-                curl: curl)
+        do {
+            return try await connector.client(for: record, address: address).probe(vm: name)
+        } catch {
+            return AgentHealth(vm: name, state: .unreachable, reason: .error, detail: error.message)
         }
-        return AgentClient(
-            address: address, token: token, timeout: configuration.agentRequestTimeout, curl: curl)
     }
 }

@@ -1,5 +1,5 @@
 import AgentAPI
-public import Curl
+import Curl
 public import Foundation
 import Logging
 
@@ -37,14 +37,14 @@ public struct SnapshotCoordinator: Sendable {
     /// Creates a coordinator that reaches each VM's agent at its recorded address with its token.
     /// - Parameters:
     ///   - manager: The VM manager.
-    ///   - curl: The shared curl client.
+    ///   - connector: How agents are reached.
     ///   - progress: Receives progress lines.
-    public init(manager: VMManager, curl: CurlClient, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        manager: VMManager, connector: AgentConnector, progress: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.init(
             manager: manager,
-            clientFactory: { record in
-                record.address.map { manager.agentClient(for: record, address: $0, curl: curl) }
-            }, progress: progress)
+            clientFactory: { record in try? connector.client(for: record) }, progress: progress)
     }
 
     /// A snapshot name from the current time, `snap-<unix seconds>`.

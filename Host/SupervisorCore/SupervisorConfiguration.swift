@@ -76,4 +76,14 @@ public struct StateLayout: Sendable {
     public func agentTokenPath(_ name: String) -> String { vmDirectory(name) + "/agent.token" }
     /// The host key recorded for one VM at first contact; it goes away with the VM.
     public func knownHostsPath(_ name: String) -> String { vmDirectory(name) + "/known_hosts" }
+    /// One VM's agent certificate, whose public key the supervisor pins.
+    public func agentCertificatePath(_ name: String) -> String { vmDirectory(name) + "/agent.crt" }
+    /// One VM's agent private key (mode 0600), uploaded to the guest at deploy time.
+    public func agentKeyPath(_ name: String) -> String { vmDirectory(name) + "/agent.key" }
+    /// The directory of the supervisor's own TLS client key pair (mode 0700).
+    public var tlsDirectory: String { root + "/tls" }
+    /// The supervisor's client certificate, the one client every agent accepts.
+    public var hostCertificatePath: String { tlsDirectory + "/host.crt" }
+    /// The supervisor's client private key (mode 0600); it never leaves the host.
+    public var hostKeyPath: String { tlsDirectory + "/host.key" }
 }

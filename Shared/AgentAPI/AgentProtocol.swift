@@ -12,6 +12,18 @@ public enum AgentProtocol {
     public static let defaultPort = 9901
 }
 
+/// The files of the agent's TLS listener, in its `tls_dir`: the host writes them at deploy time.
+public enum AgentTLSFiles {
+    /// The guest's default `tls_dir`.
+    public static let defaultDirectory = "/etc/somnus/tls"
+    /// The agent's certificate (PEM), whose public key the host pins.
+    public static let certificate = "agent.crt"
+    /// The agent's private key (PEM, 0600).
+    public static let privateKey = "agent.key"
+    /// The host's client certificate (PEM): the one client the agent's TCP listener accepts.
+    public static let clientCertificate = "host.crt"
+}
+
 /// Route paths of the agent's HTTP API, shared so neither side spells them by hand.
 public enum AgentRoute {
     /// `GET`: liveness, the only route that needs no token.

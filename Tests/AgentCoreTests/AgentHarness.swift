@@ -47,6 +47,7 @@ struct AgentHarness {
         let configuration = AgentConfiguration(
             listen: AgentListenAddress(host: "127.0.0.1", port: 0),
             tokenFile: tokenFile,
+            tlsDirectory: directory.appendingPathComponent("tls").path,
             socketPath: directory.appendingPathComponent("run/agent.sock").path,
             dataDirectory: directory.appendingPathComponent("data").path,
             monitoredUnits: monitoredUnits,

@@ -44,6 +44,7 @@ struct AgentFleet {
     func configuration(_ index: Int) -> AgentConfiguration {
         AgentConfiguration(
             listen: AgentListenAddress(host: "127.0.0.1", port: 0), tokenFile: tokenFile,
+            tlsDirectory: directory.appendingPathComponent("tls").path,
             socketPath: directory.appendingPathComponent("agent-\(index).sock").path,
             dataDirectory: directory.path, journal: false, monitorInterval: .seconds(5))
     }
@@ -194,51 +195,72 @@ struct AgentProcess {
 struct AgentLatency: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent-latency",
-        abstract: "Latency of the agent binary's /v1/health/live and /v1/stats at a fixed request rate.")
+        abstract:
+            "Latency of the agent binary's /v1/health/live and /v1/stats at a fixed request rate, over plain HTTP and "
+            + "over the mutual TLS a deployed agent speaks, in one run.")
     @Option(help: "The agent binary (default: somnus-agent beside this executable).") var agent: String?
     @Option(help: "Requests per route.") var requests = 1000
     @Option(help: "Requests per second.") var rate = 1000
 
     func run() async throws {
-        let agent = try AgentProcess.start(path: try ImageBuilder.locateAgentBinary(self.agent), fleet: AgentFleet())
-        defer { agent.stop() }
+        let binary = try ImageBuilder.locateAgentBinary(self.agent)
         let curl = try CurlClient()
-        for route in [AgentRoute.healthLive, AgentRoute.stats] {
-            // Warm-up, not counted: the first requests open connections and fault in the code pages the agent gave
-            // back after start-up.
-            for _ in 0..<100 {
-                _ = try? await curl.perform(
-                    CurlRequest(
-                        url: "http://127.0.0.1:\(agent.port)\(route)", bearerToken: "bench-token", timeout: .seconds(5))
-                )
+        let plainFleet = try AgentFleet()
+        let tlsFleet = try AgentFleet()
+        // The host's side of a deploy: a state directory with the VM's credentials, the agent's side in tls_dir.
+        let credentials = try AgentCredentials.ensure(
+            layout: StateLayout(root: tlsFleet.directory.appendingPathComponent("host").path), vm: "bench")
+        let tlsDirectory = tlsFleet.directory.appendingPathComponent("tls")
+        try FileManager.default.createDirectory(at: tlsDirectory, withIntermediateDirectories: true)
+        for file in credentials.guestTLSFiles {
+            try Data(file.contents).write(to: tlsDirectory.appendingPathComponent(file.name))
+        }
+        for (label, fleet, tls) in [("http", plainFleet, nil), ("https", tlsFleet, credentials.tls)] {
+            let agent = try AgentProcess.start(path: binary, fleet: fleet)
+            defer { agent.stop() }
+            for route in [AgentRoute.healthLive, AgentRoute.stats] {
+                let request = CurlRequest(
+                    url: "\(label)://127.0.0.1:\(agent.port)\(route)", bearerToken: "bench-token", timeout: .seconds(5),
+                    tls: tls)
+                let latencies = try await paced(request, curl: curl)
+                print(
+                    String(
+                        format: "%@ %@ at %d req/s over loopback (curl multi): p50 %.2f ms, p99 %.2f ms (%d requests)",
+                        label, route, rate, percentile(latencies, 0.5), percentile(latencies, 0.99), requests))
+                guard tls == nil else { continue }
+                let direct = try KeepAliveClient.paced(
+                    port: agent.port, route: route, token: "bench-token", requests: requests, rate: rate)
+                print(
+                    String(
+                        format: "%@ %@ at %d req/s over loopback (one keep-alive socket): p50 %.2f ms, p99 %.2f ms",
+                        label, route, rate, percentile(direct, 0.5), percentile(direct, 0.99)))
             }
-            let clock = ContinuousClock()
-            let start = clock.now
-            let interval = Duration.seconds(1) / rate
-            let latencies = await withTaskGroup(of: Double.self) { calls in
-                for index in 0..<requests {
-                    calls.addTask {
-                        try? await Task.sleep(until: start + interval * index, clock: clock)
-                        let sent = clock.now
-                        _ = try? await curl.perform(
-                            CurlRequest(
-                                url: "http://127.0.0.1:\(agent.port)\(route)", bearerToken: "bench-token",
-                                timeout: .seconds(5)))
-                        return (clock.now - sent).milliseconds
-                    }
+        }
+    }
+
+    /// Sends `request` `requests` times, one every `1/rate` s, after 100 uncounted ones; latencies in ms, sorted.
+    private func paced(_ request: CurlRequest, curl: CurlClient) async throws -> [Double] {
+        // Warm-up, not counted: the first requests open connections (and shake hands) and fault in the code pages the
+        // agent gave back after start-up.
+        for _ in 0..<100 {
+            let answer = try await curl.perform(request)
+            guard answer.status == 200 else {
+                throw ValidationError("\(request.url) answered \(answer.status): \(answer.bodyText)")
+            }
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let interval = Duration.seconds(1) / rate
+        return await withTaskGroup(of: Double.self) { calls in
+            for index in 0..<requests {
+                calls.addTask {
+                    try? await Task.sleep(until: start + interval * index, clock: clock)
+                    let sent = clock.now
+                    _ = try? await curl.perform(request)
+                    return (clock.now - sent).milliseconds
                 }
-                return await calls.reduce(into: [Double]()) { $0.append($1) }.sorted()
             }
-            print(
-                String(
-                    format: "%@ at %d req/s over loopback (curl multi): p50 %.2f ms, p99 %.2f ms (%d requests)", route,
-                    rate, percentile(latencies, 0.5), percentile(latencies, 0.99), requests))
-            let direct = try KeepAliveClient.paced(
-                port: agent.port, route: route, token: "bench-token", requests: requests, rate: rate)
-            print(
-                String(
-                    format: "%@ at %d req/s over loopback (one keep-alive socket): p50 %.2f ms, p99 %.2f ms", route,
-                    rate, percentile(direct, 0.5), percentile(direct, 0.99)))
+            return await calls.reduce(into: [Double]()) { $0.append($1) }.sorted()
         }
     }
 }

@@ -21,8 +21,10 @@ enum RealAgent {
     /// - Parameters:
     ///   - token: The token the agent accepts.
     ///   - freezer: What freezes filesystems; the default cannot read its mount table, so freezing fails.
+    ///   - tlsFiles: The files of the agent's `tls_dir` (``AgentCredentials/guestTLSFiles``); none for plain HTTP.
     static func with(
         token: String, freezer: any FilesystemFreezer = IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"),
+        tlsFiles: [(name: String, contents: [UInt8], mode: UInt32)] = [],
         _ body: @Sendable (String) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)")
@@ -30,9 +32,14 @@ enum RealAgent {
         defer { try? FileManager.default.removeItem(at: directory) }
         let tokenFile = directory.appendingPathComponent("agent.token").path
         try (token + "\n").write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let tlsDirectory = directory.appendingPathComponent("tls")
+        try FileManager.default.createDirectory(at: tlsDirectory, withIntermediateDirectories: true)
+        for file in tlsFiles {
+            try Data(file.contents).write(to: tlsDirectory.appendingPathComponent(file.name))
+        }
         let configuration = AgentConfiguration(
             listen: AgentListenAddress(host: "127.0.0.1", port: 0), tokenFile: tokenFile,
-            socketPath: directory.appendingPathComponent("run/agent.sock").path,
+            tlsDirectory: tlsDirectory.path, socketPath: directory.appendingPathComponent("run/agent.sock").path,
             dataDirectory: directory.appendingPathComponent("data").path, monitoredUnits: [],
             monitorInterval: .seconds(1))
         var logger = Logger(label: "agent-test")

@@ -15,7 +15,8 @@ struct DeployOverSSHTests {
         defer { host.cleanUp() }
         let name = uniqueName("dep")
         _ = try await host.manager.create(name: name)
-        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        var deployer = AgentDeployer(
+            manager: host.manager, connector: try AgentConnector(manager: host.manager), logger: Logger(label: "test"))
         let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
         deployer.sshPort = sshd.port
 
@@ -54,7 +55,8 @@ struct DeployOverSSHTests {
         defer { host.cleanUp() }
         let name = uniqueName("dep")
         _ = try await host.manager.create(name: name)
-        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        var deployer = AgentDeployer(
+            manager: host.manager, connector: try AgentConnector(manager: host.manager), logger: Logger(label: "test"))
         let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
         deployer.sshPort = sshd.port
         try printHostKeys(of: sshd, toConsoleOf: name, in: host)
@@ -86,7 +88,8 @@ struct DeployOverSSHTests {
         defer { host.cleanUp() }
         let name = uniqueName("dep")
         _ = try await host.manager.create(name: name)
-        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        var deployer = AgentDeployer(
+            manager: host.manager, connector: try AgentConnector(manager: host.manager), logger: Logger(label: "test"))
         let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
         deployer.sshPort = sshd.port
 
@@ -126,7 +129,8 @@ struct DeployOverSSHTests {
         defer { host.cleanUp() }
         let name = uniqueName("dep")
         _ = try await host.manager.create(name: name)
-        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        var deployer = AgentDeployer(
+            manager: host.manager, connector: try AgentConnector(manager: host.manager), logger: Logger(label: "test"))
         let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
         deployer.sshPort = sshd.port
         let impostor = try SSHKeyPair.generate(at: host.root.appendingPathComponent("impostor").path)
@@ -151,7 +155,8 @@ struct DeployOverSSHTests {
         defer { host.cleanUp() }
         let name = uniqueName("dep")
         _ = try await host.manager.create(name: name)
-        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        var deployer = AgentDeployer(
+            manager: host.manager, connector: try AgentConnector(manager: host.manager), logger: Logger(label: "test"))
         let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
         deployer.sshPort = sshd.port
         try printHostKeys(of: sshd, toConsoleOf: name, in: host)

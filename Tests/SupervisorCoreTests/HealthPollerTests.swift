@@ -41,7 +41,9 @@ struct HealthPollerTests {
                 address: "127.0.0.1", port: port, token: "right", timeout: .seconds(60), curl: curl)
             _ = try await warmUp.status()
 
-            let poller = HealthPoller(manager: host.manager, curl: curl, logger: Logger(label: "test"))
+            let poller = HealthPoller(
+                manager: host.manager, connector: try AgentConnector(manager: host.manager, curl: curl),
+                logger: Logger(label: "test"))
             let clock = ContinuousClock()
             let started = clock.now
             let results = Dictionary(uniqueKeysWithValues: await poller.sweep().map { ($0.vm, $0) })

@@ -81,7 +81,8 @@ struct PackInstallerTests {
 
         try await PackRootAgent.with(token: "tok") { address, root in
             try attachAgent(host, vm: vm, address: address, token: "tok")
-            let client = host.manager.agentClient(for: try host.manager.record(vm), address: address, curl: curl)
+            let client = try AgentConnector(manager: host.manager, curl: curl).client(
+                for: try host.manager.record(vm), address: address)
             let installer = PackInstaller(
                 manager: host.manager, client: client,
                 takeSnapshot: { _, _, _ throws(SupervisorError) in

@@ -16,7 +16,8 @@ struct PackKeyDeployTests {
         defer { host.cleanUp() }
         let name = uniqueName("key")
         _ = try await host.manager.create(name: name)
-        var deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
+        var deployer = AgentDeployer(
+            manager: host.manager, connector: try AgentConnector(manager: host.manager), logger: Logger(label: "test"))
         let sshd = try SSHTestServer(authorizedKeys: [try deployer.ensureKeyPair().publicKeyLine()])
         deployer.sshPort = sshd.port
 

@@ -34,7 +34,9 @@ struct SnapshotCoordinatorTests {
         try await withStartedVM { host, name, curl in
             try attachAgent(host, vm: name, address: "127.0.0.1:\(try closedLoopbackPort())", token: "t")
             let lines = ProgressLines()
-            let coordinator = SnapshotCoordinator(manager: host.manager, curl: curl) { lines.append($0) }
+            let coordinator = SnapshotCoordinator(
+                manager: host.manager, connector: try AgentConnector(manager: host.manager, curl: curl)
+            ) { lines.append($0) }
             let snapshot = try await coordinator.takeSnapshot(vm: name, name: "s1", description: nil)
             #expect(!snapshot.quiesced)
             let reason = try #require(snapshot.quiesceReason)
@@ -50,7 +52,8 @@ struct SnapshotCoordinatorTests {
     @Test("a VM without an agent address is recorded as not quiesced: no agent deployed")
     func noAgent() async throws {
         try await withStartedVM { host, name, curl in
-            let coordinator = SnapshotCoordinator(manager: host.manager, curl: curl)
+            let coordinator = SnapshotCoordinator(
+                manager: host.manager, connector: try AgentConnector(manager: host.manager, curl: curl))
             let snapshot = try await coordinator.takeSnapshot(vm: name, name: "s1", description: "d")
             #expect(!snapshot.quiesced)
             #expect(snapshot.quiesceReason == "agent unreachable: no agent deployed")
@@ -65,7 +68,8 @@ struct SnapshotCoordinatorTests {
         try await withStartedVM { host, name, curl in
             try await RealAgent.with(token: "tok") { address in
                 try attachAgent(host, vm: name, address: address, token: "tok")
-                let coordinator = SnapshotCoordinator(manager: host.manager, curl: curl)
+                let coordinator = SnapshotCoordinator(
+                    manager: host.manager, connector: try AgentConnector(manager: host.manager, curl: curl))
                 let snapshot = try await coordinator.takeSnapshot(vm: name, name: "s1", description: nil)
                 #expect(!snapshot.quiesced)
                 let reason = try #require(snapshot.quiesceReason)
@@ -84,7 +88,9 @@ struct SnapshotCoordinatorTests {
             try await RealAgent.with(token: "tok", freezer: freezer) { address in
                 try attachAgent(host, vm: name, address: address, token: "tok")
                 let lines = ProgressLines()
-                let coordinator = SnapshotCoordinator(manager: host.manager, curl: curl) { lines.append($0) }
+                let coordinator = SnapshotCoordinator(
+                    manager: host.manager, connector: try AgentConnector(manager: host.manager, curl: curl)
+                ) { lines.append($0) }
                 let snapshot = try await coordinator.takeSnapshot(vm: name, name: "s1", description: nil)
                 #expect(snapshot.quiesced)
                 #expect(snapshot.quiesceReason == nil)
@@ -105,7 +111,8 @@ struct SnapshotCoordinatorTests {
     func revertAgentNeverReady() async throws {
         try await withStartedVM { host, name, curl in
             try attachAgent(host, vm: name, address: "127.0.0.1:\(try closedLoopbackPort())", token: "t")
-            var coordinator = SnapshotCoordinator(manager: host.manager, curl: curl)
+            var coordinator = SnapshotCoordinator(
+                manager: host.manager, connector: try AgentConnector(manager: host.manager, curl: curl))
             coordinator.readyDeadline = .seconds(2)
             _ = try await coordinator.takeSnapshot(vm: name, name: "s1", description: nil)
             let error = await #expect(throws: SupervisorError.self) {

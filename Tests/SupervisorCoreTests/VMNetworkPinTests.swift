@@ -125,15 +125,20 @@ struct HostFileModeTests {
         }
         #expect(try mode(record.diskPath).mode == 0o600)
 
-        let deployer = AgentDeployer(manager: host.manager, curl: try CurlClient(), logger: Logger(label: "test"))
-        let token = try deployer.writeToken(vm: name)
-        let tokenPath = host.manager.layout.agentTokenPath(name)
-        #expect(try mode(tokenPath).mode == 0o600)
-        #expect(try String(contentsOfFile: tokenPath, encoding: .utf8) == token)
-        // A redeploy replaces the token file; the new one is 0600 as well and no temporary file is left.
-        let second = try deployer.writeToken(vm: name)
-        #expect(second != token)
-        #expect(try mode(tokenPath).mode == 0o600)
+        let deployer = AgentDeployer(
+            manager: host.manager, connector: try AgentConnector(manager: host.manager), logger: Logger(label: "test"))
+        let credentials = try AgentCredentials.ensure(layout: host.manager.layout, vm: name)
+        let layout = host.manager.layout
+        for secret in [layout.agentTokenPath(name), layout.agentKeyPath(name), layout.hostKeyPath] {
+            #expect(try mode(secret).mode == 0o600, "\(secret)")
+        }
+        #expect(try mode(layout.tlsDirectory).mode == 0o700)
+        #expect(try String(contentsOfFile: layout.agentTokenPath(name), encoding: .utf8) == credentials.token)
+        // A redeploy uses the same token and keys, so that a revert to an older snapshot keeps the host's access.
+        let second = try AgentCredentials.ensure(layout: host.manager.layout, vm: name)
+        #expect(second.token == credentials.token)
+        #expect(second.agentPin == credentials.agentPin)
+        #expect(try mode(layout.agentTokenPath(name)).mode == 0o600)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: host.manager.layout.vmDirectory(name))
             .filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)

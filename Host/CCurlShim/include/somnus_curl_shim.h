@@ -14,6 +14,7 @@ CURLcode somnus_curl_easy_setopt_pointer(CURL *handle, CURLoption option, void *
 CURLcode somnus_curl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value);
 CURLcode somnus_curl_easy_setopt_data_callback(CURL *handle, CURLoption option, somnus_curl_data_callback value);
 CURLcode somnus_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
+CURLcode somnus_curl_easy_getinfo_certinfo(CURL *handle, struct curl_certinfo **value);
 CURLMcode somnus_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
 
 /// Reads the next finished transfer from `multi`. Returns 1 and fills `easy` and `result` when one is available,
