@@ -84,7 +84,7 @@ extension EndToEndTests {
             }
         }
 
-        try step("10d. a capture on the bridge during polls and exec: no token, no request body (mutual TLS)") {
+        try step("10d. a capture on the bridge during polls, exec and memory calls: no token, no body (mutual TLS)") {
             let tokenB = try String(
                 contentsOfFile: EndToEnd.stateDirectory + "/vms/\(other)/agent.token", encoding: .utf8
             ).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -102,17 +102,22 @@ extension EndToEndTests {
             try tcpdump.run()
             Thread.sleep(forTimeInterval: 2)
             let health = try somnus(["health", "--json"])
-            let exec = try somnus(["exec", other, "--", "echo", marker])
+            // A memory written and found again from the host: the fact is in exec's request and response bodies.
+            let added = try somnus(["exec", other, "--", "somnus-agent", "memory", "add", "--namespace", "e2e", marker])
+            let exec = try somnus([
+                "exec", other, "--", "somnus-agent", "memory", "search", "--namespace", "e2e", marker,
+            ])
             Thread.sleep(forTimeInterval: 1)
             kill(tcpdump.processIdentifier, SIGKILL)
             tcpdump.waitUntilExit()
             #expect(health.status == 0)
-            #expect(exec.status == 0 && exec.stdout.contains(marker), "exec: \(exec.stdout) \(exec.stderr)")
+            #expect(added.status == 0, "memory add: \(added.stdout) \(added.stderr)")
+            #expect(exec.status == 0 && exec.stdout.contains(marker), "memory search: \(exec.stdout) \(exec.stderr)")
             let bytes = FileManager.default.contents(atPath: pcap) ?? Data()
-            print("e2e: host-side capture on virbr-somnus during health and exec: \(bytes.count) bytes")
+            print("e2e: host-side capture on virbr-somnus during health, exec and memory calls: \(bytes.count) bytes")
             #expect(bytes.count > 2_000, "the capture saw no agent traffic (\(bytes.count) bytes)")
             #expect(bytes.range(of: Data(tokenB.utf8)) == nil, "\(other)'s token crossed the bridge in clear")
-            #expect(bytes.range(of: Data(marker.utf8)) == nil, "the exec request's body crossed the bridge in clear")
+            #expect(bytes.range(of: Data(marker.utf8)) == nil, "a request or response body crossed the bridge in clear")
             #expect(bytes.range(of: Data("Authorization".utf8)) == nil, "an HTTP header crossed the bridge in clear")
             let states = try Self.healthStates()
             #expect(states[vm] == "healthy" && states[other] == "healthy", "\(states)")
