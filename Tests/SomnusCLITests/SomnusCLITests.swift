@@ -17,11 +17,20 @@ struct CLI {
         var stderr: String
     }
 
-    func callAsFunction(_ arguments: [String], global: Bool = true) throws -> Result {
+    /// Runs `somnus` with `arguments`, followed by `--state-dir` and `--libvirt-uri` when `global` is set;
+    /// `environment` entries are added to (or, when empty, removed from) the test's own environment.
+    func callAsFunction(
+        _ arguments: [String], global: Bool = true, environment: [String: String] = [:]
+    ) throws -> Result {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments =
             arguments + (global ? ["--state-dir", stateDirectory.path, "--libvirt-uri", libvirtURI] : [])
+        var merged = ProcessInfo.processInfo.environment
+        for (name, value) in environment {
+            merged[name] = value.isEmpty ? nil : value
+        }
+        process.environment = merged
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-out-\(UUID())")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("cli-err-\(UUID())")
         FileManager.default.createFile(atPath: out.path, contents: nil)
