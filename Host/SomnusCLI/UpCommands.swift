@@ -25,88 +25,45 @@ struct UpCommand: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let agent = try ImageBuilder.locateAgentBinary(agentBinary)
             let manager = try await options.manager(logger)
-            let curl = try AgentClient.makeCurl()
-            let deployer = AgentDeployer(manager: manager, curl: curl, logger: logger)
-            let keyPair = try deployer.ensureKeyPair()
-
-            let recipeDirectory = try ImageBuilder.locateRecipe(recipe)
-            let image = try await ImageBuilder.build(
-                recipeDirectory: recipeDirectory, outputDirectory: manager.layout.baseImageDirectory,
-                publicKeyPath: keyPair.publicKeyPath
-            ) { line in Output.note("image: " + line) }
-            if let bytes = image.imageBytes {
-                Output.note("image: ready (\(bytes / 1_048_576) MiB)")
-            }
-
-            if try manager.inventory.vm(named: name) == nil {
-                _ = try await manager.create(name: name, profileName: profile, accelerator: accel)
-                Output.note("created \(name)")
-            }
-            let clock = ContinuousClock()
-            let started = clock.now
             let progress = ProgressLine(enabled: !options.json)
             defer { progress.finish() }
-            try await manager.start(name: name)
-            progress.update("\(name): booting, waiting for its address")
-            let address = try await waitForLease(manager, deadline: .seconds(bootTimeout))
-            progress.update("\(name): address \(address); waiting for SSH, then checking the agent")
-            let outcome = try await deployer.ensureDeployed(
-                vm: name, address: address, agentBinary: agent, sshDeadline: .seconds(bootTimeout))
-            let status = outcome.status
-            progress.finish(
-                options.json ? nil : "agent \(outcome.uploaded ? "deployed" : "already up to date"): \(outcome.reason)")
-            let seconds = (clock.now - started).seconds
-            let health = await HealthPoller(manager: manager, curl: curl, logger: logger).probe(
-                try manager.record(name))
-            try manager.inventory.record(health)
-            let state = try await manager.status(name: name).state
-            let summary = UpSummary(
-                name: name, state: state, address: address, agentVersion: status.agentVersion,
-                health: health.summary, bootToReadySeconds: seconds)
+            let json = options.json
+            let summary = try await UpWorkflow(manager: manager, logger: logger).run(
+                UpWorkflow.Request(
+                    name: name, profile: profile, accelerator: accel, recipe: recipe, agentBinary: agent,
+                    bootTimeout: .seconds(bootTimeout))
+            ) { step in
+                switch step {
+                case .imageLine(let line):
+                    Output.note("image: " + line)
+                case .imageReady(let bytes):
+                    if let bytes { Output.note("image: ready (\(bytes / 1_048_576) MiB)") }
+                case .created(let vm):
+                    Output.note("created \(vm)")
+                case .booting(let vm):
+                    progress.update("\(vm): booting, waiting for its address")
+                case .addressed(let vm, let address):
+                    progress.update("\(vm): address \(address); waiting for SSH, then checking the agent")
+                case .deployed(let uploaded, let reason):
+                    progress.finish(json ? nil : "agent \(uploaded ? "deployed" : "already up to date"): \(reason)")
+                }
+            }
             if options.json {
                 try printJSON(summary)
             } else {
                 Output.table(
                     ["NAME", "STATE", "ADDRESS", "AGENT", "HEALTH", "BOOT-TO-READY"],
-                    [[name, state, address, status.agentVersion, health.summary, String(format: "%.1f s", seconds)]])
+                    [
+                        [
+                            summary.name, summary.state, summary.address, summary.agentVersion, summary.health,
+                            String(format: "%.1f s", summary.bootToReadySeconds),
+                        ]
+                    ])
             }
-            guard health.state == .healthy else {
-                throw SupervisorError(.agent, "the agent of '\(name)' is \(health.summary)")
+            guard summary.isHealthy else {
+                throw SupervisorError(.agent, "the agent of '\(name)' is \(summary.health)")
             }
         }
-    }
-
-    private func waitForLease(_ manager: VMManager, deadline: Duration) async throws(SupervisorError) -> String {
-        let clock = ContinuousClock()
-        let end = clock.now + deadline
-        while clock.now < end {
-            if let address = try await manager.leasedAddress(name: name) {
-                return address
-            }
-            guard try await manager.isRunning(name: name) else {
-                throw SupervisorError(
-                    .invalidState, "'\(name)' stopped while booting; see `somnus vm console-log \(name)`")
-            }
-            try? await Task.sleep(for: .seconds(1))
-        }
-        throw SupervisorError(
-            .timeout, "'\(name)' got no DHCP lease within \(deadline); see `somnus vm console-log \(name)`")
-    }
-}
-
-/// What `somnus up` prints.
-struct UpSummary: Codable {
-    var name: String
-    var state: String
-    var address: String
-    var agentVersion: String
-    var health: String
-    var bootToReadySeconds: Double
-
-    enum CodingKeys: String, CodingKey {
-        case name, state, address, health
-        case agentVersion = "agent_version"
-        case bootToReadySeconds = "boot_to_ready_seconds"
     }
 }
 
@@ -161,12 +118,5 @@ struct ImageBuild: AsyncParsableCommand {
                 print("image ready: \(directory)/\(image.disk)")
             }
         }
-    }
-}
-
-extension Duration {
-    /// The duration in seconds as a `Double`.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
