@@ -76,15 +76,9 @@ extension GlobalOptions {
 
     /// The guest's dpkg status saved beside the base image, or `nil` (with a note) when the image has none.
     func guestDpkgStatus() -> String? {
-        let directory = StateLayout(root: stateDir).baseImageDirectory
-        if let image = try? BaseImage.load(from: directory), let status = image.dpkgStatus {
-            let path = directory + "/" + status
-            if FileManager.default.isReadableFile(atPath: path) { return path }
-        }
-        Output.note(
-            "pack: the base image has no saved dpkg status (rebuild it with `somnus image build`); "
-                + "fetching every dependency")
-        return nil
+        let status = PackInstallWorkflow.baseImageDpkgStatus(layout: StateLayout(root: stateDir))
+        if status == nil { PackInstall.noteNoDpkgStatus() }
+        return status
     }
 }
 
@@ -212,61 +206,43 @@ struct PackInstall: AsyncParsableCommand {
             guard !packs.isEmpty else { throw SupervisorError(.invalidArgument, "name at least one pack") }
             let order = try catalogOptions.resolve(packs)
             let manager = try await options.manager(logger)
-            let record = try manager.record(vm)
-            guard let address = record.address else {
-                throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
-            }
-            let curl = try AgentClient.makeCurl()
-            let client = manager.agentClient(for: record, address: address, curl: curl)
-
-            // Fetch first: a download failure stops here, before any snapshot.
-            let cache = options.packCache(logger)
-            Output.note("pack: fetching \(order.map(\.name).joined(separator: ", ")) into the host cache")
-            let fetch = try await cache.fetch(order, dpkgStatus: options.guestDpkgStatus())
-            Output.note("pack: " + PackFetch.summary(fetch))
-
-            let coordinator = SnapshotCoordinator(manager: manager, curl: curl) { line in
-                Output.note("  " + line)
-            }
-            let installer = PackInstaller(
-                manager: manager, client: client,
-                takeSnapshot: { vm, name, description throws(SupervisorError) in
-                    try await coordinator.takeSnapshot(vm: vm, name: name, description: description)
-                },
-                revertSnapshot: { vm, name throws(SupervisorError) in
-                    _ = try await coordinator.revertSnapshot(vm: vm, name: name)
-                }, logger: logger)
-            let host = try await manager.packCacheAddress()
+            let workflow = PackInstallWorkflow(manager: manager, cache: options.packCache(logger), logger: logger)
             let verbose = options.verbose
-            let snapshot = !noSnapshot
-            let results = try await PackCacheServer.serving(
-                cache: cache, host: host, port: cachePort, logger: logger,
-                onFallback: { port, why in Output.note("pack: port \(port) is taken (\(why)); using a free one") }
-            ) { url throws(SupervisorError) in
-                Output.note("pack: serving the cache at \(url)")
-                return await installer.install(
-                    vm: vm, packs: order,
-                    options: PackInstaller.Options(
-                        snapshot: snapshot, cacheURL: url, pipRequirements: fetch.pipRequirements)
-                ) { progress in
+            let summary = try await workflow.run(
+                PackInstallWorkflow.Request(vm: vm, packs: order, snapshot: !noSnapshot, cachePort: cachePort)
+            ) { event in
+                switch event {
+                case .fetching(let names):
+                    Output.note("pack: fetching \(names.joined(separator: ", ")) into the host cache")
+                case .noDpkgStatus:
+                    PackInstall.noteNoDpkgStatus()
+                case .fetched(let report):
+                    Output.note("pack: " + PackFetch.summary(report))
+                case .portTaken(let port, let why):
+                    Output.note("pack: port \(port) is taken (\(why)); using a free one")
+                case .serving(let url):
+                    Output.note("pack: serving the cache at \(url)")
+                case .snapshot(let line):
+                    Output.note("  " + line)
+                case .pack(let progress):
                     PackInstall.show(progress, verbose: verbose)
                 }
             }
-            let summary = PackInstallSummary(vm: vm, fetch: fetch, results: results)
             if options.json {
                 try printJSON(summary)
             } else {
                 PackInstall.printTable(summary)
             }
-            if let failed = results.first(where: { $0.outcome.isFailure }) {
-                throw SupervisorError(
-                    .packInstall,
-                    "pack \(failed.pack) failed"
-                        + (failed.outcome == .rolledBack
-                            ? " and '\(vm)' was rolled back to \(failed.snapshot ?? "?")" : "")
-                        + ": \(failed.error ?? "unknown error")")
+            if let failure = summary.failure {
+                throw failure
             }
         }
+    }
+
+    static func noteNoDpkgStatus() {
+        Output.note(
+            "pack: the base image has no saved dpkg status (rebuild it with `somnus image build`); "
+                + "fetching every dependency")
     }
 
     static func show(_ progress: PackProgress, verbose: Bool) {
@@ -307,32 +283,5 @@ struct PackInstall: AsyncParsableCommand {
             })
         print(
             String(format: "fetch: %.1f s (%@)", summary.fetchSeconds, summary.cacheWarm ? "warm cache" : "downloaded"))
-    }
-}
-
-/// What `somnus pack install --json` prints.
-struct PackInstallSummary: Codable {
-    var vm: String
-    var fetchSeconds: Double
-    var cacheWarm: Bool
-    var aptDownloaded: Int
-    var wheelsDownloaded: Int
-    var results: [PackInstallResult]
-
-    init(vm: String, fetch: PackFetchReport, results: [PackInstallResult]) {
-        self.vm = vm
-        self.fetchSeconds = fetch.seconds
-        self.cacheWarm = fetch.wasWarm
-        self.aptDownloaded = fetch.aptDownloaded.count
-        self.wheelsDownloaded = fetch.wheelsDownloaded.count
-        self.results = results
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case vm, results
-        case fetchSeconds = "fetch_seconds"
-        case cacheWarm = "cache_warm"
-        case aptDownloaded = "apt_downloaded"
-        case wheelsDownloaded = "wheels_downloaded"
     }
 }
