@@ -21,7 +21,12 @@ struct VMCreate: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name: lowercase letters, digits and '-'.") var name: String
-    @Option(help: "Directory of the base image (default: the state directory's images/base).") var image: String?
+    @Option(
+        help: """
+            The base image: the images directory (default: the state directory's images/base, whose newest \
+            image is used) or one image's directory in it, as `somnus image build` prints.
+            """)
+    var image: String?
     @Option(help: "Resource profile to start with.") var profile = "idle"
     @Option(help: "Virtual disk size in GiB.") var diskGb = 20
     @Option(help: "Accelerator: kvm or tcg (default: probe the host).") var accel: Accelerator?
@@ -30,8 +35,13 @@ struct VMCreate: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
+            let location = try BaseImage.locate(image ?? manager.layout.baseImageDirectory)
             let record = try await manager.create(
-                name: name, imageDirectory: image, profileName: profile, diskGiB: diskGb, accelerator: accel)
+                name: name, imageDirectory: location.directory, profileName: profile, diskGiB: diskGb,
+                accelerator: accel)
+            if !options.json {
+                Output.note("created \(name) from \(location.summary)")
+            }
             if start {
                 try await manager.start(name: name)
             }

@@ -104,8 +104,8 @@ public final class VMManager: Sendable {
             throw SupervisorError(
                 .alreadyExists, "libvirt already has a domain named '\(name)' that Somnus does not manage")
         }
-        let imageDirectory = imageDirectory ?? layout.baseImageDirectory
-        let image = try BaseImage.load(from: imageDirectory)
+        let image = try BaseImage.locate(imageDirectory ?? layout.baseImageDirectory)
+        try checkQEMUAccess(image)
         let accelerator = requested ?? configuration.accelerator ?? probeAccelerator()
 
         let directory = layout.vmDirectory(name)
@@ -132,14 +132,14 @@ public final class VMManager: Sendable {
             try await HostCommand.run(
                 "qemu-img",
                 [
-                    "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", imageDirectory + "/" + image.disk, disk,
+                    "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image.diskPath, disk,
                     "\(diskGiB)G",
                 ])
             let spec = DomainSpec(
                 name: name, uuid: record.uuid, accelerator: accelerator, cpuModel: configuration.cpuModel,
                 vcpus: profile.vcpus, maximumVCPUs: profiles.maximumVCPUs, memoryMiB: profile.memoryMiB,
-                maximumMemoryMiB: profiles.maximumMemoryMiB, kernelPath: imageDirectory + "/" + image.kernel,
-                initrdPath: imageDirectory + "/" + image.initrd, kernelCommandLine: image.cmdline, diskPath: disk,
+                maximumMemoryMiB: profiles.maximumMemoryMiB, kernelPath: image.kernelPath,
+                initrdPath: image.initrdPath, kernelCommandLine: image.image.cmdline, diskPath: disk,
                 network: configuration.network, macAddress: record.macAddress,
                 networkFilter: configuration.networkFilter, filterIPAddress: staticAddress, consoleLogPath: console)
             let xml = spec.xml()
