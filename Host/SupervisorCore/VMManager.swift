@@ -10,7 +10,8 @@ public struct VMStatus: Codable, Sendable, Equatable {
     public var state: String
     /// Online vCPUs as libvirt reports them.
     public var vcpus: Int?
-    /// Current memory in MiB as libvirt reports it.
+    /// The memory the domain's persistent configuration gives it (`<currentMemory>`, what the profile set), in
+    /// MiB; not the live balloon, which reads high while a guest boots.
     public var memoryMiB: Int?
 }
 
@@ -266,12 +267,16 @@ public final class VMManager: Sendable {
 
     private func status(of record: VMRecord) async -> VMStatus {
         let name = record.name
-        let info = try? await libvirt("read '\(name)'", vm: name) { try $0.lookupDomain(name: name).info() }
-        guard let info else {
+        let read = try? await libvirt("read '\(name)'", vm: name) { connection in
+            let domain = try connection.lookupDomain(name: name)
+            return (try domain.info(), try domain.xmlDescription(flags: .inactive))
+        }
+        guard let (info, configuration) = read else {
             return VMStatus(record: record, state: "missing", vcpus: nil, memoryMiB: nil)
         }
         return VMStatus(
-            record: record, state: info.state.description, vcpus: info.vcpuCount, memoryMiB: info.memoryKiB / 1024)
+            record: record, state: info.state.description, vcpus: info.vcpuCount,
+            memoryMiB: VMStatus.configuredMemoryMiB(domainXML: configuration) ?? info.memoryKiB / 1024)
     }
 
     /// Whether libvirt runs the VM now.
