@@ -113,27 +113,37 @@ struct PackList: AsyncParsableCommand {
                     installedVersion: installed[pack.name]?.version,
                     installResult: installed[pack.name]?.result.rawValue)
             }
-            if options.json {
-                try printJSON(rows)
-                return
-            }
-            var header = ["NAME", "VERSION", "REQUIRES", "DISK"]
-            if vm != nil { header.append("INSTALLED") }
-            header.append("DESCRIPTION")
-            Output.table(
-                header,
-                rows.map { row in
-                    var cells = [
-                        row.name, row.version, row.requires.isEmpty ? "-" : row.requires.joined(separator: ","),
-                        "\(row.diskEstimateMB) MB",
-                    ]
-                    if vm != nil {
-                        cells.append(row.installedVersion.map { "\($0) (\(row.installResult ?? "?"))" } ?? "no")
-                    }
-                    cells.append(row.description)
-                    return cells
-                })
+            try options.emit(PackListOutput(rows: rows, showsInstalled: vm != nil))
         }
+    }
+}
+
+/// The catalog, with what a VM's agent installed when a VM is given (`pack list`).
+struct PackListOutput: CommandOutput {
+    var rows: [PackListRow]
+    var showsInstalled: Bool
+
+    func encode(to encoder: any Encoder) throws {
+        try rows.encode(to: encoder)
+    }
+
+    var text: String {
+        var header = ["NAME", "VERSION", "REQUIRES", "DISK"]
+        if showsInstalled { header.append("INSTALLED") }
+        header.append("DESCRIPTION")
+        return Output.table(
+            header,
+            rows.map { row in
+                var cells = [
+                    row.name, row.version, row.requires.isEmpty ? "-" : row.requires.joined(separator: ","),
+                    "\(row.diskEstimateMB) MB",
+                ]
+                if showsInstalled {
+                    cells.append(row.installedVersion.map { "\($0) (\(row.installResult ?? "?"))" } ?? "no")
+                }
+                cells.append(row.description)
+                return cells
+            })
     }
 }
 
@@ -170,21 +180,19 @@ struct PackFetch: AsyncParsableCommand {
             let cache = options.packCache(logger)
             Output.note("pack: fetching \(order.map(\.name).joined(separator: ", ")) into \(cache.root)")
             let report = try await cache.fetch(order, dpkgStatus: options.guestDpkgStatus())
-            if options.json {
-                try printJSON(report)
-            } else {
-                print(PackFetch.summary(report))
-            }
+            try options.emit(report)
         }
     }
+}
 
-    static func summary(_ report: PackFetchReport) -> String {
-        if report.wasWarm {
-            return String(format: "cache warm: nothing downloaded (%.1f s)", report.seconds)
+extension PackFetchReport: CommandOutput {
+    var text: String {
+        if wasWarm {
+            return String(format: "cache warm: nothing downloaded (%.1f s)", seconds)
         }
         return String(
-            format: "downloaded %d Debian packages and %d wheels (%.1f s)", report.aptDownloaded.count,
-            report.wheelsDownloaded.count, report.seconds)
+            format: "downloaded %d Debian packages and %d wheels (%.1f s)", aptDownloaded.count,
+            wheelsDownloaded.count, seconds)
     }
 }
 
@@ -217,7 +225,7 @@ struct PackInstall: AsyncParsableCommand {
                 case .noDpkgStatus:
                     PackInstall.noteNoDpkgStatus()
                 case .fetched(let report):
-                    Output.note("pack: " + PackFetch.summary(report))
+                    Output.note("pack: " + report.text)
                 case .portTaken(let port, let why):
                     Output.note("pack: port \(port) is taken (\(why)); using a free one")
                 case .serving(let url):
@@ -228,11 +236,7 @@ struct PackInstall: AsyncParsableCommand {
                     PackInstall.show(progress, verbose: verbose)
                 }
             }
-            if options.json {
-                try printJSON(summary)
-            } else {
-                PackInstall.printTable(summary)
-            }
+            try options.emit(summary)
             if let failure = summary.failure {
                 throw failure
             }
@@ -266,14 +270,16 @@ struct PackInstall: AsyncParsableCommand {
             Output.note(line)
         }
     }
+}
 
-    static func printTable(_ summary: PackInstallSummary) {
+extension PackInstallSummary: CommandOutput {
+    var text: String {
         func seconds(_ value: Double?) -> String {
             value.map { String(format: "%.1f", $0) } ?? "-"
         }
-        Output.table(
+        let table = Output.table(
             ["PACK", "VERSION", "RESULT", "SNAPSHOT", "SNAPSHOT-S", "INSTALL-S", "VERIFY-S", "REVERT-S"],
-            summary.results.map { result in
+            results.map { result in
                 [
                     result.pack, result.version, result.outcome.rawValue,
                     result.snapshot.map { $0 + (result.quiesced == true ? " (quiesced)" : "") } ?? "-",
@@ -281,7 +287,7 @@ struct PackInstall: AsyncParsableCommand {
                     seconds(result.phases.revert),
                 ]
             })
-        print(
-            String(format: "fetch: %.1f s (%@)", summary.fetchSeconds, summary.cacheWarm ? "warm cache" : "downloaded"))
+        return table + "\n"
+            + String(format: "fetch: %.1f s (%@)", fetchSeconds, cacheWarm ? "warm cache" : "downloaded")
     }
 }

@@ -36,17 +36,19 @@ struct SoftRebootCommand: AsyncParsableCommand {
                     .agent, "soft reboot of '\(vm)' failed: \(AgentClient.message(of: error))", cause: error)
             }
             progress.finish()
-            if options.json {
-                try printJSON(answer)
-            } else {
-                Output.table(
-                    ["UNIT", "STATE", "BACK", "ERROR"],
-                    answer.units.map { [$0.name, $0.activeState, $0.active ? "yes" : "no", $0.error ?? ""] })
-            }
+            try options.emit(answer)
             let failed = answer.units.filter { !$0.active }.map(\.name)
             guard failed.isEmpty else {
                 throw SupervisorError(.agent, "not back after the restart: \(failed.joined(separator: ", "))")
             }
         }
+    }
+}
+
+extension SoftRebootResponse: CommandOutput {
+    var text: String {
+        Output.table(
+            ["UNIT", "STATE", "BACK", "ERROR"],
+            units.map { [$0.name, $0.activeState, $0.active ? "yes" : "no", $0.error ?? ""] })
     }
 }

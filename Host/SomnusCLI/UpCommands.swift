@@ -48,18 +48,7 @@ struct UpCommand: AsyncParsableCommand {
                     progress.finish(json ? nil : "agent \(uploaded ? "deployed" : "already up to date"): \(reason)")
                 }
             }
-            if options.json {
-                try printJSON(summary)
-            } else {
-                Output.table(
-                    ["NAME", "STATE", "ADDRESS", "AGENT", "HEALTH", "BOOT-TO-READY"],
-                    [
-                        [
-                            summary.name, summary.state, summary.address, summary.agentVersion, summary.health,
-                            String(format: "%.1f s", summary.bootToReadySeconds),
-                        ]
-                    ])
-            }
+            try options.emit(summary)
             guard summary.isHealthy else {
                 throw SupervisorError(.agent, "the agent of '\(name)' is \(summary.health)")
             }
@@ -80,11 +69,7 @@ struct DownCommand: AsyncParsableCommand {
             let manager = try await options.manager(logger)
             try await manager.stop(name: name, deadline: .seconds(timeout))
             try await manager.delete(name: name)
-            if options.json {
-                try printJSON(["deleted": name])
-            } else {
-                print("deleted \(name)")
-            }
+            try options.emit(DeletedOutput(deleted: name))
         }
     }
 }
@@ -112,11 +97,7 @@ struct ImageBuild: AsyncParsableCommand {
                 recipeDirectory: try ImageBuilder.locateRecipe(recipe), outputDirectory: directory,
                 publicKeyPath: keyPair.publicKeyPath
             ) { line in Output.note(line) }
-            if options.json {
-                try printJSON(image)
-            } else {
-                print("image ready: \(directory)/\(image.disk)")
-            }
+            try options.emit(ImageBuildOutput(directory: directory, image: image))
         }
     }
 }

@@ -46,7 +46,7 @@ struct VMCreate: AsyncParsableCommand {
                 try await manager.start(name: name)
             }
             let status = try await manager.status(name: record.name)
-            try printStatuses([status], json: options.json)
+            try options.emit(VMStatusList(statuses: [status]))
         }
     }
 }
@@ -62,7 +62,7 @@ struct VMStart: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
             try await manager.start(name: name)
-            try printStatuses([try await manager.status(name: name)], json: options.json)
+            try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
         }
     }
 }
@@ -82,7 +82,7 @@ struct VMStop: AsyncParsableCommand {
             if !clean {
                 Output.note("warning: '\(name)' did not shut down within \(timeout) s and was destroyed")
             }
-            try printStatuses([try await manager.status(name: name)], json: options.json)
+            try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
         }
     }
 }
@@ -97,11 +97,7 @@ struct VMDelete: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
             try await manager.delete(name: name)
-            if options.json {
-                try printJSON(["deleted": name])
-            } else {
-                print("deleted \(name)")
-            }
+            try options.emit(DeletedOutput(deleted: name))
         }
     }
 }
@@ -114,22 +110,7 @@ struct VMShow: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            let status = try await manager.status(name: name)
-            if options.json {
-                try printJSON(status)
-                return
-            }
-            let record = status.record
-            Output.table(
-                ["FIELD", "VALUE"],
-                [
-                    ["name", record.name], ["uuid", record.uuid], ["state", status.state],
-                    ["profile", record.profile], ["vcpus", status.vcpus.map(String.init) ?? "-"],
-                    ["memory", status.memoryMiB.map { "\($0) MiB" } ?? "-"],
-                    ["accelerator", record.accelerator.rawValue], ["address", record.address ?? "-"],
-                    ["mac", record.macAddress], ["disk", record.diskPath], ["console log", record.consoleLogPath],
-                    ["agent version", record.agentVersion ?? "-"],
-                ])
+            try options.emit(VMDetail(status: try await manager.status(name: name)))
         }
     }
 }
@@ -141,7 +122,7 @@ struct VMList: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            try printStatuses(try await manager.list(), json: options.json)
+            try options.emit(VMStatusList(statuses: try await manager.list()))
         }
     }
 }
@@ -171,7 +152,7 @@ struct VMProfile: AsyncParsableCommand {
                 Output.note(
                     "confirmed by the agent: \(stats.cpuCount) vCPUs, \(stats.memoryTotalBytes / 1_048_576) MiB online")
             }
-            try printStatuses([try await manager.status(name: name)], json: options.json)
+            try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
         }
     }
 }
@@ -192,33 +173,7 @@ struct VMConsoleLog: AsyncParsableCommand {
             }
             var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             if tail > 0 { lines = lines.suffix(tail) }
-            print(lines.joined(separator: "\n"))
+            try options.emit(ConsoleLogOutput(path: record.consoleLogPath, lines: lines.map(String.init)))
         }
-    }
-}
-
-/// Prints VM statuses as a table or JSON.
-func printStatuses(_ statuses: [VMStatus], json: Bool) throws(SupervisorError) {
-    if json {
-        try printJSON(statuses)
-        return
-    }
-    Output.table(
-        ["NAME", "STATE", "PROFILE", "VCPUS", "MEMORY", "ADDRESS", "AGENT"],
-        statuses.map { status in
-            [
-                status.record.name, status.state, status.record.profile, status.vcpus.map(String.init) ?? "-",
-                status.memoryMiB.map { "\($0) MiB" } ?? "-", status.record.address ?? "-",
-                status.record.agentVersion ?? "-",
-            ]
-        })
-}
-
-/// Prints a value as JSON, reporting an encoding failure as a ``SupervisorError``.
-func printJSON<T: Encodable>(_ value: T) throws(SupervisorError) {
-    do {
-        try Output.json(value)
-    } catch {
-        throw SupervisorError(.invalidArgument, "cannot encode the output as JSON", cause: error)
     }
 }

@@ -13,6 +13,11 @@ public struct VMStatus: Codable, Sendable, Equatable {
     /// The memory the domain's persistent configuration gives it (`<currentMemory>`, what the profile set), in
     /// MiB; not the live balloon, which reads high while a guest boots.
     public var memoryMiB: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case record, state, vcpus
+        case memoryMiB = "memory_mib"
+    }
 }
 
 /// Creates, starts, stops, scales and deletes VMs through libvirt and keeps the inventory in step.
