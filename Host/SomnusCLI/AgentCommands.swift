@@ -19,7 +19,8 @@ struct AgentDeploy: AsyncParsableCommand {
         commandName: "deploy",
         abstract:
             "Push the agent into a running VM over SSH (skipped when the running agent already is this binary), "
-            + "install its systemd unit and wait until it is ready.")
+            + "install its systemd unit and wait until it is ready.",
+        discussion: "Example: somnus agent deploy demo --force")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "The agent binary to deploy (default: somnus-agent beside this executable).") var agentBinary: String?
@@ -48,7 +49,8 @@ struct AgentDeploy: AsyncParsableCommand {
 
 struct AgentStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Ask a VM's agent for its version, identity and features.")
+        commandName: "status", abstract: "Ask a VM's agent for its version, identity and features.",
+        discussion: "Example: somnus agent status demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
@@ -73,7 +75,8 @@ struct AgentStatus: AsyncParsableCommand {
 
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "health", abstract: "Poll every VM's agent once, or keep watching and print each change.")
+        commandName: "health", abstract: "Poll every VM's agent once, or keep watching and print each change.",
+        discussion: "Example: somnus health --watch")
     @OptionGroup var options: GlobalOptions
     @Flag(help: "Keep polling and print every state change until interrupted.") var watch = false
 
@@ -96,7 +99,8 @@ struct HealthCommand: AsyncParsableCommand {
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Run the health poller, the inventory reconciler and the pack cache server until SIGTERM or SIGINT.")
+        abstract: "Run the health poller, the inventory reconciler and the pack cache server until SIGTERM or SIGINT.",
+        discussion: "Example: somnus daemon")
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {

@@ -8,7 +8,8 @@ import SupervisorCore
 struct ErrorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errors",
-        abstract: "Show the errors the VM's agent classified in its logs and journal, newest first.")
+        abstract: "Show the errors the VM's agent classified in its logs and journal, newest first.",
+        discussion: "Example: somnus errors demo --limit 20")
     /// The category spellings the agent accepts.
     static let categories = ["CUDA_ERROR", "NETWORK_FAILURE", "DEPENDENCY_MISSING", "RUNTIME_ERROR", "OTHER"]
 

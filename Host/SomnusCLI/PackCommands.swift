@@ -84,7 +84,8 @@ extension GlobalOptions {
 
 struct PackList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List the packs of the catalog; with a VM, also what its agent has installed.")
+        commandName: "list", abstract: "List the packs of the catalog; with a VM, also what its agent has installed.",
+        discussion: "Example: somnus pack list demo")
     @OptionGroup var options: GlobalOptions
     @OptionGroup var catalogOptions: PackCatalogOptions
     @Argument(help: "A VM whose installed packs to show.") var vm: String?
@@ -168,7 +169,8 @@ struct PackListRow: Codable {
 struct PackFetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Download what packs need (and the guest lacks) into the host's pack cache ahead of time.")
+        abstract: "Download what packs need (and the guest lacks) into the host's pack cache ahead of time.",
+        discussion: "Example: somnus pack fetch ai_research")
     @OptionGroup var options: GlobalOptions
     @OptionGroup var catalogOptions: PackCatalogOptions
     @Argument(help: "The packs (their requirements are fetched too).") var packs: [String]
@@ -200,7 +202,8 @@ struct PackInstall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
         abstract:
-            "Install packs into a VM from the host cache: snapshot before each, verify, roll back and stop on failure.")
+            "Install packs into a VM from the host cache: snapshot before each, verify, roll back and stop on failure.",
+        discussion: "Example: somnus pack install demo web_development")
     @OptionGroup var options: GlobalOptions
     @OptionGroup var catalogOptions: PackCatalogOptions
     @Flag(help: "Do not snapshot before each pack (a failure then cannot be rolled back).") var noSnapshot = false

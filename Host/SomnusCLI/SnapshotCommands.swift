@@ -12,7 +12,8 @@ struct SnapshotCommand: AsyncParsableCommand {
 struct SnapshotCreate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create",
-        abstract: "Snapshot a VM (disk and memory), freezing its filesystems through the agent when it can.")
+        abstract: "Snapshot a VM (disk and memory), freezing its filesystems through the agent when it can.",
+        discussion: "Example: somnus snapshot create demo --name before-upgrade")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
     @Option(help: "The snapshot's name (default: snap-<unix time>).") var name: String?
@@ -35,7 +36,8 @@ struct SnapshotCreate: AsyncParsableCommand {
 }
 
 struct SnapshotList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List a VM's snapshots.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List a VM's snapshots.", discussion: "Example: somnus snapshot list demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
 
@@ -50,7 +52,8 @@ struct SnapshotList: AsyncParsableCommand {
 struct SnapshotRevert: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revert",
-        abstract: "Revert a VM to a snapshot, then thaw its filesystems, push the host's time and wait for its agent.")
+        abstract: "Revert a VM to a snapshot, then thaw its filesystems, push the host's time and wait for its agent.",
+        discussion: "Example: somnus snapshot revert demo before-upgrade")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
     @Argument(help: "The snapshot's name.") var name: String
@@ -73,7 +76,9 @@ struct SnapshotRevert: AsyncParsableCommand {
 }
 
 struct SnapshotDelete: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a snapshot.")
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a snapshot.",
+        discussion: "Example: somnus snapshot delete demo before-upgrade")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
     @Argument(help: "The snapshot's name.") var name: String

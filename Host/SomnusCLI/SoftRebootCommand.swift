@@ -10,7 +10,8 @@ struct SoftRebootCommand: AsyncParsableCommand {
         commandName: "soft-reboot",
         abstract:
             "Restart systemd units in a VM through its agent (every monitored unit when none are named) "
-            + "and show whether each came back, without rebooting the VM.")
+            + "and show whether each came back, without rebooting the VM.",
+        discussion: "Example: somnus soft-reboot demo ssh.service")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
     @Argument(help: "Units to restart, such as nginx.service (default: the agent's monitored units).")

@@ -11,7 +11,8 @@ import UnixSignals
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Build the image if needed, create and boot a VM, deploy the agent and wait until it is healthy.")
+        abstract: "Build the image if needed, create and boot a VM, deploy the agent and wait until it is healthy.",
+        discussion: "Example: somnus up demo --profile coding")
 
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
@@ -59,7 +60,8 @@ struct UpCommand: AsyncParsableCommand {
 /// `somnus down NAME`: stop and delete.
 struct DownCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop a VM and delete it with its disk, snapshots and inventory rows.")
+        commandName: "down", abstract: "Stop a VM and delete it with its disk, snapshots and inventory rows.",
+        discussion: "Example: somnus down demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "Seconds to wait for a clean shutdown before destroying it.") var timeout = 30
@@ -83,7 +85,8 @@ struct ImageCommand: AsyncParsableCommand {
 struct ImageBuild: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Build the base guest image from Debian packages; an unchanged recipe is not rebuilt.")
+        abstract: "Build the base guest image from Debian packages; an unchanged recipe is not rebuilt.",
+        discussion: "Example: somnus image build")
     @OptionGroup var options: GlobalOptions
     @Option(help: "The Images recipe directory (default: found beside the executable).") var recipe: String?
     @Option(help: "Output directory (default: the state directory's images/base).") var output: String?

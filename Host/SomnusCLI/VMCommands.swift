@@ -17,7 +17,8 @@ struct VMCommand: AsyncParsableCommand {
 
 struct VMCreate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "create", abstract: "Define a new VM on a copy-on-write overlay of the base image.")
+        commandName: "create", abstract: "Define a new VM on a copy-on-write overlay of the base image.",
+        discussion: "Example: somnus vm create demo --profile coding --start")
 
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name: lowercase letters, digits and '-'.") var name: String
@@ -54,7 +55,8 @@ struct VMCreate: AsyncParsableCommand {
 extension Accelerator: ExpressibleByArgument {}
 
 struct VMStart: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a VM.")
+    static let configuration = CommandConfiguration(
+        commandName: "start", abstract: "Start a VM.", discussion: "Example: somnus vm start demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
@@ -70,7 +72,8 @@ struct VMStart: AsyncParsableCommand {
 struct VMStop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
-        abstract: "Shut a VM down through ACPI; destroy it if it is still running after the deadline.")
+        abstract: "Shut a VM down through ACPI; destroy it if it is still running after the deadline.",
+        discussion: "Example: somnus vm stop demo --timeout 30")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "Seconds to wait for a clean shutdown.") var timeout = 60
@@ -89,7 +92,8 @@ struct VMStop: AsyncParsableCommand {
 
 struct VMDelete: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Destroy a VM and remove its domain, snapshots, disk and inventory rows.")
+        commandName: "delete", abstract: "Destroy a VM and remove its domain, snapshots, disk and inventory rows.",
+        discussion: "Example: somnus vm delete demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
@@ -103,7 +107,8 @@ struct VMDelete: AsyncParsableCommand {
 }
 
 struct VMShow: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one VM.")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one VM.", discussion: "Example: somnus vm show demo --json")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
@@ -116,7 +121,9 @@ struct VMShow: AsyncParsableCommand {
 }
 
 struct VMList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List VMs.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List VMs.", discussion: "Example: somnus --state-dir /srv/somnus --json vm list"
+    )
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
@@ -129,7 +136,8 @@ struct VMList: AsyncParsableCommand {
 
 struct VMProfile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "profile", abstract: "Apply a resource profile (vCPUs and memory) to a VM, live when it runs.")
+        commandName: "profile", abstract: "Apply a resource profile (vCPUs and memory) to a VM, live when it runs.",
+        discussion: "Example: somnus vm profile demo research")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Argument(help: "The profile: idle, coding, research, media_creation or a custom one.") var profile: String
@@ -159,7 +167,8 @@ struct VMProfile: AsyncParsableCommand {
 
 struct VMConsoleLog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "console-log", abstract: "Print what the VM wrote to its serial console.")
+        commandName: "console-log", abstract: "Print what the VM wrote to its serial console.",
+        discussion: "Example: somnus vm console-log demo --tail 50")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "Print only the last N lines (0: all).") var tail = 0

@@ -81,18 +81,22 @@ struct SomnusCLITests {
         defer { cli.cleanUp() }
         let root = try cli(["--help"], global: false)
         #expect(root.status == 0)
+        #expect(root.stdout.contains("Example: somnus up demo"))
         for command in ["up", "down", "vm", "image", "agent", "snapshot", "exec", "health", "daemon"] {
             #expect(root.stdout.contains(command), "root help lacks \(command)")
         }
         let commands = [
             ["up"], ["down"], ["vm", "create"], ["vm", "list"], ["vm", "profile"], ["vm", "console-log"],
             ["snapshot", "create"], ["snapshot", "revert"], ["agent", "deploy"], ["exec"], ["health"], ["daemon"],
-            ["image", "build"], ["soft-reboot"],
+            ["image", "build"], ["soft-reboot"], ["vm", "start"], ["vm", "stop"], ["vm", "delete"], ["vm", "show"],
+            ["agent", "status"], ["snapshot", "list"], ["snapshot", "delete"], ["pack", "list"], ["pack", "fetch"],
+            ["pack", "install"], ["errors"],
         ]
         for command in commands {
             let result = try cli(command + ["--help"], global: false)
             #expect(result.status == 0, "\(command) --help failed")
             #expect(result.stdout.contains("OVERVIEW:"), "\(command) --help has no overview")
+            #expect(result.stdout.contains("Example: somnus "), "\(command) --help has no example")
         }
         let version = try cli(["--version"], global: false)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
