@@ -19,7 +19,8 @@ struct AgentDeploy: AsyncParsableCommand {
         commandName: "deploy",
         abstract:
             "Push the agent into a running VM over SSH (skipped when the running agent already is this binary), "
-            + "install its systemd unit and wait until it is ready.")
+            + "install its systemd unit and wait until it is ready.",
+        discussion: "Example: somnus agent deploy demo --force")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "The agent binary to deploy (default: somnus-agent beside this executable).") var agentBinary: String?
@@ -42,19 +43,15 @@ struct AgentDeploy: AsyncParsableCommand {
             let outcome = try await deployer.ensureDeployed(
                 vm: name, address: address, agentBinary: agent, force: force)
             progress.finish()
-            if options.json {
-                try printJSON(outcome)
-            } else {
-                let verb = outcome.uploaded ? "deployed" : "already up to date"
-                print("agent \(outcome.status.agentVersion) \(verb) on \(name) (\(address)): \(outcome.reason)")
-            }
+            try options.emit(AgentDeployOutput(vm: name, address: address, outcome: outcome))
         }
     }
 }
 
 struct AgentStatus: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Ask a VM's agent for its version, identity and features.")
+        commandName: "status", abstract: "Ask a VM's agent for its version, identity and features.",
+        discussion: "Example: somnus agent status demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
@@ -72,26 +69,15 @@ struct AgentStatus: AsyncParsableCommand {
             } catch {
                 throw SupervisorError(.agent, "the agent of '\(name)' did not answer", cause: error)
             }
-            if options.json {
-                try printJSON(status)
-                return
-            }
-            Output.table(
-                ["FIELD", "VALUE"],
-                [
-                    ["agent version", status.agentVersion], ["protocol", String(status.protocolVersion)],
-                    ["binary sha256", status.binarySHA256], ["uptime", String(format: "%.0f s", status.uptimeSeconds)],
-                    ["boot id", status.bootID], ["hostname", status.hostname],
-                    ["features", status.features.joined(separator: ", ")],
-                ])
+            try options.emit(status)
         }
     }
 }
 
-/// `somnus health [--watch]`.
 struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "health", abstract: "Poll every VM's agent once, or keep watching and print each change.")
+        commandName: "health", abstract: "Poll every VM's agent once, or keep watching and print each change.",
+        discussion: "Example: somnus health --watch")
     @OptionGroup var options: GlobalOptions
     @Flag(help: "Keep polling and print every state change until interrupted.") var watch = false
 
@@ -100,23 +86,10 @@ struct HealthCommand: AsyncParsableCommand {
             let manager = try await options.manager(logger)
             let poller = HealthPoller(manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
             { health in
-                if options.json {
-                    try? printJSON(health)
-                } else {
-                    print(
-                        "\(health.observedAt.formatted(.iso8601))  \(health.vm)  \(health.summary)  \(health.detail ?? "")"
-                    )
-                }
+                try? options.emit(health)
             }
             guard watch else {
-                let results = await poller.sweep()
-                if options.json {
-                    try printJSON(results)
-                } else {
-                    Output.table(
-                        ["NAME", "HEALTH", "AGENT", "DETAIL"],
-                        results.map { [$0.vm, $0.summary, $0.agentVersion ?? "-", $0.detail ?? ""] })
-                }
+                try options.emit(HealthList(results: await poller.sweep()))
                 return
             }
             try await runServices([poller], logger: logger)
@@ -128,7 +101,8 @@ struct HealthCommand: AsyncParsableCommand {
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Run the health poller, the inventory reconciler and the pack cache server until SIGTERM or SIGINT.")
+        abstract: "Run the health poller, the inventory reconciler and the pack cache server until SIGTERM or SIGINT.",
+        discussion: "Example: somnus daemon")
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
@@ -143,6 +117,56 @@ struct DaemonCommand: AsyncParsableCommand {
 }
 
 /// Runs services in one group that shuts down gracefully on SIGTERM and SIGINT.
+/// What `agent deploy` did, and why.
+struct AgentDeployOutput: CommandOutput {
+    var vm: String
+    var address: String
+    var outcome: AgentDeployOutcome
+
+    func encode(to encoder: any Encoder) throws {
+        try outcome.encode(to: encoder)
+    }
+
+    var text: String {
+        let verb = outcome.uploaded ? "deployed" : "already up to date"
+        return "agent \(outcome.status.agentVersion) \(verb) on \(vm) (\(address)): \(outcome.reason)"
+    }
+}
+
+extension StatusResponse: CommandOutput {
+    var text: String {
+        Output.table(
+            ["FIELD", "VALUE"],
+            [
+                ["agent version", agentVersion], ["protocol", String(protocolVersion)],
+                ["binary sha256", binarySHA256], ["uptime", String(format: "%.0f s", uptimeSeconds)],
+                ["boot id", bootID], ["hostname", hostname], ["features", features.joined(separator: ", ")],
+            ])
+    }
+}
+
+/// One sweep of every VM's agent (`health`).
+struct HealthList: CommandOutput {
+    var results: [AgentHealth]
+
+    func encode(to encoder: any Encoder) throws {
+        try results.encode(to: encoder)
+    }
+
+    var text: String {
+        Output.table(
+            ["NAME", "HEALTH", "AGENT", "DETAIL"],
+            results.map { [$0.vm, $0.summary, $0.agentVersion ?? "-", $0.detail ?? ""] })
+    }
+}
+
+/// One health change (`health --watch`).
+extension AgentHealth: CommandOutput {
+    var text: String {
+        "\(observedAt.formatted(.iso8601))  \(vm)  \(summary)  \(detail ?? "")"
+    }
+}
+
 func runServices(_ services: [any Service], logger: Logger) async throws(SupervisorError) {
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(

@@ -8,7 +8,8 @@ import SupervisorCore
 struct ErrorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errors",
-        abstract: "Show the errors the VM's agent classified in its logs and journal, newest first.")
+        abstract: "Show the errors the VM's agent classified in its logs and journal, newest first.",
+        discussion: "Example: somnus errors demo --limit 20")
     /// The category spellings the agent accepts.
     static let categories = ["CUDA_ERROR", "NETWORK_FAILURE", "DEPENDENCY_MISSING", "RUNTIME_ERROR", "OTHER"]
 
@@ -53,29 +54,27 @@ struct ErrorsCommand: AsyncParsableCommand {
                 }
                 throw SupervisorError(.agent, "the agent of '\(vm)' did not answer", cause: error)
             }
-            if options.json {
-                try printJSON(response)
-                return
-            }
-            Self.printTable(response)
+            try options.emit(response)
         }
-    }
-
-    /// Prints one aligned row per error, then the counts per category.
-    static func printTable(_ response: ErrorsResponse) {
-        let rows = response.errors.map { entry in
-            [
-                Date(timeIntervalSince1970: entry.lastSeen).formatted(.iso8601), String(entry.count),
-                entry.classification.category, entry.classification.kind, entry.source,
-                shortened(entry.line, to: 100),
-            ]
-        }
-        Output.table(["LAST SEEN", "COUNT", "CATEGORY", "KIND", "SOURCE", "LINE"], rows)
-        let counts = response.counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        print("counts: " + (counts.isEmpty ? "none" : counts.joined(separator: " ")))
     }
 
     static func shortened(_ text: String, to length: Int) -> String {
         text.count <= length ? text : String(text.prefix(length - 1)) + "…"
+    }
+}
+
+extension ErrorsResponse: CommandOutput {
+    /// One aligned row per error, then the counts per category.
+    var text: String {
+        let rows = errors.map { entry in
+            [
+                Date(timeIntervalSince1970: entry.lastSeen).formatted(.iso8601), String(entry.count),
+                entry.classification.category, entry.classification.kind, entry.source,
+                ErrorsCommand.shortened(entry.line, to: 100),
+            ]
+        }
+        let counts = counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return Output.table(["LAST SEEN", "COUNT", "CATEGORY", "KIND", "SOURCE", "LINE"], rows) + "\n"
+            + "counts: " + (counts.isEmpty ? "none" : counts.joined(separator: " "))
     }
 }

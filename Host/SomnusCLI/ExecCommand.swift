@@ -7,7 +7,8 @@ import SupervisorCore
 struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
-        abstract: "Run a command in a VM through its agent, stream its output and exit with its exit code.")
+        abstract: "Run a command in a VM through its agent, stream its output and exit with its exit code.",
+        discussion: "Example: somnus exec demo -- uname -a")
     @OptionGroup var options: GlobalOptions
     @Option(help: "Seconds before the agent stops the command.") var timeout = 3600
     @Option(help: "Working directory in the guest.") var cwd: String?

@@ -76,21 +76,16 @@ extension GlobalOptions {
 
     /// The guest's dpkg status saved beside the base image, or `nil` (with a note) when the image has none.
     func guestDpkgStatus() -> String? {
-        let directory = StateLayout(root: stateDir).baseImageDirectory
-        if let image = try? BaseImage.load(from: directory), let status = image.dpkgStatus {
-            let path = directory + "/" + status
-            if FileManager.default.isReadableFile(atPath: path) { return path }
-        }
-        Output.note(
-            "pack: the base image has no saved dpkg status (rebuild it with `somnus image build`); "
-                + "fetching every dependency")
-        return nil
+        let status = PackInstallWorkflow.baseImageDpkgStatus(layout: StateLayout(root: stateDir))
+        if status == nil { PackInstall.noteNoDpkgStatus() }
+        return status
     }
 }
 
 struct PackList: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List the packs of the catalog; with a VM, also what its agent has installed.")
+        commandName: "list", abstract: "List the packs of the catalog; with a VM, also what its agent has installed.",
+        discussion: "Example: somnus pack list demo")
     @OptionGroup var options: GlobalOptions
     @OptionGroup var catalogOptions: PackCatalogOptions
     @Argument(help: "A VM whose installed packs to show.") var vm: String?
@@ -119,27 +114,37 @@ struct PackList: AsyncParsableCommand {
                     installedVersion: installed[pack.name]?.version,
                     installResult: installed[pack.name]?.result.rawValue)
             }
-            if options.json {
-                try printJSON(rows)
-                return
-            }
-            var header = ["NAME", "VERSION", "REQUIRES", "DISK"]
-            if vm != nil { header.append("INSTALLED") }
-            header.append("DESCRIPTION")
-            Output.table(
-                header,
-                rows.map { row in
-                    var cells = [
-                        row.name, row.version, row.requires.isEmpty ? "-" : row.requires.joined(separator: ","),
-                        "\(row.diskEstimateMB) MB",
-                    ]
-                    if vm != nil {
-                        cells.append(row.installedVersion.map { "\($0) (\(row.installResult ?? "?"))" } ?? "no")
-                    }
-                    cells.append(row.description)
-                    return cells
-                })
+            try options.emit(PackListOutput(rows: rows, showsInstalled: vm != nil))
         }
+    }
+}
+
+/// The catalog, with what a VM's agent installed when a VM is given (`pack list`).
+struct PackListOutput: CommandOutput {
+    var rows: [PackListRow]
+    var showsInstalled: Bool
+
+    func encode(to encoder: any Encoder) throws {
+        try rows.encode(to: encoder)
+    }
+
+    var text: String {
+        var header = ["NAME", "VERSION", "REQUIRES", "DISK"]
+        if showsInstalled { header.append("INSTALLED") }
+        header.append("DESCRIPTION")
+        return Output.table(
+            header,
+            rows.map { row in
+                var cells = [
+                    row.name, row.version, row.requires.isEmpty ? "-" : row.requires.joined(separator: ","),
+                    "\(row.diskEstimateMB) MB",
+                ]
+                if showsInstalled {
+                    cells.append(row.installedVersion.map { "\($0) (\(row.installResult ?? "?"))" } ?? "no")
+                }
+                cells.append(row.description)
+                return cells
+            })
     }
 }
 
@@ -164,7 +169,8 @@ struct PackListRow: Codable {
 struct PackFetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Download what packs need (and the guest lacks) into the host's pack cache ahead of time.")
+        abstract: "Download what packs need (and the guest lacks) into the host's pack cache ahead of time.",
+        discussion: "Example: somnus pack fetch ai_research")
     @OptionGroup var options: GlobalOptions
     @OptionGroup var catalogOptions: PackCatalogOptions
     @Argument(help: "The packs (their requirements are fetched too).") var packs: [String]
@@ -176,21 +182,19 @@ struct PackFetch: AsyncParsableCommand {
             let cache = options.packCache(logger)
             Output.note("pack: fetching \(order.map(\.name).joined(separator: ", ")) into \(cache.root)")
             let report = try await cache.fetch(order, dpkgStatus: options.guestDpkgStatus())
-            if options.json {
-                try printJSON(report)
-            } else {
-                print(PackFetch.summary(report))
-            }
+            try options.emit(report)
         }
     }
+}
 
-    static func summary(_ report: PackFetchReport) -> String {
-        if report.wasWarm {
-            return String(format: "cache warm: nothing downloaded (%.1f s)", report.seconds)
+extension PackFetchReport: CommandOutput {
+    var text: String {
+        if wasWarm {
+            return String(format: "cache warm: nothing downloaded (%.1f s)", seconds)
         }
         return String(
-            format: "downloaded %d Debian packages and %d wheels (%.1f s)", report.aptDownloaded.count,
-            report.wheelsDownloaded.count, report.seconds)
+            format: "downloaded %d Debian packages and %d wheels (%.1f s)", aptDownloaded.count,
+            wheelsDownloaded.count, seconds)
     }
 }
 
@@ -198,7 +202,8 @@ struct PackInstall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
         abstract:
-            "Install packs into a VM from the host cache: snapshot before each, verify, roll back and stop on failure.")
+            "Install packs into a VM from the host cache: snapshot before each, verify, roll back and stop on failure.",
+        discussion: "Example: somnus pack install demo web_development")
     @OptionGroup var options: GlobalOptions
     @OptionGroup var catalogOptions: PackCatalogOptions
     @Flag(help: "Do not snapshot before each pack (a failure then cannot be rolled back).") var noSnapshot = false
@@ -212,61 +217,39 @@ struct PackInstall: AsyncParsableCommand {
             guard !packs.isEmpty else { throw SupervisorError(.invalidArgument, "name at least one pack") }
             let order = try catalogOptions.resolve(packs)
             let manager = try await options.manager(logger)
-            let record = try manager.record(vm)
-            guard let address = record.address else {
-                throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
-            }
-            let connector = try AgentConnector(manager: manager)
-            let client = try connector.client(for: record, address: address)
-
-            // Fetch first: a download failure stops here, before any snapshot.
-            let cache = options.packCache(logger)
-            Output.note("pack: fetching \(order.map(\.name).joined(separator: ", ")) into the host cache")
-            let fetch = try await cache.fetch(order, dpkgStatus: options.guestDpkgStatus())
-            Output.note("pack: " + PackFetch.summary(fetch))
-
-            let coordinator = SnapshotCoordinator(manager: manager, connector: connector) { line in
-                Output.note("  " + line)
-            }
-            let installer = PackInstaller(
-                manager: manager, client: client,
-                takeSnapshot: { vm, name, description throws(SupervisorError) in
-                    try await coordinator.takeSnapshot(vm: vm, name: name, description: description)
-                },
-                revertSnapshot: { vm, name throws(SupervisorError) in
-                    _ = try await coordinator.revertSnapshot(vm: vm, name: name)
-                }, logger: logger)
-            let host = try await manager.packCacheAddress()
+            let workflow = PackInstallWorkflow(manager: manager, cache: options.packCache(logger), logger: logger)
             let verbose = options.verbose
-            let snapshot = !noSnapshot
-            let results = try await PackCacheServer.serving(
-                cache: cache, host: host, port: cachePort, logger: logger,
-                onFallback: { port, why in Output.note("pack: port \(port) is taken (\(why)); using a free one") }
-            ) { url throws(SupervisorError) in
-                Output.note("pack: serving the cache at \(url)")
-                return await installer.install(
-                    vm: vm, packs: order,
-                    options: PackInstaller.Options(
-                        snapshot: snapshot, cacheURL: url, pipRequirements: fetch.pipRequirements)
-                ) { progress in
+            let summary = try await workflow.run(
+                PackInstallWorkflow.Request(vm: vm, packs: order, snapshot: !noSnapshot, cachePort: cachePort)
+            ) { event in
+                switch event {
+                case .fetching(let names):
+                    Output.note("pack: fetching \(names.joined(separator: ", ")) into the host cache")
+                case .noDpkgStatus:
+                    PackInstall.noteNoDpkgStatus()
+                case .fetched(let report):
+                    Output.note("pack: " + report.text)
+                case .portTaken(let port, let why):
+                    Output.note("pack: port \(port) is taken (\(why)); using a free one")
+                case .serving(let url):
+                    Output.note("pack: serving the cache at \(url)")
+                case .snapshot(let line):
+                    Output.note("  " + line)
+                case .pack(let progress):
                     PackInstall.show(progress, verbose: verbose)
                 }
             }
-            let summary = PackInstallSummary(vm: vm, fetch: fetch, results: results)
-            if options.json {
-                try printJSON(summary)
-            } else {
-                PackInstall.printTable(summary)
-            }
-            if let failed = results.first(where: { $0.outcome.isFailure }) {
-                throw SupervisorError(
-                    .packInstall,
-                    "pack \(failed.pack) failed"
-                        + (failed.outcome == .rolledBack
-                            ? " and '\(vm)' was rolled back to \(failed.snapshot ?? "?")" : "")
-                        + ": \(failed.error ?? "unknown error")")
+            try options.emit(summary)
+            if let failure = summary.failure {
+                throw failure
             }
         }
+    }
+
+    static func noteNoDpkgStatus() {
+        Output.note(
+            "pack: the base image has no saved dpkg status (rebuild it with `somnus image build`); "
+                + "fetching every dependency")
     }
 
     static func show(_ progress: PackProgress, verbose: Bool) {
@@ -290,14 +273,16 @@ struct PackInstall: AsyncParsableCommand {
             Output.note(line)
         }
     }
+}
 
-    static func printTable(_ summary: PackInstallSummary) {
+extension PackInstallSummary: CommandOutput {
+    var text: String {
         func seconds(_ value: Double?) -> String {
             value.map { String(format: "%.1f", $0) } ?? "-"
         }
-        Output.table(
+        let table = Output.table(
             ["PACK", "VERSION", "RESULT", "SNAPSHOT", "SNAPSHOT-S", "INSTALL-S", "VERIFY-S", "REVERT-S"],
-            summary.results.map { result in
+            results.map { result in
                 [
                     result.pack, result.version, result.outcome.rawValue,
                     result.snapshot.map { $0 + (result.quiesced == true ? " (quiesced)" : "") } ?? "-",
@@ -305,34 +290,7 @@ struct PackInstall: AsyncParsableCommand {
                     seconds(result.phases.revert),
                 ]
             })
-        print(
-            String(format: "fetch: %.1f s (%@)", summary.fetchSeconds, summary.cacheWarm ? "warm cache" : "downloaded"))
-    }
-}
-
-/// What `somnus pack install --json` prints.
-struct PackInstallSummary: Codable {
-    var vm: String
-    var fetchSeconds: Double
-    var cacheWarm: Bool
-    var aptDownloaded: Int
-    var wheelsDownloaded: Int
-    var results: [PackInstallResult]
-
-    init(vm: String, fetch: PackFetchReport, results: [PackInstallResult]) {
-        self.vm = vm
-        self.fetchSeconds = fetch.seconds
-        self.cacheWarm = fetch.wasWarm
-        self.aptDownloaded = fetch.aptDownloaded.count
-        self.wheelsDownloaded = fetch.wheelsDownloaded.count
-        self.results = results
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case vm, results
-        case fetchSeconds = "fetch_seconds"
-        case cacheWarm = "cache_warm"
-        case aptDownloaded = "apt_downloaded"
-        case wheelsDownloaded = "wheels_downloaded"
+        return table + "\n"
+            + String(format: "fetch: %.1f s (%@)", fetchSeconds, cacheWarm ? "warm cache" : "downloaded")
     }
 }

@@ -10,7 +10,8 @@ struct SoftRebootCommand: AsyncParsableCommand {
         commandName: "soft-reboot",
         abstract:
             "Restart systemd units in a VM through its agent (every monitored unit when none are named) "
-            + "and show whether each came back, without rebooting the VM.")
+            + "and show whether each came back, without rebooting the VM.",
+        discussion: "Example: somnus soft-reboot demo ssh.service")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var vm: String
     @Argument(help: "Units to restart, such as nginx.service (default: the agent's monitored units).")
@@ -36,17 +37,19 @@ struct SoftRebootCommand: AsyncParsableCommand {
                     .agent, "soft reboot of '\(vm)' failed: \(AgentClient.message(of: error))", cause: error)
             }
             progress.finish()
-            if options.json {
-                try printJSON(answer)
-            } else {
-                Output.table(
-                    ["UNIT", "STATE", "BACK", "ERROR"],
-                    answer.units.map { [$0.name, $0.activeState, $0.active ? "yes" : "no", $0.error ?? ""] })
-            }
+            try options.emit(answer)
             let failed = answer.units.filter { !$0.active }.map(\.name)
             guard failed.isEmpty else {
                 throw SupervisorError(.agent, "not back after the restart: \(failed.joined(separator: ", "))")
             }
         }
+    }
+}
+
+extension SoftRebootResponse: CommandOutput {
+    var text: String {
+        Output.table(
+            ["UNIT", "STATE", "BACK", "ERROR"],
+            units.map { [$0.name, $0.activeState, $0.active ? "yes" : "no", $0.error ?? ""] })
     }
 }

@@ -7,6 +7,11 @@ struct SomnusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "somnus",
         abstract: "Run AI agents' persistent virtual machines: create, snapshot, deploy the agent, watch health.",
+        discussion: """
+            Global options (--state-dir, --libvirt-uri, --profiles, --json, -v) go before or after the subcommand.
+
+            Example: somnus up demo && somnus exec demo -- uname -a
+            """,
         version: AgentProtocol.somnusVersion,
         subcommands: [
             UpCommand.self, DownCommand.self, VMCommand.self, ImageCommand.self, AgentCommand.self,
@@ -14,4 +19,9 @@ struct SomnusCommand: AsyncParsableCommand {
             SoftRebootCommand.self, ErrorsCommand.self,
         ]
     )
+
+    /// Parses the command line with the global options moved behind the subcommand, then runs it.
+    static func main() async {
+        await main(GlobalArguments.reorder(Array(CommandLine.arguments.dropFirst()), root: SomnusCommand.self))
+    }
 }

@@ -17,11 +17,17 @@ struct VMCommand: AsyncParsableCommand {
 
 struct VMCreate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "create", abstract: "Define a new VM on a copy-on-write overlay of the base image.")
+        commandName: "create", abstract: "Define a new VM on a copy-on-write overlay of the base image.",
+        discussion: "Example: somnus vm create demo --profile coding --start")
 
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name: lowercase letters, digits and '-'.") var name: String
-    @Option(help: "Directory of the base image (default: the state directory's images/base).") var image: String?
+    @Option(
+        help: """
+            The base image: the images directory (default: the state directory's images/base, whose newest \
+            image is used) or one image's directory in it, as `somnus image build` prints.
+            """)
+    var image: String?
     @Option(help: "Resource profile to start with.") var profile = "idle"
     @Option(help: "Virtual disk size in GiB.") var diskGb = 20
     @Option(help: "Accelerator: kvm or tcg (default: probe the host).") var accel: Accelerator?
@@ -30,13 +36,18 @@ struct VMCreate: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
+            let location = try BaseImage.locate(image ?? manager.layout.baseImageDirectory)
             let record = try await manager.create(
-                name: name, imageDirectory: image, profileName: profile, diskGiB: diskGb, accelerator: accel)
+                name: name, imageDirectory: location.directory, profileName: profile, diskGiB: diskGb,
+                accelerator: accel)
+            if !options.json {
+                Output.note("created \(name) from \(location.summary)")
+            }
             if start {
                 try await manager.start(name: name)
             }
             let status = try await manager.status(name: record.name)
-            try printStatuses([status], json: options.json)
+            try options.emit(VMStatusList(statuses: [status]))
         }
     }
 }
@@ -44,7 +55,8 @@ struct VMCreate: AsyncParsableCommand {
 extension Accelerator: ExpressibleByArgument {}
 
 struct VMStart: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a VM.")
+    static let configuration = CommandConfiguration(
+        commandName: "start", abstract: "Start a VM.", discussion: "Example: somnus vm start demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
@@ -52,7 +64,7 @@ struct VMStart: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
             try await manager.start(name: name)
-            try printStatuses([try await manager.status(name: name)], json: options.json)
+            try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
         }
     }
 }
@@ -60,7 +72,8 @@ struct VMStart: AsyncParsableCommand {
 struct VMStop: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
-        abstract: "Shut a VM down through ACPI; destroy it if it is still running after the deadline.")
+        abstract: "Shut a VM down through ACPI; destroy it if it is still running after the deadline.",
+        discussion: "Example: somnus vm stop demo --timeout 30")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "Seconds to wait for a clean shutdown.") var timeout = 60
@@ -72,14 +85,15 @@ struct VMStop: AsyncParsableCommand {
             if !clean {
                 Output.note("warning: '\(name)' did not shut down within \(timeout) s and was destroyed")
             }
-            try printStatuses([try await manager.status(name: name)], json: options.json)
+            try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
         }
     }
 }
 
 struct VMDelete: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delete", abstract: "Destroy a VM and remove its domain, snapshots, disk and inventory rows.")
+        commandName: "delete", abstract: "Destroy a VM and remove its domain, snapshots, disk and inventory rows.",
+        discussion: "Example: somnus vm delete demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
@@ -87,58 +101,43 @@ struct VMDelete: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
             try await manager.delete(name: name)
-            if options.json {
-                try printJSON(["deleted": name])
-            } else {
-                print("deleted \(name)")
-            }
+            try options.emit(DeletedOutput(deleted: name))
         }
     }
 }
 
 struct VMShow: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one VM.")
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show one VM.", discussion: "Example: somnus vm show demo --json")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            let status = try await manager.status(name: name)
-            if options.json {
-                try printJSON(status)
-                return
-            }
-            let record = status.record
-            Output.table(
-                ["FIELD", "VALUE"],
-                [
-                    ["name", record.name], ["uuid", record.uuid], ["state", status.state],
-                    ["profile", record.profile], ["vcpus", status.vcpus.map(String.init) ?? "-"],
-                    ["memory", status.memoryMiB.map { "\($0) MiB" } ?? "-"],
-                    ["accelerator", record.accelerator.rawValue], ["address", record.address ?? "-"],
-                    ["mac", record.macAddress], ["disk", record.diskPath], ["console log", record.consoleLogPath],
-                    ["agent version", record.agentVersion ?? "-"],
-                ])
+            try options.emit(VMDetail(status: try await manager.status(name: name)))
         }
     }
 }
 
 struct VMList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List VMs.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List VMs.", discussion: "Example: somnus --state-dir /srv/somnus --json vm list"
+    )
     @OptionGroup var options: GlobalOptions
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            try printStatuses(try await manager.list(), json: options.json)
+            try options.emit(VMStatusList(statuses: try await manager.list()))
         }
     }
 }
 
 struct VMProfile: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "profile", abstract: "Apply a resource profile (vCPUs and memory) to a VM, live when it runs.")
+        commandName: "profile", abstract: "Apply a resource profile (vCPUs and memory) to a VM, live when it runs.",
+        discussion: "Example: somnus vm profile demo research")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Argument(help: "The profile: idle, coding, research, media_creation or a custom one.") var profile: String
@@ -161,14 +160,15 @@ struct VMProfile: AsyncParsableCommand {
                 Output.note(
                     "confirmed by the agent: \(stats.cpuCount) vCPUs, \(stats.memoryTotalBytes / 1_048_576) MiB online")
             }
-            try printStatuses([try await manager.status(name: name)], json: options.json)
+            try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
         }
     }
 }
 
 struct VMConsoleLog: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "console-log", abstract: "Print what the VM wrote to its serial console.")
+        commandName: "console-log", abstract: "Print what the VM wrote to its serial console.",
+        discussion: "Example: somnus vm console-log demo --tail 50")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
     @Option(help: "Print only the last N lines (0: all).") var tail = 0
@@ -182,33 +182,7 @@ struct VMConsoleLog: AsyncParsableCommand {
             }
             var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             if tail > 0 { lines = lines.suffix(tail) }
-            print(lines.joined(separator: "\n"))
+            try options.emit(ConsoleLogOutput(path: record.consoleLogPath, lines: lines.map(String.init)))
         }
-    }
-}
-
-/// Prints VM statuses as a table or JSON.
-func printStatuses(_ statuses: [VMStatus], json: Bool) throws(SupervisorError) {
-    if json {
-        try printJSON(statuses)
-        return
-    }
-    Output.table(
-        ["NAME", "STATE", "PROFILE", "VCPUS", "MEMORY", "ADDRESS", "AGENT"],
-        statuses.map { status in
-            [
-                status.record.name, status.state, status.record.profile, status.vcpus.map(String.init) ?? "-",
-                status.memoryMiB.map { "\($0) MiB" } ?? "-", status.record.address ?? "-",
-                status.record.agentVersion ?? "-",
-            ]
-        })
-}
-
-/// Prints a value as JSON, reporting an encoding failure as a ``SupervisorError``.
-func printJSON<T: Encodable>(_ value: T) throws(SupervisorError) {
-    do {
-        try Output.json(value)
-    } catch {
-        throw SupervisorError(.invalidArgument, "cannot encode the output as JSON", cause: error)
     }
 }

@@ -45,6 +45,12 @@ public struct AgentHealth: Codable, Sendable, Equatable {
     /// When this was observed.
     public var observedAt: Date
 
+    enum CodingKeys: String, CodingKey {
+        case vm, state, reason, detail
+        case agentVersion = "agent_version"
+        case observedAt = "observed_at"
+    }
+
     /// Creates an observation.
     public init(
         vm: String, state: State, reason: Reason? = nil, detail: String? = nil, agentVersion: String? = nil,

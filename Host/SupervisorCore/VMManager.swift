@@ -10,8 +10,14 @@ public struct VMStatus: Codable, Sendable, Equatable {
     public var state: String
     /// Online vCPUs as libvirt reports them.
     public var vcpus: Int?
-    /// Current memory in MiB as libvirt reports it.
+    /// The memory the domain's persistent configuration gives it (`<currentMemory>`, what the profile set), in
+    /// MiB; not the live balloon, which reads high while a guest boots.
     public var memoryMiB: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case record, state, vcpus
+        case memoryMiB = "memory_mib"
+    }
 }
 
 /// Creates, starts, stops, scales and deletes VMs through libvirt and keeps the inventory in step.
@@ -104,8 +110,8 @@ public final class VMManager: Sendable {
             throw SupervisorError(
                 .alreadyExists, "libvirt already has a domain named '\(name)' that Somnus does not manage")
         }
-        let imageDirectory = imageDirectory ?? layout.baseImageDirectory
-        let image = try BaseImage.load(from: imageDirectory)
+        let image = try BaseImage.locate(imageDirectory ?? layout.baseImageDirectory)
+        try checkQEMUAccess(image)
         let accelerator = requested ?? configuration.accelerator ?? probeAccelerator()
 
         let directory = layout.vmDirectory(name)
@@ -132,14 +138,14 @@ public final class VMManager: Sendable {
             try await HostCommand.run(
                 "qemu-img",
                 [
-                    "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", imageDirectory + "/" + image.disk, disk,
+                    "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", image.diskPath, disk,
                     "\(diskGiB)G",
                 ])
             let spec = DomainSpec(
                 name: name, uuid: record.uuid, accelerator: accelerator, cpuModel: configuration.cpuModel,
                 vcpus: profile.vcpus, maximumVCPUs: profiles.maximumVCPUs, memoryMiB: profile.memoryMiB,
-                maximumMemoryMiB: profiles.maximumMemoryMiB, kernelPath: imageDirectory + "/" + image.kernel,
-                initrdPath: imageDirectory + "/" + image.initrd, kernelCommandLine: image.cmdline, diskPath: disk,
+                maximumMemoryMiB: profiles.maximumMemoryMiB, kernelPath: image.kernelPath,
+                initrdPath: image.initrdPath, kernelCommandLine: image.image.cmdline, diskPath: disk,
                 network: configuration.network, macAddress: record.macAddress,
                 networkFilter: configuration.networkFilter, filterIPAddress: staticAddress, consoleLogPath: console)
             let xml = spec.xml()
@@ -266,12 +272,16 @@ public final class VMManager: Sendable {
 
     private func status(of record: VMRecord) async -> VMStatus {
         let name = record.name
-        let info = try? await libvirt("read '\(name)'", vm: name) { try $0.lookupDomain(name: name).info() }
-        guard let info else {
+        let read = try? await libvirt("read '\(name)'", vm: name) { connection in
+            let domain = try connection.lookupDomain(name: name)
+            return (try domain.info(), try domain.xmlDescription(flags: .inactive))
+        }
+        guard let (info, configuration) = read else {
             return VMStatus(record: record, state: "missing", vcpus: nil, memoryMiB: nil)
         }
         return VMStatus(
-            record: record, state: info.state.description, vcpus: info.vcpuCount, memoryMiB: info.memoryKiB / 1024)
+            record: record, state: info.state.description, vcpus: info.vcpuCount,
+            memoryMiB: VMStatus.configuredMemoryMiB(domainXML: configuration) ?? info.memoryKiB / 1024)
     }
 
     /// Whether libvirt runs the VM now.

@@ -28,6 +28,17 @@ public struct VMRecord: Codable, Sendable, Equatable {
     /// When the VM was created.
     public var createdAt: Date
 
+    enum CodingKeys: String, CodingKey {
+        case name, uuid, profile, accelerator, address
+        case diskPath = "disk_path"
+        case consoleLogPath = "console_log_path"
+        case macAddress = "mac_address"
+        case staticAddress = "static_address"
+        case agentVersion = "agent_version"
+        case agentSHA256 = "agent_sha256"
+        case createdAt = "created_at"
+    }
+
     /// Creates a record.
     public init(
         name: String, uuid: String, profile: String, accelerator: Accelerator, diskPath: String,
@@ -77,6 +88,12 @@ public struct SnapshotRecord: Codable, Sendable, Equatable {
     public var quiesceReason: String?
     /// When it was taken.
     public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case vm, name, description, quiesced
+        case quiesceReason = "quiesce_reason"
+        case createdAt = "created_at"
+    }
 
     /// Creates a record.
     public init(

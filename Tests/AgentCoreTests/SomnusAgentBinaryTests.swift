@@ -52,6 +52,7 @@ struct SomnusAgentBinaryTests {
             "serve", "--config", directory.appendingPathComponent("none.json").path, "--listen", "127.0.0.1:0",
             "--token-file", directory.appendingPathComponent("agent.token").path,
             "--socket", directory.appendingPathComponent("run/agent.sock").path,
+            "--data-dir", directory.appendingPathComponent("data").path,
         ]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notifyPath
@@ -96,6 +97,21 @@ struct SomnusAgentBinaryTests {
             return String(decoding: data, as: UTF8.self)
         }
         return (process.terminationStatus, text)
+    }
+
+    @Test("install writes the guest image's data directory into the configuration; serve's default is the agent's own")
+    func dataDirectories() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let config = directory.appendingPathComponent("agent.json").path
+        let install = try await runBinary([
+            "install", "--no-systemctl", "--config", config, "--unit-path",
+            directory.appendingPathComponent("somnus-agent.service").path,
+        ])
+        #expect(install.status == 0)
+        let written = try String(contentsOfFile: config, encoding: .utf8)
+        #expect(written.contains("\"data_dir\" : \"/var/lib/somnus\""), "\(written)")
+        let help = try await runBinary(["serve", "--help"])
+        #expect(help.stdout.contains("/var/lib/somnus-agent"))
     }
 
     @Test("thaw with nothing frozen prints so and exits 0")

@@ -17,11 +17,20 @@ struct CLI {
         var stderr: String
     }
 
-    func callAsFunction(_ arguments: [String], global: Bool = true) throws -> Result {
+    /// Runs `somnus` with `arguments`, followed by `--state-dir` and `--libvirt-uri` when `global` is set;
+    /// `environment` entries are added to (or, when empty, removed from) the test's own environment.
+    func callAsFunction(
+        _ arguments: [String], global: Bool = true, environment: [String: String] = [:]
+    ) throws -> Result {
         let process = Process()
         process.executableURL = CLI.binary
         process.arguments =
             arguments + (global ? ["--state-dir", stateDirectory.path, "--libvirt-uri", libvirtURI] : [])
+        var merged = ProcessInfo.processInfo.environment
+        for (name, value) in environment {
+            merged[name] = value.isEmpty ? nil : value
+        }
+        process.environment = merged
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-out-\(UUID())")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("cli-err-\(UUID())")
         FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -72,18 +81,22 @@ struct SomnusCLITests {
         defer { cli.cleanUp() }
         let root = try cli(["--help"], global: false)
         #expect(root.status == 0)
+        #expect(root.stdout.contains("Example: somnus up demo"))
         for command in ["up", "down", "vm", "image", "agent", "snapshot", "exec", "health", "daemon"] {
             #expect(root.stdout.contains(command), "root help lacks \(command)")
         }
         let commands = [
             ["up"], ["down"], ["vm", "create"], ["vm", "list"], ["vm", "profile"], ["vm", "console-log"],
             ["snapshot", "create"], ["snapshot", "revert"], ["agent", "deploy"], ["exec"], ["health"], ["daemon"],
-            ["image", "build"], ["soft-reboot"],
+            ["image", "build"], ["soft-reboot"], ["vm", "start"], ["vm", "stop"], ["vm", "delete"], ["vm", "show"],
+            ["agent", "status"], ["snapshot", "list"], ["snapshot", "delete"], ["pack", "list"], ["pack", "fetch"],
+            ["pack", "install"], ["errors"],
         ]
         for command in commands {
             let result = try cli(command + ["--help"], global: false)
             #expect(result.status == 0, "\(command) --help failed")
             #expect(result.stdout.contains("OVERVIEW:"), "\(command) --help has no overview")
+            #expect(result.stdout.contains("Example: somnus "), "\(command) --help has no example")
         }
         let version = try cli(["--version"], global: false)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.1.0")
