@@ -1,12 +1,8 @@
-import AgentAPI
 import ArgumentParser
-import Curl
 import Foundation
-import Logging
 import SSH
 import SupervisorCore
 import Synchronization
-import UnixSignals
 
 /// `somnus up NAME`: the main job, from nothing to a VM with a healthy agent.
 struct UpCommand: AsyncParsableCommand {
