@@ -1,11 +1,8 @@
-import AgentAPI
 import ArgumentParser
-import Curl
 import Foundation
-import Logging
 import SSH
 import SupervisorCore
-import UnixSignals
+import Synchronization
 
 /// `somnus up NAME`: the main job, from nothing to a VM with a healthy agent.
 struct UpCommand: AsyncParsableCommand {
@@ -26,8 +23,9 @@ struct UpCommand: AsyncParsableCommand {
         try await options.run { logger throws(SupervisorError) in
             let agent = try ImageBuilder.locateAgentBinary(agentBinary)
             let manager = try await options.manager(logger)
-            let progress = ProgressLine(enabled: !options.json)
-            defer { progress.finish() }
+            // The progress line, and the seconds it shows, start with the VM, after the image and the create.
+            let progressLine = Mutex<ProgressLine?>(nil)
+            defer { progressLine.withLock { $0?.finish() } }
             let json = options.json
             let summary = try await UpWorkflow(manager: manager, logger: logger).run(
                 UpWorkflow.Request(
@@ -41,12 +39,18 @@ struct UpCommand: AsyncParsableCommand {
                     if let bytes { Output.note("image: ready (\(bytes / 1_048_576) MiB)") }
                 case .created(let vm):
                     Output.note("created \(vm)")
+                case .starting:
+                    progressLine.withLock { $0 = ProgressLine(enabled: !json) }
                 case .booting(let vm):
-                    progress.update("\(vm): booting, waiting for its address")
+                    progressLine.withLock { $0?.update("\(vm): booting, waiting for its address") }
                 case .addressed(let vm, let address):
-                    progress.update("\(vm): address \(address); waiting for SSH, then checking the agent")
+                    progressLine.withLock {
+                        $0?.update("\(vm): address \(address); waiting for SSH, then checking the agent")
+                    }
                 case .deployed(let uploaded, let reason):
-                    progress.finish(json ? nil : "agent \(uploaded ? "deployed" : "already up to date"): \(reason)")
+                    progressLine.withLock {
+                        $0?.finish(json ? nil : "agent \(uploaded ? "deployed" : "already up to date"): \(reason)")
+                    }
                 }
             }
             try options.emit(summary)

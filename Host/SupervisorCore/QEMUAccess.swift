@@ -37,9 +37,13 @@ public struct QEMUAccess: Sendable {
         case read
         /// Enter the directory.
         case traverse
+        /// Only reach the path: libvirt gives the file itself to QEMU's user (`dynamic_ownership`), but it cannot
+        /// open the directories above it.
+        case reach
     }
 
-    /// Checks that the user can traverse every directory above `path` and read or traverse `path` itself.
+    /// Checks that the user can traverse every directory above `path` and, as `need` says, read or traverse
+    /// `path` itself.
     /// - Parameters:
     ///   - path: An absolute path.
     ///   - need: What the user must do with `path` itself.
@@ -52,6 +56,7 @@ public struct QEMUAccess: Sendable {
         }
         for (index, prefix) in prefixes.enumerated() {
             let isTarget = index == prefixes.count - 1
+            if isTarget && need == .reach { return }
             let wanted: Need = isTarget ? need : .traverse
             guard let info = Self.ownership(prefix) else {
                 throw SupervisorError(.notFound, "\(prefix) does not exist (needed for \(path))")
@@ -106,13 +111,14 @@ public struct QEMUAccess: Sendable {
 }
 
 extension VMManager {
-    /// On a local `qemu:///system` connection, checks that QEMU's user can read the image's kernel, initrd and disk
-    /// and reach the state directory, where the VM's overlay disk goes.
+    /// On a local `qemu:///system` connection, checks that QEMU's user can reach the image's kernel, initrd and
+    /// disk (libvirt gives it the files themselves, not the directories above them) and enter the state directory,
+    /// where the VM's overlay disk goes.
     /// - Throws: ``SupervisorError/Code/invalidArgument`` from ``QEMUAccess/check(_:_:)``.
     func checkQEMUAccess(_ image: BaseImage.Location) throws(SupervisorError) {
         guard Self.isLocalQEMUSystem(configuration.libvirtURI), let access = QEMUAccess() else { return }
         for path in [image.kernelPath, image.initrdPath, image.diskPath] {
-            try access.check(path, .read)
+            try access.check(path, .reach)
         }
         try access.check(layout.root, .traverse)
     }

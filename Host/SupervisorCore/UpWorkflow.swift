@@ -49,6 +49,8 @@ public struct UpWorkflow: Sendable {
         case imageReady(bytes: Int?)
         /// The VM did not exist and was created.
         case created(String)
+        /// The VM is about to be started; the boot-to-ready time counts from here.
+        case starting(String)
         /// The VM was started and its DHCP lease is awaited.
         case booting(String)
         /// The VM got its address; SSH and the agent are checked next.
@@ -101,6 +103,7 @@ public struct UpWorkflow: Sendable {
         }
         let clock = ContinuousClock()
         let started = clock.now
+        onProgress(.starting(name))
         try await manager.start(name: name)
         onProgress(.booting(name))
         let address = try await Self.waitForLease(manager: manager, name: name, deadline: request.bootTimeout)

@@ -35,6 +35,20 @@ struct GlobalOptionsTests {
     }
 
     @Test(
+        "global options before `exec` reach it, with its VM and the guest command after them", .timeLimit(.minutes(2)))
+    func exec() throws {
+        let cli = try CLI.withImage(libvirtURI: "test:///default")
+        defer { cli.cleanUp() }
+        let result = try cli(
+            [
+                "--libvirt-uri", "test:///default", "-v", "exec", "--state-dir", cli.stateDirectory.path, "ghost", "--",
+                "echo", "--json",
+            ], global: false, environment: Self.unset)
+        #expect(result.status == 2)
+        #expect(result.stderr.hasSuffix("error: no VM named 'ghost' (see `somnus vm list`)\n"), "\(result.stderr)")
+    }
+
+    @Test(
         "SOMNUS_STATE_DIR and LIBVIRT_DEFAULT_URI are the defaults, and the flags win over them",
         .timeLimit(.minutes(2)))
     func environment() throws {

@@ -67,7 +67,7 @@ struct UpWorkflowTests {
         #expect(
             steps.withLock { $0 } == [
                 .imageLine("image current: \(imageDirectory)"), .imageReady(bytes: nil), .created(name),
-                .booting(name),
+                .starting(name), .booting(name),
             ])
         #expect(try await host.manager.isRunning(name: name))
         #expect(FileManager.default.fileExists(atPath: host.manager.layout.sshKeyPath))
