@@ -42,6 +42,12 @@ public final class Inventory: Sendable {
         do {
             let directory = (path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // 0600 from the first byte (an empty file is an empty database); SQLite gives its WAL and shared-memory
+            // files the database file's mode.
+            if !FileManager.default.fileExists(atPath: path) {
+                try HostFiles.createExclusive(path, contents: [])
+            }
+            try HostFiles.narrow(path, to: 0o600)
             database = try SQLiteDatabase(path: path)
             _ = try database.migrate(Inventory.migrations)
         } catch {

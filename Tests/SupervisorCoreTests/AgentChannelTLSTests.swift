@@ -13,7 +13,7 @@ struct AgentChannelTLSTests {
     private func withTLSAgent(
         _ body: @Sendable (TestHost, String, AgentCredentials, AgentConnector, String) async throws -> Void
     ) async throws {
-        let host = try await TestHost.make()
+        let host = try await TestHost.make(agentRequestTimeout: .seconds(30))
         defer { host.cleanUp() }
         let vm = uniqueName("tls")
         _ = try await host.manager.create(name: vm)
@@ -113,7 +113,7 @@ struct AgentChannelTLSTests {
 
     @Test("IPv6 addresses, with and without a port, make bracketed URLs")
     func ipv6Addresses() async throws {
-        let host = try await TestHost.make()
+        let host = try await TestHost.make(agentRequestTimeout: .seconds(30))
         defer { host.cleanUp() }
         let vm = uniqueName("v6")
         _ = try await host.manager.create(name: vm)

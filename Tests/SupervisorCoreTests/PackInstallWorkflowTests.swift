@@ -15,7 +15,7 @@ struct PackInstallWorkflowTests {
 
     @Test("a VM without an agent is refused before anything is fetched")
     func noAgent() async throws {
-        let host = try await TestHost.make()
+        let host = try await TestHost.make(agentRequestTimeout: .seconds(30))
         defer { host.cleanUp() }
         let vm = uniqueName("pw")
         _ = try await host.manager.create(name: vm, profileName: "small")
@@ -38,7 +38,7 @@ struct PackInstallWorkflowTests {
         "packs install in order; the first failure is reported with its pack and the rest are skipped",
         .timeLimit(.minutes(3)))
     func installThenFail() async throws {
-        let host = try await TestHost.make()
+        let host = try await TestHost.make(agentRequestTimeout: .seconds(30))
         defer { host.cleanUp() }
         let vm = uniqueName("pw")
         _ = try await host.manager.create(name: vm, profileName: "small")

@@ -65,7 +65,7 @@ struct PackInstallerTests {
         "wheels fetched from PyPI install through the agent with the host's hashes; a cached wheel swapped afterwards is refused by pip",
         .timeLimit(.minutes(5)))
     func hashesTravelToPip() async throws {
-        let host = try await TestHost.make()
+        let host = try await TestHost.make(agentRequestTimeout: .seconds(30))
         defer { host.cleanUp() }
         let vm = uniqueName("pk")
         _ = try await host.manager.create(name: vm)

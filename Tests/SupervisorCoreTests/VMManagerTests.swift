@@ -9,9 +9,12 @@ struct TestHost {
     let root: URL
     let manager: VMManager
 
-    static func make(uri: String = "test:///default", root: URL? = nil, network: String = "somnus") async throws
-        -> TestHost
-    {
+    /// A manager on `uri` with its state in a new temporary directory. `agentRequestTimeout` is the deadline of each
+    /// request to an agent; tests that drive real agents through whole workflows give a loaded machine more.
+    static func make(
+        uri: String = "test:///default", root: URL? = nil, network: String = "somnus",
+        agentRequestTimeout: Duration = .seconds(2)
+    ) async throws -> TestHost {
         let root = root ?? FileManager.default.temporaryDirectory.appendingPathComponent("somnus-vm-\(UUID())")
         let image = root.appendingPathComponent("images/base")
         try FileManager.default.createDirectory(at: image, withIntermediateDirectories: true)
@@ -33,7 +36,8 @@ struct TestHost {
         }
         let small = ResourceProfile(name: "small", vcpus: 2, memoryMiB: 2048, summary: "Fits the test driver's host.")
         let configuration = SupervisorConfiguration(
-            stateDirectory: root.path, libvirtURI: uri, accelerator: .tcg, network: network, customProfiles: [small])
+            stateDirectory: root.path, libvirtURI: uri, accelerator: .tcg, network: network,
+            agentRequestTimeout: agentRequestTimeout, customProfiles: [small])
         let manager = try await VMManager(configuration: configuration, logger: Logger(label: "test"))
         return TestHost(root: root, manager: manager)
     }

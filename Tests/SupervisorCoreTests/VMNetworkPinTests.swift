@@ -124,6 +124,10 @@ struct HostFileModeTests {
             if let qemuGroup { #expect(found.group == qemuGroup, "\(directory)") }
         }
         #expect(try mode(record.diskPath).mode == 0o600)
+        for file in ["", "-wal", "-shm"]
+        where FileManager.default.fileExists(atPath: host.manager.layout.inventoryPath + file) {
+            #expect(try mode(host.manager.layout.inventoryPath + file).mode == 0o600, "inventory.sqlite\(file)")
+        }
 
         let deployer = AgentDeployer(
             manager: host.manager, connector: try AgentConnector(manager: host.manager), logger: Logger(label: "test"))
