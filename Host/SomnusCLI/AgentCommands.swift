@@ -116,7 +116,6 @@ struct DaemonCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs services in one group that shuts down gracefully on SIGTERM and SIGINT.
 /// What `agent deploy` did, and why.
 struct AgentDeployOutput: CommandOutput {
     var vm: String
@@ -167,6 +166,7 @@ extension AgentHealth: CommandOutput {
     }
 }
 
+/// Runs services in one group that shuts down gracefully on SIGTERM and SIGINT.
 func runServices(_ services: [any Service], logger: Logger) async throws(SupervisorError) {
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(
