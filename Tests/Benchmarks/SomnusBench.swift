@@ -208,8 +208,9 @@ struct AgentLatency: AsyncParsableCommand {
         let plainFleet = try AgentFleet()
         let tlsFleet = try AgentFleet()
         // The host's side of a deploy: a state directory with the VM's credentials, the agent's side in tls_dir.
-        let credentials = try AgentCredentials.ensure(
-            layout: StateLayout(root: tlsFleet.directory.appendingPathComponent("host").path), vm: "bench")
+        let layout = StateLayout(root: tlsFleet.directory.appendingPathComponent("host").path)
+        try FileManager.default.createDirectory(atPath: layout.vmDirectory("bench"), withIntermediateDirectories: true)
+        let credentials = try AgentCredentials.ensure(layout: layout, vm: "bench")
         let tlsDirectory = tlsFleet.directory.appendingPathComponent("tls")
         try FileManager.default.createDirectory(at: tlsDirectory, withIntermediateDirectories: true)
         for file in credentials.guestTLSFiles {
