@@ -8,10 +8,11 @@ struct ExecCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run a command in a VM through its agent, stream its output and exit with its exit code.",
-        discussion: "Example: somnus exec demo -- uname -a")
+        discussion: "Example: somnus exec demo -- uname -a; somnus exec demo --user nobody -- id")
     @OptionGroup var options: GlobalOptions
     @Option(help: "Seconds before the agent stops the command.") var timeout = 3600
     @Option(help: "Working directory in the guest.") var cwd: String?
+    @Option(help: "The guest user (name or uid) the command runs as; root when absent.") var user: String?
     @Argument(help: "The VM's name.") var vm: String
     @Argument(parsing: .postTerminator, help: "The program and its arguments, after `--`.") var command: [String]
 
@@ -29,7 +30,8 @@ struct ExecCommand: AsyncParsableCommand {
             }
             let client = try AgentConnector(manager: manager).client(for: record, address: address)
             do {
-                let job = try await client.startExec(ExecRequest(argv: argv, cwd: cwd, timeoutSeconds: timeout))
+                let job = try await client.startExec(
+                    ExecRequest(argv: argv, cwd: cwd, timeoutSeconds: timeout, user: user))
                 var offsets: [ExecOutputStream: Int] = [.stdout: 0, .stderr: 0]
                 var done = false
                 while !done {
@@ -52,7 +54,7 @@ struct ExecCommand: AsyncParsableCommand {
                     Output.note("error: \(error)")
                 }
             } catch {
-                throw SupervisorError(.agent, "exec in '\(vm)' failed", cause: error)
+                throw SupervisorError(.agent, "exec in '\(vm)' failed: \(AgentClient.message(of: error))")
             }
         }
         if exitCode != 0 {

@@ -149,6 +149,11 @@ struct EndToEndTests {
         // A job runs in a scope of its own, outside the agent's cgroup and its MemoryHigh.
         let cgroup = try somnus(["exec", vm, "--", "cat", "/proc/self/cgroup"])
         #expect(cgroup.stdout.contains("/somnus-jobs.slice/somnus-exec-"), "job cgroup: \(cgroup.stdout)")
+        // The host may run a command as another guest user; an unknown one is refused naming it.
+        let nobody = try somnus(["exec", vm, "--user", "nobody", "--", "id", "-u"])
+        #expect(nobody.stdout == "65534\n", "exec --user nobody: \(nobody.stdout) \(nobody.stderr)")
+        let unknown = try somnus(["exec", vm, "--user", "no-such-user", "--", "true"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("no-such-user"), "exec --user: \(unknown.stderr)")
     }
 
     /// Step 8: a live profile change idle → coding, confirmed through `/v1/stats` and seen by `nproc`.

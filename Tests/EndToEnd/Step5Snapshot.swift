@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 extension EndToEndTests {
-    /// Step 5: a quiesced snapshot, a file written and the guest clock set a few minutes off after it, a
-    /// revert: the file is gone, the agent is healthy and the revert pushed the host's time into the guest.
+    /// Step 5: a quiesced snapshot, a file written, the guest clock set a few minutes off and the agent redeployed
+    /// after it, a revert: the file is gone, the agent (the snapshot's) accepts the host and is healthy, and the
+    /// revert pushed the host's time into the guest.
     func snapshotStep(vm: String) throws {
         let snapshot = "e2e-step5"
         let created = try step("5a. snapshot (filesystems frozen through the agent)") {
@@ -19,6 +20,13 @@ extension EndToEndTests {
         let offset = Int(Date().timeIntervalSince1970) - 300
         let skew = try somnus(["exec", vm, "--", "date", "-s", "@\(offset)"])
         #expect(skew.status == 0, "date -s failed: \(skew.stderr)")
+
+        // A redeploy after the snapshot: the revert below brings back the agent the snapshot holds, which must
+        // still accept the host (the VM's token and TLS keys are kept for its life).
+        let redeployed = try step("5a'. forced agent redeploy after the snapshot") {
+            try somnus(["agent", "deploy", vm, "--force", "--agent-binary", EndToEnd.agent, "--json"])
+        }
+        #expect(redeployed.status == 0, "agent deploy --force failed: \(redeployed.stderr)")
 
         let reverted = try step("5b. revert → thaw, host time pushed, agent ready") {
             try somnus(["snapshot", "revert", vm, snapshot, "--json"])
