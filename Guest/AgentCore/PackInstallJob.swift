@@ -45,6 +45,8 @@ struct PackInstallSettings: Sendable {
 final class PackInstallJob: Sendable {
     /// How many log lines are kept (older ones are dropped and their offsets skipped).
     static let logLimit = 20_000
+    /// How many bytes of log lines a running job keeps (older lines are dropped the same way): 4 MiB.
+    static let logByteLimit = 4 << 20
 
     private struct Record {
         var state: PackJobState = .running
@@ -52,6 +54,7 @@ final class PackInstallJob: Sendable {
         var stepIndex = 0
         var stepDescription = ""
         var log: [String] = []
+        var logBytes = 0
         var droppedLines = 0
         var verify: [PackCheckResult] = []
         var alreadyInstalled = false
@@ -172,12 +175,27 @@ final class PackInstallJob: Sendable {
     private func log(_ line: String) {
         record.withLock { record in
             record.log.append(line)
-            if record.log.count > Self.logLimit {
-                let excess = record.log.count - Self.logLimit
-                record.log.removeFirst(excess)
-                record.droppedLines += excess
-            }
+            let trimmed = Self.trim(
+                &record.log, bytes: record.logBytes + line.utf8.count, maxLines: Self.logLimit,
+                maxBytes: Self.logByteLimit)
+            record.logBytes = trimmed.bytes
+            record.droppedLines += trimmed.dropped
         }
+    }
+
+    /// Drops the oldest lines of `log` until at most `maxLines` lines of at most `maxBytes` bytes in all are left;
+    /// the newest line always stays.
+    /// - Parameter bytes: The UTF-8 size of `log` as it is.
+    /// - Returns: How many lines were dropped and the size of what is left.
+    static func trim(_ log: inout [String], bytes: Int, maxLines: Int, maxBytes: Int) -> (dropped: Int, bytes: Int) {
+        var drop = max(0, log.count - maxLines)
+        var left = bytes - log.prefix(drop).reduce(0) { $0 + $1.utf8.count }
+        while left > maxBytes && drop < log.count - 1 {
+            left -= log[drop].utf8.count
+            drop += 1
+        }
+        if drop > 0 { log.removeFirst(drop) }
+        return (drop, left)
     }
 
     private func run() {

@@ -50,6 +50,31 @@ struct ByteLimitTests {
         #expect(try table.job(second.id) === second)
     }
 
+    @Test("A running pack job keeps at most its line and byte limits of log, dropping the oldest lines")
+    func runningPackLogBytes() {
+        var log: [String] = []
+        var bytes = 0
+        var dropped = 0
+        let line = String(repeating: "x", count: 4000)
+        for _ in 0..<3000 {
+            log.append(line)
+            let trimmed = PackInstallJob.trim(&log, bytes: bytes + line.utf8.count, maxLines: 20_000, maxBytes: 4 << 20)
+            bytes = trimmed.bytes
+            dropped += trimmed.dropped
+        }
+        #expect(bytes <= 4 << 20)
+        #expect(bytes == log.count * 4000)
+        #expect(dropped == 3000 - log.count)
+        #expect(log.count == (4 << 20) / 4000)
+        // The line limit holds as well, and a single line larger than the budget is kept.
+        var short = ["a", "b", "c"]
+        #expect(PackInstallJob.trim(&short, bytes: 3, maxLines: 2, maxBytes: 100) == (1, 2))
+        #expect(short == ["b", "c"])
+        var huge = [String(repeating: "y", count: 10)]
+        #expect(PackInstallJob.trim(&huge, bytes: 10, maxLines: 5, maxBytes: 4) == (0, 10))
+        #expect(PackInstallJob.logByteLimit == 4 << 20)
+    }
+
     @Test("A memory export larger than its byte limit is refused with 413 too_large")
     func exportBytes() throws {
         let record = MemoryRecord(
