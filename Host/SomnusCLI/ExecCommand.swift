@@ -1,5 +1,6 @@
 import AgentAPI
 import ArgumentParser
+import Curl
 import Foundation
 import SupervisorCore
 
@@ -53,8 +54,10 @@ struct ExecCommand: AsyncParsableCommand {
                 if let error = final.error {
                     Output.note("error: \(error)")
                 }
-            } catch {
+            } catch let error as CurlError {
                 throw SupervisorError(.agent, "exec in '\(vm)' failed: \(AgentClient.message(of: error))")
+            } catch {
+                throw SupervisorError(.agent, "exec in '\(vm)' failed", cause: error)
             }
         }
         if exitCode != 0 {
