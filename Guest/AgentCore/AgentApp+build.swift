@@ -25,6 +25,7 @@ func buildRouter(state: AgentState, listener: AgentListenerKind) -> Router<Agent
     HealthController(state: state).addRoutes(to: router)
     ExecController(state: state).addRoutes(to: router)
     MaintenanceController(state: state).addRoutes(to: router)
+    ConfigurationController(state: state).addRoutes(to: router)
     MetricsController(state: state).addRoutes(to: router)
     PacksController(state: state).addRoutes(to: router)
     ErrorsController(state: state).addRoutes(to: router)

@@ -118,6 +118,55 @@ public struct AgentConfiguration: Sendable, Equatable {
         }
     }
 
+    /// Where a running agent's configuration comes from, so that it can be read again.
+    public struct Source: Sendable, Equatable {
+        /// The JSON file.
+        public var path: String
+        /// The command line's values, which win over the file's again at each reload.
+        public var overrides: Overrides
+
+        /// Creates a source.
+        public init(path: String, overrides: Overrides = Overrides()) {
+            self.path = path
+            self.overrides = overrides
+        }
+
+        /// Reads the file and applies the overrides.
+        /// - Throws: ``AgentError`` (`invalid_configuration`) naming the key and the problem.
+        public func load() throws(AgentError) -> AgentConfiguration {
+            try AgentConfiguration.load(path: path, overrides: overrides)
+        }
+    }
+
+    /// The keys a running agent takes from a new configuration, and those that wait for its next start.
+    static let reloadableKeys = ["journal", "log_files", "monitor_interval_seconds", "monitored_units"]
+
+    /// This configuration with `new`'s reloadable keys (monitored units, log files, journal, monitor interval).
+    /// - Returns: The configuration to run with, the reloadable keys that changed, and the other keys that changed
+    ///   (they keep this configuration's values until the agent restarts).
+    func reloading(_ new: AgentConfiguration) -> (
+        configuration: AgentConfiguration, changed: [String], restartRequired: [String]
+    ) {
+        var result = self
+        result.monitoredUnits = new.monitoredUnits
+        result.logFiles = new.logFiles
+        result.journal = new.journal
+        result.monitorInterval = new.monitorInterval
+        let differing = [
+            ("data_dir", dataDirectory != new.dataDirectory), ("journal", journal != new.journal),
+            ("listen", listen != new.listen), ("log_files", logFiles != new.logFiles),
+            ("monitor_interval_seconds", monitorInterval != new.monitorInterval),
+            ("monitored_units", monitoredUnits != new.monitoredUnits),
+            ("packs_dir", packsDirectory != new.packsDirectory),
+            ("packs_root", packsRoot != new.packsRoot), ("socket", socketPath != new.socketPath),
+            ("tls_dir", tlsDirectory != new.tlsDirectory), ("token_file", tokenFile != new.tokenFile),
+        ].filter(\.1).map(\.0)
+        return (
+            result, differing.filter { Self.reloadableKeys.contains($0) },
+            differing.filter { !Self.reloadableKeys.contains($0) }
+        )
+    }
+
     /// Loads the configuration file (a missing file means defaults) and applies the overrides.
     /// - Parameters:
     ///   - path: The JSON file.

@@ -14,6 +14,8 @@ public struct AgentInstaller: Sendable {
         Type=notify
         NotifyAccess=main
         ExecStart=/usr/local/bin/somnus-agent serve
+        # `systemctl reload somnus-agent`: the configuration file is read again without a restart.
+        ExecReload=/bin/kill -HUP $MAINPID
         # However the agent ended (even killed mid-freeze), no filesystem stays frozen.
         ExecStopPost=/usr/local/bin/somnus-agent thaw
         # Two malloc arenas instead of eight per CPU: the agent's threads mostly idle, and each extra arena keeps its own

@@ -19,29 +19,42 @@ struct AgentMonitorService: Service {
 
     /// Tails the configured log files and the journal into ``AgentState/errors`` every second (or every monitor
     /// interval when shorter), pausing while filesystems are frozen; records pending traces and persists at
-    /// shutdown.
+    /// shutdown. A reload that changes the log files or the journal setting hands over to a new monitor, which
+    /// starts from the positions the old one saved.
     private func errorLoop() async {
-        guard !state.configuration.logFiles.isEmpty || state.configuration.journal else { return }
-        let monitor: ErrorMonitor
-        do {
-            monitor = try ErrorMonitor(configuration: state.configuration, store: state.errors, logger: logger)
-        } catch {
-            logger.error("Log classification is off", metadata: ["agent.error": "\(error)"])
-            return
-        }
-        let interval = min(state.configuration.monitorInterval, .seconds(1))
+        var monitor: ErrorMonitor?
+        var sources: (logFiles: [String: String], journal: Bool)?
+        var generation = -1
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if !state.freeze.holdsWrites { await monitor.tick() }
+            let configuration = state.configuration
+            if generation != state.configurationGeneration, !state.freeze.holdsWrites {
+                generation = state.configurationGeneration
+                if sources?.logFiles != configuration.logFiles || sources?.journal != configuration.journal {
+                    monitor?.finish()
+                    monitor = nil
+                    sources = (configuration.logFiles, configuration.journal)
+                    if !configuration.logFiles.isEmpty || configuration.journal {
+                        do {
+                            monitor = try ErrorMonitor(
+                                configuration: configuration, store: state.errors, logger: logger)
+                        } catch {
+                            logger.error("Log classification is off", metadata: ["agent.error": "\(error)"])
+                        }
+                    }
+                }
+            }
+            if let monitor, !state.freeze.holdsWrites { await monitor.tick() }
+            let interval = min(configuration.monitorInterval, .seconds(1))
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
-        monitor.finish()
+        monitor?.finish()
     }
 
     private func sampleLoop() async throws {
         var sampler = SystemSampler()
-        let units = state.configuration.monitoredUnits
         var previous: [String: String] = [:]
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let units = state.configuration.monitoredUnits
             let current = sampler
             let (stats, next) = try await NIOThreadPool.singleton.runIfActive {
                 var sampler = current

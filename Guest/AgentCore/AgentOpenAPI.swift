@@ -936,6 +936,27 @@ enum AgentOpenAPI {
                 },
                 "type": "object"
               },
+              "ConfigReloadResponse": {
+                "properties": {
+                  "changed": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  },
+                  "restart_required": {
+                    "items": {
+                      "type": "string"
+                    },
+                    "type": "array"
+                  }
+                },
+                "required": [
+                  "changed",
+                  "restart_required"
+                ],
+                "type": "object"
+              },
               "SoftRebootResponse": {
                 "properties": {
                   "units": {
@@ -1078,6 +1099,26 @@ enum AgentOpenAPI {
                   }
                 },
                 "summary": "Classify up to 10000 log lines; one result per line, in order"
+              }
+            },
+            "/v1/config/reload": {
+              "post": {
+                "responses": {
+                  "200": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ConfigReloadResponse"
+                        }
+                      }
+                    },
+                    "description": "OK"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                },
+                "summary": "Read the configuration file again (monitored units, log files, journal, interval)"
               }
             },
             "/v1/errors": {

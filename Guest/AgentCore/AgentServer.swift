@@ -39,6 +39,8 @@ public struct AgentEndpoints: Sendable, Equatable {
 public struct AgentServer: Sendable {
     /// The validated configuration.
     public let configuration: AgentConfiguration
+    /// Where the configuration is read again from on SIGHUP and `POST /v1/config/reload`, or `nil`.
+    public let configurationSource: AgentConfiguration.Source?
     private let logger: Logger
     private let killGrace: Duration
     private let handleSignals: Bool
@@ -50,6 +52,7 @@ public struct AgentServer: Sendable {
     /// Creates the agent.
     /// - Parameters:
     ///   - configuration: The validated configuration.
+    ///   - configurationSource: Where to read it again on a reload; `nil` refuses reloads.
     ///   - logger: The logger of the agent and its listeners.
     ///   - execKillGrace: Time between SIGTERM and SIGKILL when an exec job is stopped.
     ///   - handleSignals: Whether SIGTERM and SIGINT start a graceful shutdown (off in tests, which cancel).
@@ -57,6 +60,7 @@ public struct AgentServer: Sendable {
     ///   - connections: The idle timeout, the per-listener connection cap and the unix socket's group.
     public init(
         configuration: AgentConfiguration,
+        configurationSource: AgentConfiguration.Source? = nil,
         logger: Logger,
         execKillGrace: Duration = .seconds(5),
         handleSignals: Bool = true,
@@ -66,6 +70,7 @@ public struct AgentServer: Sendable {
         self.maintenance = maintenance
         self.connections = connections
         self.configuration = configuration
+        self.configurationSource = configurationSource
         self.logger = logger
         self.killGrace = execKillGrace
         self.handleSignals = handleSignals
@@ -87,8 +92,9 @@ public struct AgentServer: Sendable {
         // The store opens in the background once both listeners are bound (see onReady below).
         let memory = AgentMemory()
         let state = AgentState(
-            configuration: configuration, jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance,
-            memory: memory, connectionCap: connections.maxConnectionsPerListener)
+            configuration: configuration, configurationSource: configurationSource,
+            jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance, memory: memory,
+            connectionCap: connections.maxConnectionsPerListener)
         state.events.record(
             AgentEventKind.agentStarted, "agent \(AgentProtocol.somnusVersion) started",
             metadata: ["pid": "\(getpid())"])
@@ -192,6 +198,7 @@ public struct AgentServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier, settled]
+                    + (handleSignals ? [AgentReloadSignalService(state: state, logger: logger)] : [])
                     + memory.services(logger: logger, holdsWrites: { state.freeze.holdsWrites }),
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger
@@ -289,5 +296,32 @@ struct AgentNotifierService: Service {
             }
         }
         try? notifier.notify([.stopping, .status("stopping")])
+    }
+}
+
+/// Reads the configuration again on each SIGHUP (`systemctl reload somnus-agent`), telling systemd RELOADING=1
+/// before and READY=1 after, whether the file was taken or refused (a refused file leaves the running
+/// configuration in force and is logged naming the key).
+struct AgentReloadSignalService: Service {
+    let state: AgentState
+    let logger: Logger
+
+    func run() async throws {
+        let notifier = SystemdNotifier()
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            try? notifier.notify([.reloading, .status("reloading the configuration")])
+            do {
+                let outcome = try state.reloadConfiguration()
+                logger.info(
+                    "Configuration read again",
+                    metadata: [
+                        "agent.config.changed": "\(outcome.changed)",
+                        "agent.config.restart_required": "\(outcome.restartRequired)",
+                    ])
+            } catch {
+                logger.error("Configuration refused; the running one stays", metadata: ["agent.error": "\(error)"])
+            }
+            try? notifier.notify([.ready, .status("serving")])
+        }
     }
 }

@@ -10,7 +10,14 @@ import Synchronization
 
 /// What every handler and service of one agent process shares.
 final class AgentState: Sendable {
-    let configuration: AgentConfiguration
+    /// The configuration in force: the one the agent started with, with the reloadable keys of the latest reload.
+    var configuration: AgentConfiguration { current.withLock { $0 } }
+    /// Counts reloads, so that the monitor notices a new configuration.
+    var configurationGeneration: Int { generation.load(ordering: .acquiring) }
+    /// Where the configuration is read again from, or `nil` when there is nothing to reload (in-process agents).
+    let configurationSource: AgentConfiguration.Source?
+    private let current: Mutex<AgentConfiguration>
+    private let generation = Atomic<Int>(0)
     /// The bearer token, or `nil` when the token file is missing or unreadable (the TCP listener then refuses
     /// every authenticated route).
     let token: [UInt8]?
@@ -52,12 +59,14 @@ final class AgentState: Sendable {
 
     init(
         configuration: AgentConfiguration,
+        configurationSource: AgentConfiguration.Source? = nil,
         jobs: ExecJobTable = ExecJobTable(),
         maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions(),
         memory: AgentMemory = AgentMemory(.unavailable("the memory store was not opened")),
         connectionCap: Int = AgentConnectionOptions().maxConnectionsPerListener
     ) {
-        self.configuration = configuration
+        self.current = Mutex(configuration)
+        self.configurationSource = configurationSource
         self.tcpConnections = AgentConnectionLimiter(capacity: connectionCap)
         self.unixConnections = AgentConnectionLimiter(capacity: connectionCap)
         self.memory = memory
@@ -73,6 +82,30 @@ final class AgentState: Sendable {
         let (token, problem) = Self.readToken(configuration.tokenFile)
         self.token = token
         self.tokenProblem = problem
+    }
+
+    /// Reads the configuration file again and puts its reloadable keys in force; nothing changes when the file is
+    /// refused.
+    /// - Throws: ``AgentError`` `invalid_configuration` naming the key and the problem, `conflict` when the agent
+    ///   has no file to read.
+    func reloadConfiguration() throws(AgentError) -> ConfigReloadResponse {
+        guard let configurationSource else {
+            throw AgentError(.conflict, "this agent was started without a configuration file to read again")
+        }
+        let new = try configurationSource.load()
+        let outcome = current.withLock { configuration in
+            let outcome = configuration.reloading(new)
+            configuration = outcome.configuration
+            return outcome
+        }
+        generation.add(1, ordering: .releasing)
+        events.record(
+            AgentEventKind.configReloaded, "configuration read again from \(configurationSource.path)",
+            metadata: [
+                "changed": outcome.changed.joined(separator: ","),
+                "restart_required": outcome.restartRequired.joined(separator: ","),
+            ])
+        return ConfigReloadResponse(changed: outcome.changed, restartRequired: outcome.restartRequired)
     }
 
     /// The newest monitor sample, `nil` before the first tick.

@@ -142,11 +142,17 @@ struct ChildProcess: Sendable {
         defer { variables?.forEach { free($0) } }
 
         var pid: pid_t = 0
-        let result: Int32
-        if let variables {
-            result = posix_spawnp(&pid, argv[0], &actions, &attributes, arguments, variables)
-        } else {
-            result = posix_spawnp(&pid, argv[0], &actions, &attributes, arguments, environ)
+        var result: Int32 = 0
+        // ETXTBSY: a program written a moment ago is still open for writing in a child another thread forked
+        // before it could close it; that descriptor goes away when the child execs. Try again a few times.
+        for attempt in 0..<5 {
+            if attempt > 0 { usleep(20_000) }
+            if let variables {
+                result = posix_spawnp(&pid, argv[0], &actions, &attributes, arguments, variables)
+            } else {
+                result = posix_spawnp(&pid, argv[0], &actions, &attributes, arguments, environ)
+            }
+            if result != ETXTBSY { break }
         }
         guard result == 0 else {
             close(outPipe[0])

@@ -78,9 +78,10 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
+        let source = AgentConfiguration.Source(path: options.configPath, overrides: options.overrides)
         let configuration: AgentConfiguration
         do {
-            configuration = try AgentConfiguration.load(path: options.configPath, overrides: options.overrides)
+            configuration = try source.load()
         } catch {
             StandardStreams.writeError("somnus-agent: invalid configuration: \(error.message)\n")
             throw ExitCode(2)
@@ -89,9 +90,10 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "somnus-agent")
         // Once start-up is over (listeners bound, memory store open, first monitor sample), give back its freed
         // heap pages and the pages of code and constants only start-up used.
-        try await AgentServer(configuration: configuration, logger: logger).run(onSettled: {
-            AgentFootprint.releaseStartUpMemory()
-        })
+        try await AgentServer(configuration: configuration, configurationSource: source, logger: logger).run(
+            onSettled: {
+                AgentFootprint.releaseStartUpMemory()
+            })
     }
 }
 

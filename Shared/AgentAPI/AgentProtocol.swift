@@ -36,6 +36,8 @@ public enum AgentRoute {
     public static let stats = "/v1/stats"
     /// `POST`: restart monitored units through systemd.
     public static let softReboot = "/v1/soft-reboot"
+    /// `POST`: read the configuration file again.
+    public static let configReload = "/v1/config/reload"
     /// `POST`: start an exec job; `GET /v1/exec/{id}`, `GET /v1/exec/{id}/output`, `DELETE /v1/exec/{id}`.
     public static let exec = "/v1/exec"
     /// `GET`: recent agent events after a cursor.

@@ -39,6 +39,8 @@ public enum AgentEventKind {
     public static let fsThawed = "fs_thawed"
     /// `POST /v1/soft-reboot` restarted units.
     public static let softReboot = "soft_reboot"
+    /// The configuration file was read again (`POST /v1/config/reload` or SIGHUP).
+    public static let configReloaded = "config_reloaded"
 }
 
 /// Body of `GET /v1/events?after=CURSOR&limit=N`.

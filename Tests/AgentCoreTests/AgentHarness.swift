@@ -37,6 +37,7 @@ struct AgentHarness {
             freezer: IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"), systemctlPath: "/nonexistent/systemctl",
             clockDriftThreshold: .seconds(3600)),
         connections: AgentConnectionOptions = AgentConnectionOptions(socketGroup: nil),
+        reloadable: Bool = false,
         _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)")
@@ -55,9 +56,16 @@ struct AgentHarness {
         )
         var logger = Logger(label: "agent-test")
         logger.logLevel = .warning
+        // With `reloadable`, the configuration is also written to `agent.json`, which a reload reads again.
+        var source: AgentConfiguration.Source?
+        if reloadable {
+            let path = directory.appendingPathComponent("agent.json").path
+            try configuration.jsonText().write(toFile: path, atomically: true, encoding: .utf8)
+            source = AgentConfiguration.Source(path: path)
+        }
         let server = AgentServer(
-            configuration: configuration, logger: logger, execKillGrace: .seconds(1), handleSignals: false,
-            maintenance: maintenance, connections: connections)
+            configuration: configuration, configurationSource: source, logger: logger, execKillGrace: .seconds(1),
+            handleSignals: false, maintenance: maintenance, connections: connections)
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
         // Stopped the way systemd stops it, by a graceful shutdown: cancelling the listeners while connections
         // wait to be accepted (the connection-limit tests leave thousands) traps in NIO.

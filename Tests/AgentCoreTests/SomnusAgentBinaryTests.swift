@@ -70,6 +70,57 @@ struct SomnusAgentBinaryTests {
         #expect(process.terminationStatus == 0)
     }
 
+    @Test("SIGHUP reads the configuration again between RELOADING=1 and READY=1; a refused file changes nothing")
+    func reloadOnSIGHUP() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let notifyPath = directory.appendingPathComponent("notify.sock").path
+        let descriptor = try bindDatagramSocket(notifyPath)
+        defer { close(descriptor) }
+        try "token".write(to: directory.appendingPathComponent("agent.token"), atomically: true, encoding: .utf8)
+        let socket = directory.appendingPathComponent("run/agent.sock").path
+        let config = directory.appendingPathComponent("agent.json")
+        func write(units: String) throws {
+            let text = """
+                {"listen": "127.0.0.1:0", "token_file": "\(directory.appendingPathComponent("agent.token").path)",
+                 "socket": "\(socket)", "data_dir": "\(directory.appendingPathComponent("data").path)",
+                 "tls_dir": "\(directory.appendingPathComponent("tls").path)", "journal": false,
+                 "monitored_units": \(units)}
+                """
+            try text.write(to: config, atomically: true, encoding: .utf8)
+        }
+        try write(units: "[]")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--config", config.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notifyPath
+        process.environment = environment
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        #expect(try await onThread { receive(descriptor) }.hasPrefix("READY=1"))
+
+        try write(units: #"["reloaded.service"]"#)
+        kill(process.processIdentifier, SIGHUP)
+        #expect(try await onThread { receive(descriptor) }.hasPrefix("RELOADING=1"))
+        #expect(try await onThread { receive(descriptor) }.hasPrefix("READY=1"))
+        let events = try await runBinary(["request", "GET", "/v1/events", "--socket", socket])
+        #expect(events.stdout.contains(#""kind":"config_reloaded""#), "\(events.stdout)")
+        #expect(events.stdout.contains(#""changed":"monitored_units""#), "\(events.stdout)")
+
+        try write(units: "5")
+        kill(process.processIdentifier, SIGHUP)
+        #expect(try await onThread { receive(descriptor) }.hasPrefix("RELOADING=1"))
+        #expect(try await onThread { receive(descriptor) }.hasPrefix("READY=1"))
+        let after = try await runBinary(["request", "GET", "/v1/events", "--socket", socket])
+        #expect(after.stdout.components(separatedBy: "config_reloaded").count == 2, "\(after.stdout)")
+        let live = try await runBinary(["request", "GET", "/v1/health/live", "--socket", socket])
+        #expect(live.status == 0)
+    }
+
     @Test("request prints the status and the body, and exits 1 for a non-2xx answer")
     func request() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
