@@ -35,6 +35,7 @@ public struct SuspendCoordinator: Sendable {
     /// - Throws: ``SupervisorError/Code/invalidState`` when the VM is not running, ``SupervisorError/Code/libvirt``
     ///   when the save fails.
     public func suspend(vm: String) async throws(SupervisorError) -> SuspendReport {
+        _ = try manager.record(vm)
         let clock = ContinuousClock()
         let started = clock.now
         progress("saving the memory of \(vm)")
