@@ -165,7 +165,8 @@ struct SuspendOutput: CommandOutput {
 
     var text: String {
         Output.table(
-            ["VM", "STATE", "SUSPEND"], [[report.vm, VMStatus.suspended, String(format: "%.1f s", report.suspendSeconds)]]
+            ["VM", "STATE", "SUSPEND"],
+            [[report.vm, VMStatus.suspended, String(format: "%.1f s", report.suspendSeconds)]]
         )
     }
 }

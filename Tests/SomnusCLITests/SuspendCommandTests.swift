@@ -28,7 +28,8 @@ struct SuspendCommandTests {
         for command in [["vm", "suspend"], ["vm", "resume"]] {
             let result = try cli(command + ["--help"], global: false)
             #expect(result.status == 0, "\(command) --help failed")
-            #expect(result.stdout.contains("Example: somnus \(command.joined(separator: " ")) demo"), "\(result.stdout)")
+            #expect(
+                result.stdout.contains("Example: somnus \(command.joined(separator: " ")) demo"), "\(result.stdout)")
         }
         let start = try cli(["vm", "start", "--help"], global: false)
         #expect(start.stdout.contains("a suspended one is resumed"), "\(start.stdout)")
@@ -80,7 +81,8 @@ struct SuspendCommandTests {
         for command in [["vm", "suspend", "ghost"], ["vm", "resume", "ghost"]] {
             let ghost = try cli(command)
             #expect(ghost.status == 2, "\(command)")
-            #expect(ghost.stderr == "error: no VM named 'ghost' (see `somnus vm list`)\n", "\(command): \(ghost.stderr)")
+            #expect(
+                ghost.stderr == "error: no VM named 'ghost' (see `somnus vm list`)\n", "\(command): \(ghost.stderr)")
         }
     }
 }
