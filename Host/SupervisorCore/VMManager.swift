@@ -320,13 +320,13 @@ public final class VMManager: Sendable {
     /// - Throws: ``SupervisorError/Code/capacity`` with the numbers when the host cannot hold it.
     public func applyProfile(name: String, profileName: String) async throws(SupervisorError) -> ResourceProfile {
         var record = try record(name)
-        try await refuseIfSuspended(name, "changing its profile")
         let profile = try profiles.profile(named: profileName)
         guard !profile.gpu else {
             throw SupervisorError(
                 .capacity, "profile '\(profile.name)' needs a GPU and this host attaches none to VMs")
         }
         try await checkCapacity(profile)
+        try await refuseIfSuspended(name, "changing its profile")
         try await libvirt("apply profile '\(profile.name)' to '\(name)'", vm: name) { connection in
             let domain = try connection.lookupDomain(name: name)
             // Live first, so a guest that refuses the change leaves the persistent definition untouched;
