@@ -2,6 +2,7 @@ import Curl
 import Foundation
 import Libvirt
 import Logging
+import Packs
 import SupervisorCore
 import Testing
 
@@ -148,6 +149,28 @@ struct SuspendCoordinatorTests {
             #expect(profile?.message == hint + "changing its profile")
             // Nothing was lost: the VM is still suspended.
             #expect(try await host.manager.isSuspended(name: name))
+        }
+    }
+
+    @Test("a pack install on a suspended VM is refused before anything is fetched")
+    func packRefused() async throws {
+        try await withStartedVM { host, name, _ in
+            try attachAgent(host, vm: name, address: "127.0.0.1:\(try closedLoopbackPort())", token: "t")
+            try await host.manager.suspend(name: name)
+            let logger = Logger(label: "test")
+            let cache = PackCache(layout: host.manager.layout, logger: logger)
+            let workflow = PackInstallWorkflow(manager: host.manager, cache: cache, logger: logger)
+            let pack = PackManifest(
+                name: "a", description: "d", version: "1", steps: [.shell(PackShellStep(command: "true"))],
+                verify: [], diskEstimateMB: 1)
+            let error = await #expect(throws: SupervisorError.self) {
+                _ = try await workflow.run(PackInstallWorkflow.Request(vm: name, packs: [pack]))
+            }
+            #expect(error?.code == .invalidState)
+            #expect(
+                error?.message
+                    == "'\(name)' is suspended; resume it with `somnus vm resume \(name)` before installing packs")
+            #expect(!FileManager.default.fileExists(atPath: cache.root))
         }
     }
 
