@@ -248,3 +248,42 @@ struct VMConsoleLog: AsyncParsableCommand {
         }
     }
 }
+
+/// What `vm suspend` did.
+struct SuspendOutput: CommandOutput {
+    var report: SuspendReport
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+    }
+
+    var text: String {
+        Output.table(
+            ["VM", "STATE", "SUSPEND"],
+            [[report.vm, VMStatus.suspended, String(format: "%.1f s", report.suspendSeconds)]]
+        )
+    }
+}
+
+/// What `vm resume` (and `vm start` of a suspended VM) did: the restore, the clock and the agent.
+struct ResumeOutput: CommandOutput {
+    var report: ResumeReport
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+    }
+
+    var text: String {
+        Output.table(
+            ["VM", "RESTORE", "CLOCK DRIFT", "AGENT", "RESUME-TO-HEALTHY"],
+            [
+                [
+                    report.vm, String(format: "%.1f s", report.restoreSeconds),
+                    report.driftMilliseconds.map {
+                        String(format: "%.0f ms", $0) + (report.timeCorrected ? " (corrected)" : "")
+                    } ?? "-",
+                    report.agentReady ? "healthy" : "no agent", String(format: "%.1f s", report.totalSeconds),
+                ]
+            ])
+    }
+}
