@@ -39,6 +39,22 @@ public struct VirDomainUndefineFlags: OptionSet, Sendable, Hashable {
     ]
 }
 
+/// Flags for ``VirDomain/managedSave(flags:)`` (`virDomainSaveRestoreFlags`).
+public struct VirDomainSaveFlags: OptionSet, Sendable, Hashable {
+    /// The raw `virDomainSaveRestoreFlags` bits.
+    public let rawValue: UInt32
+
+    /// Wraps raw bits.
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// Writes the file without the host's page cache (`VIR_DOMAIN_SAVE_BYPASS_CACHE`).
+    public static let bypassCache = VirDomainSaveFlags(rawValue: 1 << 0)
+    /// Restores the domain running (`VIR_DOMAIN_SAVE_RUNNING`).
+    public static let running = VirDomainSaveFlags(rawValue: 1 << 1)
+    /// Restores the domain paused (`VIR_DOMAIN_SAVE_PAUSED`).
+    public static let paused = VirDomainSaveFlags(rawValue: 1 << 2)
+}
+
 /// Flags for ``VirDomain/create(flags:)`` (`virDomainCreateFlags`).
 public struct VirDomainStartFlags: OptionSet, Sendable, Hashable {
     /// The C flag bits.

@@ -9,8 +9,8 @@ struct VMCommand: AsyncParsableCommand {
         commandName: "vm",
         abstract: "Create, start, stop, scale, inspect and delete VMs.",
         subcommands: [
-            VMCreate.self, VMStart.self, VMStop.self, VMDelete.self, VMShow.self, VMList.self, VMProfile.self,
-            VMConsoleLog.self,
+            VMCreate.self, VMStart.self, VMStop.self, VMSuspend.self, VMResume.self, VMDelete.self, VMShow.self,
+            VMList.self, VMProfile.self, VMConsoleLog.self,
         ]
     )
 }
@@ -56,16 +56,78 @@ extension Accelerator: ExpressibleByArgument {}
 
 struct VMStart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Start a VM.", discussion: "Example: somnus vm start demo")
+        commandName: "start", abstract: "Start a VM; a suspended one is resumed as `vm resume` does.",
+        discussion: "Example: somnus vm start demo")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+    @Option(help: "Seconds to wait for the agent to answer healthy when resuming a suspended VM.")
+    var readyTimeout = 120
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            if try await manager.isSuspended(name: name) {
+                try await VMResume.resume(name, manager: manager, readyTimeout: readyTimeout, options: options)
+                return
+            }
+            try await manager.start(name: name)
+            try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
+        }
+    }
+}
+
+struct VMSuspend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "suspend",
+        abstract: "Save a running VM's memory to disk and stop it; `vm resume` brings it back where it was.",
+        discussion: "Example: somnus vm suspend demo")
     @OptionGroup var options: GlobalOptions
     @Argument(help: "The VM's name.") var name: String
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            try await manager.start(name: name)
-            try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
+            let progress = ProgressLine(enabled: !options.json)
+            defer { progress.finish() }
+            let coordinator = SuspendCoordinator(manager: manager, connector: try AgentConnector(manager: manager)) {
+                progress.update($0)
+            }
+            let report = try await coordinator.suspend(vm: name)
+            progress.finish()
+            try options.emit(SuspendOutput(report: report))
         }
+    }
+}
+
+struct VMResume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Restore a suspended VM's memory, push the host's clock to it and wait for its agent.",
+        discussion: "Example: somnus vm resume demo")
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var name: String
+    @Option(help: "Seconds to wait for the agent to answer healthy after the restore.") var readyTimeout = 120
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            let manager = try await options.manager(logger)
+            try await Self.resume(name, manager: manager, readyTimeout: readyTimeout, options: options)
+        }
+    }
+
+    /// Resumes `name` with progress on standard error and prints what the resume did.
+    static func resume(
+        _ name: String, manager: VMManager, readyTimeout: Int, options: GlobalOptions
+    ) async throws(SupervisorError) {
+        let progress = ProgressLine(enabled: !options.json)
+        defer { progress.finish() }
+        var coordinator = SuspendCoordinator(manager: manager, connector: try AgentConnector(manager: manager)) {
+            progress.update($0)
+        }
+        coordinator.readyDeadline = .seconds(readyTimeout)
+        let report = try await coordinator.resume(vm: name)
+        progress.finish()
+        try options.emit(ResumeOutput(report: report))
     }
 }
 
@@ -184,5 +246,44 @@ struct VMConsoleLog: AsyncParsableCommand {
             if tail > 0 { lines = lines.suffix(tail) }
             try options.emit(ConsoleLogOutput(path: record.consoleLogPath, lines: lines.map(String.init)))
         }
+    }
+}
+
+/// What `vm suspend` did.
+struct SuspendOutput: CommandOutput {
+    var report: SuspendReport
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+    }
+
+    var text: String {
+        Output.table(
+            ["VM", "STATE", "SUSPEND"],
+            [[report.vm, VMStatus.suspended, String(format: "%.1f s", report.suspendSeconds)]]
+        )
+    }
+}
+
+/// What `vm resume` (and `vm start` of a suspended VM) did: the restore, the clock and the agent.
+struct ResumeOutput: CommandOutput {
+    var report: ResumeReport
+
+    func encode(to encoder: any Encoder) throws {
+        try report.encode(to: encoder)
+    }
+
+    var text: String {
+        Output.table(
+            ["VM", "RESTORE", "CLOCK DRIFT", "AGENT", "RESUME-TO-HEALTHY"],
+            [
+                [
+                    report.vm, String(format: "%.1f s", report.restoreSeconds),
+                    report.driftMilliseconds.map {
+                        String(format: "%.0f ms", $0) + (report.timeCorrected ? " (corrected)" : "")
+                    } ?? "-",
+                    report.agentReady ? "healthy" : "no agent", String(format: "%.1f s", report.totalSeconds),
+                ]
+            ])
     }
 }

@@ -72,6 +72,9 @@ public struct DomainSpec: Sendable, Equatable {
             [
                 XMLElement("name", text: name),
                 XMLElement("uuid", text: uuid),
+                // A new VM generation ID on every restore from saved memory; the guest's kernel reseeds its
+                // random number generator when it changes.
+                XMLElement("genid"),
                 XMLElement("memory", mib, text: String(maximumMemoryMiB)),
                 XMLElement("currentMemory", mib, text: String(memoryMiB)),
                 XMLElement(

@@ -90,6 +90,7 @@ public struct PackInstallWorkflow: Sendable {
         guard let address = record.address else {
             throw SupervisorError(.invalidState, "'\(vm)' has no agent deployed yet (`somnus agent deploy`)")
         }
+        try await manager.refuseIfSuspended(vm, "installing packs")
         let connector = try AgentConnector(manager: manager)
         let client = try connector.client(for: record, address: address)
 

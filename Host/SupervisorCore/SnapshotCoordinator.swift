@@ -128,53 +128,19 @@ public struct SnapshotCoordinator: Sendable {
             return report
         }
         let client = try shared.withNewConnections()
-        let end = clock.now + readyDeadline
-        var lastProblem = "no answer yet"
-        var shown = ""
-        while clock.now < end {
-            let line = "waiting for the agent of \(vm): \(lastProblem)"
-            if line != shown {
-                progress(line)
-                shown = line
-            }
-            if report.thawed == nil {
-                do {
-                    report.thawed = try await client.thaw().thawed
-                } catch {
-                    lastProblem = "thaw: \(error.message)"
-                    try? await Task.sleep(for: .milliseconds(500))
-                    continue
-                }
-            }
-            if report.driftMilliseconds == nil {
-                do {
-                    let answer = try await client.pushTime()
-                    report.driftMilliseconds = answer.driftMilliseconds
-                    report.timeCorrected = answer.corrected
-                } catch {
-                    lastProblem = "time: \(AgentClient.message(of: error))"
-                    try? await Task.sleep(for: .milliseconds(500))
-                    continue
-                }
-            }
-            let health = await client.probe(vm: vm)
-            if health.state == .healthy {
-                report.agentReady = true
-                report.totalSeconds = (clock.now - started).inSeconds
-                manager.logger.info(
-                    "snapshot reverted and agent ready",
-                    metadata: [
-                        "vm.name": "\(vm)", "snapshot.name": "\(name)",
-                        "time.drift_ms": "\(report.driftMilliseconds ?? 0)",
-                    ])
-                return report
-            }
-            lastProblem = health.summary + (health.detail.map { ": \($0)" } ?? "")
-            try? await Task.sleep(for: .milliseconds(500))
-        }
-        throw SupervisorError(
-            .timeout,
-            "'\(vm)' was reverted to '\(name)' but its agent was not ready within \(readyDeadline): \(lastProblem)")
+        let outcome = try await client.settleAfterRestore(
+            vm: vm, thaw: true, deadline: readyDeadline, restored: "was reverted to '\(name)'", progress: progress)
+        report.thawed = outcome.thawed
+        report.driftMilliseconds = outcome.driftMilliseconds
+        report.timeCorrected = outcome.timeCorrected
+        report.agentReady = true
+        report.totalSeconds = (clock.now - started).inSeconds
+        manager.logger.info(
+            "snapshot reverted and agent ready",
+            metadata: [
+                "vm.name": "\(vm)", "snapshot.name": "\(name)", "time.drift_ms": "\(report.driftMilliseconds ?? 0)",
+            ])
+        return report
     }
 }
 

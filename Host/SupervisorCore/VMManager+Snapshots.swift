@@ -18,6 +18,7 @@ extension VMManager {
         thaw: (@Sendable () async -> Void)? = nil
     ) async throws(SupervisorError) -> SnapshotRecord {
         _ = try record(vm)
+        try await refuseIfSuspended(vm, "taking a snapshot")
         let snapshotName = name ?? "snap-\(Int(Date().timeIntervalSince1970))"
         try SnapshotRecord.validate(name: snapshotName)
         if try inventory.snapshots(of: vm).contains(where: { $0.name == snapshotName }) {
@@ -63,6 +64,7 @@ extension VMManager {
     /// - Throws: ``SupervisorError/Code/notFound`` naming the snapshot when it does not exist.
     public func revertSnapshot(vm: String, name: String) async throws(SupervisorError) {
         try requireSnapshot(vm: vm, name: name)
+        try await refuseIfSuspended(vm, "reverting it to a snapshot")
         try await libvirt("revert '\(vm)' to '\(name)'", vm: vm) { connection in
             let domain = try connection.lookupDomain(name: vm)
             try domain.revert(to: domain.lookupSnapshot(name: name))

@@ -6,7 +6,8 @@ public import Logging
 public struct VMStatus: Codable, Sendable, Equatable {
     /// The inventory record.
     public var record: VMRecord
-    /// libvirt's state word (`running`, `shut off`, …) or `missing` when libvirt has no such domain.
+    /// libvirt's state word (`running`, `shut off`, …), ``suspended`` for a VM parked in a managed save file, or
+    /// `missing` when libvirt has no such domain.
     public var state: String
     /// Online vCPUs as libvirt reports them.
     public var vcpus: Int?
@@ -274,13 +275,15 @@ public final class VMManager: Sendable {
         let name = record.name
         let read = try? await libvirt("read '\(name)'", vm: name) { connection in
             let domain = try connection.lookupDomain(name: name)
-            return (try domain.info(), try domain.xmlDescription(flags: .inactive))
+            let info = try domain.info()
+            let suspended = try info.state == .shutOff && domain.hasManagedSaveImage()
+            return (info, try domain.xmlDescription(flags: .inactive), suspended)
         }
-        guard let (info, configuration) = read else {
+        guard let (info, configuration, suspended) = read else {
             return VMStatus(record: record, state: "missing", vcpus: nil, memoryMiB: nil)
         }
         return VMStatus(
-            record: record, state: info.state.description, vcpus: info.vcpuCount,
+            record: record, state: suspended ? VMStatus.suspended : info.state.description, vcpus: info.vcpuCount,
             memoryMiB: VMStatus.configuredMemoryMiB(domainXML: configuration) ?? info.memoryKiB / 1024)
     }
 
@@ -323,6 +326,7 @@ public final class VMManager: Sendable {
                 .capacity, "profile '\(profile.name)' needs a GPU and this host attaches none to VMs")
         }
         try await checkCapacity(profile)
+        try await refuseIfSuspended(name, "changing its profile")
         try await libvirt("apply profile '\(profile.name)' to '\(name)'", vm: name) { connection in
             let domain = try connection.lookupDomain(name: name)
             // Live first, so a guest that refuses the change leaves the persistent definition untouched;
