@@ -104,7 +104,12 @@ public struct UpWorkflow: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         onProgress(.starting(name))
-        try await manager.start(name: name)
+        if try await manager.isSuspended(name: name) {
+            // Restored from its saved memory, with the host's time pushed and the agent healthy again.
+            _ = try await SuspendCoordinator(manager: manager, connector: connector).resume(vm: name)
+        } else {
+            try await manager.start(name: name)
+        }
         onProgress(.booting(name))
         let address = try await Self.waitForLease(manager: manager, name: name, deadline: request.bootTimeout)
         onProgress(.addressed(vm: name, address: address))

@@ -104,6 +104,7 @@ struct EndToEndTests {
         try errorsStep(vm: vm)
         try memoryStep(vm: vm)
         try snapshotStep(vm: vm)
+        try suspendStep(vm: vm)
         try packsStep(vm: vm)
         try profileStep(vm: vm)
         try agentRestartStep(vm: vm)
