@@ -237,7 +237,7 @@ let package = Package(
             name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs",
-                                                                       "SSHTestSupport"],
+                                                                       "SSHTestSupport", serviceLifecycle],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )

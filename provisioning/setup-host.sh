@@ -38,6 +38,8 @@ readonly PACKAGES=(
     nftables tcpdump
     # the host's pack cache (apt flat-repository index, wheel downloads)
     dpkg-dev python3-pip gnupg
+    # the reference parser that checks `somnus daemon`'s Prometheus metrics in the tests
+    python3-prometheus-client
 )
 
 verbose() {

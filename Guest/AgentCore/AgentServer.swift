@@ -131,6 +131,9 @@ public struct AgentServer: Sendable {
         let tcpLimiter = state.tcpConnections
         let unixLimiter = state.unixConnections
 
+        // Trapped before READY=1: a `systemctl reload` right after the start must not end the agent (SIGHUP's
+        // default action).
+        let hangups = handleSignals ? await UnixSignalsSequence(trapping: .sighup) : nil
         let (bound, boundContinuation) = AsyncStream<AgentEndpointPart>.makeStream()
         let logger = logger
         let tcpHTTP = HTTPServerBuilder.http1(
@@ -198,7 +201,7 @@ public struct AgentServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(
                 services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier, settled]
-                    + (handleSignals ? [AgentReloadSignalService(state: state, logger: logger)] : [])
+                    + (hangups.map { [AgentReloadSignalService(state: state, hangups: $0, logger: logger)] } ?? [])
                     + memory.services(logger: logger, holdsWrites: { state.freeze.holdsWrites }),
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
                 logger: logger
@@ -304,11 +307,13 @@ struct AgentNotifierService: Service {
 /// configuration in force and is logged naming the key).
 struct AgentReloadSignalService: Service {
     let state: AgentState
+    /// The trapped SIGHUPs.
+    let hangups: UnixSignalsSequence
     let logger: Logger
 
     func run() async throws {
         let notifier = SystemdNotifier()
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+        for await _ in hangups.cancelOnGracefulShutdown() {
             try? notifier.notify([.reloading, .status("reloading the configuration")])
             do {
                 let outcome = try state.reloadConfiguration()

@@ -102,16 +102,25 @@ struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
         abstract: "Run the health poller, the inventory reconciler and the pack cache server until SIGTERM or SIGINT.",
-        discussion: "Example: somnus daemon")
+        discussion: "Example: somnus daemon --metrics-address 127.0.0.1:9100")
     @OptionGroup var options: GlobalOptions
+    @Option(help: "Serve the fleet's Prometheus metrics at http://HOST:PORT/metrics, on a loopback address.")
+    var metricsAddress: String?
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
-            let poller = HealthPoller(manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
+            let metrics = SupervisorMetrics()
+            let poller = HealthPoller(
+                manager: manager, connector: try AgentConnector(manager: manager), logger: logger, metrics: metrics)
             let reconciler = Reconciler(manager: manager, logger: logger)
             let packCache = await manager.packCacheServer(logger: logger)
-            try await runServices([poller, reconciler] + (packCache.map { [$0] } ?? []), logger: logger)
+            let metricsServer = try metricsAddress.map { address throws(SupervisorError) in
+                try SupervisorMetricsServer(address: address, manager: manager, metrics: metrics, logger: logger)
+            }
+            let services: [any Service] =
+                [poller, reconciler] + (packCache.map { [$0] } ?? []) + (metricsServer.map { [$0] } ?? [])
+            try await runServices(services, logger: logger)
         }
     }
 }

@@ -11,6 +11,8 @@ public struct HealthPoller: Service {
     let manager: VMManager
     let connector: AgentConnector
     let logger: Logger
+    /// Where each probe's latency and each health change are counted, or `nil`.
+    let metrics: SupervisorMetrics?
     let onChange: @Sendable (AgentHealth) -> Void
 
     /// Creates a poller.
@@ -18,14 +20,16 @@ public struct HealthPoller: Service {
     ///   - manager: The VM manager whose inventory lists the VMs.
     ///   - connector: How agents are reached.
     ///   - logger: Where state changes are logged.
+    ///   - metrics: Counts each probe's latency and each health change (`somnus daemon`'s `/metrics`), or `nil`.
     ///   - onChange: Called with each observation whose state differs from the previous one for that VM.
     public init(
-        manager: VMManager, connector: AgentConnector, logger: Logger,
+        manager: VMManager, connector: AgentConnector, logger: Logger, metrics: SupervisorMetrics? = nil,
         onChange: @escaping @Sendable (AgentHealth) -> Void = { _ in }
     ) {
         self.manager = manager
         self.connector = connector
         self.logger = logger
+        self.metrics = metrics
         self.onChange = onChange
     }
 
@@ -42,6 +46,7 @@ public struct HealthPoller: Service {
                     try? manager.inventory.recordEvent(
                         vm: health.vm, kind: "health", message: health.summary + (health.detail.map { ": \($0)" } ?? "")
                     )
+                    metrics?.countChange(to: health)
                     onChange(health)
                 }
                 previous[health.vm] = health
@@ -62,7 +67,13 @@ public struct HealthPoller: Service {
         let records = (try? manager.inventory.allVMs()) ?? []
         let results = await withTaskGroup(of: AgentHealth.self) { group in
             for record in records {
-                group.addTask { await probe(record) }
+                group.addTask {
+                    let clock = ContinuousClock()
+                    let started = clock.now
+                    let health = await probe(record)
+                    metrics?.observe(health, duration: clock.now - started)
+                    return health
+                }
             }
             var all: [AgentHealth] = []
             for await health in group { all.append(health) }
