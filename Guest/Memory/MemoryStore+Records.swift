@@ -561,7 +561,8 @@ extension MemoryStore {
             var bytes: Int64 = 0
             for suffix in ["", "-wal"] {
                 let attributes = try? FileManager.default.attributesOfItem(atPath: databasePath + suffix)
-                bytes += Int64((attributes?[.size] as? Int) ?? 0)
+                // FoundationEssentials reports the size as `UInt`; only full Foundation bridges it to `Int`.
+                if let size = attributes?[.size] as? any BinaryInteger { bytes += Int64(size) }
             }
             return MemoryStatsResponse(
                 total: namespaces.values.reduce(0, +),

@@ -150,7 +150,8 @@ public final class MemoryStore: @unchecked Sendable {
     /// switch its journal mode).
     private static func inspectExistingFile(_ path: String) throws(MemoryError) -> Bool {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard let size = attributes?[.size] as? Int, size > 0 else {
+        // FoundationEssentials reports the size as `UInt`; only full Foundation bridges it to `Int`.
+        guard let size = attributes?[.size] as? any BinaryInteger, size > 0 else {
             return false
         }
         do {
