@@ -151,7 +151,7 @@ public final class MemoryStore: @unchecked Sendable {
     private static func inspectExistingFile(_ path: String) throws(MemoryError) -> Bool {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         // FoundationEssentials reports the size as `UInt`; only full Foundation bridges it to `Int`.
-        guard let size = attributes?[.size] as? any BinaryInteger, size > 0 else {
+        guard let size = attributes?[.size] as? any BinaryInteger, Int64(size) > 0 else {
             return false
         }
         do {
