@@ -105,8 +105,10 @@ struct SomnusAgentBinaryTests {
 
         try write(units: #"["reloaded.service"]"#)
         kill(process.processIdentifier, SIGHUP)
-        #expect(try await onThread { receive(descriptor) }.hasPrefix("RELOADING=1"))
-        #expect(try await onThread { receive(descriptor) }.hasPrefix("READY=1"))
+        let reloading = try await onThread { receive(descriptor) }
+        #expect(reloading.hasPrefix("RELOADING=1"), "\(reloading)")
+        let reloaded = try await onThread { receive(descriptor) }
+        #expect(reloaded.hasPrefix("READY=1"), "\(reloaded)")
         let events = try await runBinary(["request", "GET", "/v1/events", "--socket", socket])
         #expect(events.stdout.contains(#""kind":"config_reloaded""#), "\(events.stdout)")
         #expect(events.stdout.contains(#""changed":"monitored_units""#), "\(events.stdout)")
@@ -256,9 +258,14 @@ private func bindDatagramSocket(_ path: String) throws -> Int32 {
     return descriptor
 }
 
+/// The next datagram, or "" after the socket's 20 s timeout. A signal to the test process (SIGCHLD of another
+/// test's child) interrupts a receive with a timeout instead of restarting it: receive again then.
 private func receive(_ descriptor: Int32) -> String {
     var buffer = [UInt8](repeating: 0, count: 4096)
-    let count = recv(descriptor, &buffer, buffer.count, 0)
+    var count = recv(descriptor, &buffer, buffer.count, 0)
+    while count < 0 && errno == EINTR {
+        count = recv(descriptor, &buffer, buffer.count, 0)
+    }
     return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
 
 }
