@@ -82,8 +82,13 @@ struct HashedNgramEmbedder: MemoryEmbedder {
 
     /// 64-bit FNV-1a over the UTF-8 bytes.
     static func fnv1a(_ text: String) -> UInt64 {
+        fnv1a(bytes: text.utf8)
+    }
+
+    /// 64-bit FNV-1a over `bytes`.
+    static func fnv1a(bytes: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
+        for byte in bytes {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01b3
         }
@@ -300,8 +305,10 @@ struct SafetensorsFile {
     }
 
     let tensors: [String: Tensor]
+    /// The header's `__metadata__` string map (empty when there is none).
+    let metadata: [String: String]
     /// The whole file; tensor offsets count from ``dataStart``.
-    private let data: [UInt8]
+    let data: [UInt8]
     private let dataStart: Int
 
     init(bytes: [UInt8]) throws(MemoryError) {
@@ -333,8 +340,16 @@ struct SafetensorsFile {
             tensors[name] = Tensor(dtype: dtype, shape: shape, start: offsets[0], end: offsets[1])
         }
         self.tensors = tensors
+        self.metadata =
+            (try? JSONDecoder().decode(SafetensorsMetadata.self, from: Data(bytes[8..<(8 + headerLength)])))?
+            .metadata ?? [:]
         self.data = bytes
         self.dataStart = 8 + headerLength
+    }
+
+    /// Where `tensor`'s bytes lie in ``data``.
+    func range(_ tensor: Tensor) -> Range<Int> {
+        (dataStart + tensor.start)..<(dataStart + tensor.end)
     }
 
     /// The values of an `I64` tensor (such as a token-to-row mapping).
@@ -390,6 +405,15 @@ struct SafetensorsFile {
             position += width
         }
         return out
+    }
+}
+
+/// The `__metadata__` entry of a safetensors header.
+struct SafetensorsMetadata: Decodable {
+    var metadata: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case metadata = "__metadata__"
     }
 }
 

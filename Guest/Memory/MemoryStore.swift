@@ -50,8 +50,9 @@ public final class MemoryStore: @unchecked Sendable {
     /// database is reported as `.wrongKey` and nothing is re-created.
     /// - Parameters:
     ///   - dataDirectory: The agent's data directory (created if missing).
-    ///   - modelDirectory: A directory with `tokenizer.json` and `model.safetensors`; the hashed n-gram embedder
-    ///     is used when it is `nil` or the files are missing.
+    ///   - modelDirectory: A directory with `vocab.txt` and `encoder.safetensors` (the transformer that
+    ///     `provisioning/fetch-memory-model.sh` writes) or with `tokenizer.json` and `model.safetensors` (a static
+    ///     model); the hashed n-gram embedder is used when it is `nil` or the files are missing.
     ///   - namespaceCap: Memories per namespace above which retention evicts.
     ///   - historyRowCap: The most rows the history keeps.
     ///   - logger: Where start-up facts go.
@@ -72,7 +73,9 @@ public final class MemoryStore: @unchecked Sendable {
         } catch {
             throw MemoryError.storage("cannot create the data directory \(dataDirectory): \(error)")
         }
-        if let modelDirectory, let model = try StaticModelEmbedder.load(directory: modelDirectory) {
+        if let modelDirectory, let model = try TransformerEmbedder.load(directory: modelDirectory) {
+            self.embedder = model
+        } else if let modelDirectory, let model = try StaticModelEmbedder.load(directory: modelDirectory) {
             self.embedder = model
         } else {
             self.embedder = HashedNgramEmbedder()

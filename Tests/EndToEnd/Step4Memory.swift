@@ -18,14 +18,14 @@ extension EndToEndTests {
                 #expect(added.stdout.hasPrefix("created "))
             }
             try expectRecall(vm: vm, secret: secret)
-            // The image bakes the static embedding model in (Images/memory-model.txt) unless its download failed,
+            // The image bakes the transformer model in (provisioning/fetch-memory-model.sh) unless its download failed,
             // which the image build only warns about: the agent must use the model when it is there.
-            let baked = try somnus(["exec", vm, "--", "test", "-f", "/var/lib/somnus/memory-model/tokenizer.json"])
+            let baked = try somnus(["exec", vm, "--", "test", "-f", "/var/lib/somnus/memory-model/encoder.safetensors"])
             let stats = try somnus(memory + ["stats", "--json"])
             let embedder =
                 (try? JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["embedder"]
                 as? String
-            let expected = baked.status == 0 ? "model2vec:" : "hashed"
+            let expected = baked.status == 0 ? "minilm:" : "hashed"
             #expect(embedder?.hasPrefix(expected) == true, "memory stats: \(stats.stdout) \(stats.stderr)")
             if baked.status != 0 { print("e2e: no memory model in the image (its download failed); hashed embedder") }
         }
