@@ -188,6 +188,7 @@ let package = Package(
             name: "SomnusBench",
             dependencies: [
                 "SupervisorCore", "AgentCore", "AgentAPI", "Curl", "LogClassifier", "Memory", argumentParser, logging,
+                crypto,
             ],
             path: "Tests/Benchmarks",
             exclude: ["agent-function-order.sh", "pack-phases.sh"],
@@ -226,7 +227,7 @@ let package = Package(
             name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "MemoryTests", dependencies: ["Memory", "MemoryCrashWriter", "AgentAPI", "SQLite", logging], path: "Tests/MemoryTests",
+            name: "MemoryTests", dependencies: ["Memory", "MemoryCrashWriter", "AgentAPI", "SQLite", crypto, logging], path: "Tests/MemoryTests",
             exclude: ["Data", "Reference"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",

@@ -16,12 +16,17 @@ protocol MemoryEmbedder: Sendable {
     func embed(_ text: String) -> [Float]
     /// Stored with the vectors; when it changes, every memory is embedded again at open.
     var signature: String { get }
+    /// Weight of the BM25 list in hybrid search; the vector list weighs 1.
+    var bm25Weight: Double { get }
 }
 
 extension MemoryEmbedder {
     var signature: String {
         "\(name)/\(dimensions)"
     }
+
+    /// Both lists weigh the same (plain RRF), as chosen for the hashed and static embedders.
+    var bm25Weight: Double { 1 }
 
     static func normalized(_ vector: inout [Float]) {
         var sum: Float = 0

@@ -315,4 +315,14 @@ public final class MemoryStore: @unchecked Sendable {
     public var embedderName: String {
         embedder.name
     }
+
+    /// The BM25 list's weight in hybrid search (the vector list weighs 1); it depends on the embedder.
+    public var embedderBM25Weight: Double {
+        embedder.bm25Weight
+    }
+
+    /// The embedding of `text` as the store computes it for a memory or a query (for measuring the embedder).
+    public func embed(_ text: String) -> [Float] {
+        embedder.embed(text)
+    }
 }
