@@ -35,6 +35,8 @@ public final class MemoryStore: @unchecked Sendable {
     var cipher: MemoryCipher
     let embedder: any MemoryEmbedder
     var index: MemoryVectorIndex
+    /// The rowid after which memories still wait for the current embedder, or `nil` (see `MemoryStore+Reembedding`).
+    var reembedCursor: Int64?
     let databasePath: String
     let keyPath: String
     let logger: Logger
@@ -197,19 +199,9 @@ public final class MemoryStore: @unchecked Sendable {
         }
     }
 
-    /// Decrypts every vector into the index; re-embeds everything when the embedder changed.
+    /// Decrypts every vector into the index; memories still waiting for the current embedder get none.
     private func loadVectors() throws(MemoryError) {
-        let stored = try sql {
-            try database.query("SELECT value FROM memory_meta WHERE name = 'embedder'").first?[0].stringValue
-        }
-        let signature = embedder.signature
-        if stored != signature {
-            try reembedAll()
-            try sql {
-                try database.query(
-                    "INSERT OR REPLACE INTO memory_meta(name, value) VALUES ('embedder', ?)", [.text(signature)])
-            }
-        }
+        reembedCursor = try prepareReembedding()
         index.removeAll()
         let statement = try sql {
             try database.prepare(
@@ -218,7 +210,11 @@ public final class MemoryStore: @unchecked Sendable {
         }
         do {
             while try statement.step() {
-                let vector = try vectorFromSealed(statement.blob(at: 5) ?? [])
+                let waiting = reembedCursor.map { statement.int64(at: 0) > $0 } ?? false
+                let vector =
+                    waiting
+                    ? [Float](repeating: 0, count: embedder.dimensions)
+                    : try vectorFromSealed(statement.blob(at: 5) ?? [])
                 index.upsert(
                     rowID: statement.int64(at: 0),
                     namespace: statement.string(at: 1) ?? "",
@@ -233,21 +229,6 @@ public final class MemoryStore: @unchecked Sendable {
             throw error
         } catch {
             throw MemoryError.storage("cannot load memory vectors: \(error)")
-        }
-    }
-
-    private func reembedAll() throws(MemoryError) {
-        let rows = try sql { try database.query("SELECT rowid, sealed FROM memories") }
-        try transaction { () throws(MemoryError) in
-            for row in rows {
-                let payload = try MemoryPayload.open(row[1].blobValue ?? [], cipher: cipher)
-                let vector = embedder.embed(payload.content)
-                try sql {
-                    try database.query(
-                        "UPDATE memories SET embedding = ? WHERE rowid = ?",
-                        [.blob(try sealVector(vector)), row[0]])
-                }
-            }
         }
     }
 
