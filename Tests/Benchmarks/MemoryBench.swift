@@ -13,6 +13,11 @@ struct MemoryBench: ParsableCommand {
     @Option(help: "Searches timed per size.") var searches = 300
     @Option(help: "Memories inserted one by one for the single-insert rate.") var singles = 2_000
     @Option(help: "Memories imported in batches of 1,000 for the batched rate.") var batched = 10_000
+    @Option(
+        help: ArgumentHelp(
+            "Words per synthetic memory filling the store for search (0: 10 to 29 at random); few words make a "
+                + "large store quick to fill with the transformer, whose embedding time grows with the tokens."))
+    var fillWords = 0
     @Option(help: "The retrieval eval set.") var eval = "Tests/MemoryTests/Data/memory-eval.json"
     @Option(
         help: ArgumentHelp(
@@ -89,7 +94,7 @@ struct MemoryBench: ParsableCommand {
             let fillFrom = filled
             while filled < size {
                 let end = min(filled + 5_000, size)
-                _ = try batchStore.importRecords((filled..<end).map { generator.record($0) })
+                _ = try batchStore.importRecords((filled..<end).map { generator.record($0, words: fillWords) })
                 filled = end
             }
             if filled > fillFrom {
@@ -255,8 +260,9 @@ struct BenchRandom {
         return word
     }
 
-    mutating func sentence(_ number: Int) -> String {
-        let count = 10 + Int(next() % 20)
+    /// `words` words (10 to 29 at random when 0) and a unique last word.
+    mutating func sentence(_ number: Int, words: Int = 0) -> String {
+        let count = words > 0 ? words : 10 + Int(next() % 20)
         return (0..<count).map { _ in word() }.joined(separator: " ") + " item\(number)"
     }
 
@@ -265,10 +271,11 @@ struct BenchRandom {
         return (0..<count).map { _ in word() }.joined(separator: " ")
     }
 
-    mutating func record(_ number: Int) -> MemoryRecord {
+    mutating func record(_ number: Int, words: Int = 0) -> MemoryRecord {
         let now = Date()
         return MemoryRecord(
-            id: "bench-\(number)", namespace: "bench", kind: .document, content: sentence(number), tags: [],
+            id: "bench-\(number)", namespace: "bench", kind: .document, content: sentence(number, words: words),
+            tags: [],
             createdAt: now, updatedAt: now, contentHash: "")
     }
 }
