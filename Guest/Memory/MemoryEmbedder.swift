@@ -16,12 +16,17 @@ protocol MemoryEmbedder: Sendable {
     func embed(_ text: String) -> [Float]
     /// Stored with the vectors; when it changes, every memory is embedded again at open.
     var signature: String { get }
+    /// Weight of the BM25 list in hybrid search; the vector list weighs 1.
+    var bm25Weight: Double { get }
 }
 
 extension MemoryEmbedder {
     var signature: String {
         "\(name)/\(dimensions)"
     }
+
+    /// Both lists weigh the same (plain RRF), as chosen for the hashed and static embedders.
+    var bm25Weight: Double { 1 }
 
     static func normalized(_ vector: inout [Float]) {
         var sum: Float = 0
@@ -82,8 +87,13 @@ struct HashedNgramEmbedder: MemoryEmbedder {
 
     /// 64-bit FNV-1a over the UTF-8 bytes.
     static func fnv1a(_ text: String) -> UInt64 {
+        fnv1a(bytes: text.utf8)
+    }
+
+    /// 64-bit FNV-1a over `bytes`.
+    static func fnv1a(bytes: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
+        for byte in bytes {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01b3
         }
@@ -300,8 +310,10 @@ struct SafetensorsFile {
     }
 
     let tensors: [String: Tensor]
+    /// The header's `__metadata__` string map (empty when there is none).
+    let metadata: [String: String]
     /// The whole file; tensor offsets count from ``dataStart``.
-    private let data: [UInt8]
+    let data: [UInt8]
     private let dataStart: Int
 
     init(bytes: [UInt8]) throws(MemoryError) {
@@ -333,8 +345,16 @@ struct SafetensorsFile {
             tensors[name] = Tensor(dtype: dtype, shape: shape, start: offsets[0], end: offsets[1])
         }
         self.tensors = tensors
+        self.metadata =
+            (try? JSONDecoder().decode(SafetensorsMetadata.self, from: Data(bytes[8..<(8 + headerLength)])))?
+            .metadata ?? [:]
         self.data = bytes
         self.dataStart = 8 + headerLength
+    }
+
+    /// Where `tensor`'s bytes lie in ``data``.
+    func range(_ tensor: Tensor) -> Range<Int> {
+        (dataStart + tensor.start)..<(dataStart + tensor.end)
     }
 
     /// The values of an `I64` tensor (such as a token-to-row mapping).
@@ -390,6 +410,15 @@ struct SafetensorsFile {
             position += width
         }
         return out
+    }
+}
+
+/// The `__metadata__` entry of a safetensors header.
+struct SafetensorsMetadata: Decodable {
+    var metadata: [String: String]?
+
+    enum CodingKeys: String, CodingKey {
+        case metadata = "__metadata__"
     }
 }
 

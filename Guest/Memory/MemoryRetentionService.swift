@@ -19,10 +19,12 @@ public struct MemoryRetentionReport: Sendable, Equatable {
     }
 }
 
-/// Runs ``MemoryStore/enforceRetention(now:)`` once at start and then every `interval` until shutdown.
+/// Runs ``MemoryStore/enforceRetention(now:)`` once at start and then every `interval` until shutdown; after a
+/// pass it re-embeds the memories still waiting for the current embedder (``MemoryStore/reembedNextBatch(size:)``,
+/// four at a time, yielding between batches), so a change of embedder never holds the store's opening.
 ///
-/// A pass waits while `holdsWrites` says the filesystems are frozen (checked every 100 ms), so the pass's writes
-/// never block on a frozen filesystem.
+/// A pass or a batch waits while `holdsWrites` says the filesystems are frozen (checked every 100 ms), so its
+/// writes never block on a frozen filesystem.
 public struct MemoryRetentionService: Service {
     private let store: MemoryStore
     private let interval: Duration
@@ -48,10 +50,7 @@ public struct MemoryRetentionService: Service {
     /// Runs passes until the task is cancelled or graceful shutdown begins.
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            while holdsWrites() {
-                guard (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }) != nil
-                else { return }
-            }
+            guard await waitForWrites() else { return }
             do {
                 let report = try store.enforceRetention(now: Date())
                 if report.expired + report.evicted > 0 {
@@ -64,6 +63,7 @@ public struct MemoryRetentionService: Service {
                 // The pass is retried at the next interval; the service itself keeps running.
                 logger.error("memory retention pass failed", metadata: ["memory.error": "\(error)"])
             }
+            guard await reembedWaitingMemories() else { return }
             do {
                 try await cancelWhenGracefulShutdown {
                     try await Task.sleep(for: interval)
@@ -72,5 +72,30 @@ public struct MemoryRetentionService: Service {
                 return
             }
         }
+    }
+
+    /// Waits while writes are held; `false` when shutdown began meanwhile.
+    private func waitForWrites() async -> Bool {
+        while holdsWrites() {
+            guard (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }) != nil
+            else { return false }
+        }
+        return true
+    }
+
+    /// Re-embeds every memory waiting for the current embedder; `false` when shutdown began meanwhile. A failed
+    /// batch is retried after the next retention pass.
+    private func reembedWaitingMemories() async -> Bool {
+        while store.isReembedding {
+            guard !Task.isCancelled && !Task.isShuttingDownGracefully, await waitForWrites() else { return false }
+            do {
+                try store.reembedNextBatch(size: 4)
+            } catch {
+                logger.error("memory re-embedding failed", metadata: ["memory.error": "\(error)"])
+                return true
+            }
+            await Task.yield()
+        }
+        return true
     }
 }

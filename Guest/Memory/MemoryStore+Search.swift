@@ -21,9 +21,6 @@ public enum MemorySearchMode: String, Sendable, CaseIterable {
 extension MemoryStore {
     /// The RRF constant.
     static let rrfK = 60.0
-    /// Weight of the vector list in hybrid fusion (the BM25 list weighs 1 too): plain RRF. On the tuning half of
-    /// the recall set 0.7 did worse and 1.3 a little better, on the held-out half 1.3 was no better.
-    static let vectorWeight = 1.0
 
     /// Weight of each importance in search ranking.
     static func searchWeight(_ importance: MemoryImportance) -> Double {
@@ -54,10 +51,12 @@ extension MemoryStore {
     /// - Parameters:
     ///   - request: The query, filters and limit.
     ///   - mode: Which lists to use.
+    ///   - bm25Weight: The BM25 list's weight in hybrid fusion (the vector list weighs 1); `nil` for the
+    ///     embedder's own (``embedderBM25Weight``). For choosing that weight.
     /// - Returns: The hits, best first.
     /// - Throws: As ``search(_:)``.
-    public func search(_ request: MemorySearchRequest, mode: MemorySearchMode) throws(MemoryError)
-        -> MemorySearchResponse
+    public func search(_ request: MemorySearchRequest, mode: MemorySearchMode, bm25Weight: Double? = nil)
+        throws(MemoryError) -> MemorySearchResponse
     {
         try Self.validateNamespace(request.namespace)
         guard !request.query.allSatisfy(\.isWhitespace) else {
@@ -106,14 +105,14 @@ extension MemoryStore {
                     vectorRanks[hit.rowID] = (position + 1, hit.similarity)
                 }
             }
-            let vectorWeight = mode == .hybrid ? Self.vectorWeight : 1
-            let best = 1 / (Self.rrfK + 1) * ((mode == .vector ? 0 : 1) + (mode == .bm25 ? 0 : vectorWeight))
+            let textWeight = mode == .hybrid ? bm25Weight ?? embedder.bm25Weight : 1
+            let best = 1 / (Self.rrfK + 1) * ((mode == .vector ? 0 : textWeight) + (mode == .bm25 ? 0 : 1))
             var fused: [Int64: Double] = [:]
             for (rowID, rank) in bm25Ranks {
-                fused[rowID, default: 0] += 1 / (Self.rrfK + Double(rank))
+                fused[rowID, default: 0] += textWeight / (Self.rrfK + Double(rank))
             }
             for (rowID, entry) in vectorRanks {
-                fused[rowID, default: 0] += vectorWeight / (Self.rrfK + Double(entry.rank))
+                fused[rowID, default: 0] += 1 / (Self.rrfK + Double(entry.rank))
             }
             // Rank on the clear columns; only the hits that are returned are decrypted.
             let fields = try rankingFields(rowIDs: Array(fused.keys))

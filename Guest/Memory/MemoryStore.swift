@@ -35,6 +35,8 @@ public final class MemoryStore: @unchecked Sendable {
     var cipher: MemoryCipher
     let embedder: any MemoryEmbedder
     var index: MemoryVectorIndex
+    /// The rowid after which memories still wait for the current embedder, or `nil` (see `MemoryStore+Reembedding`).
+    var reembedCursor: Int64?
     let databasePath: String
     let keyPath: String
     let logger: Logger
@@ -50,8 +52,9 @@ public final class MemoryStore: @unchecked Sendable {
     /// database is reported as `.wrongKey` and nothing is re-created.
     /// - Parameters:
     ///   - dataDirectory: The agent's data directory (created if missing).
-    ///   - modelDirectory: A directory with `tokenizer.json` and `model.safetensors`; the hashed n-gram embedder
-    ///     is used when it is `nil` or the files are missing.
+    ///   - modelDirectory: A directory with `vocab.txt` and `encoder.safetensors` (the transformer that
+    ///     `provisioning/fetch-memory-model.sh` writes) or with `tokenizer.json` and `model.safetensors` (a static
+    ///     model); the hashed n-gram embedder is used when it is `nil` or the files are missing.
     ///   - namespaceCap: Memories per namespace above which retention evicts.
     ///   - historyRowCap: The most rows the history keeps.
     ///   - logger: Where start-up facts go.
@@ -72,7 +75,9 @@ public final class MemoryStore: @unchecked Sendable {
         } catch {
             throw MemoryError.storage("cannot create the data directory \(dataDirectory): \(error)")
         }
-        if let modelDirectory, let model = try StaticModelEmbedder.load(directory: modelDirectory) {
+        if let modelDirectory, let model = try TransformerEmbedder.load(directory: modelDirectory) {
+            self.embedder = model
+        } else if let modelDirectory, let model = try StaticModelEmbedder.load(directory: modelDirectory) {
             self.embedder = model
         } else {
             self.embedder = HashedNgramEmbedder()
@@ -195,19 +200,9 @@ public final class MemoryStore: @unchecked Sendable {
         }
     }
 
-    /// Decrypts every vector into the index; re-embeds everything when the embedder changed.
+    /// Decrypts every vector into the index; memories still waiting for the current embedder get none.
     private func loadVectors() throws(MemoryError) {
-        let stored = try sql {
-            try database.query("SELECT value FROM memory_meta WHERE name = 'embedder'").first?[0].stringValue
-        }
-        let signature = embedder.signature
-        if stored != signature {
-            try reembedAll()
-            try sql {
-                try database.query(
-                    "INSERT OR REPLACE INTO memory_meta(name, value) VALUES ('embedder', ?)", [.text(signature)])
-            }
-        }
+        reembedCursor = try prepareReembedding()
         index.removeAll()
         let statement = try sql {
             try database.prepare(
@@ -216,7 +211,11 @@ public final class MemoryStore: @unchecked Sendable {
         }
         do {
             while try statement.step() {
-                let vector = try vectorFromSealed(statement.blob(at: 5) ?? [])
+                let waiting = reembedCursor.map { statement.int64(at: 0) > $0 } ?? false
+                let vector =
+                    waiting
+                    ? [Float](repeating: 0, count: embedder.dimensions)
+                    : try vectorFromSealed(statement.blob(at: 5) ?? [])
                 index.upsert(
                     rowID: statement.int64(at: 0),
                     namespace: statement.string(at: 1) ?? "",
@@ -231,21 +230,6 @@ public final class MemoryStore: @unchecked Sendable {
             throw error
         } catch {
             throw MemoryError.storage("cannot load memory vectors: \(error)")
-        }
-    }
-
-    private func reembedAll() throws(MemoryError) {
-        let rows = try sql { try database.query("SELECT rowid, sealed FROM memories") }
-        try transaction { () throws(MemoryError) in
-            for row in rows {
-                let payload = try MemoryPayload.open(row[1].blobValue ?? [], cipher: cipher)
-                let vector = embedder.embed(payload.content)
-                try sql {
-                    try database.query(
-                        "UPDATE memories SET embedding = ? WHERE rowid = ?",
-                        [.blob(try sealVector(vector)), row[0]])
-                }
-            }
         }
     }
 
@@ -312,5 +296,15 @@ public final class MemoryStore: @unchecked Sendable {
     /// The embedder's name, as reported in search and stats answers.
     public var embedderName: String {
         embedder.name
+    }
+
+    /// The BM25 list's weight in hybrid search (the vector list weighs 1); it depends on the embedder.
+    public var embedderBM25Weight: Double {
+        embedder.bm25Weight
+    }
+
+    /// The embedding of `text` as the store computes it for a memory or a query (for measuring the embedder).
+    public func embed(_ text: String) -> [Float] {
+        embedder.embed(text)
     }
 }

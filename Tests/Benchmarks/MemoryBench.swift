@@ -1,5 +1,6 @@
 import AgentAPI
 import ArgumentParser
+import Crypto
 import Foundation
 import Logging
 import Memory
@@ -11,8 +12,21 @@ struct MemoryBench: ParsableCommand {
     @Option(help: "Store sizes to measure search at.") var sizes: [Int] = [10_000, 100_000]
     @Option(help: "Searches timed per size.") var searches = 300
     @Option(help: "Memories inserted one by one for the single-insert rate.") var singles = 2_000
+    @Option(help: "Memories imported in batches of 1,000 for the batched rate.") var batched = 10_000
+    @Option(
+        help: ArgumentHelp(
+            "Words per synthetic memory filling the store for search (0: 10 to 29 at random); few words make a "
+                + "large store quick to fill with the transformer, whose embedding time grows with the tokens."))
+    var fillWords = 0
     @Option(help: "The retrieval eval set.") var eval = "Tests/MemoryTests/Data/memory-eval.json"
-    @Option(help: "A Model2Vec-style model directory (tokenizer.json + model.safetensors).") var modelDirectory: String?
+    @Option(
+        help: ArgumentHelp(
+            "A model directory: the transformer from provisioning/fetch-memory-model.sh (vocab.txt + "
+                + "encoder.safetensors) or a Model2Vec-style one (tokenizer.json + model.safetensors)."))
+    var modelDirectory: String?
+    @Option(help: "Embeddings timed per text length.") var embeddings = 50
+    @Option(help: "BM25 weights of hybrid fusion to score on both halves of the eval set (the vector list weighs 1).")
+    var bm25Weights: [Double] = []
 
     func run() throws {
         var logger = Logger(label: "bench")
@@ -32,6 +46,24 @@ struct MemoryBench: ParsableCommand {
                 format: "memory open (%@): %.3f s, RSS %.1f → %.1f MiB (peak %.1f MiB)", single.embedderName,
                 (clock.now - openStart).seconds, residentBefore, Self.residentMiB(), Self.residentMiB("VmHWM:")))
 
+        // One embedding of a 16-token query and of a 64-token memory ([CLS] and [SEP] included with the
+        // transformer's WordPiece vocabulary: every word is one piece).
+        let words = Self.plainWords.split(separator: " ")
+        for (label, count) in [("query, 16 tokens", 14), ("memory, 64 tokens", 62)] {
+            let text = words.prefix(count).joined(separator: " ")
+            var times: [Double] = []
+            for _ in 0..<embeddings {
+                let start = clock.now
+                _ = single.embed(text)
+                times.append((clock.now - start).milliseconds)
+            }
+            times.sort()
+            print(
+                String(
+                    format: "memory embed %@ (%@): p50 %.2f ms, p99 %.2f ms (%d runs)", label, single.embedderName,
+                    percentile(times, 0.5), percentile(times, 0.99), embeddings))
+        }
+
         // Single inserts: one transaction (and one WAL commit) per memory.
         let singleStart = clock.now
         for number in 0..<singles {
@@ -47,7 +79,7 @@ struct MemoryBench: ParsableCommand {
         let batchStore = try MemoryStore(
             dataDirectory: root.appendingPathComponent("batch").path, modelDirectory: modelDirectory,
             namespaceCap: 1_000_000, logger: logger)
-        let batch = (0..<10_000).map { generator.record($0) }
+        let batch = (0..<batched).map { generator.record($0) }
         let batchStart = clock.now
         for chunk in stride(from: 0, to: batch.count, by: 1_000) {
             _ = try batchStore.importRecords(Array(batch[chunk..<min(chunk + 1_000, batch.count)]))
@@ -62,7 +94,7 @@ struct MemoryBench: ParsableCommand {
             let fillFrom = filled
             while filled < size {
                 let end = min(filled + 5_000, size)
-                _ = try batchStore.importRecords((filled..<end).map { generator.record($0) })
+                _ = try batchStore.importRecords((filled..<end).map { generator.record($0, words: fillWords) })
                 filled = end
             }
             if filled > fillFrom {
@@ -93,7 +125,8 @@ struct MemoryBench: ParsableCommand {
                     Double(stats.databaseBytes) / Double(stats.total), Self.residentMiB()))
         }
 
-        // Retrieval quality on the hand-written eval set.
+        // Retrieval quality on the hand-written eval set, on its tuning half (queries whose SHA-1 ends in an even
+        // byte), its held-out half and all of it.
         let set = try JSONDecoder().decode(BenchEvalSet.self, from: Data(contentsOf: URL(fileURLWithPath: eval)))
         let evalStore = try MemoryStore(
             dataDirectory: root.appendingPathComponent("eval").path, modelDirectory: modelDirectory, logger: logger)
@@ -103,28 +136,68 @@ struct MemoryBench: ParsableCommand {
                 MemoryCreateRequest(namespace: "eval", kind: memory.kind, content: memory.content))
             ids[response.memory.id] = memory.id
         }
-        for mode in MemorySearchMode.allCases {
-            var found = 0
-            var byType: [String: (Int, Int)] = [:]
-            for query in set.queries {
+        let tuning = set.queries.map { query in
+            Insecure.SHA1.hash(data: Data(query.query.utf8)).reversed().first.map { $0 % 2 == 0 }
+        }
+        let halves: [(name: String, includes: (Int) -> Bool)] = [
+            ("tuning half", { tuning[$0] == true }), ("held-out half", { tuning[$0] == false }),
+            ("all queries", { _ in true }),
+        ]
+        /// The 1-based rank of the first relevant hit in the top 5 of each query, or `nil`.
+        func ranks(_ mode: MemorySearchMode, bm25Weight: Double? = nil) throws -> [Int?] {
+            try set.queries.map { query in
                 let hits = try evalStore.search(
-                    MemorySearchRequest(namespace: "eval", query: query.query, limit: 5), mode: mode)
-                let hit = hits.hits.contains { query.relevant.contains(ids[$0.memory.id] ?? "") }
-                found += hit ? 1 : 0
-                let old = byType[query.type] ?? (0, 0)
-                byType[query.type] = (old.0 + (hit ? 1 : 0), old.1 + 1)
+                    MemorySearchRequest(namespace: "eval", query: query.query, limit: 5), mode: mode,
+                    bm25Weight: bm25Weight)
+                return hits.hits.firstIndex { query.relevant.contains(ids[$0.memory.id] ?? "") }.map { $0 + 1 }
             }
-            let detail = byType.keys.sorted().map { key in
-                let (hit, total) = byType[key] ?? (0, 1)
-                return String(format: "%@ %.2f", key, Double(hit) / Double(total))
-            }.joined(separator: ", ")
+        }
+        func found(_ mode: MemorySearchMode, bm25Weight: Double? = nil) throws -> [Bool] {
+            try ranks(mode, bm25Weight: bm25Weight).map { $0 != nil }
+        }
+        func recall(_ hits: [Bool], _ includes: (Int) -> Bool, type: String? = nil) -> (Double, Int) {
+            let chosen = hits.indices.filter { includes($0) && (type == nil || set.queries[$0].type == type) }
+            return (Double(chosen.filter { hits[$0] }.count) / Double(max(1, chosen.count)), chosen.count)
+        }
+        /// Mean reciprocal rank within the top 5: tells weights apart where recall@5 is saturated.
+        func reciprocalRank(_ ranks: [Int?], _ includes: (Int) -> Bool) -> Double {
+            let chosen = ranks.indices.filter(includes)
+            return chosen.reduce(0) { $0 + (ranks[$1].map { 1 / Double($0) } ?? 0) } / Double(max(1, chosen.count))
+        }
+        for weight in bm25Weights {
+            let weighted = try ranks(.hybrid, bm25Weight: weight)
+            let hits = weighted.map { $0 != nil }
             print(
                 String(
-                    format: "memory recall@5 %@ (%@, %d queries): %.3f [%@]", mode.rawValue, evalStore.embedderName,
-                    set.queries.count, Double(found) / Double(set.queries.count), detail))
+                    format: "memory fusion BM25 weight %.2f (%@): hybrid recall@5 / MRR@5 tuning %.3f / %.3f, "
+                        + "held-out %.3f / %.3f", weight, evalStore.embedderName, recall(hits, halves[0].includes).0,
+                    reciprocalRank(weighted, halves[0].includes), recall(hits, halves[1].includes).0,
+                    reciprocalRank(weighted, halves[1].includes)))
+        }
+        let types = Set(set.queries.map(\.type)).sorted()
+        for mode in MemorySearchMode.allCases {
+            let hits = try found(mode)
+            for half in halves {
+                let (overall, count) = recall(hits, half.includes)
+                let detail = types.map { type in
+                    String(format: "%@ %.3f", type, recall(hits, half.includes, type: type).0)
+                }.joined(separator: ", ")
+                print(
+                    String(
+                        format: "memory recall@5 %@%@ (%@, %@, %d queries): %.3f [%@]", mode.rawValue,
+                        mode == .hybrid ? String(format: " (BM25 weight %.2f)", evalStore.embedderBM25Weight) : "",
+                        evalStore.embedderName, half.name, count, overall, detail))
+            }
         }
         print(String(format: "memory peak RSS of the run: %.0f MiB", Self.residentMiB("VmHWM:")))
     }
+
+    /// 62 common English words, each a single WordPiece token.
+    static let plainWords =
+        "the service failed to start after the last update because the disk was full so we cleaned old logs and "
+        + "restarted it again today while the user waited for the build to finish on the main branch with all "
+        + "tests green and then deployed the new version to staging where it ran fine until midnight when the "
+        + "backup job took most"
 
     /// `VmRSS` (or another `/proc/self/status` line in kB, such as `VmHWM:`) in MiB.
     static func residentMiB(_ field: String = "VmRSS:") -> Double {
@@ -187,8 +260,9 @@ struct BenchRandom {
         return word
     }
 
-    mutating func sentence(_ number: Int) -> String {
-        let count = 10 + Int(next() % 20)
+    /// `words` words (10 to 29 at random when 0) and a unique last word.
+    mutating func sentence(_ number: Int, words: Int = 0) -> String {
+        let count = words > 0 ? words : 10 + Int(next() % 20)
         return (0..<count).map { _ in word() }.joined(separator: " ") + " item\(number)"
     }
 
@@ -197,10 +271,11 @@ struct BenchRandom {
         return (0..<count).map { _ in word() }.joined(separator: " ")
     }
 
-    mutating func record(_ number: Int) -> MemoryRecord {
+    mutating func record(_ number: Int, words: Int = 0) -> MemoryRecord {
         let now = Date()
         return MemoryRecord(
-            id: "bench-\(number)", namespace: "bench", kind: .document, content: sentence(number), tags: [],
+            id: "bench-\(number)", namespace: "bench", kind: .document, content: sentence(number, words: words),
+            tags: [],
             createdAt: now, updatedAt: now, contentHash: "")
     }
 }

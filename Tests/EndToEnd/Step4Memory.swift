@@ -18,17 +18,27 @@ extension EndToEndTests {
                 #expect(added.stdout.hasPrefix("created "))
             }
             try expectRecall(vm: vm, secret: secret)
-            // The image bakes the static embedding model in (Images/memory-model.txt) unless its download failed,
+            // The image bakes the transformer model in (provisioning/fetch-memory-model.sh) unless its download failed,
             // which the image build only warns about: the agent must use the model when it is there.
-            let baked = try somnus(["exec", vm, "--", "test", "-f", "/var/lib/somnus/memory-model/tokenizer.json"])
+            let baked = try somnus(["exec", vm, "--", "test", "-f", "/var/lib/somnus/memory-model/encoder.safetensors"])
             let stats = try somnus(memory + ["stats", "--json"])
             let statsObject = try? JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
             let embedder = statsObject?["embedder"] as? String
             // The static agent has no full Foundation: the database's size must still be read.
             #expect((statsObject?["database_bytes"] as? Int ?? 0) > 0, "memory stats: \(stats.stdout)")
-            let expected = baked.status == 0 ? "model2vec:" : "hashed"
+            let expected = baked.status == 0 ? "minilm:" : "hashed"
             #expect(embedder?.hasPrefix(expected) == true, "memory stats: \(stats.stdout) \(stats.stderr)")
-            if baked.status != 0 { print("e2e: no memory model in the image (its download failed); hashed embedder") }
+            if baked.status == 0 {
+                // The transformer finds a memory asked for in other words (no word in common but "at").
+                let paraphrase = try somnus(
+                    memory + [
+                        "search", "--namespace", "e2e", "--json", "--limit", "1",
+                        "at what hour is data copied for safekeeping",
+                    ])
+                #expect(paraphrase.stdout.contains("Backups run nightly"), "\(paraphrase.stdout) \(paraphrase.stderr)")
+            } else {
+                print("e2e: no memory model in the image (its download failed); hashed embedder")
+            }
         }
         try step("4b. restart the agent → memories still there") {
             let pidBefore = try agentPID(vm: vm)

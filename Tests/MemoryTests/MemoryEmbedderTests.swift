@@ -85,8 +85,63 @@ struct MemoryEmbedderTests {
         try writeTinyModel(
             to: modelDirectory, vocabulary: ["[UNK]", "indent", "spaces"], rows: [[0, 0], [1, 0], [0.9, 0.1]])
         let store = try MemoryStore(dataDirectory: data, modelDirectory: modelDirectory, logger: quietLogger())
+        // Until it is re-embedded the memory is found by BM25 only.
+        #expect(store.isReembedding)
+        #expect(try store.search(MemorySearchRequest(namespace: "m", query: "indent"), mode: .bm25).hits.count == 1)
+        #expect(try store.search(MemorySearchRequest(namespace: "m", query: "indent"), mode: .vector).hits.isEmpty)
+        #expect(try store.reembedNextBatch() == 1)
+        #expect(!store.isReembedding)
         let hits = try store.search(MemorySearchRequest(namespace: "m", query: "indent"), mode: .vector)
         #expect(hits.hits.count == 1)
         #expect((hits.hits.first?.vectorSimilarity ?? 0) > 0.9)
+    }
+
+    @Test("re-embedding stopped half way resumes at the next open and loses nothing")
+    func reembeddingResumes() throws {
+        let directory = try TemporaryDirectory()
+        let data = directory.path + "/data"
+        let contents = (0..<40).map { "indent spaces in project \($0 * 7919) owned by team \($0 * 104_729)" }
+        do {
+            let store = try MemoryStore(dataDirectory: data, logger: quietLogger())
+            for content in contents {
+                _ = try store.add(MemoryCreateRequest(namespace: "m", content: content))
+            }
+            #expect(!store.isReembedding)
+        }
+        let modelDirectory = directory.path + "/tiny"
+        try writeTinyModel(
+            to: modelDirectory, vocabulary: ["[UNK]", "indent", "spaces"], rows: [[0, 0], [1, 0], [0.9, 0.1]])
+        func vectorHits(_ store: MemoryStore) throws -> Int {
+            try store.search(MemorySearchRequest(namespace: "m", query: "indent", limit: 100), mode: .vector).hits
+                .count
+        }
+        do {
+            let store = try MemoryStore(dataDirectory: data, modelDirectory: modelDirectory, logger: quietLogger())
+            #expect(store.isReembedding)
+            #expect(try store.reembedNextBatch(size: 16) == 16)
+            #expect(try vectorHits(store) == 16)
+            // The store is dropped here, between two batches, as a killed agent would leave it: each batch is one
+            // transaction with its cursor.
+        }
+        let store = try MemoryStore(dataDirectory: data, modelDirectory: modelDirectory, logger: quietLogger())
+        #expect(store.isReembedding)
+        #expect(try vectorHits(store) == 16)
+        #expect(
+            try store.search(MemorySearchRequest(namespace: "m", query: "indent", limit: 100), mode: .bm25).hits
+                .count == 40)
+        var batches = 0
+        while store.isReembedding {
+            try store.reembedNextBatch(size: 16)
+            batches += 1
+        }
+        #expect(batches == 2)
+        #expect(try vectorHits(store) == 40)
+        let reopened = try MemoryStore(dataDirectory: data, modelDirectory: modelDirectory, logger: quietLogger())
+        #expect(!reopened.isReembedding)
+        #expect(try vectorHits(reopened) == 40)
+        let found = try reopened.search(
+            MemorySearchRequest(namespace: "m", query: "indent", limit: 100), mode: .bm25
+        ).hits.map(\.memory.content)
+        #expect(Set(found) == Set(contents))
     }
 }
