@@ -560,9 +560,7 @@ extension MemoryStore {
             let namespaces = try counts("namespace")
             var bytes: Int64 = 0
             for suffix in ["", "-wal"] {
-                let attributes = try? FileManager.default.attributesOfItem(atPath: databasePath + suffix)
-                // FoundationEssentials reports the size as `UInt`; only full Foundation bridges it to `Int`.
-                if let size = attributes?[.size] as? any BinaryInteger { bytes += Int64(size) }
+                bytes += Self.fileSize(databasePath + suffix)
             }
             return MemoryStatsResponse(
                 total: namespaces.values.reduce(0, +),

@@ -149,14 +149,20 @@ public final class MemoryStore: @unchecked Sendable {
         for suffix in ["", "-wal", "-shm", "-journal"] { chmod(path + suffix, 0o600) }
     }
 
+    /// A file's size in bytes, 0 when it cannot be read. FoundationEssentials reports it as a `UInt` (which a
+    /// program without full Foundation cannot cast to `Int`), full Foundation as an `NSNumber`.
+    static func fileSize(_ path: String) -> Int64 {
+        let value = (try? FileManager.default.attributesOfItem(atPath: path))?[.size]
+        if let value = value as? any BinaryInteger { return Int64(value) }
+        return Int64((value as? Int) ?? 0)
+    }
+
     /// Whether a non-empty file is already there; throws `.degraded` if it is not a memory database.
     ///
     /// Reads it through a read-only connection so a foreign file is never modified (a writable open would
     /// switch its journal mode).
     private static func inspectExistingFile(_ path: String) throws(MemoryError) -> Bool {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        // FoundationEssentials reports the size as `UInt`; only full Foundation bridges it to `Int`.
-        guard let size = attributes?[.size] as? any BinaryInteger, Int64(size) > 0 else {
+        guard fileSize(path) > 0 else {
             return false
         }
         do {
