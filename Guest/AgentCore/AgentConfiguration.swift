@@ -71,7 +71,7 @@ public struct AgentConfiguration: Sendable, Equatable {
         tokenFile: String = "/etc/somnus/agent.token",
         tlsDirectory: String = AgentTLSFiles.defaultDirectory,
         socketPath: String = "/run/somnus/agent.sock",
-        dataDirectory: String = "/var/lib/somnus",
+        dataDirectory: String = "/var/lib/somnus-agent",
         monitoredUnits: [String] = [],
         logFiles: [String: String] = [:],
         journal: Bool = true,

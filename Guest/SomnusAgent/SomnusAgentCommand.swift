@@ -40,34 +40,19 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(
         name: .customLong("data-dir"),
         help: """
-            The agent's state directory (default: the configuration file's data_dir, else \
-            /var/lib/somnus-agent; `install` writes the guest image's /var/lib/somnus).
+            The agent's state directory (default /var/lib/somnus-agent, apart from the supervisor's \
+            /var/lib/somnus on a host; `install` writes the guest image's /var/lib/somnus).
             """)
     var dataDirectory: String?
 
-    /// The agent's data directory when neither `--data-dir` nor the configuration file names one: not the
-    /// supervisor's `/var/lib/somnus`, so an agent run on a host never writes into the host's state.
-    static let defaultDataDirectory = "/var/lib/somnus-agent"
     /// The data directory of the Somnus guest image, where it bakes the memory model; `install` writes it into
     /// the guest's configuration file unless `--data-dir` says otherwise.
     static let guestDataDirectory = "/var/lib/somnus"
 
-    /// The flags, with `defaultDataDirectory` when neither `--data-dir` nor the configuration file names one.
     var overrides: AgentConfiguration.Overrides {
         AgentConfiguration.Overrides(
             listen: listen, tokenFile: tokenFile, tlsDirectory: tlsDirectory, socketPath: socket,
-            dataDirectory: dataDirectory ?? (fileNamesDataDirectory ? nil : Self.defaultDataDirectory))
-    }
-
-    /// Whether the configuration file exists and has a `data_dir` key (its other keys are checked by
-    /// `AgentConfiguration.load`).
-    private var fileNamesDataDirectory: Bool {
-        struct DataDirectoryKey: Decodable {
-            var dataDir: String?
-            enum CodingKeys: String, CodingKey { case dataDir = "data_dir" }
-        }
-        guard let data = FileManager.default.contents(atPath: configPath) else { return false }
-        return (try? JSONDecoder().decode(DataDirectoryKey.self, from: data))?.dataDir != nil
+            dataDirectory: dataDirectory)
     }
 }
 

@@ -10,7 +10,7 @@ struct AgentConfigurationTests {
         #expect(configuration.listen == AgentListenAddress(host: "0.0.0.0", port: 9901))
         #expect(configuration.tokenFile == "/etc/somnus/agent.token")
         #expect(configuration.socketPath == "/run/somnus/agent.sock")
-        #expect(configuration.dataDirectory == "/var/lib/somnus")
+        #expect(configuration.dataDirectory == "/var/lib/somnus-agent")
         #expect(configuration.monitoredUnits.isEmpty)
         #expect(configuration.journal)
         #expect(configuration.monitorInterval == .seconds(5))
