@@ -225,6 +225,29 @@ struct MemoryVectorIndex {
         return best.map(\.rowID)
     }
 
+    /// `scores[i] += weight · codes[i]` for `count` entries, sixteen at a time. Optimized for speed even in the
+    /// size-optimized agent: the scan over every memory's dense model vector is most of a search at 100,000.
+    @_optimize(speed)
+    static func accumulate(
+        _ weight: Float, _ codes: UnsafePointer<Int8>, into scores: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        let factor = SIMD16<Float>(repeating: weight)
+        var index = 0
+        while index + 16 <= count {
+            let packed = UnsafeRawPointer(codes + index).loadUnaligned(as: SIMD16<Int8>.self)
+            let target = UnsafeMutableRawPointer(scores + index)
+            let sum =
+                target.loadUnaligned(as: SIMD16<Float>.self)
+                + factor * SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: packed))
+            target.storeBytes(of: sum, as: SIMD16<Float>.self)
+            index += 16
+        }
+        while index < count {
+            scores[index] += weight * Float(codes[index])
+            index += 1
+        }
+    }
+
     /// The `limit` most similar vectors (cosine, since all are unit length) passing `filter`, best first.
     func nearest(
         to query: [Float], namespace: String, limit: Int, filter: (Entry) -> Bool
@@ -249,13 +272,11 @@ struct MemoryVectorIndex {
                 for index in 0..<length {
                     block[index] = 0
                 }
+                guard let scores = block.baseAddress else { return }
                 for dimension in active {
-                    let weight = query[dimension]
                     partition.columns[dimension].withUnsafeBufferPointer { column in
-                        let codes = UnsafeBufferPointer(rebasing: column[blockStart..<blockEnd])
-                        for index in 0..<length {
-                            block[index] += weight * Float(codes[index])
-                        }
+                        guard let codes = column.baseAddress else { return }
+                        Self.accumulate(query[dimension], codes + blockStart, into: scores, count: length)
                     }
                 }
             }
