@@ -105,18 +105,20 @@ struct SomnusAgentBinaryTests {
 
         try write(units: #"["reloaded.service"]"#)
         kill(process.processIdentifier, SIGHUP)
-        let reloading = try await onThread { receive(descriptor) }
-        #expect(reloading.hasPrefix("RELOADING=1"), "\(reloading)")
-        let reloaded = try await onThread { receive(descriptor) }
-        #expect(reloaded.hasPrefix("READY=1"), "\(reloaded)")
+        let reloading = try await onThread { receive(descriptor, until: "RELOADING=1") }
+        #expect(reloading.last?.hasPrefix("RELOADING=1") == true, "\(reloading)")
+        let reloaded = try await onThread { receive(descriptor, until: "READY=1") }
+        #expect(reloaded.last?.hasPrefix("READY=1") == true, "\(reloaded)")
         let events = try await runBinary(["request", "GET", "/v1/events", "--socket", socket])
         #expect(events.stdout.contains(#""kind":"config_reloaded""#), "\(events.stdout)")
         #expect(events.stdout.contains(#""changed":"monitored_units""#), "\(events.stdout)")
 
         try write(units: "5")
         kill(process.processIdentifier, SIGHUP)
-        #expect(try await onThread { receive(descriptor) }.hasPrefix("RELOADING=1"))
-        #expect(try await onThread { receive(descriptor) }.hasPrefix("READY=1"))
+        let refusing = try await onThread { receive(descriptor, until: "RELOADING=1") }
+        #expect(refusing.last?.hasPrefix("RELOADING=1") == true, "\(refusing)")
+        let refused = try await onThread { receive(descriptor, until: "READY=1") }
+        #expect(refused.last?.hasPrefix("READY=1") == true, "\(refused)")
         let after = try await runBinary(["request", "GET", "/v1/events", "--socket", socket])
         #expect(after.stdout.components(separatedBy: "config_reloaded").count == 2, "\(after.stdout)")
         let live = try await runBinary(["request", "GET", "/v1/health/live", "--socket", socket])
@@ -256,6 +258,18 @@ private func bindDatagramSocket(_ path: String) throws -> Int32 {
     var timeout = timeval(tv_sec: 20, tv_usec: 0)
     setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     return descriptor
+}
+
+/// Datagrams up to the first that starts with `prefix` (at most 5, and "" for each 20 s timeout), so that a
+/// failure shows what came instead.
+private func receive(_ descriptor: Int32, until prefix: String) -> [String] {
+    var seen: [String] = []
+    while seen.count < 5 {
+        let message = receive(descriptor)
+        seen.append(message)
+        if message.hasPrefix(prefix) || message.isEmpty { break }
+    }
+    return seen
 }
 
 /// The next datagram, or "" after the socket's 20 s timeout. A signal to the test process (SIGCHLD of another
