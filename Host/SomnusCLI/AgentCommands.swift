@@ -101,18 +101,26 @@ struct HealthCommand: AsyncParsableCommand {
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Run the health poller, the inventory reconciler and the pack cache server until SIGTERM or SIGINT.",
+        abstract: """
+            Run the health poller, the inventory reconciler, the pack cache server and the warm pool's refill \
+            until SIGTERM or SIGINT.
+            """,
         discussion: "Example: somnus daemon --metrics-address 127.0.0.1:9100")
     @OptionGroup var options: GlobalOptions
     @Option(help: "Serve the fleet's Prometheus metrics at http://HOST:PORT/metrics, on a loopback address.")
     var metricsAddress: String?
+    @Option(help: "The agent binary deployed into new warm pool VMs (default: somnus-agent beside this executable).")
+    var agentBinary: String?
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
             let metrics = SupervisorMetrics()
-            let poller = HealthPoller(
-                manager: manager, connector: try AgentConnector(manager: manager), logger: logger, metrics: metrics)
+            let connector = try AgentConnector(manager: manager)
+            let poller = HealthPoller(manager: manager, connector: connector, logger: logger, metrics: metrics)
+            let keeper = try? PoolKeeper(
+                pool: WarmPool(manager: manager, connector: connector, logger: logger),
+                agentBinary: ImageBuilder.locateAgentBinary(agentBinary))
             let reconciler = Reconciler(manager: manager, logger: logger)
             let packCache = await manager.packCacheServer(logger: logger)
             let metricsServer = try metricsAddress.map { address throws(SupervisorError) in
@@ -120,6 +128,7 @@ struct DaemonCommand: AsyncParsableCommand {
             }
             let services: [any Service] =
                 [poller, reconciler] + (packCache.map { [$0] } ?? []) + (metricsServer.map { [$0] } ?? [])
+                + (keeper.map { [$0] } ?? [])
             try await runServices(services, logger: logger)
         }
     }

@@ -15,7 +15,8 @@ struct SomnusCommand: AsyncParsableCommand {
         version: AgentProtocol.somnusVersion,
         subcommands: [
             UpCommand.self, DownCommand.self, VMCommand.self, ImageCommand.self, AgentCommand.self,
-            SnapshotCommand.self, ExecCommand.self, HealthCommand.self, DaemonCommand.self, PacksCommand.self,
+            SnapshotCommand.self, ExecCommand.self, HealthCommand.self, DaemonCommand.self, PoolCommand.self,
+            PacksCommand.self,
             SoftRebootCommand.self, ErrorsCommand.self,
         ]
     )

@@ -18,6 +18,7 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "The Images recipe directory (default: found beside the executable).") var recipe: String?
     @Option(help: "The agent binary to deploy (default: somnus-agent beside this executable).") var agentBinary: String?
     @Option(help: "Seconds to wait for the guest to boot and answer SSH.") var bootTimeout = 600
+    @Flag(help: "Boot a new VM even when the warm pool has a parked one (see `somnus pool`).") var noPool = false
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
@@ -30,7 +31,7 @@ struct UpCommand: AsyncParsableCommand {
             let summary = try await UpWorkflow(manager: manager, logger: logger).run(
                 UpWorkflow.Request(
                     name: name, profile: profile, accelerator: accel, recipe: recipe, agentBinary: agent,
-                    bootTimeout: .seconds(bootTimeout))
+                    bootTimeout: .seconds(bootTimeout), usePool: !noPool)
             ) { step in
                 switch step {
                 case .imageLine(let line):
@@ -39,6 +40,8 @@ struct UpCommand: AsyncParsableCommand {
                     if let bytes { Output.note("image: ready (\(bytes / 1_048_576) MiB)") }
                 case .created(let vm):
                     Output.note("created \(vm)")
+                case .takenFromPool(let vm, let poolVM):
+                    Output.note("took \(poolVM) from the warm pool as \(vm); restoring it")
                 case .starting:
                     progressLine.withLock { $0 = ProgressLine(enabled: !json) }
                 case .booting(let vm):

@@ -31,12 +31,34 @@ struct VMCreate: AsyncParsableCommand {
     @Option(help: "Resource profile to start with.") var profile = "idle"
     @Option(help: "Virtual disk size in GiB.") var diskGb = 20
     @Option(help: "Accelerator: kvm or tcg (default: probe the host).") var accel: Accelerator?
-    @Flag(help: "Start the VM after defining it.") var start = false
+    @Flag(help: "Start the VM after defining it; a parked VM of the warm pool is restored instead when one fits.")
+    var start = false
+    @Flag(help: "With --start, define and boot a new VM even when the warm pool has a parked one.") var noPool = false
+    @Option(help: "With --start, seconds to wait for the agent of a VM taken from the warm pool.") var readyTimeout =
+        120
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let manager = try await options.manager(logger)
             let location = try BaseImage.locate(image ?? manager.layout.baseImageDirectory)
+            // The pool's VMs have the default image, disk and accelerator: only such a VM may be one.
+            if start, !noPool, image == nil, diskGb == 20, accel == nil {
+                let connector = try AgentConnector(manager: manager)
+                let pool = WarmPool(manager: manager, connector: connector, logger: logger)
+                if let taken = try await pool.take(as: name, image: location.image.inputHash) {
+                    if !options.json {
+                        Output.note("took \(taken.domain) from the warm pool as \(name); restoring it")
+                    }
+                    var coordinator = SuspendCoordinator(manager: manager, connector: connector)
+                    coordinator.readyDeadline = .seconds(readyTimeout)
+                    _ = try await coordinator.resume(vm: name)
+                    if taken.profile != profile {
+                        _ = try await manager.applyProfile(name: name, profileName: profile)
+                    }
+                    try options.emit(VMStatusList(statuses: [try await manager.status(name: name)]))
+                    return
+                }
+            }
             let record = try await manager.create(
                 name: name, imageDirectory: location.directory, profileName: profile, diskGiB: diskGb,
                 accelerator: accel)

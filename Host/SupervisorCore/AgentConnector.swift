@@ -64,11 +64,11 @@ public struct AgentConnector: Sendable {
     /// - Throws: ``SupervisorError/Code/hostCommand`` when the VM's certificate cannot be read.
     public func client(for record: VMRecord, address: String) throws(SupervisorError) -> AgentClient {
         let (host, port) = Self.split(address)
-        if let credentials = try AgentCredentials.read(layout: layout, vm: record.name) {
+        if let credentials = try AgentCredentials.read(layout: layout, vm: record.domain) {
             return AgentClient(
                 address: host, port: port, token: credentials.token, tls: credentials.tls, timeout: timeout, curl: curl)
         }
-        let token = (try? String(contentsOfFile: layout.agentTokenPath(record.name), encoding: .utf8))?
+        let token = (try? String(contentsOfFile: layout.agentTokenPath(record.domain), encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
         return AgentClient(address: host, port: port, token: token, timeout: timeout, curl: curl)
     }

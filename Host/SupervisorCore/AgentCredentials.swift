@@ -41,6 +41,9 @@ public struct AgentCredentials: Sendable {
     }
 
     /// Reads a VM's credentials as they are.
+    /// - Parameters:
+    ///   - layout: The state directory.
+    ///   - vm: The VM's domain name (``VMRecord/domain``), which names its directory.
     /// - Returns: `nil` when the VM has no agent certificate (an agent deployed without TLS, or none yet).
     /// - Throws: ``SupervisorError/Code/hostCommand`` when a file that exists cannot be read or parsed.
     public static func read(layout: StateLayout, vm: String) throws(SupervisorError) -> AgentCredentials? {
@@ -57,6 +60,9 @@ public struct AgentCredentials: Sendable {
 
     /// Makes what a VM lacks (token, agent key pair, the supervisor's client key pair) and returns the whole set.
     /// Existing files are kept.
+    /// - Parameters:
+    ///   - layout: The state directory.
+    ///   - vm: The VM's domain name (``VMRecord/domain``), which names its directory.
     /// - Throws: ``SupervisorError/Code/hostCommand`` when a file cannot be made or read.
     public static func ensure(layout: StateLayout, vm: String) throws(SupervisorError) -> AgentCredentials {
         let fileManager = FileManager.default

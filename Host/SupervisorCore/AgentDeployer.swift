@@ -50,10 +50,10 @@ public struct AgentDeployer: Sendable {
         }
     }
 
-    func sessionConfiguration(vm: String, address: String, keyPair: SSHKeyPair) -> SSHSessionConfiguration {
+    func sessionConfiguration(record: VMRecord, address: String, keyPair: SSHKeyPair) -> SSHSessionConfiguration {
         SSHSessionConfiguration(
             host: address, port: sshPort, user: "root", privateKeyPath: keyPair.privateKeyPath,
-            knownHosts: SSHKnownHosts(path: manager.layout.knownHostsPath(vm), policy: .strict),
+            knownHosts: SSHKnownHosts(path: manager.layout.knownHostsPath(record.domain), policy: .strict),
             connectTimeout: .seconds(5), operationTimeout: .seconds(120))
     }
 
@@ -62,7 +62,8 @@ public struct AgentDeployer: Sendable {
     func prepareHostKeyPin(vm: String, address: String) throws(SupervisorError) -> HostKeyPin? {
         let record = try manager.record(vm)
         return try HostKeyPin.prepare(
-            knownHostsPath: manager.layout.knownHostsPath(vm), consoleLogPath: record.consoleLogPath, host: address,
+            knownHostsPath: manager.layout.knownHostsPath(record.domain), consoleLogPath: record.consoleLogPath,
+            host: address,
             port: sshPort)
     }
 
@@ -75,7 +76,7 @@ public struct AgentDeployer: Sendable {
         -> SSHSession
     {
         let keyPair = try ensureKeyPair()
-        let configuration = sessionConfiguration(vm: vm, address: address, keyPair: keyPair)
+        let configuration = sessionConfiguration(record: try manager.record(vm), address: address, keyPair: keyPair)
         let clock = ContinuousClock()
         let end = clock.now + deadline
         var lastError: (any Error)?
@@ -119,7 +120,7 @@ public struct AgentDeployer: Sendable {
         let localSHA = try await AgentDeployer.sha256(of: agentBinary)
         let session = try await waitForSSH(vm: vm, address: address, deadline: sshDeadline)
         defer { session.close() }
-        let credentials = try AgentCredentials.ensure(layout: manager.layout, vm: vm)
+        let credentials = try AgentCredentials.ensure(layout: manager.layout, vm: try manager.record(vm).domain)
         try await install(agentBinary, sha256: localSHA, to: AgentDeployer.remoteBinary, session: session, vm: vm)
         do {
             _ = try await checked(session, "install -d -m 0700 /etc/somnus")

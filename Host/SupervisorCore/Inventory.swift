@@ -30,6 +30,11 @@ public final class Inventory: Sendable {
                         id INTEGER PRIMARY KEY, vm TEXT, kind TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL);
                     """),
             SQLiteMigration(sql: "ALTER TABLE vms ADD COLUMN static_address TEXT"),
+            SQLiteMigration(
+                sql: """
+                    ALTER TABLE vms ADD COLUMN domain TEXT;
+                    ALTER TABLE vms ADD COLUMN pool_image TEXT;
+                    """),
         ]
     }
 
@@ -76,13 +81,14 @@ public final class Inventory: Sendable {
             _ = try database.query(
                 """
                 INSERT INTO vms(name, uuid, profile, accelerator, disk_path, console_log_path, mac_address, address,
-                    static_address, agent_version, agent_sha256, created_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)
+                    static_address, agent_version, agent_sha256, created_at, domain, pool_image)
+                VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """,
                 [
                     .text(vm.name), .text(vm.uuid), .text(vm.profile), .text(vm.accelerator.rawValue),
                     .text(vm.diskPath), .text(vm.consoleLogPath), .text(vm.macAddress), .optionalText(vm.address),
                     .optionalText(vm.staticAddress), .optionalText(vm.agentVersion), .optionalText(vm.agentSHA256),
-                    .real(vm.createdAt.timeIntervalSince1970),
+                    .real(vm.createdAt.timeIntervalSince1970), .text(vm.domain), .optionalText(vm.poolImage),
                 ])
         }
     }
@@ -102,18 +108,55 @@ public final class Inventory: Sendable {
         }
     }
 
-    /// The VM with this name, or `nil`.
+    /// The VM with this name (a user's or a pool VM), or `nil`.
     public func vm(named name: String) throws(SupervisorError) -> VMRecord? {
         try guarded("read VM '\(name)'") {
             try database.query("SELECT * FROM vms WHERE name = ?", [.text(name)]).first.map(Inventory.vmRecord)
         }
     }
 
-    /// Every VM, by name.
+    /// Every user's VM, by name; the warm pool's VMs are left out.
     public func allVMs() throws(SupervisorError) -> [VMRecord] {
         try guarded("list VMs") {
-            try database.query("SELECT * FROM vms ORDER BY name").map(Inventory.vmRecord)
+            try database.query("SELECT * FROM vms WHERE pool_image IS NULL ORDER BY name").map(Inventory.vmRecord)
         }
+    }
+
+    /// The VMs of the warm pool, oldest first.
+    public func poolVMs() throws(SupervisorError) -> [VMRecord] {
+        try guarded("list pool VMs") {
+            try database.query("SELECT * FROM vms WHERE pool_image IS NOT NULL ORDER BY created_at, name").map(
+                Inventory.vmRecord)
+        }
+    }
+
+    /// Hands a pool VM to a user: renames its row to `name` (its domain keeps its name) and takes it out of the
+    /// pool, dropping the health samples and events it gathered while parked.
+    /// - Parameters:
+    ///   - poolName: The pool VM.
+    ///   - name: The user's name for it.
+    /// - Returns: The renamed record, or `nil` when another process took that pool VM first.
+    /// - Throws: ``SupervisorError/Code/alreadyExists`` when `name` is taken.
+    public func adopt(poolVM poolName: String, as name: String) throws(SupervisorError) -> VMRecord? {
+        if try vm(named: name) != nil {
+            throw SupervisorError(.alreadyExists, "a VM named '\(name)' already exists")
+        }
+        try guarded("take pool VM '\(poolName)' as '\(name)'") {
+            try database.transaction {
+                guard
+                    try !database.query(
+                        "SELECT 1 FROM vms WHERE name = ? AND pool_image IS NOT NULL", [.text(poolName)]
+                    ).isEmpty
+                else { return }
+                _ = try database.query("DELETE FROM health WHERE vm = ?", [.text(poolName)])
+                _ = try database.query("DELETE FROM events WHERE vm = ?", [.text(poolName)])
+                _ = try database.query(
+                    "UPDATE vms SET name = ?, domain = COALESCE(domain, name), pool_image = NULL WHERE name = ?",
+                    [.text(name), .text(poolName)])
+            }
+        }
+        guard let record = try vm(named: name), record.domain == poolName else { return nil }
+        return record
     }
 
     /// Deletes a VM and, through foreign keys, its snapshots and health rows.
@@ -132,7 +175,8 @@ public final class Inventory: Sendable {
             macAddress: row["mac_address"]?.stringValue ?? "", address: row["address"]?.stringValue,
             staticAddress: row["static_address"]?.stringValue,
             agentVersion: row["agent_version"]?.stringValue, agentSHA256: row["agent_sha256"]?.stringValue,
-            createdAt: Date(timeIntervalSince1970: row["created_at"]?.doubleValue ?? 0))
+            createdAt: Date(timeIntervalSince1970: row["created_at"]?.doubleValue ?? 0),
+            domain: row["domain"]?.stringValue, poolImage: row["pool_image"]?.stringValue)
     }
 
     /// Every MAC address in use, so a new VM never reuses one.

@@ -42,13 +42,13 @@ public struct Reconciler: Service {
     /// Compares once.
     /// - Returns: Every difference found.
     public func reconcile() async throws(SupervisorError) -> [ReconcileFinding] {
-        let records = try manager.inventory.allVMs()
+        let records = try manager.inventory.allVMs() + manager.inventory.poolVMs()
         let domains = try await manager.libvirt("list domains") { connection in
             try connection.listAllDomains().map { try $0.name() }
         }
-        let known = Set(records.map(\.name))
+        let known = Set(records.map(\.domain))
         let present = Set(domains)
-        var findings = records.filter { !present.contains($0.name) }.map {
+        var findings = records.filter { !present.contains($0.domain) }.map {
             ReconcileFinding(kind: .missingDomain, name: $0.name)
         }
         let vmDirectory = manager.layout.vmDirectory("")

@@ -70,7 +70,8 @@ public struct StateLayout: Sendable {
     public var baseImageDirectory: String { root + "/images/base" }
     /// The directory holding every VM's directory.
     public var vmsDirectory: String { root + "/vms" }
-    /// The directory holding one VM's disk, console log and token.
+    /// The directory holding one VM's disk, console log and token, named after its domain (``VMRecord/domain``;
+    /// every path below takes that name too).
     public func vmDirectory(_ name: String) -> String { root + "/vms/" + name }
     /// The bearer token the supervisor shares with one VM's agent (mode 0600).
     public func agentTokenPath(_ name: String) -> String { vmDirectory(name) + "/agent.token" }

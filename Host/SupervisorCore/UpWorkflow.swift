@@ -2,8 +2,9 @@ import AgentAPI
 public import Logging
 import SSH
 
-/// `somnus up`: from nothing to a VM with a healthy agent — build the image if its recipe changed, create the VM
-/// if it does not exist, boot it, wait for its DHCP lease, deploy the agent when it differs, and probe its health.
+/// `somnus up`: from nothing to a VM with a healthy agent — build the image if its recipe changed, take a parked VM
+/// from the warm pool or create the VM if it does not exist, restore or boot it, wait for its DHCP lease, deploy
+/// the agent when it differs, and probe its health.
 public struct UpWorkflow: Sendable {
     /// What to bring up.
     public struct Request: Sendable {
@@ -19,6 +20,8 @@ public struct UpWorkflow: Sendable {
         public var agentBinary: String
         /// How long the guest may take to get an address, and then to answer SSH.
         public var bootTimeout: Duration
+        /// Whether a new VM may come from the warm pool; `false` always boots one.
+        public var usePool: Bool
 
         /// A request with the defaults of `somnus up`.
         /// - Parameters:
@@ -28,10 +31,12 @@ public struct UpWorkflow: Sendable {
         ///   - recipe: The `Images` recipe directory; `nil` finds it beside the executable.
         ///   - agentBinary: The `somnus-agent` binary to deploy.
         ///   - bootTimeout: How long the guest may take to get an address, and then to answer SSH.
+        ///   - usePool: Whether a new VM may come from the warm pool.
         public init(
             name: String, profile: String = "idle", accelerator: Accelerator? = nil, recipe: String? = nil,
-            agentBinary: String, bootTimeout: Duration = .seconds(600)
+            agentBinary: String, bootTimeout: Duration = .seconds(600), usePool: Bool = true
         ) {
+            self.usePool = usePool
             self.name = name
             self.profile = profile
             self.accelerator = accelerator
@@ -49,6 +54,8 @@ public struct UpWorkflow: Sendable {
         case imageReady(bytes: Int?)
         /// The VM did not exist and was created.
         case created(String)
+        /// The VM did not exist and a parked VM of the warm pool became it.
+        case takenFromPool(vm: String, poolVM: String)
         /// The VM is about to be started; the boot-to-ready time counts from here.
         case starting(String)
         /// The VM was started and its DHCP lease is awaited.
@@ -97,9 +104,20 @@ public struct UpWorkflow: Sendable {
         ) { line in onProgress(.imageLine(line)) }
         onProgress(.imageReady(bytes: image.imageBytes))
 
+        var pooled: VMRecord?
         if try manager.inventory.vm(named: name) == nil {
-            _ = try await manager.create(name: name, profileName: request.profile, accelerator: request.accelerator)
-            onProgress(.created(name))
+            let pool = WarmPool(manager: manager, connector: connector, logger: logger)
+            // A pool VM is only taken with the accelerator it was made with (the host's default).
+            if request.usePool, request.accelerator == nil,
+                let record = try await pool.take(as: name, image: image.inputHash)
+            {
+                pooled = record
+                onProgress(.takenFromPool(vm: name, poolVM: record.domain))
+            } else {
+                _ = try await manager.create(
+                    name: name, profileName: request.profile, accelerator: request.accelerator)
+                onProgress(.created(name))
+            }
         }
         let clock = ContinuousClock()
         let started = clock.now
@@ -110,8 +128,17 @@ public struct UpWorkflow: Sendable {
         } else {
             try await manager.start(name: name)
         }
+        if let pooled, pooled.profile != request.profile {
+            _ = try await manager.applyProfile(name: name, profileName: request.profile)
+        }
         onProgress(.booting(name))
-        let address = try await Self.waitForLease(manager: manager, name: name, deadline: request.bootTimeout)
+        // A restored pool VM keeps the address it was deployed at (its lease may have run out while parked).
+        let address: String
+        if let known = pooled?.address {
+            address = known
+        } else {
+            address = try await Self.waitForLease(manager: manager, name: name, deadline: request.bootTimeout)
+        }
         onProgress(.addressed(vm: name, address: address))
         let outcome = try await deployer.ensureDeployed(
             vm: name, address: address, agentBinary: request.agentBinary, sshDeadline: request.bootTimeout)
@@ -123,7 +150,8 @@ public struct UpWorkflow: Sendable {
         let state = try await manager.status(name: name).state
         return UpSummary(
             name: name, state: state, address: address, agentVersion: outcome.status.agentVersion,
-            health: health.summary, bootToReadySeconds: elapsed.inSeconds, isHealthy: health.state == .healthy)
+            health: health.summary, bootToReadySeconds: elapsed.inSeconds, isHealthy: health.state == .healthy,
+            fromPool: pooled != nil)
     }
 
     /// Waits until the running VM `name` holds a DHCP lease on the VM network.
@@ -171,9 +199,12 @@ public struct UpSummary: Encodable, Sendable, Equatable {
     public var bootToReadySeconds: Double
     /// Whether the agent is healthy (not encoded; `health` says it).
     public var isHealthy: Bool
+    /// Whether the VM was a parked VM of the warm pool, restored rather than booted.
+    public var fromPool: Bool
 
     enum CodingKeys: String, CodingKey {
         case name, state, address, health
+        case fromPool = "from_pool"
         case agentVersion = "agent_version"
         case bootToReadySeconds = "boot_to_ready_seconds"
     }

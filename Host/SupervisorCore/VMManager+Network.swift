@@ -121,12 +121,13 @@ extension VMManager {
                 "vm address pinned", metadata: ["vm.name": "\(record.name)", "vm.address": "\(address)"])
         }
         guard let address = record.staticAddress else { return record }
-        try await addDHCPHost(name: record.name, macAddress: record.macAddress, address: address)
+        try await addDHCPHost(name: record.domain, macAddress: record.macAddress, address: address)
         guard let filter = configuration.networkFilter else { return record }
         let name = record.name
+        let domainName = record.domain
         let mac = record.macAddress
         let redefined = try await libvirt("add filter '\(filter)' to '\(name)'", vm: name) { connection -> Bool in
-            let domain = try connection.lookupDomain(name: name)
+            let domain = try connection.lookupDomain(name: domainName)
             let xml = try domain.xmlDescription(flags: .inactive)
             guard let updated = VMManager.domainXML(xml, filter: filter, address: address, macAddress: mac) else {
                 return false

@@ -17,7 +17,7 @@ extension VMManager {
         quiesce: (@Sendable () async -> QuiesceOutcome)? = nil,
         thaw: (@Sendable () async -> Void)? = nil
     ) async throws(SupervisorError) -> SnapshotRecord {
-        _ = try record(vm)
+        let domainName = try record(vm).domain
         try await refuseIfSuspended(vm, "taking a snapshot")
         let snapshotName = name ?? "snap-\(Int(Date().timeIntervalSince1970))"
         try SnapshotRecord.validate(name: snapshotName)
@@ -32,7 +32,7 @@ extension VMManager {
         let result: Result<Void, SupervisorError>
         do {
             try await libvirt("snapshot '\(vm)'", vm: vm) { connection in
-                _ = try connection.lookupDomain(name: vm).createSnapshot(xml: xml)
+                _ = try connection.lookupDomain(name: domainName).createSnapshot(xml: xml)
             }
             result = .success(())
         } catch {
@@ -65,8 +65,9 @@ extension VMManager {
     public func revertSnapshot(vm: String, name: String) async throws(SupervisorError) {
         try requireSnapshot(vm: vm, name: name)
         try await refuseIfSuspended(vm, "reverting it to a snapshot")
+        let domainName = try record(vm).domain
         try await libvirt("revert '\(vm)' to '\(name)'", vm: vm) { connection in
-            let domain = try connection.lookupDomain(name: vm)
+            let domain = try connection.lookupDomain(name: domainName)
             try domain.revert(to: domain.lookupSnapshot(name: name))
         }
         logger.info("snapshot reverted", metadata: ["vm.name": "\(vm)", "snapshot.name": "\(name)"])
@@ -75,8 +76,9 @@ extension VMManager {
     /// Deletes a snapshot from libvirt and the inventory.
     public func deleteSnapshot(vm: String, name: String) async throws(SupervisorError) {
         try requireSnapshot(vm: vm, name: name)
+        let domainName = try record(vm).domain
         try await libvirt("delete snapshot '\(name)' of '\(vm)'", vm: vm) { connection in
-            try connection.lookupDomain(name: vm).lookupSnapshot(name: name).delete()
+            try connection.lookupDomain(name: domainName).lookupSnapshot(name: name).delete()
         }
         try inventory.deleteSnapshot(vm: vm, name: name)
     }

@@ -14,9 +14,9 @@ extension VMManager {
     /// - Throws: ``SupervisorError/Code/invalidState`` naming the VM and its state when it is not running,
     ///   ``SupervisorError/Code/libvirt`` when the save fails.
     public func suspend(name: String) async throws(SupervisorError) {
-        _ = try record(name)
+        let domainName = try record(name).domain
         let refusal = try await libvirt("suspend '\(name)'", vm: name) { connection -> String? in
-            let domain = try connection.lookupDomain(name: name)
+            let domain = try connection.lookupDomain(name: domainName)
             let state = try domain.state()
             guard state == .running || state == .paused else {
                 if state == .shutOff, try domain.hasManagedSaveImage() {
@@ -36,9 +36,9 @@ extension VMManager {
     /// Whether the VM is suspended: shut off with a managed save file that its next start restores.
     /// - Throws: ``SupervisorError/Code/notFound`` for an unknown VM or domain.
     public func isSuspended(name: String) async throws(SupervisorError) -> Bool {
-        _ = try record(name)
+        let domainName = try record(name).domain
         return try await libvirt("read '\(name)'", vm: name) { connection in
-            let domain = try connection.lookupDomain(name: name)
+            let domain = try connection.lookupDomain(name: domainName)
             return try domain.state() == .shutOff && domain.hasManagedSaveImage()
         }
     }

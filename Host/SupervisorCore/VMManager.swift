@@ -63,7 +63,8 @@ public final class VMManager: Sendable {
         do {
             return try await BlockingExecutor.run { try body(connection) }
         } catch let error as VirError where error.code == .noDomain {
-            throw SupervisorError(.notFound, "libvirt has no domain named '\(vm ?? "?")'", cause: error)
+            let domain = vm.flatMap { try? inventory.vm(named: $0)?.domain } ?? vm ?? "?"
+            throw SupervisorError(.notFound, "libvirt has no domain named '\(domain)'", cause: error)
         } catch {
             throw SupervisorError(.libvirt, "cannot \(what)", cause: error)
         }
@@ -87,12 +88,13 @@ public final class VMManager: Sendable {
     ///   - profileName: The profile to start with.
     ///   - diskGiB: The overlay's virtual size.
     ///   - accelerator: KVM or TCG; probed when `nil` and not configured.
+    ///   - poolImage: For a warm pool VM (named with ``VMRecord/poolPrefix``): the base image's input hash.
     /// - Returns: The stored record.
     public func create(
         name: String, imageDirectory: String? = nil, profileName: String = "idle", diskGiB: Int = 20,
-        accelerator requested: Accelerator? = nil
+        accelerator requested: Accelerator? = nil, poolImage: String? = nil
     ) async throws(SupervisorError) -> VMRecord {
-        try VMRecord.validate(name: name)
+        try VMRecord.validate(name: name, pool: poolImage != nil)
         let profile = try profiles.profile(named: profileName)
         guard !profile.gpu else {
             throw SupervisorError(
@@ -132,7 +134,8 @@ public final class VMManager: Sendable {
         }
         let record = VMRecord(
             name: name, uuid: UUID().uuidString.lowercased(), profile: profile.name, accelerator: accelerator,
-            diskPath: disk, consoleLogPath: console, macAddress: try newMACAddress(), staticAddress: staticAddress)
+            diskPath: disk, consoleLogPath: console, macAddress: try newMACAddress(), staticAddress: staticAddress,
+            poolImage: poolImage)
         do {
             // The overlay exists at 0600 before qemu-img writes into it (qemu-img keeps an existing file's mode).
             try HostFiles.createExclusive(disk, contents: [], mode: 0o600)
@@ -188,10 +191,11 @@ public final class VMManager: Sendable {
     /// inventory rows. A domain libvirt no longer has is not an error.
     public func delete(name: String) async throws(SupervisorError) {
         let record = try record(name)
+        let domainName = record.domain
         _ = try await libvirt("delete domain '\(name)'", vm: name) { connection -> Bool in
             let domain: VirDomain
             do {
-                domain = try connection.lookupDomain(name: name)
+                domain = try connection.lookupDomain(name: domainName)
             } catch let error as VirError where error.code == .noDomain {
                 return false
             }
@@ -201,7 +205,7 @@ public final class VMManager: Sendable {
             try domain.undefineRemovingMetadata()
             return true
         }
-        try await removeDHCPHost(name: name, macAddress: record.macAddress)
+        try await removeDHCPHost(name: domainName, macAddress: record.macAddress)
         let directory = (record.diskPath as NSString).deletingLastPathComponent
         try? FileManager.default.removeItem(atPath: directory)
         try inventory.deleteVM(named: name)
@@ -216,11 +220,12 @@ public final class VMManager: Sendable {
     /// gets it first; the redefined interface takes effect when the domain starts.
     public func start(name: String) async throws(SupervisorError) {
         let record = try record(name)
-        try HostFiles.privateDirectory(layout.vmDirectory(name), qemuTraversable: true)
+        let domainName = record.domain
+        try HostFiles.privateDirectory(layout.vmDirectory(domainName), qemuTraversable: true)
         try HostFiles.narrow(record.diskPath, to: 0o600)
         try await ensureNetworkPin(record)
         try await libvirt("start '\(name)'", vm: name) { connection in
-            let domain = try connection.lookupDomain(name: name)
+            let domain = try connection.lookupDomain(name: domainName)
             if try !domain.isActive() {
                 try domain.create()
             }
@@ -231,9 +236,9 @@ public final class VMManager: Sendable {
     /// - Returns: `true` when it shut down cleanly, `false` when it had to be destroyed.
     @discardableResult
     public func stop(name: String, deadline: Duration = .seconds(60)) async throws(SupervisorError) -> Bool {
-        _ = try record(name)
+        let domainName = try record(name).domain
         let active = try await libvirt("shut down '\(name)'", vm: name) { connection -> Bool in
-            let domain = try connection.lookupDomain(name: name)
+            let domain = try connection.lookupDomain(name: domainName)
             guard try domain.isActive() else { return false }
             try domain.shutdown()
             return true
@@ -243,14 +248,14 @@ public final class VMManager: Sendable {
         let end = clock.now + deadline
         while clock.now < end {
             let running = try await libvirt("check '\(name)'", vm: name) {
-                try $0.lookupDomain(name: name).isActive()
+                try $0.lookupDomain(name: domainName).isActive()
             }
             if !running { return true }
             try? await Task.sleep(for: .milliseconds(500))
         }
         logger.warning("shutdown deadline passed; destroying", metadata: ["vm.name": "\(name)"])
         try await libvirt("destroy '\(name)'", vm: name) { connection in
-            let domain = try connection.lookupDomain(name: name)
+            let domain = try connection.lookupDomain(name: domainName)
             if try domain.isActive() { try domain.destroy() }
         }
         return false
@@ -271,10 +276,11 @@ public final class VMManager: Sendable {
         return result
     }
 
-    private func status(of record: VMRecord) async -> VMStatus {
+    func status(of record: VMRecord) async -> VMStatus {
         let name = record.name
+        let domainName = record.domain
         let read = try? await libvirt("read '\(name)'", vm: name) { connection in
-            let domain = try connection.lookupDomain(name: name)
+            let domain = try connection.lookupDomain(name: domainName)
             let info = try domain.info()
             let suspended = try info.state == .shutOff && domain.hasManagedSaveImage()
             return (info, try domain.xmlDescription(flags: .inactive), suspended)
@@ -289,7 +295,8 @@ public final class VMManager: Sendable {
 
     /// Whether libvirt runs the VM now.
     public func isRunning(name: String) async throws(SupervisorError) -> Bool {
-        try await libvirt("read '\(name)'", vm: name) { try $0.lookupDomain(name: name).isActive() }
+        let domainName = try record(name).domain
+        return try await libvirt("read '\(name)'", vm: name) { try $0.lookupDomain(name: domainName).isActive() }
     }
 
     /// The guest's IPv4 address from the VM network's DHCP leases, or `nil` while it has none.
@@ -327,8 +334,9 @@ public final class VMManager: Sendable {
         }
         try await checkCapacity(profile)
         try await refuseIfSuspended(name, "changing its profile")
+        let domainName = record.domain
         try await libvirt("apply profile '\(profile.name)' to '\(name)'", vm: name) { connection in
-            let domain = try connection.lookupDomain(name: name)
+            let domain = try connection.lookupDomain(name: domainName)
             // Live first, so a guest that refuses the change leaves the persistent definition untouched;
             // drivers differ on accepting live and config together, so they are separate calls.
             if try domain.isActive() {

@@ -2,8 +2,15 @@ public import Foundation
 
 /// What the inventory knows about one VM.
 public struct VMRecord: Codable, Sendable, Equatable {
-    /// The VM's name, also its libvirt domain name.
+    /// The VM's name.
     public var name: String
+    /// The libvirt domain's name, which also names the VM's directory under `vms/`: the VM's own name, except for
+    /// a VM taken from the warm pool, which keeps the name it was parked under (libvirt cannot rename a domain
+    /// with a managed save file, nor restore one under another name).
+    public var domain: String
+    /// For a VM parked in the warm pool: the input hash of the base image it was made from. `nil` for the
+    /// users' VMs.
+    public var poolImage: String?
     /// The libvirt domain UUID.
     public var uuid: String
     /// The resource profile last applied.
@@ -29,7 +36,8 @@ public struct VMRecord: Codable, Sendable, Equatable {
     public var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
-        case name, uuid, profile, accelerator, address
+        case name, domain, uuid, profile, accelerator, address
+        case poolImage = "pool_image"
         case diskPath = "disk_path"
         case consoleLogPath = "console_log_path"
         case macAddress = "mac_address"
@@ -43,9 +51,12 @@ public struct VMRecord: Codable, Sendable, Equatable {
     public init(
         name: String, uuid: String, profile: String, accelerator: Accelerator, diskPath: String,
         consoleLogPath: String, macAddress: String, address: String? = nil, staticAddress: String? = nil,
-        agentVersion: String? = nil, agentSHA256: String? = nil, createdAt: Date = Date()
+        agentVersion: String? = nil, agentSHA256: String? = nil, createdAt: Date = Date(), domain: String? = nil,
+        poolImage: String? = nil
     ) {
         self.name = name
+        self.domain = domain ?? name
+        self.poolImage = poolImage
         self.uuid = uuid
         self.profile = profile
         self.accelerator = accelerator
@@ -59,9 +70,20 @@ public struct VMRecord: Codable, Sendable, Equatable {
         self.createdAt = createdAt
     }
 
-    /// Checks a VM name: 1–63 characters of lowercase letters, digits and `-`, starting with a letter or digit.
+    /// The prefix of the warm pool's VMs' names, which users' VMs may not take.
+    public static let poolPrefix = "somnus-pool-"
+
+    /// Checks a VM name: 1–63 characters of lowercase letters, digits and `-`, starting with a letter or digit,
+    /// and not starting with ``poolPrefix``.
+    /// - Parameters:
+    ///   - name: The name.
+    ///   - pool: Whether it names a warm pool VM, which must have the prefix.
     /// - Throws: ``SupervisorError/Code/invalidArgument`` naming the bad name.
-    public static func validate(name: String) throws(SupervisorError) {
+    public static func validate(name: String, pool: Bool = false) throws(SupervisorError) {
+        guard name.hasPrefix(poolPrefix) == pool else {
+            throw SupervisorError(
+                .invalidArgument, "invalid VM name '\(name)': names starting with '\(poolPrefix)' are the warm pool's")
+        }
         let allowed = name.utf8.allSatisfy { byte in
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
                 || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
