@@ -10,7 +10,10 @@
 #      domain is attached to it, and refused with the steps to take otherwise;
 #   5. installs the host firewall: the nftables table `inet somnus` (only DHCP, DNS to libvirt's dnsmasq and the
 #      pack cache's port are accepted from the bridge), loaded now and by the libvirt network hook
-#      /etc/libvirt/hooks/network whenever the network starts (host reboot, libvirtd restart).
+#      /etc/libvirt/hooks/network whenever the network starts (host reboot, libvirtd restart);
+#   6. makes the host's shutdown suspend running VMs instead of shutting them down: libvirt-guests with
+#      ON_SHUTDOWN=suspend and ON_BOOT=ignore, so a VM stays suspended after the host boots until
+#      `somnus vm start` or `somnus up` resumes it and pushes the host's clock (enabled when systemd runs).
 # Idempotent: every step is skipped when already done. Quiet on success; on failure it names the step that
 # failed and shows the failing command's output. Environment: SOMNUS_SETUP_VERBOSE=1 prints every step.
 set -euo pipefail
@@ -144,11 +147,22 @@ hook_changed=0
 install_if_changed "${NETWORK_HOOK}" 755 "${hook_script}" && hook_changed=1
 run_step "nft -f ${NFT_TABLE_FILE}" nft -f "${NFT_TABLE_FILE}"
 
+# 6. Host shutdown suspends VMs (libvirt-clients' libvirt-guests service reads this file).
+guests_settings="$(cat <<GUESTS
+# Written by provisioning/setup-host.sh: the host's shutdown saves running VMs to their managed save files;
+# its boot leaves them suspended for \`somnus vm start\` or \`somnus up\`, which push the host's clock.
+URIS=${LIBVIRT_URI}
+ON_BOOT=ignore
+ON_SHUTDOWN=suspend
+GUESTS
+)"
+install_if_changed /etc/default/libvirt-guests 644 "${guests_settings}" || true
+
 pid_alive() { # pidfile
     [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
 }
 if [[ "$(ps -p 1 -o comm= 2>/dev/null)" == "systemd" ]]; then
-    for unit in virtlogd.socket libvirtd.socket libvirtd.service; do
+    for unit in virtlogd.socket libvirtd.socket libvirtd.service libvirt-guests.service; do
         systemctl is-active --quiet "${unit}" || run_step "systemctl enable --now ${unit}" \
             systemctl enable --now "${unit}"
     done

@@ -111,6 +111,8 @@ struct DaemonCommand: AsyncParsableCommand {
     var metricsAddress: String?
     @Option(help: "The agent binary deployed into new warm pool VMs (default: somnus-agent beside this executable).")
     var agentBinary: String?
+    @Flag(help: "On SIGTERM or SIGINT, suspend every running VM (saving its memory) before exiting.")
+    var suspendOnExit = false
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
@@ -129,6 +131,7 @@ struct DaemonCommand: AsyncParsableCommand {
             let services: [any Service] =
                 [poller, reconciler] + (packCache.map { [$0] } ?? []) + (metricsServer.map { [$0] } ?? [])
                 + (keeper.map { [$0] } ?? [])
+                + (suspendOnExit ? [ShutdownSuspender(manager: manager, logger: logger)] : [])
             try await runServices(services, logger: logger)
         }
     }

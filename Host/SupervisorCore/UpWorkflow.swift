@@ -169,6 +169,9 @@ public struct UpWorkflow: Sendable {
         let clock = ContinuousClock()
         let end = clock.now + deadline
         while clock.now < end {
+            guard !Task.isCancelled else {
+                throw SupervisorError(.timeout, "the wait for the DHCP lease of '\(name)' was cancelled")
+            }
             if let address = try await manager.leasedAddress(name: name) {
                 return address
             }

@@ -33,6 +33,8 @@ public struct PoolEntry: Codable, Sendable, Equatable {
     public var current: Bool
     /// Its profile.
     public var profile: String
+    /// Its NIC's MAC address.
+    public var macAddress: String
     /// `suspended` once parked; anything else while it is being made (or left over from an interrupted fill).
     public var state: String
     /// The size of its managed save file (the parked memory), when there is one.
@@ -42,6 +44,7 @@ public struct PoolEntry: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case name, image, current, profile, state
+        case macAddress = "mac_address"
         case saveBytes = "save_bytes"
         case diskBytes = "disk_bytes"
     }
@@ -136,7 +139,7 @@ public struct WarmPool: Sendable {
             entries.append(
                 PoolEntry(
                     name: record.name, image: record.poolImage ?? "", current: record.poolImage == currentImage,
-                    profile: record.profile, state: state, saveBytes: saveBytes,
+                    profile: record.profile, macAddress: record.macAddress, state: state, saveBytes: saveBytes,
                     diskBytes: Self.fileBytes(record.diskPath)))
         }
         return PoolStatus(
@@ -368,7 +371,8 @@ public struct PoolKeeper: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await refill()
+                // A shutdown cancels a fill midway; the VM it was making is removed by the next fill or drain.
+                try await cancelWhenGracefulShutdown { try await refill() }
             } catch {
                 pool.logger.error("pool refill failed", metadata: ["error": "\(error)"])
             }

@@ -110,6 +110,7 @@ struct EndToEndTests {
         try agentRestartStep(vm: vm)
         try softRebootStep(vm: vm)
         try hardeningStep(vm: vm)
+        try poolStep(vm: vm)
         try deleteStep(vm: vm)
     }
 
