@@ -30,7 +30,8 @@ public struct ShutdownSuspender: Service {
                 try await manager.suspend(name: record.name)
                 suspended.append(record.name)
             } catch {
-                logger.error("suspend at shutdown failed", metadata: ["vm.name": "\(record.name)", "error": "\(error)"])
+                logger.error(
+                    "suspend at shutdown failed", metadata: ["vm.name": "\(record.name)", "error": "\(error)"])
             }
         }
         logger.info("vms suspended at shutdown", metadata: ["vm.count": "\(suspended.count)"])
