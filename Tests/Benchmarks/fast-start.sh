@@ -17,7 +17,7 @@ fi
 agent=$1
 state=${2:-/var/lib/somnus}
 somnus=${SOMNUS:-.build/debug/somnus}
-run() { "$somnus" "$@" --state-dir "$state"; }
+run() { "$somnus" --state-dir "$state" "$@"; }
 field() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print('%.1f s' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
