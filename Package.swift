@@ -46,13 +46,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        // No default traits: `FullFoundation` would link full Foundation; the generated code needs only its types.
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4", traits: []),
     ],
     targets: [
         // MARK: Shared
         .target(name: "Checksum", path: "Shared/Checksum", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
-            name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI", exclude: ["README.md"],
+            name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI",
+            exclude: ["README.md", "openapi.yaml", "openapi-generator-config.yaml", "generate.sh", "Generator"],
             swiftSettings: swiftSettings),
+        // The types, client and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
+        .target(
+            name: "AgentAPIGenerated",
+            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"), httpTypes],
+            path: "Shared/AgentAPIGenerated",
+            exclude: ["README.md"],
+            // The generator writes `public import` in every file, also in those with no public declarations.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-suppress-warnings"])]),
         .target(name: "Packs", path: "Shared/Packs", exclude: ["README.md"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CSQLite3",
