@@ -905,7 +905,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         style: .form,
                         explode: true,
                         name: "after",
-                        as: Swift.Int.self
+                        as: Swift.Int64.self
                     ),
                     limit: try converter.getOptionalQueryItemAsURI(
                         in: request.soar_query,
@@ -1220,14 +1220,14 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         style: .form,
                         explode: true,
                         name: "offset",
-                        as: Swift.Int.self
+                        as: Swift.Int64.self
                     ),
                     waitMs: try converter.getOptionalQueryItemAsURI(
                         in: request.soar_query,
                         style: .form,
                         explode: true,
                         name: "wait_ms",
-                        as: Swift.Int.self
+                        as: Swift.Int64.self
                     ),
                     stream: try converter.getOptionalQueryItemAsURI(
                         in: request.soar_query,
@@ -2747,7 +2747,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                     style: .form,
                     explode: true,
                     name: "offset",
-                    as: Swift.Int.self
+                    as: Swift.Int64.self
                 ))
                 let headers: Operations.GetPackJob.Input.Headers = .init(accept: try converter.extractAcceptHeaderIfPresent(in: request.headerFields))
                 return Operations.GetPackJob.Input(

@@ -170,7 +170,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/ErrorEntities/command`.
             public var command: Swift.String?
             /// - Remark: Generated from `#/components/schemas/ErrorEntities/exit_status`.
-            public var exitStatus: Swift.Int?
+            public var exitStatus: Swift.Int64?
             /// - Remark: Generated from `#/components/schemas/ErrorEntities/header`.
             public var header: Swift.String?
             /// - Remark: Generated from `#/components/schemas/ErrorEntities/host`.
@@ -182,7 +182,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/ErrorEntities/path`.
             public var path: Swift.String?
             /// - Remark: Generated from `#/components/schemas/ErrorEntities/port`.
-            public var port: Swift.Int?
+            public var port: Swift.Int64?
             /// - Remark: Generated from `#/components/schemas/ErrorEntities/signal`.
             public var signal: Swift.String?
             /// Creates a new `ErrorEntities`.
@@ -199,13 +199,13 @@ extension Components {
             ///   - signal:
             public init(
                 command: Swift.String? = nil,
-                exitStatus: Swift.Int? = nil,
+                exitStatus: Swift.Int64? = nil,
                 header: Swift.String? = nil,
                 host: Swift.String? = nil,
                 library: Swift.String? = nil,
                 module: Swift.String? = nil,
                 path: Swift.String? = nil,
-                port: Swift.Int? = nil,
+                port: Swift.Int64? = nil,
                 signal: Swift.String? = nil
             ) {
                 self.command = command
@@ -235,7 +235,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/ErrorEntry/classification`.
             public var classification: Components.Schemas.ClassifiedLine
             /// - Remark: Generated from `#/components/schemas/ErrorEntry/count`.
-            public var count: Swift.Int
+            public var count: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/ErrorEntry/first_seen`.
             public var firstSeen: Swift.Double
             /// - Remark: Generated from `#/components/schemas/ErrorEntry/last_seen`.
@@ -263,7 +263,7 @@ extension Components {
             ///   - fixes: fixes recorded for this template or its kind, best first
             public init(
                 classification: Components.Schemas.ClassifiedLine,
-                count: Swift.Int,
+                count: Swift.Int64,
                 firstSeen: Swift.Double,
                 lastSeen: Swift.Double,
                 line: Swift.String,
@@ -418,12 +418,12 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/Errors/counts`.
             public struct CountsPayload: Codable, Hashable, Sendable {
                 /// A container of undocumented properties.
-                public var additionalProperties: [String: Swift.Int]
+                public var additionalProperties: [String: Swift.Int64]
                 /// Creates a new `CountsPayload`.
                 ///
                 /// - Parameters:
                 ///   - additionalProperties: A container of undocumented properties.
-                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                public init(additionalProperties: [String: Swift.Int64] = .init()) {
                     self.additionalProperties = additionalProperties
                 }
                 public init(from decoder: any Swift.Decoder) throws {
@@ -457,7 +457,7 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/Event`.
         public struct Event: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/Event/cursor`.
-            public var cursor: Swift.Int
+            public var cursor: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/Event/kind`.
             @frozen public enum KindPayload: String, Codable, Hashable, Sendable, CaseIterable {
                 case agentStarted = "agent_started"
@@ -506,7 +506,7 @@ extension Components {
             ///   - metadata:
             ///   - time:
             public init(
-                cursor: Swift.Int,
+                cursor: Swift.Int64,
                 kind: Components.Schemas.Event.KindPayload,
                 message: Swift.String,
                 metadata: Components.Schemas.Event.MetadataPayload,
@@ -531,7 +531,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/Events/events`.
             public var events: [Components.Schemas.Event]
             /// - Remark: Generated from `#/components/schemas/Events/next_cursor`.
-            public var nextCursor: Swift.Int
+            public var nextCursor: Swift.Int64
             /// Creates a new `Events`.
             ///
             /// - Parameters:
@@ -539,7 +539,7 @@ extension Components {
             ///   - nextCursor:
             public init(
                 events: [Components.Schemas.Event],
-                nextCursor: Swift.Int
+                nextCursor: Swift.Int64
             ) {
                 self.events = events
                 self.nextCursor = nextCursor
@@ -556,9 +556,9 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/ExecJob/state`.
             public var state: Components.Schemas.ExecJobState
             /// - Remark: Generated from `#/components/schemas/ExecJob/exit_code`.
-            public var exitCode: Swift.Int?
+            public var exitCode: Swift.Int64?
             /// - Remark: Generated from `#/components/schemas/ExecJob/signal`.
-            public var signal: Swift.Int?
+            public var signal: Swift.Int64?
             /// - Remark: Generated from `#/components/schemas/ExecJob/stdout`.
             public var stdout: Swift.String
             /// - Remark: Generated from `#/components/schemas/ExecJob/stderr`.
@@ -596,8 +596,8 @@ extension Components {
             public init(
                 id: Swift.String,
                 state: Components.Schemas.ExecJobState,
-                exitCode: Swift.Int? = nil,
-                signal: Swift.Int? = nil,
+                exitCode: Swift.Int64? = nil,
+                signal: Swift.Int64? = nil,
                 stdout: Swift.String,
                 stderr: Swift.String,
                 stdoutTruncated: Swift.Bool,
@@ -645,9 +645,9 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/ExecOutput/stream`.
             public var stream: Components.Schemas.ExecOutputStream
             /// - Remark: Generated from `#/components/schemas/ExecOutput/offset`.
-            public var offset: Swift.Int
+            public var offset: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/ExecOutput/next_offset`.
-            public var nextOffset: Swift.Int
+            public var nextOffset: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/ExecOutput/data`.
             public var data: Swift.String
             /// - Remark: Generated from `#/components/schemas/ExecOutput/state`.
@@ -672,8 +672,8 @@ extension Components {
             ///   - truncated: bytes before offset were dropped from the bounded buffer
             public init(
                 stream: Components.Schemas.ExecOutputStream,
-                offset: Swift.Int,
-                nextOffset: Swift.Int,
+                offset: Swift.Int64,
+                nextOffset: Swift.Int64,
                 data: Swift.String,
                 state: Components.Schemas.ExecJobState,
                 complete: Swift.Bool,
@@ -959,17 +959,17 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/MemoryImportResponse`.
         public struct MemoryImportResponse: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/MemoryImportResponse/imported`.
-            public var imported: Swift.Int
+            public var imported: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/MemoryImportResponse/skipped`.
-            public var skipped: Swift.Int
+            public var skipped: Swift.Int64
             /// Creates a new `MemoryImportResponse`.
             ///
             /// - Parameters:
             ///   - imported:
             ///   - skipped:
             public init(
-                imported: Swift.Int,
-                skipped: Swift.Int
+                imported: Swift.Int64,
+                skipped: Swift.Int64
             ) {
                 self.imported = imported
                 self.skipped = skipped
@@ -1006,7 +1006,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/MemoryRecord/tags`.
             public var tags: Components.Schemas.MemoryTags
             /// - Remark: Generated from `#/components/schemas/MemoryRecord/access_count`.
-            public var accessCount: Swift.Int
+            public var accessCount: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/MemoryRecord/content`.
             public var content: Components.Schemas.MemoryContent
             /// - Remark: Generated from `#/components/schemas/MemoryRecord/content_hash`.
@@ -1067,7 +1067,7 @@ extension Components {
             ///   - updatedAt:
             public init(
                 tags: Components.Schemas.MemoryTags,
-                accessCount: Swift.Int,
+                accessCount: Swift.Int64,
                 content: Components.Schemas.MemoryContent,
                 contentHash: Swift.String,
                 createdAt: Swift.Double,
@@ -1117,12 +1117,12 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/MemoryRotateKeyResponse`.
         public struct MemoryRotateKeyResponse: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/MemoryRotateKeyResponse/reencrypted`.
-            public var reencrypted: Swift.Int
+            public var reencrypted: Swift.Int64
             /// Creates a new `MemoryRotateKeyResponse`.
             ///
             /// - Parameters:
             ///   - reencrypted:
-            public init(reencrypted: Swift.Int) {
+            public init(reencrypted: Swift.Int64) {
                 self.reencrypted = reencrypted
             }
             public enum CodingKeys: String, CodingKey {
@@ -1197,13 +1197,13 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/MemorySearchResponse/HitsPayload`.
             public struct HitsPayloadPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/MemorySearchResponse/HitsPayload/bm25_rank`.
-                public var bm25Rank: Swift.Int?
+                public var bm25Rank: Swift.Int64?
                 /// - Remark: Generated from `#/components/schemas/MemorySearchResponse/HitsPayload/memory`.
                 public var memory: Components.Schemas.MemoryRecord
                 /// - Remark: Generated from `#/components/schemas/MemorySearchResponse/HitsPayload/score`.
                 public var score: Swift.Double
                 /// - Remark: Generated from `#/components/schemas/MemorySearchResponse/HitsPayload/vector_rank`.
-                public var vectorRank: Swift.Int?
+                public var vectorRank: Swift.Int64?
                 /// - Remark: Generated from `#/components/schemas/MemorySearchResponse/HitsPayload/vector_similarity`.
                 public var vectorSimilarity: Swift.Double?
                 /// Creates a new `HitsPayloadPayload`.
@@ -1215,10 +1215,10 @@ extension Components {
                 ///   - vectorRank:
                 ///   - vectorSimilarity:
                 public init(
-                    bm25Rank: Swift.Int? = nil,
+                    bm25Rank: Swift.Int64? = nil,
                     memory: Components.Schemas.MemoryRecord,
                     score: Swift.Double,
-                    vectorRank: Swift.Int? = nil,
+                    vectorRank: Swift.Int64? = nil,
                     vectorSimilarity: Swift.Double? = nil
                 ) {
                     self.bm25Rank = bm25Rank
@@ -1259,18 +1259,18 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/MemoryStatsResponse`.
         public struct MemoryStatsResponse: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/MemoryStatsResponse/database_bytes`.
-            public var databaseBytes: Swift.Int
+            public var databaseBytes: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/MemoryStatsResponse/embedder`.
             public var embedder: Swift.String
             /// - Remark: Generated from `#/components/schemas/MemoryStatsResponse/importances`.
             public struct ImportancesPayload: Codable, Hashable, Sendable {
                 /// A container of undocumented properties.
-                public var additionalProperties: [String: Swift.Int]
+                public var additionalProperties: [String: Swift.Int64]
                 /// Creates a new `ImportancesPayload`.
                 ///
                 /// - Parameters:
                 ///   - additionalProperties: A container of undocumented properties.
-                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                public init(additionalProperties: [String: Swift.Int64] = .init()) {
                     self.additionalProperties = additionalProperties
                 }
                 public init(from decoder: any Swift.Decoder) throws {
@@ -1285,12 +1285,12 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/MemoryStatsResponse/kinds`.
             public struct KindsPayload: Codable, Hashable, Sendable {
                 /// A container of undocumented properties.
-                public var additionalProperties: [String: Swift.Int]
+                public var additionalProperties: [String: Swift.Int64]
                 /// Creates a new `KindsPayload`.
                 ///
                 /// - Parameters:
                 ///   - additionalProperties: A container of undocumented properties.
-                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                public init(additionalProperties: [String: Swift.Int64] = .init()) {
                     self.additionalProperties = additionalProperties
                 }
                 public init(from decoder: any Swift.Decoder) throws {
@@ -1305,12 +1305,12 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/MemoryStatsResponse/namespaces`.
             public struct NamespacesPayload: Codable, Hashable, Sendable {
                 /// A container of undocumented properties.
-                public var additionalProperties: [String: Swift.Int]
+                public var additionalProperties: [String: Swift.Int64]
                 /// Creates a new `NamespacesPayload`.
                 ///
                 /// - Parameters:
                 ///   - additionalProperties: A container of undocumented properties.
-                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                public init(additionalProperties: [String: Swift.Int64] = .init()) {
                     self.additionalProperties = additionalProperties
                 }
                 public init(from decoder: any Swift.Decoder) throws {
@@ -1323,7 +1323,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/MemoryStatsResponse/namespaces`.
             public var namespaces: Components.Schemas.MemoryStatsResponse.NamespacesPayload
             /// - Remark: Generated from `#/components/schemas/MemoryStatsResponse/total`.
-            public var total: Swift.Int
+            public var total: Swift.Int64
             /// Creates a new `MemoryStatsResponse`.
             ///
             /// - Parameters:
@@ -1334,12 +1334,12 @@ extension Components {
             ///   - namespaces:
             ///   - total:
             public init(
-                databaseBytes: Swift.Int,
+                databaseBytes: Swift.Int64,
                 embedder: Swift.String,
                 importances: Components.Schemas.MemoryStatsResponse.ImportancesPayload,
                 kinds: Components.Schemas.MemoryStatsResponse.KindsPayload,
                 namespaces: Components.Schemas.MemoryStatsResponse.NamespacesPayload,
-                total: Swift.Int
+                total: Swift.Int64
             ) {
                 self.databaseBytes = databaseBytes
                 self.embedder = embedder
@@ -1487,13 +1487,13 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/PackCheck/command`.
             public var command: Components.Schemas.PackCommand
             /// - Remark: Generated from `#/components/schemas/PackCheck/expect_exit`.
-            public var expectExit: Swift.Int?
+            public var expectExit: Swift.Int64?
             /// text the output must contain
             ///
             /// - Remark: Generated from `#/components/schemas/PackCheck/expect_output`.
             public var expectOutput: Swift.String?
             /// - Remark: Generated from `#/components/schemas/PackCheck/timeout_s`.
-            public var timeoutS: Swift.Int?
+            public var timeoutS: Swift.Int64?
             /// Creates a new `PackCheck`.
             ///
             /// - Parameters:
@@ -1503,9 +1503,9 @@ extension Components {
             ///   - timeoutS:
             public init(
                 command: Components.Schemas.PackCommand,
-                expectExit: Swift.Int? = nil,
+                expectExit: Swift.Int64? = nil,
                 expectOutput: Swift.String? = nil,
-                timeoutS: Swift.Int? = nil
+                timeoutS: Swift.Int64? = nil
             ) {
                 self.command = command
                 self.expectExit = expectExit
@@ -1525,7 +1525,7 @@ extension Components {
                     forKey: .command
                 )
                 self.expectExit = try container.decodeIfPresent(
-                    Swift.Int.self,
+                    Swift.Int64.self,
                     forKey: .expectExit
                 )
                 self.expectOutput = try container.decodeIfPresent(
@@ -1533,7 +1533,7 @@ extension Components {
                     forKey: .expectOutput
                 )
                 self.timeoutS = try container.decodeIfPresent(
-                    Swift.Int.self,
+                    Swift.Int64.self,
                     forKey: .timeoutS
                 )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
@@ -1621,7 +1621,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/PackJob/error`.
             public var error: Swift.String?
             /// - Remark: Generated from `#/components/schemas/PackJob/failed_step`.
-            public var failedStep: Swift.Int?
+            public var failedStep: Swift.Int64?
             /// - Remark: Generated from `#/components/schemas/PackJob/failure_output`.
             public var failureOutput: Swift.String?
             /// - Remark: Generated from `#/components/schemas/PackJob/finished_at`.
@@ -1631,9 +1631,9 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/PackJob/log`.
             public var log: [Swift.String]
             /// - Remark: Generated from `#/components/schemas/PackJob/log_offset`.
-            public var logOffset: Swift.Int
+            public var logOffset: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/PackJob/next_log_offset`.
-            public var nextLogOffset: Swift.Int
+            public var nextLogOffset: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/PackJob/pack`.
             public var pack: Swift.String
             /// - Remark: Generated from `#/components/schemas/PackJob/phase`.
@@ -1656,17 +1656,17 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/PackJob/state`.
             public var state: Components.Schemas.PackJob.StatePayload
             /// - Remark: Generated from `#/components/schemas/PackJob/step_count`.
-            public var stepCount: Swift.Int
+            public var stepCount: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/PackJob/step_description`.
             public var stepDescription: Swift.String
             /// - Remark: Generated from `#/components/schemas/PackJob/step_index`.
-            public var stepIndex: Swift.Int
+            public var stepIndex: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/PackJob/VerifyPayload`.
             public struct VerifyPayloadPayload: Codable, Hashable, Sendable {
                 /// - Remark: Generated from `#/components/schemas/PackJob/VerifyPayload/command`.
                 public var command: Swift.String
                 /// - Remark: Generated from `#/components/schemas/PackJob/VerifyPayload/exit_code`.
-                public var exitCode: Swift.Int?
+                public var exitCode: Swift.Int64?
                 /// - Remark: Generated from `#/components/schemas/PackJob/VerifyPayload/output`.
                 public var output: Swift.String
                 /// - Remark: Generated from `#/components/schemas/PackJob/VerifyPayload/passed`.
@@ -1683,7 +1683,7 @@ extension Components {
                 ///   - problem:
                 public init(
                     command: Swift.String,
-                    exitCode: Swift.Int? = nil,
+                    exitCode: Swift.Int64? = nil,
                     output: Swift.String,
                     passed: Swift.Bool,
                     problem: Swift.String? = nil
@@ -1732,20 +1732,20 @@ extension Components {
             public init(
                 alreadyInstalled: Swift.Bool,
                 error: Swift.String? = nil,
-                failedStep: Swift.Int? = nil,
+                failedStep: Swift.Int64? = nil,
                 failureOutput: Swift.String? = nil,
                 finishedAt: Swift.Double? = nil,
                 id: Swift.String,
                 log: [Swift.String],
-                logOffset: Swift.Int,
-                nextLogOffset: Swift.Int,
+                logOffset: Swift.Int64,
+                nextLogOffset: Swift.Int64,
                 pack: Swift.String,
                 phase: Components.Schemas.PackJob.PhasePayload,
                 startedAt: Swift.Double,
                 state: Components.Schemas.PackJob.StatePayload,
-                stepCount: Swift.Int,
+                stepCount: Swift.Int64,
                 stepDescription: Swift.String,
-                stepIndex: Swift.Int,
+                stepIndex: Swift.Int64,
                 verify: Components.Schemas.PackJob.VerifyPayload,
                 version: Swift.String
             ) {
@@ -1808,7 +1808,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/PackManifest/verify`.
             public var verify: [Components.Schemas.PackCheck]?
             /// - Remark: Generated from `#/components/schemas/PackManifest/disk_estimate_mb`.
-            public var diskEstimateMb: Swift.Int?
+            public var diskEstimateMb: Swift.Int64?
             /// Creates a new `PackManifest`.
             ///
             /// - Parameters:
@@ -1826,7 +1826,7 @@ extension Components {
                 requires: [Swift.String]? = nil,
                 steps: [Components.Schemas.PackStep],
                 verify: [Components.Schemas.PackCheck]? = nil,
-                diskEstimateMb: Swift.Int? = nil
+                diskEstimateMb: Swift.Int64? = nil
             ) {
                 self.name = name
                 self.description = description
@@ -1872,7 +1872,7 @@ extension Components {
                     forKey: .verify
                 )
                 self.diskEstimateMb = try container.decodeIfPresent(
-                    Swift.Int.self,
+                    Swift.Int64.self,
                     forKey: .diskEstimateMb
                 )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
@@ -1891,7 +1891,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/PackPackagesStep/packages`.
             public var packages: [Swift.String]
             /// - Remark: Generated from `#/components/schemas/PackPackagesStep/timeout_s`.
-            public var timeoutS: Swift.Int?
+            public var timeoutS: Swift.Int64?
             /// Creates a new `PackPackagesStep`.
             ///
             /// - Parameters:
@@ -1899,7 +1899,7 @@ extension Components {
             ///   - timeoutS:
             public init(
                 packages: [Swift.String],
-                timeoutS: Swift.Int? = nil
+                timeoutS: Swift.Int64? = nil
             ) {
                 self.packages = packages
                 self.timeoutS = timeoutS
@@ -1915,7 +1915,7 @@ extension Components {
                     forKey: .packages
                 )
                 self.timeoutS = try container.decodeIfPresent(
-                    Swift.Int.self,
+                    Swift.Int64.self,
                     forKey: .timeoutS
                 )
                 try decoder.ensureNoAdditionalProperties(knownKeys: [
@@ -1994,7 +1994,7 @@ extension Components {
                 /// - Remark: Generated from `#/components/schemas/PackStep/shell/command`.
                 public var command: Swift.String
                 /// - Remark: Generated from `#/components/schemas/PackStep/shell/timeout_s`.
-                public var timeoutS: Swift.Int?
+                public var timeoutS: Swift.Int64?
                 /// Creates a new `ShellPayload`.
                 ///
                 /// - Parameters:
@@ -2002,7 +2002,7 @@ extension Components {
                 ///   - timeoutS:
                 public init(
                     command: Swift.String,
-                    timeoutS: Swift.Int? = nil
+                    timeoutS: Swift.Int64? = nil
                 ) {
                     self.command = command
                     self.timeoutS = timeoutS
@@ -2018,7 +2018,7 @@ extension Components {
                         forKey: .command
                     )
                     self.timeoutS = try container.decodeIfPresent(
-                        Swift.Int.self,
+                        Swift.Int64.self,
                         forKey: .timeoutS
                     )
                     try decoder.ensureNoAdditionalProperties(knownKeys: [
@@ -2090,7 +2090,7 @@ extension Components {
                 /// - Remark: Generated from `#/components/schemas/Packs/InstalledPayload/error`.
                 public var error: Swift.String?
                 /// - Remark: Generated from `#/components/schemas/Packs/InstalledPayload/failed_step`.
-                public var failedStep: Swift.Int?
+                public var failedStep: Swift.Int64?
                 /// - Remark: Generated from `#/components/schemas/Packs/InstalledPayload/installed_at`.
                 public var installedAt: Swift.Double
                 /// - Remark: Generated from `#/components/schemas/Packs/InstalledPayload/output_tail`.
@@ -2118,7 +2118,7 @@ extension Components {
                 public init(
                     name: Swift.String,
                     error: Swift.String? = nil,
-                    failedStep: Swift.Int? = nil,
+                    failedStep: Swift.Int64? = nil,
                     installedAt: Swift.Double,
                     outputTail: Swift.String? = nil,
                     result: Components.Schemas.Packs.InstalledPayloadPayload.ResultPayload,
@@ -2153,7 +2153,7 @@ extension Components {
                 /// - Remark: Generated from `#/components/schemas/Packs/KnownPayload/name`.
                 public var name: Swift.String
                 /// - Remark: Generated from `#/components/schemas/Packs/KnownPayload/disk_estimate_mb`.
-                public var diskEstimateMb: Swift.Int
+                public var diskEstimateMb: Swift.Int64
                 /// - Remark: Generated from `#/components/schemas/Packs/KnownPayload/requires`.
                 public var requires: [Swift.String]
                 /// - Remark: Generated from `#/components/schemas/Packs/KnownPayload/version`.
@@ -2169,7 +2169,7 @@ extension Components {
                 public init(
                     description: Swift.String,
                     name: Swift.String,
-                    diskEstimateMb: Swift.Int,
+                    diskEstimateMb: Swift.Int64,
                     requires: [Swift.String],
                     version: Swift.String
                 ) {
@@ -2347,13 +2347,13 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/Stats/cpu_percent`.
             public var cpuPercent: Swift.Double
             /// - Remark: Generated from `#/components/schemas/Stats/cpu_count`.
-            public var cpuCount: Swift.Int
+            public var cpuCount: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/Stats/memory_total_bytes`.
-            public var memoryTotalBytes: Swift.Int
+            public var memoryTotalBytes: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/Stats/memory_used_bytes`.
-            public var memoryUsedBytes: Swift.Int
+            public var memoryUsedBytes: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/Stats/memory_available_bytes`.
-            public var memoryAvailableBytes: Swift.Int
+            public var memoryAvailableBytes: Swift.Int64
             /// 1, 5 and 15 minutes
             ///
             /// - Remark: Generated from `#/components/schemas/Stats/load_averages`.
@@ -2365,11 +2365,11 @@ extension Components {
                 /// - Remark: Generated from `#/components/schemas/Stats/FilesystemsPayload/type`.
                 public var _type: Swift.String
                 /// - Remark: Generated from `#/components/schemas/Stats/FilesystemsPayload/total_bytes`.
-                public var totalBytes: Swift.Int
+                public var totalBytes: Swift.Int64
                 /// - Remark: Generated from `#/components/schemas/Stats/FilesystemsPayload/used_bytes`.
-                public var usedBytes: Swift.Int
+                public var usedBytes: Swift.Int64
                 /// - Remark: Generated from `#/components/schemas/Stats/FilesystemsPayload/available_bytes`.
-                public var availableBytes: Swift.Int
+                public var availableBytes: Swift.Int64
                 /// Creates a new `FilesystemsPayloadPayload`.
                 ///
                 /// - Parameters:
@@ -2381,9 +2381,9 @@ extension Components {
                 public init(
                     mountPoint: Swift.String,
                     _type: Swift.String,
-                    totalBytes: Swift.Int,
-                    usedBytes: Swift.Int,
-                    availableBytes: Swift.Int
+                    totalBytes: Swift.Int64,
+                    usedBytes: Swift.Int64,
+                    availableBytes: Swift.Int64
                 ) {
                     self.mountPoint = mountPoint
                     self._type = _type
@@ -2408,9 +2408,9 @@ extension Components {
                 /// - Remark: Generated from `#/components/schemas/Stats/NetworkPayload/interface`.
                 public var interface: Swift.String
                 /// - Remark: Generated from `#/components/schemas/Stats/NetworkPayload/received_bytes`.
-                public var receivedBytes: Swift.Int
+                public var receivedBytes: Swift.Int64
                 /// - Remark: Generated from `#/components/schemas/Stats/NetworkPayload/sent_bytes`.
-                public var sentBytes: Swift.Int
+                public var sentBytes: Swift.Int64
                 /// Creates a new `NetworkPayloadPayload`.
                 ///
                 /// - Parameters:
@@ -2419,8 +2419,8 @@ extension Components {
                 ///   - sentBytes:
                 public init(
                     interface: Swift.String,
-                    receivedBytes: Swift.Int,
-                    sentBytes: Swift.Int
+                    receivedBytes: Swift.Int64,
+                    sentBytes: Swift.Int64
                 ) {
                     self.interface = interface
                     self.receivedBytes = receivedBytes
@@ -2443,11 +2443,11 @@ extension Components {
                 /// - Remark: Generated from `#/components/schemas/Stats/UnitsPayload/active_state`.
                 public var activeState: Swift.String
                 /// - Remark: Generated from `#/components/schemas/Stats/UnitsPayload/main_pid`.
-                public var mainPid: Swift.Int?
+                public var mainPid: Swift.Int64?
                 /// - Remark: Generated from `#/components/schemas/Stats/UnitsPayload/cpu_percent`.
                 public var cpuPercent: Swift.Double?
                 /// - Remark: Generated from `#/components/schemas/Stats/UnitsPayload/rss_bytes`.
-                public var rssBytes: Swift.Int?
+                public var rssBytes: Swift.Int64?
                 /// Creates a new `UnitsPayloadPayload`.
                 ///
                 /// - Parameters:
@@ -2459,9 +2459,9 @@ extension Components {
                 public init(
                     name: Swift.String,
                     activeState: Swift.String,
-                    mainPid: Swift.Int? = nil,
+                    mainPid: Swift.Int64? = nil,
                     cpuPercent: Swift.Double? = nil,
-                    rssBytes: Swift.Int? = nil
+                    rssBytes: Swift.Int64? = nil
                 ) {
                     self.name = name
                     self.activeState = activeState
@@ -2486,12 +2486,12 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/Stats/error_counts`.
             public struct ErrorCountsPayload: Codable, Hashable, Sendable {
                 /// A container of undocumented properties.
-                public var additionalProperties: [String: Swift.Int]
+                public var additionalProperties: [String: Swift.Int64]
                 /// Creates a new `ErrorCountsPayload`.
                 ///
                 /// - Parameters:
                 ///   - additionalProperties: A container of undocumented properties.
-                public init(additionalProperties: [String: Swift.Int] = .init()) {
+                public init(additionalProperties: [String: Swift.Int64] = .init()) {
                     self.additionalProperties = additionalProperties
                 }
                 public init(from decoder: any Swift.Decoder) throws {
@@ -2522,10 +2522,10 @@ extension Components {
             public init(
                 timestamp: Swift.Double,
                 cpuPercent: Swift.Double,
-                cpuCount: Swift.Int,
-                memoryTotalBytes: Swift.Int,
-                memoryUsedBytes: Swift.Int,
-                memoryAvailableBytes: Swift.Int,
+                cpuCount: Swift.Int64,
+                memoryTotalBytes: Swift.Int64,
+                memoryUsedBytes: Swift.Int64,
+                memoryAvailableBytes: Swift.Int64,
                 loadAverages: [Swift.Double],
                 filesystems: Components.Schemas.Stats.FilesystemsPayload,
                 network: Components.Schemas.Stats.NetworkPayload,
@@ -2563,7 +2563,7 @@ extension Components {
             /// - Remark: Generated from `#/components/schemas/Status/agent_version`.
             public var agentVersion: Swift.String
             /// - Remark: Generated from `#/components/schemas/Status/protocol_version`.
-            public var protocolVersion: Swift.Int
+            public var protocolVersion: Swift.Int64
             /// - Remark: Generated from `#/components/schemas/Status/binary_sha256`.
             public var binarySha256: Swift.String
             /// - Remark: Generated from `#/components/schemas/Status/uptime_seconds`.
@@ -2586,7 +2586,7 @@ extension Components {
             ///   - features:
             public init(
                 agentVersion: Swift.String,
-                protocolVersion: Swift.Int,
+                protocolVersion: Swift.Int64,
                 binarySha256: Swift.String,
                 uptimeSeconds: Swift.Double,
                 bootId: Swift.String,
@@ -2629,12 +2629,12 @@ extension Components {
         /// - Remark: Generated from `#/components/schemas/TimeSyncRequest`.
         public struct TimeSyncRequest: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/TimeSyncRequest/unix_ns`.
-            public var unixNs: Swift.Int
+            public var unixNs: Swift.Int64
             /// Creates a new `TimeSyncRequest`.
             ///
             /// - Parameters:
             ///   - unixNs:
-            public init(unixNs: Swift.Int) {
+            public init(unixNs: Swift.Int64) {
                 self.unixNs = unixNs
             }
             public enum CodingKeys: String, CodingKey {

@@ -862,7 +862,7 @@ public enum Operations {
                 /// cursor, default 0
                 ///
                 /// - Remark: Generated from `#/paths/v1/events/GET/query/after`.
-                public var after: Swift.Int?
+                public var after: Swift.Int64?
                 /// default 100
                 ///
                 /// - Remark: Generated from `#/paths/v1/events/GET/query/limit`.
@@ -873,7 +873,7 @@ public enum Operations {
                 ///   - after: cursor, default 0
                 ///   - limit: default 100
                 public init(
-                    after: Swift.Int? = nil,
+                    after: Swift.Int64? = nil,
                     limit: Swift.Int? = nil
                 ) {
                     self.after = after
@@ -1467,11 +1467,11 @@ public enum Operations {
                 /// byte offset
                 ///
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/query/offset`.
-                public var offset: Swift.Int?
+                public var offset: Swift.Int64?
                 /// long-poll up to 60000 ms
                 ///
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/query/wait_ms`.
-                public var waitMs: Swift.Int?
+                public var waitMs: Swift.Int64?
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/query/stream`.
                 @frozen public enum StreamPayload: String, Codable, Hashable, Sendable, CaseIterable {
                     case combined = "combined"
@@ -1487,8 +1487,8 @@ public enum Operations {
                 ///   - waitMs: long-poll up to 60000 ms
                 ///   - stream:
                 public init(
-                    offset: Swift.Int? = nil,
-                    waitMs: Swift.Int? = nil,
+                    offset: Swift.Int64? = nil,
+                    waitMs: Swift.Int64? = nil,
                     stream: Operations.GetExecOutput.Input.Query.StreamPayload? = nil
                 ) {
                     self.offset = offset
@@ -4341,12 +4341,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/query`.
             public struct Query: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/query/offset`.
-                public var offset: Swift.Int?
+                public var offset: Swift.Int64?
                 /// Creates a new `Query`.
                 ///
                 /// - Parameters:
                 ///   - offset:
-                public init(offset: Swift.Int? = nil) {
+                public init(offset: Swift.Int64? = nil) {
                     self.offset = offset
                 }
             }
