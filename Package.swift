@@ -23,6 +23,7 @@ let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: 
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
 let asn1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
+let openAPIRuntime = Target.Dependency.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")
 
 let package = Package(
     name: "Somnus",
@@ -59,7 +60,7 @@ let package = Package(
         // The types, client and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
         .target(
             name: "AgentAPIGenerated",
-            dependencies: [.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"), httpTypes],
+            dependencies: [openAPIRuntime, httpTypes],
             path: "Shared/AgentAPIGenerated",
             exclude: ["README.md"],
             // The generator writes `public import` in every file, also in those with no public declarations.
@@ -120,7 +121,7 @@ let package = Package(
             name: "SupervisorCore",
             dependencies: [
                 "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
-                "Packs", "Checksum", hummingbird, httpTypes, nioCore, crypto, x509, asn1,
+                "Packs", "Checksum", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime,
             ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
@@ -251,7 +252,8 @@ let package = Package(
             name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs",
-                                                                       "SSHTestSupport", serviceLifecycle],
+                                                                       "SSHTestSupport", serviceLifecycle, "AgentAPIGenerated",
+                                                                       openAPIRuntime],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )

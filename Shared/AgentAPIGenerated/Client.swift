@@ -95,7 +95,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -105,7 +105,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -181,7 +181,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 case 400:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -191,7 +191,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -203,7 +203,7 @@ public struct Client: APIProtocol {
                     return .badRequest(.init(body: body))
                 case 413:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -213,7 +213,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -225,7 +225,7 @@ public struct Client: APIProtocol {
                     return .contentTooLarge(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -235,7 +235,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -302,7 +302,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -312,7 +312,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -400,7 +400,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 case 400:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -410,7 +410,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -422,7 +422,7 @@ public struct Client: APIProtocol {
                     return .badRequest(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -432,7 +432,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -508,7 +508,7 @@ public struct Client: APIProtocol {
                     return .created(.init(body: body))
                 case 400:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -518,7 +518,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -530,7 +530,7 @@ public struct Client: APIProtocol {
                     return .badRequest(.init(body: body))
                 case 401:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -540,7 +540,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -552,7 +552,7 @@ public struct Client: APIProtocol {
                     return .unauthorized(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -562,7 +562,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -643,7 +643,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -653,7 +653,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -729,7 +729,7 @@ public struct Client: APIProtocol {
                     return .accepted(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -739,7 +739,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -808,7 +808,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -818,7 +818,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -887,7 +887,7 @@ public struct Client: APIProtocol {
                     return .accepted(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -897,7 +897,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -987,7 +987,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -997,7 +997,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1073,7 +1073,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 case 409:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1083,7 +1083,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1095,7 +1095,7 @@ public struct Client: APIProtocol {
                     return .conflict(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1105,7 +1105,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1172,7 +1172,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1182,7 +1182,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1249,7 +1249,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1259,7 +1259,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1348,7 +1348,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1358,7 +1358,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1466,7 +1466,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1478,7 +1478,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1488,7 +1488,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1572,7 +1572,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1584,7 +1584,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1594,7 +1594,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1682,7 +1682,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1694,7 +1694,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1704,7 +1704,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1781,7 +1781,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1793,7 +1793,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1803,7 +1803,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1889,7 +1889,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1901,7 +1901,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -1911,7 +1911,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -1995,7 +1995,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2007,7 +2007,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2017,7 +2017,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2103,7 +2103,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2115,7 +2115,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2125,7 +2125,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2211,7 +2211,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2223,7 +2223,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2233,7 +2233,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2328,7 +2328,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2340,7 +2340,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2350,7 +2350,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2416,7 +2416,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2428,7 +2428,7 @@ public struct Client: APIProtocol {
                     return .serviceUnavailable(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2438,7 +2438,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2505,7 +2505,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2515,7 +2515,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2582,7 +2582,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2592,7 +2592,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2668,7 +2668,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2678,7 +2678,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2747,7 +2747,7 @@ public struct Client: APIProtocol {
                     return .accepted(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2757,7 +2757,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2837,7 +2837,7 @@ public struct Client: APIProtocol {
                     return .accepted(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2847,7 +2847,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -2923,7 +2923,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -2933,7 +2933,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -3000,7 +3000,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -3010,7 +3010,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -3077,7 +3077,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -3087,7 +3087,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)
@@ -3163,7 +3163,7 @@ public struct Client: APIProtocol {
                     return .ok(.init(body: body))
                 default:
                     let contentType = converter.extractContentTypeIfPresent(in: response.headerFields)
-                    let body: Components.Responses._Error.Body
+                    let body: Components.Responses.APIError.Body
                     let chosenContentType = try converter.bestContentType(
                         received: contentType,
                         options: [
@@ -3173,7 +3173,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Components.Schemas._Error.self,
+                            Components.Schemas.APIErrorBody.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)

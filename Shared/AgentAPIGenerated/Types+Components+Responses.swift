@@ -19,16 +19,16 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/responses` section of the OpenAPI document.
     public enum Responses {
-        public struct _Error: Sendable, Hashable {
-            /// - Remark: Generated from `#/components/responses/Error/content`.
+        public struct APIError: Sendable, Hashable {
+            /// - Remark: Generated from `#/components/responses/APIError/content`.
             @frozen public enum Body: Sendable, Hashable {
-                /// - Remark: Generated from `#/components/responses/Error/content/application\/json`.
-                case json(Components.Schemas._Error)
+                /// - Remark: Generated from `#/components/responses/APIError/content/application\/json`.
+                case json(Components.Schemas.APIErrorBody)
                 /// The associated value of the enum case if `self` is `.json`.
                 ///
                 /// - Throws: An error if `self` is not `.json`.
                 /// - SeeAlso: `.json`.
-                public var json: Components.Schemas._Error {
+                public var json: Components.Schemas.APIErrorBody {
                     get throws {
                         switch self {
                         case let .json(body):
@@ -38,12 +38,12 @@ extension Components {
                 }
             }
             /// Received HTTP response body
-            public var body: Components.Responses._Error.Body
-            /// Creates a new `_Error`.
+            public var body: Components.Responses.APIError.Body
+            /// Creates a new `APIError`.
             ///
             /// - Parameters:
             ///   - body: Received HTTP response body
-            public init(body: Components.Responses._Error.Body) {
+            public init(body: Components.Responses.APIError.Body) {
                 self.body = body
             }
         }
@@ -51,12 +51,12 @@ extension Components {
             /// - Remark: Generated from `#/components/responses/MemoryOpening/content`.
             @frozen public enum Body: Sendable, Hashable {
                 /// - Remark: Generated from `#/components/responses/MemoryOpening/content/application\/json`.
-                case json(Components.Schemas._Error)
+                case json(Components.Schemas.APIErrorBody)
                 /// The associated value of the enum case if `self` is `.json`.
                 ///
                 /// - Throws: An error if `self` is not `.json`.
                 /// - SeeAlso: `.json`.
-                public var json: Components.Schemas._Error {
+                public var json: Components.Schemas.APIErrorBody {
                     get throws {
                         switch self {
                         case let .json(body):

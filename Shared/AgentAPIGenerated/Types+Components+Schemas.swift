@@ -19,6 +19,48 @@ public import struct Foundation.Date
 extension Components {
     /// Types generated from the `#/components/schemas` section of the OpenAPI document.
     public enum Schemas {
+        /// - Remark: Generated from `#/components/schemas/APIErrorBody`.
+        public struct APIErrorBody: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/APIErrorBody/error`.
+            public var error: Components.Schemas.APIErrorDetail
+            /// Creates a new `APIErrorBody`.
+            ///
+            /// - Parameters:
+            ///   - error:
+            public init(error: Components.Schemas.APIErrorDetail) {
+                self.error = error
+            }
+            public enum CodingKeys: String, CodingKey {
+                case error
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/APIErrorDetail`.
+        public struct APIErrorDetail: Codable, Hashable, Sendable {
+            /// bad_request, unauthorized, not_found, conflict, … (the README of Shared/AgentAPI)
+            ///
+            /// - Remark: Generated from `#/components/schemas/APIErrorDetail/code`.
+            public var code: Swift.String
+            /// what went wrong; names the bad field
+            ///
+            /// - Remark: Generated from `#/components/schemas/APIErrorDetail/message`.
+            public var message: Swift.String
+            /// Creates a new `APIErrorDetail`.
+            ///
+            /// - Parameters:
+            ///   - code: bad_request, unauthorized, not_found, conflict, … (the README of Shared/AgentAPI)
+            ///   - message: what went wrong; names the bad field
+            public init(
+                code: Swift.String,
+                message: Swift.String
+            ) {
+                self.code = code
+                self.message = message
+            }
+            public enum CodingKeys: String, CodingKey {
+                case code
+                case message
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/ClassifiedLine`.
         public struct ClassifiedLine: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/ClassifiedLine/category`.
@@ -125,44 +167,6 @@ extension Components {
             public enum CodingKeys: String, CodingKey {
                 case changed
                 case restartRequired = "restart_required"
-            }
-        }
-        /// - Remark: Generated from `#/components/schemas/Error`.
-        public struct _Error: Codable, Hashable, Sendable {
-            /// - Remark: Generated from `#/components/schemas/Error/error`.
-            public struct _ErrorPayload: Codable, Hashable, Sendable {
-                /// - Remark: Generated from `#/components/schemas/Error/error/code`.
-                public var code: Swift.String
-                /// - Remark: Generated from `#/components/schemas/Error/error/message`.
-                public var message: Swift.String
-                /// Creates a new `_ErrorPayload`.
-                ///
-                /// - Parameters:
-                ///   - code:
-                ///   - message:
-                public init(
-                    code: Swift.String,
-                    message: Swift.String
-                ) {
-                    self.code = code
-                    self.message = message
-                }
-                public enum CodingKeys: String, CodingKey {
-                    case code
-                    case message
-                }
-            }
-            /// - Remark: Generated from `#/components/schemas/Error/error`.
-            public var error: Components.Schemas._Error._ErrorPayload
-            /// Creates a new `_Error`.
-            ///
-            /// - Parameters:
-            ///   - error:
-            public init(error: Components.Schemas._Error._ErrorPayload) {
-                self.error = error
-            }
-            public enum CodingKeys: String, CodingKey {
-                case error
             }
         }
         /// - Remark: Generated from `#/components/schemas/ErrorEntities`.

@@ -102,12 +102,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//metrics/get(getMetrics)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -248,12 +248,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/classify/post(classifyLines)/responses/400`.
             ///
             /// HTTP response code: `400 badRequest`.
-            case badRequest(Components.Responses._Error)
+            case badRequest(Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.badRequest`.
             ///
             /// - Throws: An error if `self` is not `.badRequest`.
             /// - SeeAlso: `.badRequest`.
-            public var badRequest: Components.Responses._Error {
+            public var badRequest: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .badRequest(response):
@@ -271,12 +271,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/classify/post(classifyLines)/responses/413`.
             ///
             /// HTTP response code: `413 contentTooLarge`.
-            case contentTooLarge(Components.Responses._Error)
+            case contentTooLarge(Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.contentTooLarge`.
             ///
             /// - Throws: An error if `self` is not `.contentTooLarge`.
             /// - SeeAlso: `.contentTooLarge`.
-            public var contentTooLarge: Components.Responses._Error {
+            public var contentTooLarge: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .contentTooLarge(response):
@@ -294,12 +294,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/classify/post(classifyLines)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -423,12 +423,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/config/reload/post(reloadConfiguration)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -596,12 +596,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/errors/get(listErrors)/responses/400`.
             ///
             /// HTTP response code: `400 badRequest`.
-            case badRequest(Components.Responses._Error)
+            case badRequest(Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.badRequest`.
             ///
             /// - Throws: An error if `self` is not `.badRequest`.
             /// - SeeAlso: `.badRequest`.
-            public var badRequest: Components.Responses._Error {
+            public var badRequest: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .badRequest(response):
@@ -619,12 +619,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/errors/get(listErrors)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -759,12 +759,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/errors/fixes/post(recordErrorFix)/responses/400`.
             ///
             /// HTTP response code: `400 badRequest`.
-            case badRequest(Components.Responses._Error)
+            case badRequest(Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.badRequest`.
             ///
             /// - Throws: An error if `self` is not `.badRequest`.
             /// - SeeAlso: `.badRequest`.
-            public var badRequest: Components.Responses._Error {
+            public var badRequest: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .badRequest(response):
@@ -782,12 +782,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/errors/fixes/post(recordErrorFix)/responses/401`.
             ///
             /// HTTP response code: `401 unauthorized`.
-            case unauthorized(Components.Responses._Error)
+            case unauthorized(Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.unauthorized`.
             ///
             /// - Throws: An error if `self` is not `.unauthorized`.
             /// - SeeAlso: `.unauthorized`.
-            public var unauthorized: Components.Responses._Error {
+            public var unauthorized: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .unauthorized(response):
@@ -805,12 +805,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/errors/fixes/post(recordErrorFix)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -963,12 +963,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/events/get(listEvents)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -1103,12 +1103,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/exec/post(startExec)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -1250,12 +1250,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/exec/{id}/get(getExecJob)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -1397,12 +1397,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/exec/{id}/delete(cancelExecJob)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -1582,12 +1582,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/exec/{id}/output/get(getExecOutput)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -1722,12 +1722,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/fs/freeze/post(freezeFilesystems)/responses/409`.
             ///
             /// HTTP response code: `409 conflict`.
-            case conflict(Components.Responses._Error)
+            case conflict(Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.conflict`.
             ///
             /// - Throws: An error if `self` is not `.conflict`.
             /// - SeeAlso: `.conflict`.
-            public var conflict: Components.Responses._Error {
+            public var conflict: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .conflict(response):
@@ -1745,12 +1745,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/fs/freeze/post(freezeFilesystems)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -1874,12 +1874,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/fs/thaw/post(thawFilesystems)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -2003,12 +2003,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/health/live/get(getLiveness)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -2183,12 +2183,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/health/ready/get(getReadiness)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -2397,12 +2397,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/post(createMemory)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -2569,12 +2569,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/export/get(exportMemories)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -2738,12 +2738,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/import/post(importMemories)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -2890,12 +2890,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/rotate-key/post(rotateMemoryKey)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -3053,12 +3053,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/search/post(searchMemories)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -3225,12 +3225,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/stats/get(getMemoryStats)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -3388,12 +3388,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/turns/post(recordMemoryTurn)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -3576,12 +3576,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/{id}/get(getMemory)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -3773,12 +3773,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/{id}/patch(updateMemory)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -3945,12 +3945,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/memories/{id}/delete(deleteMemory)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -4144,12 +4144,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/openapi.json/get(getOpenAPIDocument)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -4273,12 +4273,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/packs/get(listPacks)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -4436,12 +4436,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/packs/jobs/{id}/get(getPackJob)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -4583,12 +4583,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/packs/jobs/{id}/delete(cancelPackJob)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -4739,12 +4739,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/packs/{name}/install/post(installPack)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -4879,12 +4879,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/soft-reboot/post(softReboot)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -5008,12 +5008,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/stats/get(getStats)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -5137,12 +5137,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/status/get(getStatus)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
@@ -5277,12 +5277,12 @@ public enum Operations {
             /// - Remark: Generated from `#/paths//v1/time/post(syncTime)/responses/default`.
             ///
             /// HTTP response code: `default`.
-            case `default`(statusCode: Swift.Int, Components.Responses._Error)
+            case `default`(statusCode: Swift.Int, Components.Responses.APIError)
             /// The associated value of the enum case if `self` is `.`default``.
             ///
             /// - Throws: An error if `self` is not `.`default``.
             /// - SeeAlso: `.`default``.
-            public var `default`: Components.Responses._Error {
+            public var `default`: Components.Responses.APIError {
                 get throws {
                     switch self {
                     case let .`default`(_, response):
