@@ -2493,7 +2493,7 @@ public struct Client: APIProtocol {
                     switch chosenContentType {
                     case "application/json":
                         body = try await converter.getResponseBodyAsJSON(
-                            Operations.GetOpenAPIDocument.Output.Ok.Body.JsonPayload.self,
+                            Components.Schemas.OpenAPIDocument.self,
                             from: responseBody,
                             transforming: { value in
                                 .json(value)

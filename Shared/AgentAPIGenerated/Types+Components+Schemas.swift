@@ -1486,6 +1486,342 @@ extension Components {
         }
         /// - Remark: Generated from `#/components/schemas/Namespace`.
         public typealias Namespace = Swift.String
+        /// An OpenAPI 3.1 document
+        ///
+        /// - Remark: Generated from `#/components/schemas/OpenAPIDocument`.
+        public struct OpenAPIDocument: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/openapi`.
+            public var openapi: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/info`.
+            public struct InfoPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/info/title`.
+                public var title: Swift.String
+                /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/info/version`.
+                public var version: Swift.String
+                /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/info/description`.
+                public var description: Swift.String?
+                /// Creates a new `InfoPayload`.
+                ///
+                /// - Parameters:
+                ///   - title:
+                ///   - version:
+                ///   - description:
+                public init(
+                    title: Swift.String,
+                    version: Swift.String,
+                    description: Swift.String? = nil
+                ) {
+                    self.title = title
+                    self.version = version
+                    self.description = description
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case title
+                    case version
+                    case description
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/info`.
+            public var info: Components.Schemas.OpenAPIDocument.InfoPayload
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/SecurityPayload`.
+            public struct SecurityPayloadPayload: Codable, Hashable, Sendable {
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: [Swift.String]]
+                /// Creates a new `SecurityPayloadPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: [Swift.String]] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/security`.
+            public typealias SecurityPayload = [Components.Schemas.OpenAPIDocument.SecurityPayloadPayload]
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/security`.
+            public var security: Components.Schemas.OpenAPIDocument.SecurityPayload?
+            /// operations by path and method
+            ///
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/paths`.
+            public struct PathsPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/paths/additionalProperties`.
+                public struct AdditionalPropertiesPayload: Codable, Hashable, Sendable {
+                    /// A container of undocumented properties.
+                    public var additionalProperties: [String: Components.Schemas.OpenAPIOperation]
+                    /// Creates a new `AdditionalPropertiesPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - additionalProperties: A container of undocumented properties.
+                    public init(additionalProperties: [String: Components.Schemas.OpenAPIOperation] = .init()) {
+                        self.additionalProperties = additionalProperties
+                    }
+                    public init(from decoder: any Swift.Decoder) throws {
+                        additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                    }
+                    public func encode(to encoder: any Swift.Encoder) throws {
+                        try encoder.encodeAdditionalProperties(additionalProperties)
+                    }
+                }
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Components.Schemas.OpenAPIDocument.PathsPayload.AdditionalPropertiesPayload]
+                /// Creates a new `PathsPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Components.Schemas.OpenAPIDocument.PathsPayload.AdditionalPropertiesPayload] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// operations by path and method
+            ///
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/paths`.
+            public var paths: Components.Schemas.OpenAPIDocument.PathsPayload
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/components`.
+            public struct ComponentsPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/components/schemas`.
+                public struct SchemasPayload: Codable, Hashable, Sendable {
+                    /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/components/schemas/additionalProperties`.
+                    public struct AdditionalPropertiesPayload: Codable, Hashable, Sendable {
+                        /// A container of undocumented properties.
+                        public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                        /// Creates a new `AdditionalPropertiesPayload`.
+                        ///
+                        /// - Parameters:
+                        ///   - additionalProperties: A container of undocumented properties.
+                        public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                            self.additionalProperties = additionalProperties
+                        }
+                        public init(from decoder: any Swift.Decoder) throws {
+                            additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                        }
+                        public func encode(to encoder: any Swift.Encoder) throws {
+                            try encoder.encodeAdditionalProperties(additionalProperties)
+                        }
+                    }
+                    /// A container of undocumented properties.
+                    public var additionalProperties: [String: Components.Schemas.OpenAPIDocument.ComponentsPayload.SchemasPayload.AdditionalPropertiesPayload]
+                    /// Creates a new `SchemasPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - additionalProperties: A container of undocumented properties.
+                    public init(additionalProperties: [String: Components.Schemas.OpenAPIDocument.ComponentsPayload.SchemasPayload.AdditionalPropertiesPayload] = .init()) {
+                        self.additionalProperties = additionalProperties
+                    }
+                    public init(from decoder: any Swift.Decoder) throws {
+                        additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                    }
+                    public func encode(to encoder: any Swift.Encoder) throws {
+                        try encoder.encodeAdditionalProperties(additionalProperties)
+                    }
+                }
+                /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/components/schemas`.
+                public var schemas: Components.Schemas.OpenAPIDocument.ComponentsPayload.SchemasPayload?
+                /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/components/additionalProperties`.
+                public struct AdditionalPropertiesPayload: Codable, Hashable, Sendable {
+                    /// A container of undocumented properties.
+                    public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                    /// Creates a new `AdditionalPropertiesPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - additionalProperties: A container of undocumented properties.
+                    public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                        self.additionalProperties = additionalProperties
+                    }
+                    public init(from decoder: any Swift.Decoder) throws {
+                        additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                    }
+                    public func encode(to encoder: any Swift.Encoder) throws {
+                        try encoder.encodeAdditionalProperties(additionalProperties)
+                    }
+                }
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Components.Schemas.OpenAPIDocument.ComponentsPayload.AdditionalPropertiesPayload]
+                /// Creates a new `ComponentsPayload`.
+                ///
+                /// - Parameters:
+                ///   - schemas:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(
+                    schemas: Components.Schemas.OpenAPIDocument.ComponentsPayload.SchemasPayload? = nil,
+                    additionalProperties: [String: Components.Schemas.OpenAPIDocument.ComponentsPayload.AdditionalPropertiesPayload] = .init()
+                ) {
+                    self.schemas = schemas
+                    self.additionalProperties = additionalProperties
+                }
+                public enum CodingKeys: String, CodingKey {
+                    case schemas
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    let container = try decoder.container(keyedBy: CodingKeys.self)
+                    self.schemas = try container.decodeIfPresent(
+                        Components.Schemas.OpenAPIDocument.ComponentsPayload.SchemasPayload.self,
+                        forKey: .schemas
+                    )
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [
+                        "schemas"
+                    ])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    var container = encoder.container(keyedBy: CodingKeys.self)
+                    try container.encodeIfPresent(
+                        self.schemas,
+                        forKey: .schemas
+                    )
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// - Remark: Generated from `#/components/schemas/OpenAPIDocument/components`.
+            public var components: Components.Schemas.OpenAPIDocument.ComponentsPayload
+            /// Creates a new `OpenAPIDocument`.
+            ///
+            /// - Parameters:
+            ///   - openapi:
+            ///   - info:
+            ///   - security:
+            ///   - paths: operations by path and method
+            ///   - components:
+            public init(
+                openapi: Swift.String,
+                info: Components.Schemas.OpenAPIDocument.InfoPayload,
+                security: Components.Schemas.OpenAPIDocument.SecurityPayload? = nil,
+                paths: Components.Schemas.OpenAPIDocument.PathsPayload,
+                components: Components.Schemas.OpenAPIDocument.ComponentsPayload
+            ) {
+                self.openapi = openapi
+                self.info = info
+                self.security = security
+                self.paths = paths
+                self.components = components
+            }
+            public enum CodingKeys: String, CodingKey {
+                case openapi
+                case info
+                case security
+                case paths
+                case components
+            }
+        }
+        /// - Remark: Generated from `#/components/schemas/OpenAPIOperation`.
+        public struct OpenAPIOperation: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/OpenAPIOperation/operationId`.
+            public var operationId: Swift.String
+            /// - Remark: Generated from `#/components/schemas/OpenAPIOperation/summary`.
+            public var summary: Swift.String
+            /// by status code
+            ///
+            /// - Remark: Generated from `#/components/schemas/OpenAPIOperation/responses`.
+            public struct ResponsesPayload: Codable, Hashable, Sendable {
+                /// - Remark: Generated from `#/components/schemas/OpenAPIOperation/responses/additionalProperties`.
+                public struct AdditionalPropertiesPayload: Codable, Hashable, Sendable {
+                    /// A container of undocumented properties.
+                    public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+                    /// Creates a new `AdditionalPropertiesPayload`.
+                    ///
+                    /// - Parameters:
+                    ///   - additionalProperties: A container of undocumented properties.
+                    public init(additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()) {
+                        self.additionalProperties = additionalProperties
+                    }
+                    public init(from decoder: any Swift.Decoder) throws {
+                        additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                    }
+                    public func encode(to encoder: any Swift.Encoder) throws {
+                        try encoder.encodeAdditionalProperties(additionalProperties)
+                    }
+                }
+                /// A container of undocumented properties.
+                public var additionalProperties: [String: Components.Schemas.OpenAPIOperation.ResponsesPayload.AdditionalPropertiesPayload]
+                /// Creates a new `ResponsesPayload`.
+                ///
+                /// - Parameters:
+                ///   - additionalProperties: A container of undocumented properties.
+                public init(additionalProperties: [String: Components.Schemas.OpenAPIOperation.ResponsesPayload.AdditionalPropertiesPayload] = .init()) {
+                    self.additionalProperties = additionalProperties
+                }
+                public init(from decoder: any Swift.Decoder) throws {
+                    additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
+                }
+                public func encode(to encoder: any Swift.Encoder) throws {
+                    try encoder.encodeAdditionalProperties(additionalProperties)
+                }
+            }
+            /// by status code
+            ///
+            /// - Remark: Generated from `#/components/schemas/OpenAPIOperation/responses`.
+            public var responses: Components.Schemas.OpenAPIOperation.ResponsesPayload
+            /// A container of undocumented properties.
+            public var additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer
+            /// Creates a new `OpenAPIOperation`.
+            ///
+            /// - Parameters:
+            ///   - operationId:
+            ///   - summary:
+            ///   - responses: by status code
+            ///   - additionalProperties: A container of undocumented properties.
+            public init(
+                operationId: Swift.String,
+                summary: Swift.String,
+                responses: Components.Schemas.OpenAPIOperation.ResponsesPayload,
+                additionalProperties: OpenAPIRuntime.OpenAPIObjectContainer = .init()
+            ) {
+                self.operationId = operationId
+                self.summary = summary
+                self.responses = responses
+                self.additionalProperties = additionalProperties
+            }
+            public enum CodingKeys: String, CodingKey {
+                case operationId
+                case summary
+                case responses
+            }
+            public init(from decoder: any Swift.Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                self.operationId = try container.decode(
+                    Swift.String.self,
+                    forKey: .operationId
+                )
+                self.summary = try container.decode(
+                    Swift.String.self,
+                    forKey: .summary
+                )
+                self.responses = try container.decode(
+                    Components.Schemas.OpenAPIOperation.ResponsesPayload.self,
+                    forKey: .responses
+                )
+                additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [
+                    "operationId",
+                    "summary",
+                    "responses"
+                ])
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(
+                    self.operationId,
+                    forKey: .operationId
+                )
+                try container.encode(
+                    self.summary,
+                    forKey: .summary
+                )
+                try container.encode(
+                    self.responses,
+                    forKey: .responses
+                )
+                try encoder.encodeAdditionalProperties(additionalProperties)
+            }
+        }
         /// - Remark: Generated from `#/components/schemas/PackCheck`.
         public struct PackCheck: Codable, Hashable, Sendable {
             /// - Remark: Generated from `#/components/schemas/PackCheck/command`.

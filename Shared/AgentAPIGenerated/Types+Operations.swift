@@ -4021,83 +4021,13 @@ public enum Operations {
             public struct Ok: Sendable, Hashable {
                 /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content`.
                 @frozen public enum Body: Sendable, Hashable {
-                    /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/json`.
-                    public struct JsonPayload: Codable, Hashable, Sendable {
-                        /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/json/openapi`.
-                        public var openapi: Swift.String
-                        /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/json/info`.
-                        public struct InfoPayload: Codable, Hashable, Sendable {
-                            /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/json/info/title`.
-                            public var title: Swift.String
-                            /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/json/info/version`.
-                            public var version: Swift.String
-                            /// Creates a new `InfoPayload`.
-                            ///
-                            /// - Parameters:
-                            ///   - title:
-                            ///   - version:
-                            public init(
-                                title: Swift.String,
-                                version: Swift.String
-                            ) {
-                                self.title = title
-                                self.version = version
-                            }
-                            public enum CodingKeys: String, CodingKey {
-                                case title
-                                case version
-                            }
-                        }
-                        /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/json/info`.
-                        public var info: Operations.GetOpenAPIDocument.Output.Ok.Body.JsonPayload.InfoPayload
-                        /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/json/paths`.
-                        public struct PathsPayload: Codable, Hashable, Sendable {
-                            /// A container of undocumented properties.
-                            public var additionalProperties: [String: OpenAPIRuntime.OpenAPIObjectContainer]
-                            /// Creates a new `PathsPayload`.
-                            ///
-                            /// - Parameters:
-                            ///   - additionalProperties: A container of undocumented properties.
-                            public init(additionalProperties: [String: OpenAPIRuntime.OpenAPIObjectContainer] = .init()) {
-                                self.additionalProperties = additionalProperties
-                            }
-                            public init(from decoder: any Swift.Decoder) throws {
-                                additionalProperties = try decoder.decodeAdditionalProperties(knownKeys: [])
-                            }
-                            public func encode(to encoder: any Swift.Encoder) throws {
-                                try encoder.encodeAdditionalProperties(additionalProperties)
-                            }
-                        }
-                        /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/json/paths`.
-                        public var paths: Operations.GetOpenAPIDocument.Output.Ok.Body.JsonPayload.PathsPayload
-                        /// Creates a new `JsonPayload`.
-                        ///
-                        /// - Parameters:
-                        ///   - openapi:
-                        ///   - info:
-                        ///   - paths:
-                        public init(
-                            openapi: Swift.String,
-                            info: Operations.GetOpenAPIDocument.Output.Ok.Body.JsonPayload.InfoPayload,
-                            paths: Operations.GetOpenAPIDocument.Output.Ok.Body.JsonPayload.PathsPayload
-                        ) {
-                            self.openapi = openapi
-                            self.info = info
-                            self.paths = paths
-                        }
-                        public enum CodingKeys: String, CodingKey {
-                            case openapi
-                            case info
-                            case paths
-                        }
-                    }
                     /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/application\/json`.
-                    case json(Operations.GetOpenAPIDocument.Output.Ok.Body.JsonPayload)
+                    case json(Components.Schemas.OpenAPIDocument)
                     /// The associated value of the enum case if `self` is `.json`.
                     ///
                     /// - Throws: An error if `self` is not `.json`.
                     /// - SeeAlso: `.json`.
-                    public var json: Operations.GetOpenAPIDocument.Output.Ok.Body.JsonPayload {
+                    public var json: Components.Schemas.OpenAPIDocument {
                         get throws {
                             switch self {
                             case let .json(body):
