@@ -27,6 +27,11 @@ mkdir -p "${output}/Shared/AgentAPIGenerated" "${output}/Guest/AgentCore"
     --config "${here}/openapi-generator-config.yaml" \
     --output-directory "${output}/Shared/AgentAPIGenerated" >"${output}/generator.log" 2>&1 ||
     { cat "${output}/generator.log" >&2; exit 1; }
+# The generator imports URL, Data and Date from Foundation, which on Linux is the whole of Foundation with its ICU
+# data; the same types come from FoundationEssentials, all the agent links.
+for file in "${output}/Shared/AgentAPIGenerated"/*.swift; do
+    perl -0pi -e 's/^#if compiler\(>=6\.4\)\n\@diagnose\(UnusedImportAccess, as: ignored\)\n#endif\npublic import struct Foundation\.(URL|Data|Date)\n/#if canImport(FoundationEssentials)\npublic import struct FoundationEssentials.$1\n#else\npublic import struct Foundation.$1\n#endif\n/mg; s/^(?!public import )(.*)Foundation\.URL/$1URL/mg' "${file}"
+done
 
 document="$("${tools}/openapi-yaml-to-json" "${here}/openapi.yaml")"
 # The document goes into a Swift raw string literal, which `"""#` would end and `\#(` interpolate into.
