@@ -23,6 +23,7 @@ let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: 
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
 let asn1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
+let openAPIRuntime = Target.Dependency.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")
 
 let package = Package(
     name: "Somnus",
@@ -46,13 +47,24 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        // No default traits: `FullFoundation` would link full Foundation; the generated code needs only its types.
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4", traits: []),
     ],
     targets: [
         // MARK: Shared
         .target(name: "Checksum", path: "Shared/Checksum", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
-            name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI", exclude: ["README.md"],
+            name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI",
+            exclude: ["README.md", "openapi.yaml", "openapi-generator-config.yaml", "generate.sh", "Generator"],
             swiftSettings: swiftSettings),
+        // The types, client and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
+        .target(
+            name: "AgentAPIGenerated",
+            dependencies: [openAPIRuntime, httpTypes],
+            path: "Shared/AgentAPIGenerated",
+            exclude: ["README.md"],
+            // The generator writes `public import` in every file, also in those with no public declarations.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-suppress-warnings"])]),
         .target(name: "Packs", path: "Shared/Packs", exclude: ["README.md"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CSQLite3",
@@ -109,7 +121,7 @@ let package = Package(
             name: "SupervisorCore",
             dependencies: [
                 "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
-                "Packs", "Checksum", hummingbird, httpTypes, nioCore, crypto, x509, asn1,
+                "Packs", "Checksum", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime,
             ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
@@ -240,7 +252,8 @@ let package = Package(
             name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs",
-                                                                       "SSHTestSupport", serviceLifecycle],
+                                                                       "SSHTestSupport", serviceLifecycle, "AgentAPIGenerated",
+                                                                       openAPIRuntime],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )

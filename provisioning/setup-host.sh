@@ -43,6 +43,8 @@ readonly PACKAGES=(
     dpkg-dev python3-pip gnupg
     # the reference parser that checks `somnus daemon`'s Prometheus metrics in the tests
     python3-prometheus-client
+    # schemathesis' virtual environment (Tests/Schemathesis/run.sh)
+    python3-venv
 )
 
 verbose() {
