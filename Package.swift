@@ -210,7 +210,7 @@ let package = Package(
                 crypto,
             ],
             path: "Tests/Benchmarks",
-            exclude: ["agent-function-order.sh", "pack-phases.sh"],
+            exclude: ["agent-function-order.sh", "fast-start.sh", "pack-phases.sh"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -125,6 +125,12 @@ public final class VMManager: Sendable {
         }
         try HostFiles.privateDirectory(layout.vmsDirectory, qemuTraversable: true)
         try HostFiles.privateDirectory(directory, qemuTraversable: true)
+        // Until the record is stored, no other process (a pool fill, another command) may pick the same address.
+        let lockPath = configuration.stateDirectory + "/create.lock"
+        let lock = try await BlockingExecutor.run { () throws(SupervisorError) in
+            try StateLock(path: lockPath, wait: true)
+        }
+        defer { lock?.release() }
         let staticAddress: String?
         do {
             staticAddress = try await freeStaticAddress(for: name)

@@ -3,12 +3,6 @@ import Libvirt
 public import Logging
 public import ServiceLifecycle
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
-
 /// What the warm pool should hold, kept in `<state>/pool.json`.
 public struct PoolSettings: Codable, Sendable, Equatable {
     /// Parked VMs to keep ready.
@@ -200,7 +194,7 @@ public struct WarmPool: Sendable {
         image: String, agentBinary: String, bootTimeout: Duration = .seconds(600), wait: Bool = true,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(SupervisorError) -> [String] {
-        guard let lock = try PoolLock(path: lockPath, wait: wait) else { return [] }
+        guard let lock = try StateLock(path: lockPath, wait: wait) else { return [] }
         defer { lock.release() }
         try await removeUnusable(image: image, progress: progress)
         var made: [String] = []
@@ -254,10 +248,10 @@ public struct WarmPool: Sendable {
         var settings = try settings()
         settings.size = 0
         try store(settings)
-        var lock = try PoolLock(path: lockPath, wait: false)
+        var lock = try StateLock(path: lockPath, wait: false)
         if lock == nil {
             progress("waiting for the pool VM being made to be ready")
-            lock = try PoolLock(path: lockPath, wait: true)
+            lock = try StateLock(path: lockPath, wait: true)
         }
         defer { lock?.release() }
         return try await removeUnusable(image: nil, progress: progress)
@@ -306,35 +300,6 @@ public struct WarmPool: Sendable {
     }
 }
 
-/// An exclusive `flock` on the pool's lock file, held while VMs are made or removed.
-final class PoolLock: Sendable {
-    private let descriptor: Int32
-
-    /// Takes the lock.
-    /// - Parameters:
-    ///   - path: The lock file, made 0600 when missing.
-    ///   - wait: Whether to wait for its holder; `false` returns `nil` at once when it is held.
-    init?(path: String, wait: Bool) throws(SupervisorError) {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw SupervisorError(.hostCommand, "cannot open \(path): \(String(cString: strerror(errno)))")
-        }
-        while flock(descriptor, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            if code == EINTR { continue }
-            close(descriptor)
-            if code == EWOULDBLOCK { return nil }
-            throw SupervisorError(.hostCommand, "cannot lock \(path): \(String(cString: strerror(code)))")
-        }
-        self.descriptor = descriptor
-    }
-
-    /// Releases the lock.
-    func release() {
-        close(descriptor)
-    }
-}
-
 /// Keeps the warm pool at its stored size in the background (`somnus daemon`): every interval, when fewer VMs
 /// of the current base image are parked than ``PoolSettings/size``, it makes the missing ones, unless a fill or
 /// a drain already runs.
@@ -372,7 +337,7 @@ public struct PoolKeeper: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 // A shutdown cancels a fill midway; the VM it was making is removed by the next fill or drain.
-                try await cancelWhenGracefulShutdown { try await refill() }
+                _ = try await cancelWhenGracefulShutdown { try await refill() }
             } catch {
                 pool.logger.error("pool refill failed", metadata: ["error": "\(error)"])
             }

@@ -49,6 +49,27 @@ struct VMNetworkPinTests {
         #expect(!after.contains { $0.macAddress == b.macAddress || $0.address == addressB })
     }
 
+    @Test("creates racing from two managers on one state directory (a command and the daemon) pin distinct addresses")
+    func concurrentCreates() async throws {
+        let host = try await TestHost.make(network: "default")
+        defer { host.cleanUp() }
+        let other = try await TestHost.make(root: host.root, network: "default")
+        let names = (0..<4).map { _ in uniqueName("race") }
+        let records = try await withThrowingTaskGroup(of: VMRecord.self) { group in
+            for (index, name) in names.enumerated() {
+                let manager = index.isMultiple(of: 2) ? host.manager : other.manager
+                group.addTask { try await manager.create(name: name) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let addresses = records.compactMap(\.staticAddress)
+        #expect(addresses.count == names.count)
+        #expect(Set(addresses).count == names.count, "\(addresses)")
+        for name in names {
+            try await host.manager.delete(name: name)
+        }
+    }
+
     @Test("an address held by another entry of the network is never handed out")
     func skipsTakenAddresses() async throws {
         let host = try await TestHost.make(network: "default")
