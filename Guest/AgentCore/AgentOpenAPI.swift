@@ -202,6 +202,14 @@ enum AgentOpenAPI {
                   "first_seen": {
                     "type": "number"
                   },
+                  "fixes": {
+                    "description": "recorded fixes of the same template or kind, at most 3, best first",
+                    "items": {
+                      "$ref": "#/components/schemas/ErrorFix"
+                    },
+                    "maxItems": 3,
+                    "type": "array"
+                  },
                   "last_seen": {
                     "type": "number"
                   },
@@ -226,6 +234,98 @@ enum AgentOpenAPI {
                   "count",
                   "first_seen",
                   "last_seen"
+                ],
+                "type": "object"
+              },
+              "ErrorFix": {
+                "properties": {
+                  "created_at": {
+                    "type": "number"
+                  },
+                  "fix": {
+                    "type": "string"
+                  },
+                  "match": {
+                    "description": "template: recorded for the same template; kind: for another template of the same category and kind",
+                    "enum": [
+                      "template",
+                      "kind"
+                    ],
+                    "type": "string"
+                  },
+                  "memory_id": {
+                    "type": "string"
+                  },
+                  "score": {
+                    "maximum": 1,
+                    "minimum": 0,
+                    "type": "number"
+                  },
+                  "template": {
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "memory_id",
+                  "fix",
+                  "template",
+                  "match",
+                  "score",
+                  "created_at"
+                ],
+                "type": "object"
+              },
+              "ErrorFixRequest": {
+                "description": "exactly one of template or line",
+                "properties": {
+                  "fix": {
+                    "maxLength": 65536,
+                    "minLength": 1,
+                    "type": "string"
+                  },
+                  "line": {
+                    "description": "a raw error line; the agent classifies it for its template, category and kind",
+                    "maxLength": 65536,
+                    "minLength": 1,
+                    "type": "string"
+                  },
+                  "namespace": {
+                    "allOf": [
+                      {
+                        "$ref": "#/components/schemas/Namespace"
+                      }
+                    ],
+                    "default": "errors"
+                  },
+                  "tags": {
+                    "items": {
+                      "maxLength": 256,
+                      "minLength": 1,
+                      "type": "string"
+                    },
+                    "maxItems": 64,
+                    "type": "array"
+                  },
+                  "template": {
+                    "description": "a template as GET /v1/errors shows it",
+                    "maxLength": 65536,
+                    "minLength": 1,
+                    "type": "string"
+                  }
+                },
+                "required": [
+                  "fix"
+                ],
+                "type": "object"
+              },
+              "ErrorFixResponse": {
+                "properties": {
+                  "fix": {
+                    "$ref": "#/components/schemas/ErrorFix"
+                  }
+                },
+                "required": [
+                  "fix"
                 ],
                 "type": "object"
               },
@@ -1170,7 +1270,46 @@ enum AgentOpenAPI {
                     "$ref": "#/components/responses/Error"
                   }
                 },
-                "summary": "Recent classified errors from the guest's logs, newest first, with counts per template"
+                "summary": "Recent classified errors from the guest's logs, newest first, with their recorded fixes and counts per category"
+              }
+            },
+            "/v1/errors/fixes": {
+              "post": {
+                "requestBody": {
+                  "content": {
+                    "application/json": {
+                      "schema": {
+                        "$ref": "#/components/schemas/ErrorFixRequest"
+                      }
+                    }
+                  },
+                  "required": true
+                },
+                "responses": {
+                  "201": {
+                    "content": {
+                      "application/json": {
+                        "schema": {
+                          "$ref": "#/components/schemas/ErrorFixResponse"
+                        }
+                      }
+                    },
+                    "description": "Recorded"
+                  },
+                  "400": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "409": {
+                    "$ref": "#/components/responses/Error"
+                  },
+                  "503": {
+                    "$ref": "#/components/responses/MemoryOpening"
+                  },
+                  "default": {
+                    "$ref": "#/components/responses/Error"
+                  }
+                },
+                "summary": "Record the fix of an error (an error_fix memory linked to its template); the next occurrence of the template or kind lists it"
               }
             },
             "/v1/events": {

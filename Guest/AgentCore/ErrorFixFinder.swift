@@ -1,0 +1,184 @@
+import AgentAPI
+import FoundationEssentials
+import LogClassifier
+import Memory
+import NIOPosix
+import Synchronization
+
+/// Finds the recorded fixes of errors: the `error_fix` memories of the `errors` namespace whose metadata names the
+/// same template, or another template of the same category and kind.
+///
+/// The fixes are read with one export of the namespace (on NIO's thread pool) at most once per ``maximumAge`` and
+/// indexed by template and by category and kind, so answering `GET /v1/errors` costs two dictionary lookups per
+/// listed error, never a search per log line. ``invalidate()`` (after a fix is recorded) makes the next lookup read
+/// them again. Nothing is read while filesystems are frozen (the last index serves, if there is one), and there are
+/// no fixes while the memory store is opening or unavailable. Reading never changes a memory (no access counts).
+final class ErrorFixFinder: Sendable {
+    /// The most fixes listed with one error.
+    static let maximumFixes = 3
+
+    /// The memory metadata keys of a fix.
+    enum Key {
+        static let template = "template"
+        static let category = "category"
+        static let kind = "kind"
+        static let line = "line"
+    }
+
+    /// One recorded fix, ready to be matched.
+    struct Candidate: Sendable {
+        var memoryID: String
+        var fix: String
+        var template: String
+        var category: String
+        var kind: String
+        /// The words of the fix and of its recorded line (or template).
+        var words: Set<String>
+        var createdAt: Double
+    }
+
+    /// The fixes of the namespace by template and by `category/kind`.
+    struct Index: Sendable {
+        var byTemplate: [String: [Candidate]] = [:]
+        var byKind: [String: [Candidate]] = [:]
+        var readAt: ContinuousClock.Instant
+    }
+
+    let memory: AgentMemory
+    let namespace: String
+    let maximumAge: Duration
+    private let holdsWrites: @Sendable () -> Bool
+    private let cached = Mutex<Index?>(nil)
+
+    /// Creates a finder.
+    /// - Parameters:
+    ///   - memory: The agent's memory store.
+    ///   - namespace: Where fixes are read from.
+    ///   - maximumAge: How long one read of the fixes serves.
+    ///   - holdsWrites: Whether filesystems are frozen (nothing is read then).
+    init(
+        memory: AgentMemory, namespace: String = ErrorFixRequest.defaultNamespace, maximumAge: Duration = .seconds(10),
+        holdsWrites: @escaping @Sendable () -> Bool
+    ) {
+        self.memory = memory
+        self.namespace = namespace
+        self.maximumAge = maximumAge
+        self.holdsWrites = holdsWrites
+    }
+
+    /// Forgets the fixes read, so that the next lookup reads them again.
+    func invalidate() {
+        cached.withLock { $0 = nil }
+    }
+
+    /// The fixes of each record, in the records' order: at most ``maximumFixes`` each, template matches first.
+    func fixes(for records: [ErrorRecord]) async -> [[ErrorFix]] {
+        guard !records.isEmpty, let index = await index() else { return records.map { _ in [] } }
+        return records.map { Self.fixes(for: $0, in: index) }
+    }
+
+    /// The current index: the cached one while fresh (or while filesystems are frozen), else a new read.
+    private func index() async -> Index? {
+        guard let store = memory.store else { return nil }
+        let known = cached.withLock { $0 }
+        if holdsWrites() { return known }
+        if let known, ContinuousClock.now - known.readAt < maximumAge { return known }
+        let namespace = namespace
+        let records: [MemoryRecord]
+        do {
+            let result = try await NIOThreadPool.singleton.runIfActive {
+                Result { () throws(MemoryError) -> [MemoryRecord] in try store.export(namespace: namespace) }
+            }
+            records = try result.get()
+        } catch {
+            return known
+        }
+        let index = Self.index(records, at: .now)
+        cached.withLock { $0 = index }
+        return index
+    }
+
+    /// Indexes the `error_fix` memories among `records` that carry a template.
+    static func index(_ records: [MemoryRecord], at instant: ContinuousClock.Instant) -> Index {
+        var index = Index(readAt: instant)
+        for record in records where record.kind == .errorFix {
+            guard let template = record.metadata[Key.template] else { continue }
+            let candidate = Candidate(
+                memoryID: record.id, fix: record.content, template: template,
+                category: record.metadata[Key.category] ?? "", kind: record.metadata[Key.kind] ?? "",
+                words: words(record.content).union(words(record.metadata[Key.line] ?? template)),
+                createdAt: record.createdAt.timeIntervalSince1970)
+            index.byTemplate[template, default: []].append(candidate)
+            if let key = kindKey(category: candidate.category, kind: candidate.kind) {
+                index.byKind[key, default: []].append(candidate)
+            }
+        }
+        return index
+    }
+
+    /// The best fixes of one error.
+    static func fixes(for record: ErrorRecord, in index: Index) -> [ErrorFix] {
+        let classification = record.classification
+        let template = classification.template.clipped(toUTF8: ErrorStore.maxTemplateBytes)
+        let lineWords = words(record.line)
+        func scored(_ candidates: [Candidate], _ match: ErrorFixMatch) -> [ErrorFix] {
+            candidates.map { candidate in
+                let shared = lineWords.isEmpty ? 0 : Double(lineWords.intersection(candidate.words).count)
+                let similarity = lineWords.isEmpty ? 0 : shared / Double(lineWords.count)
+                let base = match == .template ? 1.0 : 0.5
+                return ErrorFix(
+                    memoryID: candidate.memoryID, fix: candidate.fix, template: candidate.template, match: match,
+                    score: base * (0.75 + 0.25 * similarity), createdAt: candidate.createdAt)
+            }
+        }
+        var fixes = scored(index.byTemplate[template] ?? [], .template)
+        if let key = kindKey(category: classification.category.rawValue, kind: classification.kind.rawValue) {
+            fixes += scored((index.byKind[key] ?? []).filter { $0.template != template }, .kind)
+        }
+        fixes.sort { left, right in
+            if left.score != right.score { return left.score > right.score }
+            if left.createdAt != right.createdAt { return left.createdAt > right.createdAt }
+            return left.memoryID < right.memoryID
+        }
+        return Array(fixes.prefix(maximumFixes))
+    }
+
+    /// The metadata of a fix recorded for `classification` (and the line it was given by, if any).
+    static func metadata(for classification: LogClassification, template: String, line: String?) -> [String: String]
+    {
+        var metadata = [
+            Key.template: template, Key.category: classification.category.rawValue,
+            Key.kind: classification.kind.rawValue,
+        ]
+        if let line { metadata[Key.line] = line }
+        return metadata
+    }
+
+    /// A just recorded fix as the wire carries it.
+    static func recorded(_ record: MemoryRecord) -> ErrorFix {
+        ErrorFix(
+            memoryID: record.id, fix: record.content, template: record.metadata[Key.template] ?? "", match: .template,
+            score: 1, createdAt: record.createdAt.timeIntervalSince1970)
+    }
+
+    /// `category/kind`, or `nil` for the kind `none` (which matches nothing).
+    private static func kindKey(category: String, kind: String) -> String? {
+        kind.isEmpty || kind == LogKind.none.rawValue ? nil : category + "/" + kind
+    }
+
+    /// The lowercased runs of letters and digits of `text`, two characters or longer.
+    static func words(_ text: String) -> Set<String> {
+        var words = Set<String>()
+        var current = ""
+        for character in text.lowercased() {
+            if character.isLetter || character.isNumber {
+                current.append(character)
+            } else {
+                if current.count > 1 { words.insert(current) }
+                current = ""
+            }
+        }
+        if current.count > 1 { words.insert(current) }
+        return words
+    }
+}
