@@ -32,8 +32,10 @@ final class ErrorFixFinder: Sendable {
         var template: String
         var category: String
         var kind: String
-        /// The words of the fix and of its recorded line (or template).
+        /// The words of the fix.
         var words: Set<String>
+        /// The line it was recorded with, if any.
+        var line: String?
         var createdAt: Double
     }
 
@@ -106,7 +108,7 @@ final class ErrorFixFinder: Sendable {
             let candidate = Candidate(
                 memoryID: record.id, fix: record.content, template: template,
                 category: record.metadata[Key.category] ?? "", kind: record.metadata[Key.kind] ?? "",
-                words: words(record.content).union(words(record.metadata[Key.line] ?? template)),
+                words: words(record.content), line: record.metadata[Key.line],
                 createdAt: record.createdAt.timeIntervalSince1970)
             index.byTemplate[template, default: []].append(candidate)
             if let key = kindKey(category: candidate.category, kind: candidate.kind) {
@@ -124,11 +126,11 @@ final class ErrorFixFinder: Sendable {
         func scored(_ candidates: [Candidate], _ match: ErrorFixMatch) -> [ErrorFix] {
             candidates.map { candidate in
                 let shared = lineWords.isEmpty ? 0 : Double(lineWords.intersection(candidate.words).count)
-                let similarity = lineWords.isEmpty ? 0 : shared / Double(lineWords.count)
+                let relevance = (candidate.line == record.line ? 0.5 : 0) + 0.5 * shared / Double(max(1, lineWords.count))
                 let base = match == .template ? 1.0 : 0.5
                 return ErrorFix(
                     memoryID: candidate.memoryID, fix: candidate.fix, template: candidate.template, match: match,
-                    score: base * (0.75 + 0.25 * similarity), createdAt: candidate.createdAt)
+                    score: base * (0.75 + 0.25 * relevance), createdAt: candidate.createdAt)
             }
         }
         var fixes = scored(index.byTemplate[template] ?? [], .template)

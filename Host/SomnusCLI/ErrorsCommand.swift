@@ -5,56 +5,20 @@ import Foundation
 import Logging
 import SupervisorCore
 
-/// `somnus errors VM [--category C] [--since T] [--limit N] [--json]`: the guest's recent classified errors with the
-/// fixes recorded for them; `somnus errors fix` records one.
+/// `somnus errors`: the guest's recent classified errors with their recorded fixes (`errors [list] VM`), and
+/// `errors fix` to record one.
 struct ErrorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "errors",
         abstract: "Show the errors the VM's agent classified in its logs and journal, newest first, with their fixes.",
         discussion: """
             Each error lists up to 3 fixes recorded for the same template or, below those, for another template of \
-            the same kind (`somnus errors fix` records one).
+            the same kind; `somnus errors fix` records one.
 
             Example: somnus errors demo --limit 20
             """,
-        subcommands: [ErrorsFixCommand.self])
-    /// The category spellings the agent accepts.
-    static let categories = ["CUDA_ERROR", "NETWORK_FAILURE", "DEPENDENCY_MISSING", "RUNTIME_ERROR", "OTHER"]
-
-    @OptionGroup var options: GlobalOptions
-    @Argument(help: "The VM's name.") var vm: String
-    @Option(help: "Only this category: CUDA_ERROR, NETWORK_FAILURE, DEPENDENCY_MISSING, RUNTIME_ERROR or OTHER.")
-    var category: String?
-    @Option(help: "Only errors last seen at or after this time: ISO 8601 (2026-01-02T03:04:05Z) or Unix seconds.")
-    var since: String?
-    @Option(help: "The most errors to show, 1 to 1000.") var limit = 50
-
-    /// Checks the options' values.
-    /// - Throws: ``SupervisorError`` (`invalid_argument`) naming the option and the bad value.
-    func checkOptions() throws(SupervisorError) {
-        if let category, !Self.categories.contains(category.uppercased()) {
-            throw SupervisorError(
-                .invalidArgument,
-                "--category: must be one of \(Self.categories.joined(separator: ", ")), not '\(category)'")
-        }
-        guard (1...1000).contains(limit) else {
-            throw SupervisorError(.invalidArgument, "--limit: must be from 1 to 1000, not \(limit)")
-        }
-    }
-
-    func run() async throws {
-        try await options.run { logger throws(SupervisorError) in
-            try checkOptions()
-            let client = try await Self.client(vm, options: options, logger: logger)
-            let response: ErrorsResponse
-            do throws(CurlError) {
-                response = try await client.errors(since: since, category: category?.uppercased(), limit: limit)
-            } catch {
-                throw Self.failure(error, vm: vm)
-            }
-            try options.emit(response)
-        }
-    }
+        subcommands: [ErrorsListCommand.self, ErrorsFixCommand.self],
+        defaultSubcommand: ErrorsListCommand.self)
 
     /// A client for the agent of `vm`.
     /// - Throws: ``SupervisorError``: an unknown VM, or one whose agent was never deployed.
@@ -88,6 +52,52 @@ struct ErrorsCommand: AsyncParsableCommand {
 
     static func shortened(_ text: String, to length: Int) -> String {
         text.count <= length ? text : String(text.prefix(length - 1)) + "…"
+    }
+}
+
+/// `somnus errors [list] VM [--category C] [--since T] [--limit N] [--json]`: the recent errors and their fixes.
+struct ErrorsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Show the errors the VM's agent classified in its logs and journal, newest first, with their fixes.",
+        discussion: "Example: somnus errors demo --limit 20")
+
+    /// The category spellings the agent accepts.
+    static let categories = ["CUDA_ERROR", "NETWORK_FAILURE", "DEPENDENCY_MISSING", "RUNTIME_ERROR", "OTHER"]
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The VM's name.") var vm: String
+    @Option(help: "Only this category: CUDA_ERROR, NETWORK_FAILURE, DEPENDENCY_MISSING, RUNTIME_ERROR or OTHER.")
+    var category: String?
+    @Option(help: "Only errors last seen at or after this time: ISO 8601 (2026-01-02T03:04:05Z) or Unix seconds.")
+    var since: String?
+    @Option(help: "The most errors to show, 1 to 1000.") var limit = 50
+
+    /// Checks the options' values.
+    /// - Throws: ``SupervisorError`` (`invalid_argument`) naming the option and the bad value.
+    func checkOptions() throws(SupervisorError) {
+        if let category, !Self.categories.contains(category.uppercased()) {
+            throw SupervisorError(
+                .invalidArgument,
+                "--category: must be one of \(Self.categories.joined(separator: ", ")), not '\(category)'")
+        }
+        guard (1...1000).contains(limit) else {
+            throw SupervisorError(.invalidArgument, "--limit: must be from 1 to 1000, not \(limit)")
+        }
+    }
+
+    func run() async throws {
+        try await options.run { logger throws(SupervisorError) in
+            try checkOptions()
+            let client = try await ErrorsCommand.client(vm, options: options, logger: logger)
+            let response: ErrorsResponse
+            do throws(CurlError) {
+                response = try await client.errors(since: since, category: category?.uppercased(), limit: limit)
+            } catch {
+                throw ErrorsCommand.failure(error, vm: vm)
+            }
+            try options.emit(response)
+        }
     }
 }
 

@@ -152,8 +152,8 @@ public struct ErrorFix: Codable, Sendable, Equatable {
     public var template: String
     /// How it matches the error it is listed with.
     public var match: ErrorFixMatch
-    /// How well it fits, 0…1: a template match scores 0.75…1, a kind match 0.375…0.5, higher when the fix and
-    /// its recorded line share more of the error line's words.
+    /// How well it fits, 0…1: a template match scores 0.75…1, a kind match 0.375…0.5, higher when it was recorded
+    /// with the same line and when its text shares more of the error line's words.
     public var score: Double
     /// When it was recorded, in seconds since 1970.
     public var createdAt: Double

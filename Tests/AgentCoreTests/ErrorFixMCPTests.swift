@@ -1,4 +1,5 @@
 import AgentAPI
+import AgentCore
 import Foundation
 import Testing
 

@@ -28,7 +28,7 @@ struct ErrorsFixCommandTests {
         #expect(result.stderr == "error: no VM named 'ghost' (see `somnus vm list`)\n")
     }
 
-    @Test("`errors VM` still lists, and `errors --help` names the fix subcommand", .timeLimit(.minutes(2)))
+    @Test("`errors VM` still lists (the default subcommand); `errors --help` names both", .timeLimit(.minutes(2)))
     func help() throws {
         let cli = try CLI.withImage(libvirtURI: "test:///default")
         defer { cli.cleanUp() }
@@ -36,8 +36,8 @@ struct ErrorsFixCommandTests {
         #expect(listing.stderr == "error: no VM named 'ghost' (see `somnus vm list`)\n")
         let parent = try cli(["errors", "--help"], global: false)
         #expect(parent.status == 0)
-        #expect(parent.stdout.contains("fix"))
-        #expect(parent.stdout.contains("--category"))
+        #expect(parent.stdout.contains("list (default)"))
+        #expect(parent.stdout.contains("Record what fixed an error"))
         let fix = try cli(["errors", "fix", "--help"], global: false)
         #expect(fix.status == 0)
         #expect(fix.stdout.contains("OVERVIEW: Record what fixed an error"))
