@@ -125,8 +125,9 @@ final class ErrorFixFinder: Sendable {
         let lineWords = words(record.line)
         func scored(_ candidates: [Candidate], _ match: ErrorFixMatch) -> [ErrorFix] {
             candidates.map { candidate in
-                let shared = lineWords.isEmpty ? 0 : Double(lineWords.intersection(candidate.words).count)
-                let relevance = (candidate.line == record.line ? 0.5 : 0) + 0.5 * shared / Double(max(1, lineWords.count))
+                let shared = Double(lineWords.intersection(candidate.words).count)
+                let relevance =
+                    (candidate.line == record.line ? 0.5 : 0) + 0.5 * shared / Double(max(1, lineWords.count))
                 let base = match == .template ? 1.0 : 0.5
                 return ErrorFix(
                     memoryID: candidate.memoryID, fix: candidate.fix, template: candidate.template, match: match,
@@ -146,8 +147,7 @@ final class ErrorFixFinder: Sendable {
     }
 
     /// The metadata of a fix recorded for `classification` (and the line it was given by, if any).
-    static func metadata(for classification: LogClassification, template: String, line: String?) -> [String: String]
-    {
+    static func metadata(for classification: LogClassification, template: String, line: String?) -> [String: String] {
         var metadata = [
             Key.template: template, Key.category: classification.category.rawValue,
             Key.kind: classification.kind.rawValue,

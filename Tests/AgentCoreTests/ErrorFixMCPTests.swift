@@ -29,7 +29,8 @@ struct ErrorFixMCPTests {
             let arguments = try JSONSerialization.data(
                 withJSONObject: ["name": "record_fix", "arguments": ["fix": "pip install torch", "line": moduleLine]])
             let recorded = try MemoryMCPTests.text(
-                try await child.request(id: 3, method: "tools/call", params: String(decoding: arguments, as: UTF8.self)))
+                try await child.request(id: 3, method: "tools/call", params: String(decoding: arguments, as: UTF8.self))
+            )
             #expect(!recorded.isError, "\(recorded.text)")
             let fix = try JSONDecoder().decode(ErrorFixResponse.self, from: Data(recorded.text.utf8)).fix
             #expect(fix.match == .template)

@@ -156,6 +156,23 @@ struct ErrorFixTests {
         }
     }
 
+    @Test("While filesystems are frozen recording a fix is 409 and errors are still listed; after the thaw it is 201")
+    func frozen() async throws {
+        let freezer = RecordingFreezer(mounts: ["/pretend"])
+        try await AgentHarness.with(maintenance: AgentMaintenanceOptions(freezer: freezer)) { agent in
+            let body = #"{"fix":"pip install torch","line":"\#(moduleLine)"}"#
+            let frozen = try await agent.request(
+                .post, AgentRoute.fsFreeze, body: try JSONEncoder().encode(FreezeRequest(timeoutSeconds: 60)))
+            #expect(frozen.status == .ok)
+            let refused = try await agent.recordFix(json: body)
+            #expect(refused.status == .conflict)
+            #expect(try refused.error().message.hasPrefix("filesystems are frozen: recording a fix writes to disk"))
+            #expect(try await agent.request(.get, AgentRoute.errors).status == .ok)
+            #expect(try await agent.request(.post, AgentRoute.fsThaw).status == .ok)
+            #expect(try await agent.recordFix(json: body).status == .created)
+        }
+    }
+
     @Test("Without a memory store errors are still listed, with no fixes, and recording one answers 503")
     func memoryUnavailable() async throws {
         let foreign = Data("not a database\n".utf8)
@@ -187,7 +204,8 @@ struct ErrorFixTests {
         }
         let index = ErrorFixFinder.index(
             [
-                memory("numpy", "pip install numpy", torch, line: "ModuleNotFoundError: No module named 'numpy'", at: 3),
+                memory(
+                    "numpy", "pip install numpy", torch, line: "ModuleNotFoundError: No module named 'numpy'", at: 3),
                 memory("torch", "pip install torch", torch, line: nil, at: 1),
                 memory("old", "pip install it", torch, line: nil, at: 0),
                 memory("kind", "pip install flash-attn", other, line: importLine, at: 9),
