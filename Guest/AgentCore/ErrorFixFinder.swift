@@ -39,6 +39,14 @@ final class ErrorFixFinder: Sendable {
         var createdAt: Double
     }
 
+    /// One template a fix is linked to.
+    struct Link: Sendable, Equatable {
+        var template: String
+        var category: String
+        var kind: String
+        var line: String?
+    }
+
     /// The fixes of the namespace by template and by `category/kind`.
     struct Index: Sendable {
         var byTemplate: [String: [Candidate]] = [:]
@@ -104,15 +112,16 @@ final class ErrorFixFinder: Sendable {
     static func index(_ records: [MemoryRecord], at instant: ContinuousClock.Instant) -> Index {
         var index = Index(readAt: instant)
         for record in records where record.kind == .errorFix {
-            guard let template = record.metadata[Key.template] else { continue }
-            let candidate = Candidate(
-                memoryID: record.id, fix: record.content, template: template,
-                category: record.metadata[Key.category] ?? "", kind: record.metadata[Key.kind] ?? "",
-                words: words(record.content), line: record.metadata[Key.line],
-                createdAt: record.createdAt.timeIntervalSince1970)
-            index.byTemplate[template, default: []].append(candidate)
-            if let key = kindKey(category: candidate.category, kind: candidate.kind) {
-                index.byKind[key, default: []].append(candidate)
+            let fixWords = words(record.content)
+            for link in links(of: record.metadata) {
+                let candidate = Candidate(
+                    memoryID: record.id, fix: record.content, template: link.template, category: link.category,
+                    kind: link.kind, words: fixWords, line: link.line,
+                    createdAt: record.createdAt.timeIntervalSince1970)
+                index.byTemplate[link.template, default: []].append(candidate)
+                if let key = kindKey(category: link.category, kind: link.kind) {
+                    index.byKind[key, default: []].append(candidate)
+                }
             }
         }
         return index
@@ -143,7 +152,9 @@ final class ErrorFixFinder: Sendable {
             if left.createdAt != right.createdAt { return left.createdAt > right.createdAt }
             return left.memoryID < right.memoryID
         }
-        return Array(fixes.prefix(maximumFixes))
+        // A fix linked to several templates is listed once, at its best.
+        var listed = Set<String>()
+        return Array(fixes.filter { listed.insert($0.memoryID).inserted }.prefix(maximumFixes))
     }
 
     /// The metadata of a fix recorded for `classification` (and the line it was given by, if any).
@@ -156,11 +167,39 @@ final class ErrorFixFinder: Sendable {
         return metadata
     }
 
+    /// The templates a fix's metadata links it to: `template` (with `category`, `kind`, `line`), then
+    /// `template.1`, `template.2`, … (with `category.1`, …) added when the same text was recorded for other
+    /// templates.
+    static func links(of metadata: [String: String]) -> [Link] {
+        var links: [Link] = []
+        while true {
+            let suffix = links.isEmpty ? "" : ".\(links.count)"
+            guard let template = metadata[Key.template + suffix] else { return links }
+            links.append(
+                Link(
+                    template: template, category: metadata[Key.category + suffix] ?? "",
+                    kind: metadata[Key.kind + suffix] ?? "", line: metadata[Key.line + suffix]))
+        }
+    }
+
+    /// `stored` with the link of `recorded` (the metadata of ``metadata(for:template:line:)``) added under the next
+    /// free suffix, or `nil` when `stored` already links to its template: the store keeps one memory for one text,
+    /// so a text recorded again for another template gains a link instead of a memory.
+    static func linking(_ stored: [String: String], to recorded: [String: String]) -> [String: String]? {
+        let links = links(of: stored)
+        guard let template = recorded[Key.template], !links.contains(where: { $0.template == template }) else {
+            return nil
+        }
+        var metadata = stored
+        for (key, value) in recorded { metadata[links.isEmpty ? key : "\(key).\(links.count)"] = value }
+        return metadata
+    }
+
     /// A just recorded fix as the wire carries it.
-    static func recorded(_ record: MemoryRecord) -> ErrorFix {
+    static func recorded(_ record: MemoryRecord, template: String) -> ErrorFix {
         ErrorFix(
-            memoryID: record.id, fix: record.content, template: record.metadata[Key.template] ?? "", match: .template,
-            score: 1, createdAt: record.createdAt.timeIntervalSince1970)
+            memoryID: record.id, fix: record.content, template: template, match: .template, score: 1,
+            createdAt: record.createdAt.timeIntervalSince1970)
     }
 
     /// `category/kind`, or `nil` for the kind `none` (which matches nothing).

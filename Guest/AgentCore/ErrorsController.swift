@@ -52,14 +52,19 @@ struct ErrorsController {
                             + "GET /v1/errors shows instead")
                 }
                 let template = (body.template ?? classification.template).clipped(toUTF8: ErrorStore.maxTemplateBytes)
-                let created = try store.add(
+                let metadata = ErrorFixFinder.metadata(
+                    for: classification, template: template, line: body.line?.clipped(toUTF8: ErrorStore.maxLineBytes))
+                var memory = try store.add(
                     MemoryCreateRequest(
-                        namespace: namespace, kind: .errorFix, content: body.fix, tags: body.tags,
-                        metadata: ErrorFixFinder.metadata(
-                            for: classification, template: template,
-                            line: body.line?.clipped(toUTF8: ErrorStore.maxLineBytes)),
-                        importance: .high))
-                return MemoryController.json(.created, ErrorFixResponse(fix: ErrorFixFinder.recorded(created.memory)))
+                        namespace: namespace, kind: .errorFix, content: body.fix, tags: body.tags, metadata: metadata,
+                        importance: .high)
+                ).memory
+                if let linked = ErrorFixFinder.linking(memory.metadata, to: metadata) {
+                    memory = try store.update(
+                        id: memory.id, namespace: namespace, MemoryUpdateRequest(metadata: linked))
+                }
+                return MemoryController.json(
+                    .created, ErrorFixResponse(fix: ErrorFixFinder.recorded(memory, template: template)))
             }
             finder.invalidate()
             return response

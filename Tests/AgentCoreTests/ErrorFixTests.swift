@@ -110,6 +110,17 @@ struct ErrorFixTests {
             #expect(again.map(\.memoryID) == [second.memoryID, byLine.memoryID, byTemplate.memoryID])
             #expect(again[0].score == again[1].score)
 
+            // The same text recorded for another template links the one memory to both, listed once per error.
+            let reused = try await agent.recordFix(
+                ErrorFixRequest(fix: "pip install torch", template: importError.template))
+            #expect(reused.memoryID == byLine.memoryID)
+            #expect(reused.template == importError.template)
+            let linked = try #require(try await agent.errorEntries([importLine])[importLine]).fixes
+            #expect(linked.map(\.memoryID) == [byTemplate.memoryID, byLine.memoryID, second.memoryID])
+            #expect(linked.map(\.match) == [.template, .template, .kind])
+            let stillOnce = try #require(try await agent.errorEntries([moduleLine])[moduleLine]).fixes
+            #expect(stillOnce.map(\.memoryID) == [second.memoryID, byLine.memoryID, byTemplate.memoryID])
+
             // The fixes are error_fix memories in the namespace `errors`, with their template in the metadata.
             let search = try await agent.request(
                 .post, "\(MemoryController.base)/search",
@@ -121,6 +132,8 @@ struct ErrorFixTests {
             #expect(hit.metadata["kind"] == "missing_module")
             #expect(hit.metadata["category"] == "DEPENDENCY_MISSING")
             #expect(hit.metadata["line"] == moduleLine)
+            #expect(hit.metadata["template.1"] == importError.template)
+            #expect(hit.metadata["kind.1"] == "missing_module")
             #expect(hit.tags == ["python"])
             #expect(hit.importance == .high)
         }
