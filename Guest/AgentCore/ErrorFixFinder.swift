@@ -9,13 +9,16 @@ import Synchronization
 /// same template, or another template of the same category and kind.
 ///
 /// The fixes are read with one export of the namespace (on NIO's thread pool) at most once per ``maximumAge`` and
-/// indexed by template and by category and kind, so answering `GET /v1/errors` costs two dictionary lookups per
-/// listed error, never a search per log line. ``invalidate()`` (after a fix is recorded) makes the next lookup read
-/// them again. Nothing is read while filesystems are frozen (the last index serves, if there is one), and there are
-/// no fixes while the memory store is opening or unavailable. Reading never changes a memory (no access counts).
+/// indexed by template and by category and kind (the 32 newest of each), so answering `GET /v1/errors` scores at
+/// most 64 fixes per listed error, never searches per log line, and the fixes found for an error are kept until
+/// the next read. ``invalidate()`` (after a fix is recorded) makes the next lookup read them again. Nothing is read
+/// while filesystems are frozen (the last index serves, if there is one), and there are no fixes while the memory
+/// store is opening or unavailable. Reading never changes a memory (no access counts).
 final class ErrorFixFinder: Sendable {
     /// The most fixes listed with one error.
     static let maximumFixes = 3
+    /// The most fixes of one template, and of one kind, that are scored for an error: the newest ones.
+    static let maximumCandidates = 32
 
     /// The memory metadata keys of a fix.
     enum Key {
@@ -58,7 +61,16 @@ final class ErrorFixFinder: Sendable {
     let namespace: String
     let maximumAge: Duration
     private let holdsWrites: @Sendable () -> Bool
-    private let cached = Mutex<Index?>(nil)
+    private let cached = Mutex(Cache())
+
+    /// The index in use and the fixes already found with it, by template and line.
+    private struct Cache {
+        var index: Index?
+        var found: [String: [ErrorFix]] = [:]
+    }
+
+    /// The most errors whose fixes are kept between lookups with one index.
+    static let maximumFound = 4096
 
     /// Creates a finder.
     /// - Parameters:
@@ -78,19 +90,28 @@ final class ErrorFixFinder: Sendable {
 
     /// Forgets the fixes read, so that the next lookup reads them again.
     func invalidate() {
-        cached.withLock { $0 = nil }
+        cached.withLock { $0 = Cache() }
     }
 
     /// The fixes of each record, in the records' order: at most ``maximumFixes`` each, template matches first.
     func fixes(for records: [ErrorRecord]) async -> [[ErrorFix]] {
         guard !records.isEmpty, let index = await index() else { return records.map { _ in [] } }
-        return records.map { Self.fixes(for: $0, in: index) }
+        return records.map { record in
+            let key = record.classification.template + "\u{1F}" + record.line
+            if let known = cached.withLock({ $0.index?.readAt == index.readAt ? $0.found[key] : nil }) { return known }
+            let fixes = Self.fixes(for: record, in: index)
+            cached.withLock { cache in
+                guard cache.index?.readAt == index.readAt, cache.found.count < Self.maximumFound else { return }
+                cache.found[key] = fixes
+            }
+            return fixes
+        }
     }
 
     /// The current index: the cached one while fresh (or while filesystems are frozen), else a new read.
     private func index() async -> Index? {
         guard let store = memory.store else { return nil }
-        let known = cached.withLock { $0 }
+        let known = cached.withLock { $0.index }
         if holdsWrites() { return known }
         if let known, ContinuousClock.now - known.readAt < maximumAge { return known }
         let namespace = namespace
@@ -104,11 +125,12 @@ final class ErrorFixFinder: Sendable {
             return known
         }
         let index = Self.index(records, at: .now)
-        cached.withLock { $0 = index }
+        cached.withLock { $0 = Cache(index: index) }
         return index
     }
 
-    /// Indexes the `error_fix` memories among `records` that carry a template.
+    /// Indexes the `error_fix` memories among `records` that carry a template, keeping the
+    /// ``maximumCandidates`` newest of each template and of each kind.
     static func index(_ records: [MemoryRecord], at instant: ContinuousClock.Instant) -> Index {
         var index = Index(readAt: instant)
         for record in records where record.kind == .errorFix {
@@ -124,6 +146,11 @@ final class ErrorFixFinder: Sendable {
                 }
             }
         }
+        let newest = { (candidates: [Candidate]) in
+            Array(candidates.sorted { $0.createdAt > $1.createdAt }.prefix(maximumCandidates))
+        }
+        index.byTemplate = index.byTemplate.mapValues(newest)
+        index.byKind = index.byKind.mapValues(newest)
         return index
     }
 
