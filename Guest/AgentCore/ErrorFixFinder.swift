@@ -63,10 +63,12 @@ final class ErrorFixFinder: Sendable {
     private let holdsWrites: @Sendable () -> Bool
     private let cached = Mutex(Cache())
 
-    /// The index in use and the fixes already found with it, by template and line.
+    /// The index in use, the fixes already found with it (by template and line), and how many times the fixes
+    /// were forgotten (a read that began before the last ``invalidate()`` is not kept).
     private struct Cache {
         var index: Index?
         var found: [String: [ErrorFix]] = [:]
+        var generation = 0
     }
 
     /// The most errors whose fixes are kept between lookups with one index.
@@ -90,7 +92,7 @@ final class ErrorFixFinder: Sendable {
 
     /// Forgets the fixes read, so that the next lookup reads them again.
     func invalidate() {
-        cached.withLock { $0 = Cache() }
+        cached.withLock { $0 = Cache(generation: $0.generation + 1) }
     }
 
     /// The fixes of each record, in the records' order: at most ``maximumFixes`` each, template matches first.
@@ -111,7 +113,7 @@ final class ErrorFixFinder: Sendable {
     /// The current index: the cached one while fresh (or while filesystems are frozen), else a new read.
     private func index() async -> Index? {
         guard let store = memory.store else { return nil }
-        let known = cached.withLock { $0.index }
+        let (known, generation) = cached.withLock { ($0.index, $0.generation) }
         if holdsWrites() { return known }
         if let known, ContinuousClock.now - known.readAt < maximumAge { return known }
         let namespace = namespace
@@ -125,7 +127,9 @@ final class ErrorFixFinder: Sendable {
             return known
         }
         let index = Self.index(records, at: .now)
-        cached.withLock { $0 = Cache(index: index) }
+        cached.withLock { cache in
+            if cache.generation == generation { cache = Cache(index: index, generation: generation) }
+        }
         return index
     }
 
