@@ -25,11 +25,11 @@ struct ErrorsController {
             let category = try Self.category(query["category"])
             let limit = try ExecController.integer(
                 query["limit"], name: "limit", range: 1...Self.maximumLimit, default: Self.defaultLimit)
+            // The list and the counts are read together, before the fixes are looked up.
             let records = state.errors.recent(since: since, category: category, limit: limit)
+            let counts = SystemSampler.errorCounts(state.errors.countsByCategory())
             let fixes = await finder.fixes(for: records)
-            let response = ErrorsResponse(
-                errors: zip(records, fixes).map { Self.entry($0, fixes: $1) },
-                counts: SystemSampler.errorCounts(state.errors.countsByCategory()))
+            let response = ErrorsResponse(errors: zip(records, fixes).map { Self.entry($0, fixes: $1) }, counts: counts)
             return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: response)
         }
         router.post(RouterPath(AgentRoute.errorFixes)) { request, _ in
