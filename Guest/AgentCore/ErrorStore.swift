@@ -152,6 +152,15 @@ public final class ErrorStore: Sendable {
         return Array(records.sorted { $0.lastSeen > $1.lastSeen }.prefix(max(0, limit)))
     }
 
+    /// The verdict of the most recently seen error in the recent list whose template is `template`, if any.
+    /// - Parameter template: The masked template (compared after clipping to ``maxTemplateBytes``).
+    public func recentClassification(template: String) -> LogClassification? {
+        let key = template.clipped(toUTF8: Self.maxTemplateBytes)
+        return state.withLock { state in
+            state.recent.filter { $0.key.template == key }.values.max { $0.lastSeen < $1.lastSeen }?.classification
+        }
+    }
+
     /// How many events of each category were recorded (every category is present, `OTHER` included).
     public func countsByCategory() -> [LogCategory: Int] {
         let counts = state.withLock { $0.categoryCounts }

@@ -2,9 +2,11 @@ import AgentAPI
 import FoundationEssentials
 import Hummingbird
 import LogClassifier
+import Memory
 import NIOPosix
 
-/// `GET /v1/errors` (recent classified errors) and `POST /v1/classify` (ad-hoc classification).
+/// `GET /v1/errors` (recent classified errors with their recorded fixes), `POST /v1/errors/fixes` (record a fix)
+/// and `POST /v1/classify` (ad-hoc classification).
 struct ErrorsController {
     /// The largest `limit` of `GET /v1/errors`.
     static let maximumLimit = 1000
@@ -15,16 +17,57 @@ struct ErrorsController {
 
     func addRoutes(to router: Router<AgentRequestContext>) {
         let state = state
+        let freeze = state.freeze
+        let finder = ErrorFixFinder(memory: state.memory, holdsWrites: { freeze.holdsWrites })
         router.get(RouterPath(AgentRoute.errors)) { request, _ in
             let query = request.uri.queryParameters
             let since = try Self.date(query["since"])
             let category = try Self.category(query["category"])
             let limit = try ExecController.integer(
                 query["limit"], name: "limit", range: 1...Self.maximumLimit, default: Self.defaultLimit)
+            // The list and the counts are read together, before the fixes are looked up.
             let records = state.errors.recent(since: since, category: category, limit: limit)
-            let response = ErrorsResponse(
-                errors: records.map(Self.entry), counts: SystemSampler.errorCounts(state.errors.countsByCategory()))
+            let counts = SystemSampler.errorCounts(state.errors.countsByCategory())
+            let fixes = await finder.fixes(for: records)
+            let response = ErrorsResponse(errors: zip(records, fixes).map { Self.entry($0, fixes: $1) }, counts: counts)
             return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: response)
+        }
+        router.post(RouterPath(AgentRoute.errorFixes)) { request, _ in
+            let body = try await request.decodeJSON(ErrorFixRequest.self)
+            let namespace = try Self.validate(body)
+            guard !freeze.holdsWrites else {
+                throw AgentError(
+                    .conflict, "filesystems are frozen: recording a fix writes to disk; retry after the thaw")
+            }
+            let classifier = state.classifier
+            let known = body.template.flatMap { state.errors.recentClassification(template: $0) }
+            let response = await MemoryController.respond(state.memory) { store throws(MemoryError) in
+                // A line is classified for its template; a template takes the verdict of a listed error with it, or
+                // of the template itself.
+                let classification = known ?? classifier.classify(body.line ?? body.template ?? "")
+                if body.line != nil, classification.category == .other {
+                    throw MemoryError(
+                        code: .invalidInput,
+                        message: "line: the classifier finds no error in it (category OTHER); give the template "
+                            + "GET /v1/errors shows instead")
+                }
+                let template = (body.template ?? classification.template).clipped(toUTF8: ErrorStore.maxTemplateBytes)
+                let metadata = ErrorFixFinder.metadata(
+                    for: classification, template: template, line: body.line?.clipped(toUTF8: ErrorStore.maxLineBytes))
+                var memory = try store.add(
+                    MemoryCreateRequest(
+                        namespace: namespace, kind: .errorFix, content: body.fix, tags: body.tags, metadata: metadata,
+                        importance: .high)
+                ).memory
+                if let linked = ErrorFixFinder.linking(memory.metadata, to: metadata) {
+                    memory = try store.update(
+                        id: memory.id, namespace: namespace, MemoryUpdateRequest(metadata: linked))
+                }
+                return MemoryController.json(
+                    .created, ErrorFixResponse(fix: ErrorFixFinder.recorded(memory, template: template)))
+            }
+            finder.invalidate()
+            return response
         }
         router.post(RouterPath(AgentRoute.classify)) { request, _ in
             let body = try await request.decodeJSON(ClassifyRequest.self)
@@ -69,11 +112,42 @@ struct ErrorsController {
         return category
     }
 
-    static func entry(_ record: ErrorRecord) -> ErrorEntry {
+    /// Checks a fix request's fields.
+    /// - Returns: The namespace to store into.
+    /// - Throws: ``AgentError`` `bad_request` naming the first bad field.
+    static func validate(_ body: ErrorFixRequest) throws(AgentError) -> String {
+        let limit = ErrorFixRequest.maximumFixBytes
+        for (name, value) in [("fix", body.fix), ("template", body.template), ("line", body.line)] {
+            guard let value else { continue }
+            guard !value.allSatisfy(\.isWhitespace) else { throw AgentError(.badRequest, "\(name): must not be empty") }
+            guard value.utf8.count <= limit else {
+                throw AgentError(.badRequest, "\(name): is \(value.utf8.count) bytes; the limit is \(limit) bytes")
+            }
+        }
+        switch (body.template, body.line) {
+        case (nil, nil):
+            throw AgentError(.badRequest, "template: give exactly one of template or line (neither was given)")
+        case (.some, .some): throw AgentError(.badRequest, "line: give exactly one of template or line, not both")
+        default: break
+        }
+        let namespace = body.namespace ?? ErrorFixRequest.defaultNamespace
+        guard MemoryRecord.isValidNamespace(namespace) else {
+            throw AgentError(
+                .badRequest, "namespace: '\(namespace)' must be 1–64 characters of A-Z a-z 0-9 . _ : -")
+        }
+        let tags = body.tags ?? []
+        guard tags.count <= 64 else { throw AgentError(.badRequest, "tags: at most 64, not \(tags.count)") }
+        for (position, tag) in tags.enumerated() where tag.allSatisfy(\.isWhitespace) || tag.utf8.count > 256 {
+            throw AgentError(.badRequest, "tags[\(position)]: must be 1 to 256 bytes and not blank")
+        }
+        return namespace
+    }
+
+    static func entry(_ record: ErrorRecord, fixes: [ErrorFix]) -> ErrorEntry {
         ErrorEntry(
             source: record.source, line: record.line, trace: record.trace, classification: wire(record.classification),
             count: record.count, firstSeen: record.firstSeen.timeIntervalSince1970,
-            lastSeen: record.lastSeen.timeIntervalSince1970)
+            lastSeen: record.lastSeen.timeIntervalSince1970, fixes: fixes)
     }
 
     static func wire(_ classification: LogClassification) -> ClassifiedLine {

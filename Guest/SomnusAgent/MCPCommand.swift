@@ -15,8 +15,8 @@ struct MCPCommand: AsyncParsableCommand {
         commandName: "mcp",
         abstract: "Serve memory and error tools over the Model Context Protocol on stdin/stdout.",
         discussion: """
-            Tools: memory_store, memory_search, memory_forget, recent_errors. Each calls the running agent \
-            through its unix socket; stdout carries only protocol messages, logs go to stderr.
+            Tools: memory_store, memory_search, memory_forget, recent_errors, record_fix. Each calls the running \
+            agent through its unix socket; stdout carries only protocol messages, logs go to stderr.
             """
     )
 
@@ -48,8 +48,9 @@ struct MCPCommand: AsyncParsableCommand {
         let server = MCPServer(
             name: "somnus-agent",
             version: AgentProtocol.somnusVersion,
-            instructions: "Persistent memory of this VM: store facts, search them later, forget them, and read "
-                + "the agent's recent classified errors.",
+            instructions: "Persistent memory of this VM: store facts, search them later, forget them, read "
+                + "the agent's recent classified errors with the fixes recorded for them, and record a fix that "
+                + "worked so the next occurrence of the error carries it.",
             tools: MCPMemoryTools.definitions
         ) { name, arguments in
             await tools.call(name, arguments: arguments)
@@ -110,10 +111,25 @@ struct MCPMemoryTools: Sendable {
         ),
         MCPTool(
             name: "recent_errors",
-            description: "The agent's recent classified errors from the VM's logs and journal, as JSON.",
+            description: "The agent's recent classified errors from the VM's logs and journal, as JSON; each error "
+                + "lists under `fixes` up to 3 recorded fixes of the same template (match \"template\") or of the "
+                + "same kind (match \"kind\"), best first.",
             inputSchema: objectSchema(
                 ["limit": ["type": "integer", "minimum": 1, "maximum": 1000, "description": "Errors at most."]],
                 required: [])
+        ),
+        MCPTool(
+            name: "record_fix",
+            description: "Record what fixed an error, linked to its template, so that the next occurrence of the "
+                + "error (in recent_errors) carries it. Give exactly one of template (as recent_errors shows it) or "
+                + "line (a raw error line, classified by the agent). Returns the recorded fix as JSON.",
+            inputSchema: objectSchema(
+                [
+                    "fix": ["type": "string", "description": "What fixed the error (at most 64 KiB)."],
+                    "template": ["type": "string", "description": "The error's template from recent_errors."],
+                    "line": ["type": "string", "description": "A raw error line."],
+                    "tags": ["type": "array", "items": ["type": "string"], "description": "Labels."],
+                ], required: ["fix"])
         ),
     ]
 
@@ -137,6 +153,7 @@ struct MCPMemoryTools: Sendable {
             case "memory_search": return try await search(arguments)
             case "memory_forget": return try await forget(arguments)
             case "recent_errors": return try await recentErrors(arguments)
+            case "record_fix": return try await recordFix(arguments)
             default: return nil
             }
         } catch let error as MCPToolError {
@@ -191,6 +208,16 @@ struct MCPMemoryTools: Sendable {
                     + "update the agent to read classified errors")
         }
         guard response.isSuccess else { throw MCPToolError(response) }
+        return Self.success(response.text)
+    }
+
+    private func recordFix(_ arguments: [String: JSONValue]) async throws -> MCPToolResult {
+        guard let fix = arguments["fix"]?.stringValue else {
+            throw MCPToolError(message: "fix: is required and must be a string")
+        }
+        var body: [String: JSONValue] = ["fix": .string(fix)]
+        for key in ["template", "line", "tags"] { body[key] = arguments[key] }
+        let response = try await send("POST", AgentRoute.errorFixes, body: .object(body))
         return Self.success(response.text)
     }
 

@@ -30,6 +30,17 @@ extension AgentClient {
             request(.post, AgentRoute.classify), body: ClassifyRequest(lines: lines), as: ClassifyResponse.self)
     }
 
+    /// `POST /v1/errors/fixes`: records what fixed an error, linked to its template, so that the next occurrence of
+    /// the template (or of another template of the same kind) lists it in ``errors(since:category:limit:)``.
+    /// - Parameter request: The fix and exactly one of a template or a raw line.
+    /// - Returns: The recorded fix.
+    /// - Throws: ``CurlError``: 400 naming the bad field, 404 from an agent without fixes, 409 while filesystems are
+    ///   frozen, 503 while the memory store is opening or unavailable.
+    public func recordFix(_ request: ErrorFixRequest) async throws(CurlError) -> ErrorFixResponse {
+        try await curl.send(
+            self.request(.post, AgentRoute.errorFixes), body: request, as: ErrorFixResponse.self)
+    }
+
     /// Percent-encodes a query value (everything but unreserved characters).
     static func queryEscaped(_ value: String) -> String {
         var allowed = CharacterSet.alphanumerics

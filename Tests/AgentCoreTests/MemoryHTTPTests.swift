@@ -292,9 +292,10 @@ extension AgentHarness {
 
     /// Starts an agent whose data directory `seed` prepared first; `memoryWillOpen` runs on the store's opening
     /// thread before it opens; the body starts once the store has opened (or failed to) unless `waitForMemory`
-    /// is `false`; `onSettled` is the server's.
+    /// is `false`; `onSettled` is the server's; the monitor tails `logFiles` (name → path).
     static func withData(
         seed: (String) throws -> Void,
+        logFiles: [String: String] = [:],
         memoryWillOpen: (@Sendable () -> Void)? = nil,
         waitForMemory: Bool = true,
         onSettled: @escaping @Sendable () async -> Void = {},
@@ -310,7 +311,7 @@ extension AgentHarness {
         let configuration = AgentConfiguration(
             listen: AgentListenAddress(host: "127.0.0.1", port: 0), tokenFile: tokenFile,
             socketPath: directory.appendingPathComponent("run/agent.sock").path, dataDirectory: data,
-            monitorInterval: .seconds(1))
+            logFiles: logFiles, monitorInterval: .seconds(1))
         var logger = Logger(label: "agent-test")
         logger.logLevel = .critical
         var server = AgentServer(

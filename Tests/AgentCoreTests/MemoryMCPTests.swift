@@ -84,7 +84,7 @@ struct MemoryMCPTests {
             let tools = try #require((list["result"] as? [String: Any])?["tools"] as? [[String: Any]])
             #expect(
                 Set(tools.compactMap { $0["name"] as? String })
-                    == ["memory_store", "memory_search", "memory_forget", "recent_errors"])
+                    == ["memory_store", "memory_search", "memory_forget", "recent_errors", "record_fix"])
 
             let stored = try await child.request(
                 id: 3, method: "tools/call",

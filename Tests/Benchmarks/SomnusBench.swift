@@ -14,7 +14,7 @@ struct SomnusBench: AsyncParsableCommand {
         abstract: "Measure Somnus: poll sweeps, agent latency and footprint, VM create, CLI start.",
         subcommands: [
             PollSweep.self, AgentLatency.self, AgentIdle.self, CreateDefined.self, CLIStart.self,
-            ClassifyBench.self, TailerBench.self, MemoryBench.self,
+            ClassifyBench.self, TailerBench.self, MemoryBench.self, ErrorFixBench.self,
         ])
 }
 

@@ -30,7 +30,7 @@ struct ErrorsCommandTests {
     func help() throws {
         let cli = try CLI.withImage(libvirtURI: "test:///default")
         defer { cli.cleanUp() }
-        let result = try cli(["errors", "--help"], global: false)
+        let result = try cli(["errors", "list", "--help"], global: false)
         #expect(result.status == 0)
         #expect(result.stdout.contains("OVERVIEW: Show the errors"))
         #expect(result.stdout.contains("--category"))
