@@ -358,51 +358,51 @@ extension Components {
                 case createdAt = "created_at"
             }
         }
+        /// exactly one of template and line
+        ///
         /// - Remark: Generated from `#/components/schemas/ErrorFixRequest`.
-        public struct ErrorFixRequest: Codable, Hashable, Sendable {
-            /// 1 to 65536 bytes
-            ///
-            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/fix`.
-            public var fix: Swift.String
-            /// the error's template
-            ///
-            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/template`.
-            public var template: Swift.String?
-            /// a log line whose template the fix is for
-            ///
-            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/line`.
-            public var line: Swift.String?
-            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/namespace`.
-            public var namespace: Components.Schemas.Namespace?
-            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/tags`.
-            public var tags: [Swift.String]?
-            /// Creates a new `ErrorFixRequest`.
-            ///
-            /// - Parameters:
-            ///   - fix: 1 to 65536 bytes
-            ///   - template: the error's template
-            ///   - line: a log line whose template the fix is for
-            ///   - namespace:
-            ///   - tags:
-            public init(
-                fix: Swift.String,
-                template: Swift.String? = nil,
-                line: Swift.String? = nil,
-                namespace: Components.Schemas.Namespace? = nil,
-                tags: [Swift.String]? = nil
-            ) {
-                self.fix = fix
-                self.template = template
-                self.line = line
-                self.namespace = namespace
-                self.tags = tags
+        @frozen public enum ErrorFixRequest: Codable, Hashable, Sendable {
+            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/case1`.
+            public struct Case1Payload: Codable, Hashable, Sendable {
+                /// Creates a new `Case1Payload`.
+                public init() {}
             }
-            public enum CodingKeys: String, CodingKey {
-                case fix
-                case template
-                case line
-                case namespace
-                case tags
+            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/case1`.
+            case case1(Components.Schemas.ErrorFixRequest.Case1Payload)
+            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/case2`.
+            public struct Case2Payload: Codable, Hashable, Sendable {
+                /// Creates a new `Case2Payload`.
+                public init() {}
+            }
+            /// - Remark: Generated from `#/components/schemas/ErrorFixRequest/case2`.
+            case case2(Components.Schemas.ErrorFixRequest.Case2Payload)
+            public init(from decoder: any Swift.Decoder) throws {
+                var errors: [any Swift.Error] = []
+                do {
+                    self = .case1(try .init(from: decoder))
+                    return
+                } catch {
+                    errors.append(error)
+                }
+                do {
+                    self = .case2(try .init(from: decoder))
+                    return
+                } catch {
+                    errors.append(error)
+                }
+                throw Swift.DecodingError.failedToDecodeOneOfSchema(
+                    type: Self.self,
+                    codingPath: decoder.codingPath,
+                    errors: errors
+                )
+            }
+            public func encode(to encoder: any Swift.Encoder) throws {
+                switch self {
+                case let .case1(value):
+                    try value.encode(to: encoder)
+                case let .case2(value):
+                    try value.encode(to: encoder)
+                }
             }
         }
         /// - Remark: Generated from `#/components/schemas/ErrorFixResponse`.
