@@ -39,6 +39,57 @@ extension EndToEndTests {
         let unknown = try somnus(["errors", "no-such-vm"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("no-such-vm"))
+        try errorFixStep(vm: vm)
+    }
+
+    /// Step 3b: a fix recorded for an error line comes back with the next occurrence of that error (same template),
+    /// and with an error of the same kind under another template, ranked as such; bad requests are named.
+    func errorFixStep(vm: String) throws {
+        let line = "ModuleNotFoundError: No module named 'somnusfix'"
+        let recorded = try step("3b. errors fix → the next occurrence carries the fix") { () throws -> CLIResult in
+            try somnus(["errors", "fix", vm, "--line", line, "pip install somnusfix", "--json"])
+        }
+        #expect(recorded.status == 0, "errors fix failed: \(recorded.stderr)")
+        let answer = try? JSONSerialization.jsonObject(with: Data(recorded.stdout.utf8)) as? [String: Any]
+        let fix = answer?["fix"] as? [String: Any]
+        #expect(fix?["match"] as? String == "template", "\(recorded.stdout)")
+        let memoryID = try #require(fix?["memory_id"] as? String)
+
+        let other = "ImportError: cannot import name 'fixfunc' from 'somnusfixlib'"
+        let logged = try somnus(["exec", vm, "--", "sh", "-c", "logger -t e2e \"\(line)\"; logger -t e2e \"\(other)\""])
+        #expect(logged.status == 0, "\(logged.stderr)")
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(120)
+        var fixes: [String: [[String: Any]]] = [:]
+        while clock.now < deadline {
+            let listed = try somnus(["errors", vm, "--category", "dependency_missing", "--json"])
+            let object = try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]
+            for entry in (object?["errors"] as? [[String: Any]]) ?? [] where entry["source"] as? String == "journal:e2e"
+            {
+                fixes[entry["line"] as? String ?? ""] = entry["fixes"] as? [[String: Any]] ?? []
+            }
+            if fixes.keys.contains(where: { $0.contains("somnusfix'") }),
+                fixes.keys.contains(where: { $0.contains("fixfunc") })
+            {
+                break
+            }
+            Thread.sleep(forTimeInterval: 1)
+        }
+        let same = fixes.first { $0.key.contains("somnusfix'") }?.value.first
+        #expect(same?["memory_id"] as? String == memoryID, "fixes seen: \(fixes)")
+        #expect(same?["match"] as? String == "template")
+        #expect(same?["fix"] as? String == "pip install somnusfix")
+        let kind = fixes.first { $0.key.contains("fixfunc") }?.value.first
+        #expect(kind?["memory_id"] as? String == memoryID, "fixes seen: \(fixes)")
+        #expect(kind?["match"] as? String == "kind")
+        #expect(((kind?["score"] as? Double) ?? 1) < ((same?["score"] as? Double) ?? 0))
+
+        let neither = try somnus(["errors", "fix", vm, "x"])
+        #expect(neither.status == 2)
+        #expect(neither.stderr.contains("--template or --line"), "\(neither.stderr)")
+        let clean = try somnus(["errors", "fix", vm, "--line", "all good", "x"])
+        #expect(clean.status == 2)
+        #expect(clean.stderr.contains("classifier finds no error"), "\(clean.stderr)")
     }
 
     /// `CATEGORY:source` for every entry of a `somnus errors --json` answer.
