@@ -58,6 +58,22 @@ extension MemoryStore {
     public func search(_ request: MemorySearchRequest, mode: MemorySearchMode, bm25Weight: Double? = nil)
         throws(MemoryError) -> MemorySearchResponse
     {
+        try search(
+            request, mode: mode, bm25Weight: bm25Weight, vectorCandidates: MemoryVectorIndex.defaultCandidates)
+    }
+
+    /// Like ``search(_:mode:bm25Weight:)`` with a choice of how many memories the sign-bit pass of a dense query
+    /// hands to the int8 rescore (see *Retrieval* in the module README), for choosing that count.
+    /// - Parameters:
+    ///   - request: The query, filters and limit.
+    ///   - mode: Which lists to use.
+    ///   - bm25Weight: The BM25 list's weight in hybrid fusion, `nil` for the embedder's own.
+    ///   - vectorCandidates: Memories rescored with their int8 codes; 0 scores every memory that way.
+    /// - Returns: The hits, best first.
+    /// - Throws: As ``search(_:)``.
+    public func search(
+        _ request: MemorySearchRequest, mode: MemorySearchMode, bm25Weight: Double?, vectorCandidates: Int
+    ) throws(MemoryError) -> MemorySearchResponse {
         try Self.validateNamespace(request.namespace)
         guard !request.query.allSatisfy(\.isWhitespace) else {
             throw MemoryError.invalidInput("query is empty")
@@ -100,7 +116,9 @@ extension MemoryStore {
             }
             var vectorRanks: [Int64: (rank: Int, similarity: Float)] = [:]
             if mode != .bm25 {
-                let nearest = index.nearest(to: vector, namespace: request.namespace, limit: depth, filter: accepts)
+                let nearest = index.nearest(
+                    to: vector, namespace: request.namespace, limit: depth, candidates: max(0, vectorCandidates),
+                    filter: accepts)
                 for (position, hit) in nearest.enumerated() where hit.similarity > 0 {
                     vectorRanks[hit.rowID] = (position + 1, hit.similarity)
                 }
