@@ -91,7 +91,7 @@ extension MemoryStore {
         }
         try Self.validateTags(request.tags ?? [])
         let depth = max(50, limit * 4)
-        let vector = mode == .bm25 ? [] : embedder.embed(request.query)
+        let vector = mode == .bm25 ? [] : queryVector(request.query)
         let now = Date()
         return try locked { () throws(MemoryError) -> MemorySearchResponse in
             let requiredTags = Set((request.tags ?? []).map { cipher.token("tag:" + MemoryText.normalize($0)) })
@@ -184,6 +184,16 @@ extension MemoryStore {
         }
     }
 
+    /// The query's embedding, from ``MemoryQueryCache`` when it was asked lately.
+    func queryVector(_ query: String) -> [Float] {
+        if let cached = queryCache.withLock({ $0.vector(for: query) }) {
+            return cached
+        }
+        let vector = embedder.embed(query)
+        queryCache.withLock { $0.insert(vector, for: query) }
+        return vector
+    }
+
     /// The clear columns ranking needs, by rowid.
     struct RankingFields {
         var importance: MemoryImportance
@@ -226,5 +236,29 @@ extension MemoryStore {
             return []
         }
         return index.bm25(terms: terms, namespace: namespace, limit: depth, filter: accepts)
+    }
+}
+
+/// The embeddings of the latest distinct queries (``capacity`` of them, the oldest dropped first), so a query
+/// asked again, such as an agent looking up fixes for an error that recurs, skips the model.
+struct MemoryQueryCache {
+    static let capacity = 64
+
+    private var vectors: [String: [Float]] = [:]
+    /// The cached queries, oldest first.
+    private var order: [String] = []
+
+    func vector(for query: String) -> [Float]? {
+        vectors[query]
+    }
+
+    mutating func insert(_ vector: [Float], for query: String) {
+        guard vectors.updateValue(vector, forKey: query) == nil else {
+            return
+        }
+        order.append(query)
+        if order.count > Self.capacity {
+            vectors[order.removeFirst()] = nil
+        }
     }
 }

@@ -31,6 +31,8 @@ public final class MemoryStore: @unchecked Sendable {
     public static let maxHistoryBytes = 32 << 20
 
     let lock = Mutex<Void>(())
+    /// Embeddings of recent queries; its own lock, as queries are embedded outside `lock`.
+    let queryCache = Mutex(MemoryQueryCache())
     let database: SQLiteDatabase
     var cipher: MemoryCipher
     let embedder: any MemoryEmbedder
