@@ -1,6 +1,7 @@
 public import AgentAPI
 import FoundationEssentials
 import SQLite
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
