@@ -240,6 +240,7 @@ public final class MemoryStore: @unchecked Sendable {
         } catch {
             throw MemoryError.storage("cannot load memory vectors: \(error)")
         }
+        index.trimCapacity()
     }
 
     /// Seals a vector as it is stored: its scale (F32, little-endian), then one int8 code per dimension (the
