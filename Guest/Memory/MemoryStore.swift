@@ -213,6 +213,10 @@ public final class MemoryStore: @unchecked Sendable {
         try convertLegacyVectors()
         reembedCursor = try prepareReembedding()
         index.removeAll()
+        let counts = try sql { try database.query("SELECT namespace, count(*) FROM memories GROUP BY namespace") }
+        for row in counts {
+            index.reserve(namespace: row[0].stringValue ?? "", count: row[1].intValue ?? 0)
+        }
         let statement = try sql {
             try database.prepare(
                 "SELECT m.rowid, m.namespace, m.kind, m.created_at, m.tag_tokens, m.embedding, f.terms "
@@ -240,7 +244,6 @@ public final class MemoryStore: @unchecked Sendable {
         } catch {
             throw MemoryError.storage("cannot load memory vectors: \(error)")
         }
-        index.trimCapacity()
     }
 
     /// Seals a vector as it is stored: its scale (F32, little-endian), then one int8 code per dimension (the

@@ -60,7 +60,7 @@ struct MemoryVectorIndex {
     static let blockLength = 4_096
 
     /// Candidates the sign-bit pass hands to the int8 rescore of a dense query (see ``nearest(to:namespace:limit:candidates:filter:)``).
-    static let defaultCandidates = 400
+    static let defaultCandidates = 800
 
     let dimensions: Int
     /// 64-bit words of sign bits per vector.
@@ -130,24 +130,22 @@ struct MemoryVectorIndex {
         partitions = [:]
     }
 
-    /// Trims the vector columns and sign bits to their counts: appending one memory at a time (as the load at open
-    /// does) leaves up to half of each array's capacity unused, a third of the index at 100,000 memories.
-    mutating func trimCapacity() {
-        for namespace in Array(partitions.keys) {
-            guard var partition = partitions.removeValue(forKey: namespace) else {
-                continue
-            }
-            partition.columns = partition.columns.map(Self.exactCopy)
-            partition.signs = Self.exactCopy(partition.signs)
-            partitions[namespace] = partition
+    /// Sizes a namespace's arrays for `count` memories before a load appends them one at a time: grown by
+    /// doubling instead, the columns leave up to half their capacity unused and the freed smaller buffers stay in
+    /// the process's heap.
+    mutating func reserve(namespace: String, count: Int) {
+        var partition = partitions.removeValue(forKey: namespace) ?? Partition(dimensions: dimensions)
+        for dimension in 0..<dimensions {
+            partition.columns[dimension].reserveCapacity(count)
         }
-    }
-
-    private static func exactCopy<Element>(_ array: [Element]) -> [Element] {
-        [Element](unsafeUninitializedCapacity: array.count) { buffer, count in
-            _ = buffer.initialize(from: array)
-            count = array.count
-        }
+        partition.signs.reserveCapacity(count * signWords)
+        partition.rowIDs.reserveCapacity(count)
+        partition.entries.reserveCapacity(count)
+        partition.scales.reserveCapacity(count)
+        partition.lengths.reserveCapacity(count)
+        partition.distinctTerms.reserveCapacity(count)
+        partition.positions.reserveCapacity(count)
+        partitions[namespace] = partition
     }
 
     /// The namespace and filter fields of a row, when the index holds it.
