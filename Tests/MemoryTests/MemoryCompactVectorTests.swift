@@ -121,6 +121,52 @@ struct MemoryCompactVectorTests {
         _ = try store.database.query("DELETE FROM memory_meta WHERE name = 'vector_format'")
     }
 
+    @Test("kill -9 while F32 vectors are converted, 30 times: every memory keeps its vector", .timeLimit(.minutes(3)))
+    func conversionSurvivesKills() throws {
+        let directory = try TemporaryDirectory()
+        let count = 3 * MemoryStore.vectorConversionBatch
+        do {
+            let store = try openStore(directory)
+            let now = Date()
+            _ = try store.importRecords(
+                (0..<count).map {
+                    MemoryRecord(
+                        id: "m\($0)", namespace: "n", kind: .document, content: "beacon\($0) meadow\($0)", tags: [],
+                        createdAt: now, updatedAt: now, contentHash: "")
+                })
+            var contents: [Int64: String] = [:]
+            for row in try store.database.query("SELECT rowid, id FROM memories") {
+                let number = String((row[1].stringValue ?? "").dropFirst())
+                contents[row[0].int64Value ?? 0] = "beacon\(number) meadow\(number)"
+            }
+            try Self.writeLegacyVectors(store, contents: contents)
+        }
+        let writer = try MemoryDurabilityTests.writerPath()
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<30 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: writer)
+            process.arguments = [directory.path, "open"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            usleep(UInt32.random(in: 5_000...400_000, using: &generator))
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try SQLiteDatabase(path: directory.databasePath).integrityCheck()
+        let store = try openStore(directory)
+        let dimensions = store.embedder.dimensions
+        let lengths = try Self.storedLengths(store)
+        #expect(lengths.count == count)
+        #expect(lengths.allSatisfy { $0 == dimensions + 4 })
+        for number in [0, count / 3, count - 1] {
+            let hits = try store.search(
+                MemorySearchRequest(namespace: "n", query: "beacon\(number) meadow\(number)", limit: 1), mode: .vector)
+            #expect(hits.hits.first?.memory.id == "m\(number)")
+        }
+    }
+
     @Test("vectors are stored as int8 with a scale; F32 vectors of an older store are converted at open, resumably")
     func legacyVectorsConverted() throws {
         let directory = try TemporaryDirectory()
