@@ -342,28 +342,17 @@ extension MemoryStore {
     /// The cosine at or above which a new memory is merged into an existing one.
     static let nearDuplicateCosine: Float = 0.95
 
-    /// The memory of `kind` whose vector has a cosine ≥ ``nearDuplicateCosine`` with `vector`, if any.
-    ///
-    /// The index's quantized cosine picks a few candidates (with a margin for its rounding); the exact cosine
-    /// is then computed from each candidate's stored vector.
+    /// The memory of `kind` whose vector has a cosine ≥ ``nearDuplicateCosine`` with `vector`, if any: the
+    /// cosine with its int8 codes, which are exactly what is stored.
     func nearDuplicate(of vector: [Float], namespace: String, kind: MemoryKind) throws(MemoryError)
         -> StoredMemory?
     {
-        let candidates = index.nearest(to: vector, namespace: namespace, limit: 3) { $0.kind == kind }
-        for candidate in candidates where candidate.similarity >= Self.nearDuplicateCosine - 0.03 {
-            let rows = try sql {
-                try database.query("SELECT embedding FROM memories WHERE rowid = ?", [.integer(candidate.rowID)])
-            }
-            let stored = try vectorFromSealed(rows.first?[0].blobValue ?? [])
-            var cosine: Float = 0
-            for (left, right) in zip(stored, vector) {
-                cosine += left * right
-            }
-            if cosine >= Self.nearDuplicateCosine {
-                return try fetch(rowIDs: [candidate.rowID])[candidate.rowID]
-            }
+        guard let best = index.nearest(to: vector, namespace: namespace, limit: 1, filter: { $0.kind == kind }).first,
+            best.similarity >= Self.nearDuplicateCosine
+        else {
+            return nil
         }
-        return nil
+        return try fetch(rowIDs: [best.rowID])[best.rowID]
     }
 
     /// 0 for critical … 4 for temporary.

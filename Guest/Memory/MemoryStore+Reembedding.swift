@@ -110,7 +110,7 @@ extension MemoryStore {
         try sql { try database.query("DELETE FROM memory_meta WHERE name IN ('reembed_target', 'reembed_cursor')") }
     }
 
-    private func setMeta(_ name: String, _ value: SQLiteValue) throws(MemoryError) {
+    func setMeta(_ name: String, _ value: SQLiteValue) throws(MemoryError) {
         try sql {
             try database.query("INSERT OR REPLACE INTO memory_meta(name, value) VALUES (?, ?)", [.text(name), value])
         }

@@ -1,6 +1,7 @@
 public import AgentAPI
 import FoundationEssentials
 import SQLite
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -58,6 +59,22 @@ extension MemoryStore {
     public func search(_ request: MemorySearchRequest, mode: MemorySearchMode, bm25Weight: Double? = nil)
         throws(MemoryError) -> MemorySearchResponse
     {
+        try search(
+            request, mode: mode, bm25Weight: bm25Weight, vectorCandidates: MemoryVectorIndex.defaultCandidates)
+    }
+
+    /// Like ``search(_:mode:bm25Weight:)`` with a choice of how many memories the sign-bit pass of a dense query
+    /// hands to the int8 rescore (see *Retrieval* in the module README), for choosing that count.
+    /// - Parameters:
+    ///   - request: The query, filters and limit.
+    ///   - mode: Which lists to use.
+    ///   - bm25Weight: The BM25 list's weight in hybrid fusion, `nil` for the embedder's own.
+    ///   - vectorCandidates: Memories rescored with their int8 codes; 0 scores every memory that way.
+    /// - Returns: The hits, best first.
+    /// - Throws: As ``search(_:)``.
+    public func search(
+        _ request: MemorySearchRequest, mode: MemorySearchMode, bm25Weight: Double?, vectorCandidates: Int
+    ) throws(MemoryError) -> MemorySearchResponse {
         try Self.validateNamespace(request.namespace)
         guard !request.query.allSatisfy(\.isWhitespace) else {
             throw MemoryError.invalidInput("query is empty")
@@ -75,7 +92,7 @@ extension MemoryStore {
         }
         try Self.validateTags(request.tags ?? [])
         let depth = max(50, limit * 4)
-        let vector = mode == .bm25 ? [] : embedder.embed(request.query)
+        let vector = mode == .bm25 ? [] : queryVector(request.query)
         let now = Date()
         return try locked { () throws(MemoryError) -> MemorySearchResponse in
             let requiredTags = Set((request.tags ?? []).map { cipher.token("tag:" + MemoryText.normalize($0)) })
@@ -100,7 +117,9 @@ extension MemoryStore {
             }
             var vectorRanks: [Int64: (rank: Int, similarity: Float)] = [:]
             if mode != .bm25 {
-                let nearest = index.nearest(to: vector, namespace: request.namespace, limit: depth, filter: accepts)
+                let nearest = index.nearest(
+                    to: vector, namespace: request.namespace, limit: depth, candidates: max(0, vectorCandidates),
+                    filter: accepts)
                 for (position, hit) in nearest.enumerated() where hit.similarity > 0 {
                     vectorRanks[hit.rowID] = (position + 1, hit.similarity)
                 }
@@ -166,6 +185,16 @@ extension MemoryStore {
         }
     }
 
+    /// The query's embedding, from ``MemoryQueryCache`` when it was asked lately.
+    func queryVector(_ query: String) -> [Float] {
+        if let cached = queryCache.withLock({ $0.vector(for: query) }) {
+            return cached
+        }
+        let vector = embedder.embed(query)
+        queryCache.withLock { $0.insert(vector, for: query) }
+        return vector
+    }
+
     /// The clear columns ranking needs, by rowid.
     struct RankingFields {
         var importance: MemoryImportance
@@ -208,5 +237,29 @@ extension MemoryStore {
             return []
         }
         return index.bm25(terms: terms, namespace: namespace, limit: depth, filter: accepts)
+    }
+}
+
+/// The embeddings of the latest distinct queries (``capacity`` of them, the oldest dropped first), so a query
+/// asked again, such as an agent looking up fixes for an error that recurs, skips the model.
+struct MemoryQueryCache {
+    static let capacity = 64
+
+    private var vectors: [String: [Float]] = [:]
+    /// The cached queries, oldest first.
+    private var order: [String] = []
+
+    func vector(for query: String) -> [Float]? {
+        vectors[query]
+    }
+
+    mutating func insert(_ vector: [Float], for query: String) {
+        guard vectors.updateValue(vector, forKey: query) == nil else {
+            return
+        }
+        order.append(query)
+        if order.count > Self.capacity {
+            vectors[order.removeFirst()] = nil
+        }
     }
 }

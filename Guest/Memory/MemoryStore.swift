@@ -31,6 +31,8 @@ public final class MemoryStore: @unchecked Sendable {
     public static let maxHistoryBytes = 32 << 20
 
     let lock = Mutex<Void>(())
+    /// Embeddings of recent queries; its own lock, as queries are embedded outside `lock`.
+    let queryCache = Mutex(MemoryQueryCache())
     let database: SQLiteDatabase
     var cipher: MemoryCipher
     let embedder: any MemoryEmbedder
@@ -208,8 +210,13 @@ public final class MemoryStore: @unchecked Sendable {
 
     /// Decrypts every vector into the index; memories still waiting for the current embedder get none.
     private func loadVectors() throws(MemoryError) {
+        try convertLegacyVectors()
         reembedCursor = try prepareReembedding()
         index.removeAll()
+        let counts = try sql { try database.query("SELECT namespace, count(*) FROM memories GROUP BY namespace") }
+        for row in counts {
+            index.reserve(namespace: row[0].stringValue ?? "", count: row[1].intValue ?? 0)
+        }
         let statement = try sql {
             try database.prepare(
                 "SELECT m.rowid, m.namespace, m.kind, m.created_at, m.tag_tokens, m.embedding, f.terms "
@@ -239,33 +246,96 @@ public final class MemoryStore: @unchecked Sendable {
         }
     }
 
+    /// Seals a vector as it is stored: its scale (F32, little-endian), then one int8 code per dimension (the
+    /// index's quantization, ``MemoryVectorIndex/quantize(_:)``).
     func sealVector(_ vector: [Float]) throws(MemoryError) -> [UInt8] {
+        let (codes, scale) = MemoryVectorIndex.quantize(vector)
         var bytes = [UInt8]()
-        bytes.reserveCapacity(vector.count * 4)
-        for value in vector {
-            let bits = value.bitPattern
-            bytes.append(UInt8(truncatingIfNeeded: bits))
-            bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
-            bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
-            bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
+        bytes.reserveCapacity(4 + codes.count)
+        let bits = scale.bitPattern
+        for shift in stride(from: 0, to: 32, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift)))
+        }
+        for code in codes {
+            bytes.append(UInt8(bitPattern: code))
         }
         return try cipher.seal(bytes)
     }
 
+    /// A stored vector: int8 codes with their scale, or the F32 values a store held before (`legacy`); zeros
+    /// when it has another embedder's size.
     func vectorFromSealed(_ sealed: [UInt8]) throws(MemoryError) -> [Float] {
+        try decodeVector(sealed).vector
+    }
+
+    func decodeVector(_ sealed: [UInt8]) throws(MemoryError) -> (vector: [Float], legacy: Bool) {
         let bytes = try cipher.open(sealed)
-        guard bytes.count == embedder.dimensions * 4 else {
-            return [Float](repeating: 0, count: embedder.dimensions)
-        }
-        var vector = [Float](repeating: 0, count: embedder.dimensions)
-        for index in 0..<embedder.dimensions {
-            let base = index * 4
-            let bits =
-                UInt32(bytes[base]) | UInt32(bytes[base + 1]) << 8 | UInt32(bytes[base + 2]) << 16
+        let dimensions = embedder.dimensions
+        func word(_ base: Int) -> UInt32 {
+            UInt32(bytes[base]) | UInt32(bytes[base + 1]) << 8 | UInt32(bytes[base + 2]) << 16
                 | UInt32(bytes[base + 3]) << 24
-            vector[index] = Float(bitPattern: bits)
         }
-        return vector
+        var vector = [Float](repeating: 0, count: dimensions)
+        if bytes.count == dimensions + 4 {
+            let scale = Float(bitPattern: word(0))
+            for index in 0..<dimensions {
+                vector[index] = Float(Int8(bitPattern: bytes[4 + index])) * scale
+            }
+            return (vector, false)
+        }
+        guard bytes.count == dimensions * 4 else {
+            return (vector, false)
+        }
+        for index in 0..<dimensions {
+            vector[index] = Float(bitPattern: word(index * 4))
+        }
+        return (vector, true)
+    }
+
+    /// Rows converted per transaction by ``convertLegacyVectors()``.
+    static let vectorConversionBatch = 1_000
+
+    /// Rewrites vectors stored as F32 (by stores before the int8 format) as int8 with their scale, a batch of
+    /// rows per transaction; then records `vector_format` = `int8` in `memory_meta` so later opens skip the
+    /// check. Each stored vector says its own format by its length, so a conversion killed half way is simply
+    /// resumed at the next open.
+    private func convertLegacyVectors() throws(MemoryError) {
+        let marker = try sql { try database.query("SELECT value FROM memory_meta WHERE name = 'vector_format'") }
+        guard marker.isEmpty else {
+            return
+        }
+        var cursor: Int64 = 0
+        var converted = 0
+        while true {
+            let rows = try sql {
+                try database.query(
+                    "SELECT rowid, embedding FROM memories WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                    [.integer(cursor), .integer(Int64(Self.vectorConversionBatch))])
+            }
+            try transaction { () throws(MemoryError) in
+                for row in rows {
+                    guard let rowID = row[0].int64Value, let sealed = row[1].blobValue else { continue }
+                    let (vector, legacy) = try decodeVector(sealed)
+                    guard legacy else { continue }
+                    try sql {
+                        try database.query(
+                            "UPDATE memories SET embedding = ? WHERE rowid = ?",
+                            [.blob(try sealVector(vector)), .integer(rowID)])
+                    }
+                    converted += 1
+                }
+                if rows.count < Self.vectorConversionBatch {
+                    try setMeta("vector_format", .text("int8"))
+                }
+            }
+            guard rows.count == Self.vectorConversionBatch, let last = rows.last?[0].int64Value else {
+                break
+            }
+            cursor = last
+        }
+        if converted > 0 {
+            logger.info("memory vectors converted to int8", metadata: ["memory.count": "\(converted)"])
+        }
     }
 
     static func tagTokenSet(_ text: String) -> Set<String> {
@@ -307,6 +377,12 @@ public final class MemoryStore: @unchecked Sendable {
     /// The BM25 list's weight in hybrid search (the vector list weighs 1); it depends on the embedder.
     public var embedderBM25Weight: Double {
         embedder.bm25Weight
+    }
+
+    /// Heap bytes of each part of the in-memory index (vectors, sign bits, row maps, filter entries, postings),
+    /// for measuring where the store's memory goes; the embedder's model is not included.
+    public var indexPartBytes: [(part: String, bytes: Int)] {
+        lock.withLock { _ in index.partBytes }
     }
 
     /// The embedding of `text` as the store computes it for a memory or a query (for measuring the embedder).

@@ -40,6 +40,8 @@ struct MemoryVectorIndex {
         var entries: [Entry] = []
         var scales: [Float] = []
         var columns: [[Int8]]
+        /// The sign of every dimension, one bit each, `signWords` words per vector one after the other.
+        var signs: [UInt64] = []
         var positions: [Int64: Int] = [:]
         /// Terms per memory (with repeats), and the distinct ones to find its postings again.
         var lengths: [Int32] = []
@@ -57,11 +59,17 @@ struct MemoryVectorIndex {
     /// Scores are accumulated in blocks this long, so a block stays in the first-level cache.
     static let blockLength = 4_096
 
+    /// Candidates the sign-bit pass hands to the int8 rescore of a dense query (see ``nearest(to:namespace:limit:candidates:filter:)``).
+    static let defaultCandidates = 800
+
     let dimensions: Int
+    /// 64-bit words of sign bits per vector.
+    let signWords: Int
     private(set) var partitions: [String: Partition] = [:]
 
     init(dimensions: Int) {
         self.dimensions = dimensions
+        self.signWords = (dimensions + 63) / 64
     }
 
     /// Memories held, over all namespaces.
@@ -69,13 +77,75 @@ struct MemoryVectorIndex {
         partitions.values.reduce(0) { $0 + $1.count }
     }
 
-    /// Bytes held by the quantized vectors and their scales (not counting the entries and the row map).
+    /// Bytes held by the quantized vectors, their scales and their sign bits (not counting the entries and the
+    /// row map).
     var vectorBytes: Int {
-        partitions.values.reduce(0) { $0 + $1.count * (dimensions + MemoryLayout<Float>.size) }
+        partitions.values.reduce(0) { $0 + $1.count * (dimensions + MemoryLayout<Float>.size + signWords * 8) }
+    }
+
+    /// Heap bytes of each part of the index over all namespaces (capacities, not counts; the allocator's own
+    /// headers not included): the measured answer to where the index's memory goes.
+    var partBytes: [(part: String, bytes: Int)] {
+        var parts: [(part: String, bytes: Int)] = [
+            ("vector codes (int8 columns)", 0), ("vector scales", 0), ("sign bits", 0), ("row ids", 0),
+            ("rowid → position map", 0), ("filter entries", 0), ("tag token sets", 0), ("term counts", 0),
+            ("distinct terms per memory", 0), ("postings", 0),
+        ]
+        let arrayHeader = 32
+        for partition in partitions.values {
+            parts[0].bytes += partition.columns.reduce(0) { $0 + $1.capacity + arrayHeader }
+            parts[1].bytes += partition.scales.capacity * 4
+            parts[2].bytes += partition.signs.capacity * 8
+            parts[3].bytes += partition.rowIDs.capacity * 8
+            parts[4].bytes += partition.positions.capacity * (8 + 8)
+            parts[5].bytes += partition.entries.capacity * MemoryLayout<Entry>.stride
+            for entry in partition.entries where !entry.tagTokens.isEmpty {
+                parts[6].bytes +=
+                    arrayHeader + entry.tagTokens.capacity * 16
+                    + entry.tagTokens.reduce(0) { $0 + ($1.utf8.count > 15 ? arrayHeader + $1.utf8.count : 0) }
+            }
+            parts[7].bytes += partition.lengths.capacity * 4
+            parts[8].bytes +=
+                partition.distinctTerms.capacity * 8
+                + partition.distinctTerms.reduce(0) { $0 + ($1.isEmpty ? 0 : arrayHeader + $1.capacity * 8) }
+            parts[9].bytes +=
+                partition.postings.capacity * (8 + 8)
+                + partition.postings.values.reduce(0) {
+                    $0 + arrayHeader + $1.capacity * MemoryLayout<Posting>.stride
+                }
+        }
+        return parts
+    }
+
+    /// The sign bits of a vector (bit `d % 64` of word `d / 64` set when dimension `d` is negative).
+    func signBits(_ vector: [Float]) -> [UInt64] {
+        var words = [UInt64](repeating: 0, count: signWords)
+        for (dimension, value) in vector.enumerated() where value < 0 {
+            words[dimension / 64] |= 1 << UInt64(dimension % 64)
+        }
+        return words
     }
 
     mutating func removeAll() {
         partitions = [:]
+    }
+
+    /// Sizes a namespace's arrays for `count` memories before a load appends them one at a time: grown by
+    /// doubling instead, the columns leave up to half their capacity unused and the freed smaller buffers stay in
+    /// the process's heap.
+    mutating func reserve(namespace: String, count: Int) {
+        var partition = partitions.removeValue(forKey: namespace) ?? Partition(dimensions: dimensions)
+        for dimension in 0..<dimensions {
+            partition.columns[dimension].reserveCapacity(count)
+        }
+        partition.signs.reserveCapacity(count * signWords)
+        partition.rowIDs.reserveCapacity(count)
+        partition.entries.reserveCapacity(count)
+        partition.scales.reserveCapacity(count)
+        partition.lengths.reserveCapacity(count)
+        partition.distinctTerms.reserveCapacity(count)
+        partition.positions.reserveCapacity(count)
+        partitions[namespace] = partition
     }
 
     /// The namespace and filter fields of a row, when the index holds it.
@@ -103,6 +173,7 @@ struct MemoryVectorIndex {
     mutating func upsert(rowID: Int64, namespace: String, entry: Entry, vector: [Float], terms: [UInt64]) {
         precondition(vector.count == dimensions, "vector length must match the index")
         let (codes, scale) = Self.quantize(vector)
+        let signs = signBits(vector)
         var partition = partitions.removeValue(forKey: namespace) ?? Partition(dimensions: dimensions)
         var counts: [UInt64: Int] = [:]
         for term in terms {
@@ -116,6 +187,9 @@ struct MemoryVectorIndex {
             for dimension in 0..<dimensions {
                 partition.columns[dimension][position] = codes[dimension]
             }
+            for word in 0..<signWords {
+                partition.signs[position * signWords + word] = signs[word]
+            }
             partition.lengths[position] = Int32(clamping: terms.count)
             partition.distinctTerms[position] = distinct
         } else {
@@ -126,6 +200,7 @@ struct MemoryVectorIndex {
             for dimension in 0..<dimensions {
                 partition.columns[dimension].append(codes[dimension])
             }
+            partition.signs.append(contentsOf: signs)
             partition.lengths.append(Int32(clamping: terms.count))
             partition.distinctTerms.append(distinct)
         }
@@ -156,6 +231,9 @@ struct MemoryVectorIndex {
             for dimension in 0..<dimensions {
                 partition.columns[dimension][position] = partition.columns[dimension][last]
             }
+            for word in 0..<signWords {
+                partition.signs[position * signWords + word] = partition.signs[last * signWords + word]
+            }
             partition.positions[movedRow] = position
         }
         partition.rowIDs.removeLast()
@@ -166,6 +244,7 @@ struct MemoryVectorIndex {
         for dimension in 0..<dimensions {
             partition.columns[dimension].removeLast()
         }
+        partition.signs.removeLast(signWords)
         partition.positions[rowID] = nil
     }
 
@@ -249,8 +328,14 @@ struct MemoryVectorIndex {
     }
 
     /// The `limit` most similar vectors (cosine, since all are unit length) passing `filter`, best first.
+    ///
+    /// A dense query (more than half of its dimensions set, as a model's are) over more than `candidates`
+    /// memories takes two passes: the Hamming distance between its sign bits and every memory's picks the
+    /// `candidates` closest memories passing `filter`, and only those are scored with their int8 codes.
+    /// Otherwise (a sparse query, a small namespace, `candidates` 0) every memory is scored with its int8 codes.
     func nearest(
-        to query: [Float], namespace: String, limit: Int, filter: (Entry) -> Bool
+        to query: [Float], namespace: String, limit: Int, candidates: Int = defaultCandidates,
+        filter: (Entry) -> Bool
     ) -> [(rowID: Int64, similarity: Float)] {
         guard let partition = partitions[namespace], limit > 0, query.count == dimensions else {
             return []
@@ -258,6 +343,11 @@ struct MemoryVectorIndex {
         let active = (0..<dimensions).filter { query[$0] != 0 }
         guard !active.isEmpty else {
             return []
+        }
+        if candidates > 0, active.count * 2 > dimensions, partition.count > max(candidates, limit) {
+            let chosen = closestSigns(
+                to: query, in: partition, count: max(candidates, limit), filter: filter)
+            return rescore(query, active: active, positions: chosen, in: partition, limit: limit)
         }
         var best: [(rowID: Int64, similarity: Float)] = []
         best.reserveCapacity(limit + 1)
@@ -301,6 +391,85 @@ struct MemoryVectorIndex {
             blockStart = blockEnd
         }
         return best
+    }
+}
+
+extension MemoryVectorIndex {
+    /// Positions of the `count` memories passing `filter` whose sign bits differ least from the query's (ties by
+    /// position): every distance is counted, then the positions are sorted by distance (a counting sort, the
+    /// distance being at most the dimension count) and taken closest first.
+    @_optimize(speed)
+    fileprivate func closestSigns(
+        to query: [Float], in partition: Partition, count: Int, filter: (Entry) -> Bool
+    ) -> [Int] {
+        let querySigns = signBits(query)
+        let total = partition.count
+        let words = signWords
+        var distances = [UInt16](repeating: 0, count: total)
+        // starts[d + 1] counts the distances d; summed up, starts[d] is where distance d begins in `order`.
+        var starts = [Int](repeating: 0, count: dimensions + 2)
+        partition.signs.withUnsafeBufferPointer { signs in
+            querySigns.withUnsafeBufferPointer { wanted in
+                distances.withUnsafeMutableBufferPointer { distances in
+                    starts.withUnsafeMutableBufferPointer { starts in
+                        for position in 0..<total {
+                            let base = position * words
+                            var distance = 0
+                            for word in 0..<words {
+                                distance += (signs[base + word] ^ wanted[word]).nonzeroBitCount
+                            }
+                            distances[position] = UInt16(distance)
+                            starts[distance + 1] += 1
+                        }
+                    }
+                }
+            }
+        }
+        for bucket in 1..<starts.count {
+            starts[bucket] += starts[bucket - 1]
+        }
+        var order = [Int32](repeating: 0, count: total)
+        for position in 0..<total {
+            let distance = Int(distances[position])
+            order[starts[distance]] = Int32(position)
+            starts[distance] += 1
+        }
+        var chosen: [Int] = []
+        chosen.reserveCapacity(count)
+        for position in order {
+            guard chosen.count < count else {
+                break
+            }
+            if filter(partition.entries[Int(position)]) {
+                chosen.append(Int(position))
+            }
+        }
+        return chosen
+    }
+
+    /// The `limit` best of `positions` by their int8 codes, as ``nearest(to:namespace:limit:candidates:filter:)``
+    /// scores every memory in a full scan (the same sums in the same order, so the same similarities).
+    @_optimize(speed)
+    fileprivate func rescore(
+        _ query: [Float], active: [Int], positions: [Int], in partition: Partition, limit: Int
+    ) -> [(rowID: Int64, similarity: Float)] {
+        let sorted = positions.sorted()
+        var sums = [Float](repeating: 0, count: sorted.count)
+        sums.withUnsafeMutableBufferPointer { sums in
+            sorted.withUnsafeBufferPointer { sorted in
+                for dimension in active {
+                    let weight = query[dimension]
+                    partition.columns[dimension].withUnsafeBufferPointer { column in
+                        for slot in 0..<sorted.count {
+                            sums[slot] += weight * Float(column[sorted[slot]])
+                        }
+                    }
+                }
+            }
+        }
+        var scored = sorted.indices.map { (position: sorted[$0], similarity: sums[$0] * partition.scales[sorted[$0]]) }
+        scored.sort { $0.similarity != $1.similarity ? $0.similarity > $1.similarity : $0.position < $1.position }
+        return scored.prefix(limit).map { (partition.rowIDs[$0.position], $0.similarity) }
     }
 }
 

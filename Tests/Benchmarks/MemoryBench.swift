@@ -27,15 +27,35 @@ struct MemoryBench: ParsableCommand {
     @Option(help: "Embeddings timed per text length.") var embeddings = 50
     @Option(help: "BM25 weights of hybrid fusion to score on both halves of the eval set (the vector list weighs 1).")
     var bm25Weights: [Double] = []
+    @Option(
+        help: ArgumentHelp(
+            "Sign-bit candidates rescored with int8 codes to compare with the shipped count (0: every memory "
+                + "scored with its int8 codes): search p50/p99 and agreement at each size, and recall@5 of the "
+                + "eval set added to the largest store."))
+    var candidateCounts: [Int] = []
+    @Option(
+        help: ArgumentHelp(
+            "Keep the store that grows to each size in this directory and reuse it when run again (filling "
+                + "100,000 memories with the transformer takes about 15 minutes)."))
+    var storeDirectory: String?
 
     func run() throws {
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("somnus-memory-bench-\(UUID())")
         defer { try? FileManager.default.removeItem(at: root) }
-        let clock = ContinuousClock()
         var generator = BenchRandom(seed: 7)
 
+        try measureSmallStores(root: root, logger: logger, generator: &generator)
+        try measureSearch(root: root, logger: logger, generator: &generator)
+        try measureRecall(root: root, logger: logger)
+        print(String(format: "memory peak RSS of the run: %.0f MiB", Self.residentMiB("VmHWM:")))
+    }
+
+    /// Model load, embedding times and insert rates, on stores released before the large one is filled (so
+    /// its RSS holds one model).
+    func measureSmallStores(root: URL, logger: Logger, generator: inout BenchRandom) throws {
+        let clock = ContinuousClock()
         // Opening a store: the model's load (tokenizer scan, table) and the schema; RSS before and after.
         let residentBefore = Self.residentMiB()
         let openStart = clock.now
@@ -86,9 +106,21 @@ struct MemoryBench: ParsableCommand {
         }
         let batchRate = Double(batch.count) / (clock.now - batchStart).seconds
         print(String(format: "memory insert, batched (1000 per transaction): %.0f memories/s", batchRate))
+    }
 
-        // Search latency at each size (the batch store grows to each size in turn).
-        var filled = batch.count
+    /// Search latency at each size (one store grows to each size in turn), the index's parts, and with
+    /// `--candidate-counts` the sign-bit pass against other candidate counts.
+    func measureSearch(root: URL, logger: Logger, generator: inout BenchRandom) throws {
+        let clock = ContinuousClock()
+        let openStart = clock.now
+        let batchStore = try MemoryStore(
+            dataDirectory: storeDirectory ?? root.appendingPathComponent("search").path,
+            modelDirectory: modelDirectory, namespaceCap: 1_000_000, logger: logger)
+        var filled = try batchStore.stats(namespace: "bench").total
+        print(
+            String(
+                format: "memory search store opened with %d memories: %.2f s, RSS %.0f MiB", filled,
+                (clock.now - openStart).seconds, Self.residentMiB()))
         for size in sizes.sorted() {
             let fillStart = clock.now
             let fillFrom = filled
@@ -114,6 +146,37 @@ struct MemoryBench: ParsableCommand {
                     times[mode, default: []].append((clock.now - start).milliseconds)
                 }
             }
+            for count in candidateCounts {
+                var countTimes: [Double] = []
+                var agreeing = 0
+                var compared = 0
+                for number in 0..<searches {
+                    let request = MemorySearchRequest(namespace: "bench", query: generator.query(number), limit: 5)
+                    let start = clock.now
+                    _ = try batchStore.search(request, mode: .hybrid, bm25Weight: nil, vectorCandidates: count)
+                    countTimes.append((clock.now - start).milliseconds)
+                    if number % 3 == 0 {
+                        let exact = try batchStore.search(request, mode: .vector, bm25Weight: nil, vectorCandidates: 0)
+                        let found = Set(
+                            try batchStore.search(request, mode: .vector, bm25Weight: nil, vectorCandidates: count)
+                                .hits.map(\.memory.id))
+                        agreeing += exact.hits.filter { found.contains($0.memory.id) }.count
+                        compared += exact.hits.count
+                    }
+                }
+                countTimes.sort()
+                print(
+                    String(
+                        format: "memory search at %d, %d candidates: p50 %.2f ms, p99 %.2f ms; vector top 5 "
+                            + "agreeing with the full int8 scan %.3f", size, count, percentile(countTimes, 0.5),
+                        percentile(countTimes, 0.99), Double(agreeing) / Double(max(1, compared))))
+            }
+            let parts = batchStore.indexPartBytes
+            print(
+                "memory index at \(size): "
+                    + parts.map { String(format: "%@ %.1f MiB", $0.part, Double($0.bytes) / 1_048_576) }
+                    .joined(separator: ", ")
+                    + String(format: "; total %.1f MiB", Double(parts.reduce(0) { $0 + $1.bytes }) / 1_048_576))
             let hybrid = (times[.hybrid] ?? []).sorted()
             let stats = try batchStore.stats(namespace: nil)
             print(
@@ -124,9 +187,43 @@ struct MemoryBench: ParsableCommand {
                     percentile((times[.bm25] ?? []).sorted(), 0.5), percentile((times[.vector] ?? []).sorted(), 0.5),
                     Double(stats.databaseBytes) / Double(stats.total), Self.residentMiB()))
         }
+        guard !candidateCounts.isEmpty else {
+            return
+        }
+        // The eval set among the largest store's memories: recall@5 of the vector list per candidate count.
+        let set = try JSONDecoder().decode(BenchEvalSet.self, from: Data(contentsOf: URL(fileURLWithPath: eval)))
+        var ids: [String: String] = [:]
+        for memory in set.memories {
+            let response = try batchStore.add(
+                MemoryCreateRequest(namespace: "bench", kind: memory.kind, content: memory.content))
+            ids[response.memory.id] = memory.id
+        }
+        let tuning = set.tuningHalf
+        for count in [nil] + candidateCounts.map(Optional.some) {
+            var found: [Bool] = []
+            for query in set.queries {
+                let request = MemorySearchRequest(namespace: "bench", query: query.query, limit: 5)
+                let response =
+                    try count.map {
+                        try batchStore.search(request, mode: .vector, bm25Weight: nil, vectorCandidates: $0)
+                    } ?? batchStore.search(request, mode: .vector)
+                found.append(response.hits.contains { query.relevant.contains(ids[$0.memory.id] ?? "") })
+            }
+            func recall(_ tuningHalf: Bool) -> Double {
+                let chosen = found.indices.filter { tuning[$0] == tuningHalf }
+                return Double(chosen.filter { found[$0] }.count) / Double(max(1, chosen.count))
+            }
+            print(
+                String(
+                    format: "memory recall@5 vector among %d memories, %@ candidates: tuning %.3f, held-out %.3f",
+                    try batchStore.stats(namespace: "bench").total, count.map(String.init) ?? "shipped",
+                    recall(true), recall(false)))
+        }
+    }
 
-        // Retrieval quality on the hand-written eval set, on its tuning half (queries whose SHA-1 ends in an even
-        // byte), its held-out half and all of it.
+    /// Retrieval quality on the hand-written eval set, on its tuning half (queries whose SHA-1 ends in an even
+    /// byte), its held-out half and all of it.
+    func measureRecall(root: URL, logger: Logger) throws {
         let set = try JSONDecoder().decode(BenchEvalSet.self, from: Data(contentsOf: URL(fileURLWithPath: eval)))
         let evalStore = try MemoryStore(
             dataDirectory: root.appendingPathComponent("eval").path, modelDirectory: modelDirectory, logger: logger)
@@ -136,11 +233,9 @@ struct MemoryBench: ParsableCommand {
                 MemoryCreateRequest(namespace: "eval", kind: memory.kind, content: memory.content))
             ids[response.memory.id] = memory.id
         }
-        let tuning = set.queries.map { query in
-            Insecure.SHA1.hash(data: Data(query.query.utf8)).reversed().first.map { $0 % 2 == 0 }
-        }
+        let tuning = set.tuningHalf
         let halves: [(name: String, includes: (Int) -> Bool)] = [
-            ("tuning half", { tuning[$0] == true }), ("held-out half", { tuning[$0] == false }),
+            ("tuning half", { tuning[$0] }), ("held-out half", { !tuning[$0] }),
             ("all queries", { _ in true }),
         ]
         /// The 1-based rank of the first relevant hit in the top 5 of each query, or `nil`.
@@ -189,7 +284,6 @@ struct MemoryBench: ParsableCommand {
                         evalStore.embedderName, half.name, count, overall, detail))
             }
         }
-        print(String(format: "memory peak RSS of the run: %.0f MiB", Self.residentMiB("VmHWM:")))
     }
 
     /// 62 common English words, each a single WordPiece token.
@@ -225,6 +319,11 @@ struct BenchEvalSet: Decodable {
 
     var memories: [Memory]
     var queries: [Query]
+
+    /// Whether each query is in the tuning half: its text's SHA-1 ends in an even byte.
+    var tuningHalf: [Bool] {
+        queries.map { Insecure.SHA1.hash(data: Data($0.query.utf8)).reversed().first.map { $0 % 2 == 0 } ?? false }
+    }
 }
 
 /// SplitMix64 with a word generator, so every run stores the same synthetic memories.

@@ -4,12 +4,13 @@ import Logging
 import Memory
 
 /// Test helper: writes memories into `<data-dir>` as fast as it can and prints `ack <n> <id>` after each commit,
-/// until killed. `MemoryDurabilityTests` kills it with SIGKILL at random moments.
+/// until killed. `MemoryDurabilityTests` kills it with SIGKILL at random moments. With `open` instead of a number it
+/// only opens the store (converting F32 vectors) and prints `opened`.
 @main
 struct MemoryCrashWriter {
     static func main() {
         let arguments = CommandLine.arguments
-        guard arguments.count >= 3, let start = Int(arguments[2]) else {
+        guard arguments.count >= 3, let start = arguments[2] == "open" ? 0 : Int(arguments[2]) else {
             FileHandle.standardError.write(Data("usage: MemoryCrashWriter <data-dir> <first-number>\n".utf8))
             exit(2)
         }
@@ -21,6 +22,10 @@ struct MemoryCrashWriter {
         } catch {
             FileHandle.standardError.write(Data("open failed: \(error)\n".utf8))
             exit(1)
+        }
+        if arguments[2] == "open" {
+            FileHandle.standardOutput.write(Data("opened\n".utf8))
+            exit(0)
         }
         var number = start
         while true {
