@@ -22,7 +22,7 @@ struct AgentInstallerTests {
         #expect(AgentInstaller.unitFileText == file)
         for line in [
             "Type=notify", "NotifyAccess=main", "ExecStart=/usr/local/bin/somnus-agent serve", "WatchdogSec=30",
-            "Restart=on-failure", "RestartSec=1", "OOMScoreAdjust=-500", "MemoryHigh=128M", "MemoryMin=16M",
+            "Restart=on-failure", "RestartSec=1", "OOMScoreAdjust=-500", "MemoryHigh=160M", "MemoryMin=16M",
             "Environment=MALLOC_ARENA_MAX=2",
         ] {
             #expect(file.split(separator: "\n").contains(Substring(line)), "\(line)")
