@@ -36,6 +36,7 @@ extension EndToEndTests {
                         "at what hour is data copied for safekeeping",
                     ])
                 #expect(paraphrase.stdout.contains("Backups run nightly"), "\(paraphrase.stdout) \(paraphrase.stderr)")
+                try memoryTimingsInGuest(vm: vm)
             } else {
                 print("e2e: no memory model in the image (its download failed); hashed embedder")
             }
@@ -127,5 +128,34 @@ extension EndToEndTests {
             let object = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
         else { return "" }
         return object["boot_id"] as? String ?? ""
+    }
+
+    /// Prints what a search (a new query: its embedding, then the search) and an add of a long memory (its embedding)
+    /// cost inside the TCG guest, through the agent's socket, against a liveness request through the same client.
+    func memoryTimingsInGuest(vm: String, count: Int = 10) throws {
+        let long =
+            "Deployment number N: the service is built in the pipeline, its image is pushed to the registry, the "
+            + "staging cluster pulls it, smoke tests run against the health endpoint, and after a manual approval "
+            + "the production rollout proceeds region by region with automatic rollback on failed checks."
+        let script = """
+            t0=$(date +%s%N); for i in $(seq \(count)); do somnus-agent request GET /v1/health/live >/dev/null; done
+            t1=$(date +%s%N); for i in $(seq \(count)); do somnus-agent request POST /v1/memories/search --data \
+            "{\\"namespace\\":\\"e2e-timing\\",\\"query\\":\\"when are the copies of my files made, take $i\\"}" >/dev/null; done
+            t2=$(date +%s%N); for i in $(seq \(count)); do somnus-agent request POST /v1/memories --data \
+            "{\\"namespace\\":\\"e2e-timing\\",\\"content\\":\\"\(long) Take $i.\\"}" >/dev/null; done
+            t3=$(date +%s%N); echo $t0 $t1 $t2 $t3
+            """
+        let timed = try somnus(["exec", vm, "--", "sh", "-c", script])
+        let marks = timed.stdout.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+        guard timed.status == 0, marks.count == 4 else {
+            Issue.record("timing the memory in the guest failed: \(timed.stdout) \(timed.stderr)")
+            return
+        }
+        let each = (1..<4).map { (marks[$0] - marks[$0 - 1]) / Double(count) / 1e6 }
+        print(
+            String(
+                format: "e2e: in the TCG guest, per request through the socket: liveness %.0f ms, search %.0f ms "
+                    + "(+%.0f), add of a 64-token memory %.0f ms (+%.0f)",
+                each[0], each[1], each[1] - each[0], each[2], each[2] - each[0]))
     }
 }
