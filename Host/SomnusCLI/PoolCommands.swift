@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import SSH
 import SupervisorCore
 
@@ -14,6 +15,12 @@ struct PoolCommand: AsyncParsableCommand {
             name, restores it and pushes the host's clock; `somnus daemon` refills the pool to its size.
             """,
         subcommands: [PoolFill.self, PoolStatusCommand.self, PoolDrain.self])
+
+    /// The pool of the state directory the options name.
+    static func pool(_ options: GlobalOptions, logger: Logger) async throws(SupervisorError) -> WarmPool {
+        let manager = try await options.manager(logger)
+        return WarmPool(manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
+    }
 }
 
 struct PoolFill: AsyncParsableCommand {
@@ -31,8 +38,8 @@ struct PoolFill: AsyncParsableCommand {
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
             let agent = try ImageBuilder.locateAgentBinary(agentBinary)
-            let manager = try await options.manager(logger)
-            let pool = WarmPool(manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
+            let pool = try await PoolCommand.pool(options, logger: logger)
+            let manager = pool.manager
             var settings = try pool.settings()
             settings.size = size ?? settings.size
             settings.profile = profile ?? settings.profile
@@ -54,10 +61,8 @@ struct PoolStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
-            let manager = try await options.manager(logger)
-            let pool = WarmPool(manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
-            let image = try? BaseImage.locate(manager.layout.baseImageDirectory).image.inputHash
-            try options.emit(PoolOutput(made: nil, status: try await pool.status(currentImage: image)))
+            let pool = try await PoolCommand.pool(options, logger: logger)
+            try options.emit(PoolOutput(made: nil, status: try await pool.status(currentImage: pool.builtImage())))
         }
     }
 
@@ -80,11 +85,10 @@ struct PoolDrain: AsyncParsableCommand {
 
     func run() async throws {
         try await options.run { logger throws(SupervisorError) in
-            let manager = try await options.manager(logger)
-            let pool = WarmPool(manager: manager, connector: try AgentConnector(manager: manager), logger: logger)
+            let pool = try await PoolCommand.pool(options, logger: logger)
             let removed = try await pool.drain { Output.note("pool: " + $0) }
-            let image = try? BaseImage.locate(manager.layout.baseImageDirectory).image.inputHash
-            try options.emit(PoolOutput(removed: removed, status: try await pool.status(currentImage: image)))
+            try options.emit(
+                PoolOutput(removed: removed, status: try await pool.status(currentImage: pool.builtImage())))
         }
     }
 }

@@ -43,9 +43,7 @@ public struct Reconciler: Service {
     /// - Returns: Every difference found.
     public func reconcile() async throws(SupervisorError) -> [ReconcileFinding] {
         let records = try manager.inventory.allVMs() + manager.inventory.poolVMs()
-        let domains = try await manager.libvirt("list domains") { connection in
-            try connection.listAllDomains().map { try $0.name() }
-        }
+        let domains = try await manager.domainNames()
         let known = Set(records.map(\.domain))
         let present = Set(domains)
         var findings = records.filter { !present.contains($0.domain) }.map {

@@ -299,6 +299,11 @@ public final class VMManager: Sendable {
             memoryMiB: VMStatus.configuredMemoryMiB(domainXML: configuration) ?? info.memoryKiB / 1024)
     }
 
+    /// The names of every domain libvirt has, Somnus's or not.
+    func domainNames() async throws(SupervisorError) -> [String] {
+        try await libvirt("list domains") { connection in try connection.listAllDomains().map { try $0.name() } }
+    }
+
     /// Whether libvirt runs the VM now.
     public func isRunning(name: String) async throws(SupervisorError) -> Bool {
         let domainName = try record(name).domain

@@ -123,6 +123,11 @@ public struct WarmPool: Sendable {
 
     // MARK: Status
 
+    /// The input hash of the newest base image built in the state directory, or `nil` when none is.
+    public func builtImage() -> String? {
+        try? BaseImage.locate(manager.layout.baseImageDirectory).image.inputHash
+    }
+
     /// The pool as it is now.
     /// - Parameter currentImage: The current base image's input hash (`nil` when none is built).
     public func status(currentImage: String?) async throws(SupervisorError) -> PoolStatus {
@@ -275,10 +280,7 @@ public struct WarmPool: Sendable {
             removed.append(record.name)
         }
         let known = Set(try manager.inventory.poolVMs().map(\.domain))
-        let domains = try await manager.libvirt("list domains") { connection in
-            try connection.listAllDomains().map { try $0.name() }
-        }
-        for domain in domains
+        for domain in try await manager.domainNames()
         where domain.hasPrefix(VMRecord.poolPrefix) && !known.contains(domain)
             && FileManager.default.fileExists(atPath: manager.layout.vmDirectory(domain))
         {
@@ -324,8 +326,7 @@ public struct PoolKeeper: Service {
     @discardableResult
     public func refill() async throws(SupervisorError) -> [String] {
         guard try pool.settings().size > 0 else { return [] }
-        let layout = pool.manager.layout
-        guard let image = try? BaseImage.locate(layout.baseImageDirectory).image.inputHash else { return [] }
+        guard let image = pool.builtImage() else { return [] }
         let made = try await pool.fill(image: image, agentBinary: agentBinary, wait: false) { line in
             pool.logger.info("pool fill", metadata: ["step": "\(line)"])
         }

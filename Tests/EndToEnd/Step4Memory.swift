@@ -132,7 +132,7 @@ extension EndToEndTests {
 
     /// Prints what a search (a new query: its embedding, then the search) and an add of a long memory (its embedding)
     /// cost inside the TCG guest, through the agent's socket, against a liveness request through the same client.
-    func memoryTimingsInGuest(vm: String, count: Int = 10) throws {
+    func memoryTimingsInGuest(vm: String, count: Int = 5) throws {
         let long =
             "Deployment number N: the service is built in the pipeline, its image is pushed to the registry, the "
             + "staging cluster pulls it, smoke tests run against the health endpoint, and after a manual approval "
