@@ -52,7 +52,6 @@ let package = Package(
     ],
     targets: [
         // MARK: Shared
-        .target(name: "Checksum", path: "Shared/Checksum", exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(
             name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI",
             exclude: ["README.md", "openapi.yaml", "openapi-generator-config.yaml", "generate.sh", "Generator"],
@@ -101,7 +100,7 @@ let package = Package(
             providers: [.apt(["libssh2-1-dev"])]
         ),
         .target(
-            name: "SSH", dependencies: ["CSSH2", "Checksum"], path: "Host/SSH", exclude: ["README.md"],
+            name: "SSH", dependencies: ["CSSH2", crypto], path: "Host/SSH", exclude: ["README.md"],
             swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CCurl",
@@ -121,7 +120,7 @@ let package = Package(
             name: "SupervisorCore",
             dependencies: [
                 "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
-                "Packs", "Checksum", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime,
+                "Packs", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime,
             ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
@@ -165,7 +164,7 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "AgentAPI", "Checksum", "SQLite", "Systemd", "LogClassifier", "Memory", logging, serviceLifecycle,
+                "AgentAPI", "SQLite", "Systemd", "LogClassifier", "Memory", logging, serviceLifecycle,
                 unixSignals,
                 hummingbird, hummingbirdTLS, nioSSL, crypto, httpTypes, nioCore,
                 nioPosix, "Packs",
@@ -221,8 +220,6 @@ let package = Package(
         .testTarget(
             name: "PacksTests", dependencies: ["Packs"], path: "Tests/PacksTests", exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "ChecksumTests", dependencies: ["Checksum"], path: "Tests/ChecksumTests",
-                    swiftSettings: swiftSettings),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], path: "Tests/SQLiteTests",
                     swiftSettings: swiftSettings),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], path: "Tests/LibvirtTests",

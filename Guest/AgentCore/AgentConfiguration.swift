@@ -260,7 +260,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     /// The JSON text of this configuration, in the file's format.
     public func jsonText() -> String {
-        let seconds = Double(monitorInterval.components.seconds) + Double(monitorInterval.components.attoseconds) / 1e18
+        let seconds = monitorInterval / .seconds(1)
         let file = ConfigurationFile(
             listen: listen.description,
             tokenFile: tokenFile,

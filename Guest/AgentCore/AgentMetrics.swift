@@ -80,7 +80,7 @@ struct MetricsController {
     /// The Prometheus text exposition of the agent's metrics.
     static func render(_ state: AgentState) -> String {
         let uptime = ContinuousClock.now - state.startedAt
-        let seconds = Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+        let seconds = uptime / .seconds(1)
         var lines = [
             "# HELP somnus_agent_uptime_seconds Seconds since the agent started.",
             "# TYPE somnus_agent_uptime_seconds gauge",

@@ -1,5 +1,5 @@
 import AgentAPI
-import Checksum
+import Crypto
 import FoundationEssentials
 import LogClassifier
 import Synchronization
@@ -115,33 +115,27 @@ final class AgentState: Sendable {
         latestStats.withLock { $0 = stats }
     }
 
-    /// Hex sha256 of `/proc/self/exe`, computed once (by coreutils' `sha256sum`, else in Swift). Blocking: call
-    /// it on a thread pool.
+    /// Hex sha256 of `/proc/self/exe`, computed once, read in 1 MiB chunks. Blocking: call it on a thread pool.
     func binarySHA256() -> String {
         if let known = cachedSHA256.withLock({ $0 }) { return known }
-        let executable = "/proc/\(getpid())/exe"
-        if let output = try? ChildProcess.run(["sha256sum", executable], timeout: .seconds(60)),
-            output.termination == .exited(0)
-        {
-            let hex = String(output.stdout.prefix(64))
-            if hex.count == 64, hex.allSatisfy(\.isHexDigit) {
-                cachedSHA256.withLock { $0 = hex }
-                return hex
-            }
-        }
-        var digest = SHA256Digest()
+        var hasher = SHA256()
         let descriptor = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
         if descriptor >= 0 {
             defer { close(descriptor) }
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
             while true {
                 let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
                 if count < 0, errno == EINTR { continue }
                 guard count > 0 else { break }
-                digest.update(chunk[..<count])
+                chunk.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             }
         }
-        let hex = digest.hexDigest()
+        let digits = Array("0123456789abcdef")
+        var hex = ""
+        for byte in hasher.finalize() {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0xf)])
+        }
         cachedSHA256.withLock { $0 = hex }
         return hex
     }

@@ -42,7 +42,7 @@ struct HealthController {
             agentVersion: AgentProtocol.somnusVersion,
             protocolVersion: AgentProtocol.protocolVersion,
             binarySHA256: sha256,
-            uptimeSeconds: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18,
+            uptimeSeconds: uptime / .seconds(1),
             bootID: bootID,
             hostname: ProcessInfo.processInfo.hostName,
             features: state.features

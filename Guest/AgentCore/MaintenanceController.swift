@@ -71,8 +71,7 @@ struct MaintenanceController {
         let guest = Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec)
         let drift = Double(guest - body.unixNanoseconds) / 1_000_000
         let threshold = state.maintenance.clockDriftThreshold
-        let thresholdMilliseconds =
-            Double(threshold.components.seconds) * 1000 + Double(threshold.components.attoseconds) / 1e15
+        let thresholdMilliseconds = threshold / .milliseconds(1)
         guard abs(drift) > thresholdMilliseconds else {
             return TimeSyncResponse(driftMilliseconds: drift, corrected: false)
         }

@@ -1,4 +1,4 @@
-import Checksum
+import Crypto
 import Foundation
 
 /// OpenSSH-style key fingerprints: `SHA256:` followed by the unpadded base64 of the SHA-256 digest of
@@ -9,7 +9,7 @@ public enum SSHFingerprint {
     /// - Parameter keyBlob: The key blob.
     /// - Returns: The fingerprint, for example `SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s`.
     public static func sha256(keyBlob: [UInt8]) -> String {
-        let encoded = Data(SHA256Digest.hash(keyBlob)).base64EncodedString()
+        let encoded = Data(SHA256.hash(data: keyBlob)).base64EncodedString()
         return "SHA256:" + encoded.replacingOccurrences(of: "=", with: "")
     }
 

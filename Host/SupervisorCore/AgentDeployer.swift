@@ -178,11 +178,13 @@ public struct AgentDeployer: Sendable {
 
     /// The hex sha256 of a local file.
     public static func sha256(of path: String) async throws(SupervisorError) -> String {
-        let output = try await HostCommand.run("sha256sum", [path])
-        guard let digest = output.split(separator: " ").first, digest.count == 64 else {
-            throw SupervisorError(.hostCommand, "cannot read the sha256 of \(path): \(output)")
+        try await BlockingExecutor.run { () throws(SupervisorError) in
+            do {
+                return try FileSHA256.hex(ofFile: path)
+            } catch {
+                throw SupervisorError(.hostCommand, "cannot read the sha256 of \(path)", cause: error)
+            }
         }
-        return String(digest)
     }
 
     /// Deploys the agent unless the one running already is the binary at hand.

@@ -1,4 +1,4 @@
-import Checksum
+import Crypto
 import Foundation
 public import Logging
 public import Packs
@@ -85,7 +85,7 @@ public struct PackCache: Sendable {
         {
             try rebuildWheelIndex()
         }
-        report.seconds = (clock.now - start).packCacheSeconds
+        report.seconds = (clock.now - start) / .seconds(1)
         return report
     }
 
@@ -216,15 +216,11 @@ public struct PackCache: Sendable {
 
     /// The hex SHA-256 of a file.
     func sha256(ofFile path: String) throws(SupervisorError) -> String {
-        let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
+            return try FileSHA256.hex(ofFile: path)
         } catch {
             throw SupervisorError(.packFetch, "cannot read \(path)", cause: error)
         }
-        var digest = SHA256Digest()
-        digest.update(data)
-        return digest.hexDigest()
     }
 
     /// Rewrites `apt/Packages` (with `dpkg-scanpackages`) and `apt/Release` from the `.deb` files present, then
@@ -241,15 +237,13 @@ public struct PackCache: Sendable {
             throw SupervisorError(.packFetch, "cannot index the apt cache \(aptDirectory)", cause: error)
         }
         let packagesData = Data(packages.utf8)
-        var digest = SHA256Digest()
-        digest.update(packagesData)
         let release = """
             Origin: somnus
             Label: somnus pack cache
             Suite: ./
             Date: \(PackCache.rfc2822(Date()))
             SHA256:
-             \(digest.hexDigest()) \(packagesData.count) Packages
+             \(FileSHA256.hex(SHA256.hash(data: packagesData))) \(packagesData.count) Packages
 
             """
         try write(packagesData, to: aptDirectory + "/Packages")
@@ -407,10 +401,4 @@ extension SupervisorError.Code {
     public static let packFetch = SupervisorError.Code("pack_fetch")
     /// A pack's install or verification failed in the guest.
     public static let packInstall = SupervisorError.Code("pack_install")
-}
-
-extension Duration {
-    var packCacheSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
 }

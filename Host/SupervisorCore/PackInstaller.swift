@@ -137,12 +137,12 @@ public struct PackInstaller: Sendable {
                 result.snapshot = snapshot.name
                 result.quiesced = snapshot.quiesced
             } catch {
-                result.phases.snapshot = (clock.now - start).packCacheSeconds
+                result.phases.snapshot = (clock.now - start) / .seconds(1)
                 result.error = "cannot snapshot '\(vm)' before pack \(pack.name): \(error)"
                 record(vm: vm, kind: "pack_failed", "pack \(pack.name) \(pack.version): \(result.error ?? "")")
                 return result
             }
-            result.phases.snapshot = (clock.now - start).packCacheSeconds
+            result.phases.snapshot = (clock.now - start) / .seconds(1)
         }
 
         // Install and verify through the agent.
@@ -173,7 +173,7 @@ public struct PackInstaller: Sendable {
         } catch {
             result.error = failure + "; rollback to \(snapshot) failed: \(error)"
         }
-        result.phases.revert = (clock.now - start).packCacheSeconds
+        result.phases.revert = (clock.now - start) / .seconds(1)
         record(
             vm: vm, kind: "pack_failed",
             "pack \(pack.name) \(pack.version) failed, "
@@ -192,8 +192,8 @@ public struct PackInstaller: Sendable {
         var verifyStart: ContinuousClock.Instant?
         defer {
             let end = clock.now
-            result.phases.install = ((verifyStart ?? end) - start).packCacheSeconds
-            if let verifyStart { result.phases.verify = (end - verifyStart).packCacheSeconds }
+            result.phases.install = ((verifyStart ?? end) - start) / .seconds(1)
+            if let verifyStart { result.phases.verify = (end - verifyStart) / .seconds(1) }
         }
         let id: String
         do {

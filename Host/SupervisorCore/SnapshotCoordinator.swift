@@ -120,11 +120,11 @@ public struct SnapshotCoordinator: Sendable {
         let started = clock.now
         progress("reverting \(vm) to \(name)")
         try await manager.revertSnapshot(vm: vm, name: name)
-        let revertSeconds = (clock.now - started).inSeconds
+        let revertSeconds = (clock.now - started) / .seconds(1)
         var report = SnapshotRevertReport(vm: vm, snapshot: name, revertSeconds: revertSeconds)
         let record = try manager.record(vm)
         guard let shared = clientFactory(record), try await manager.isRunning(name: vm) else {
-            report.totalSeconds = (clock.now - started).inSeconds
+            report.totalSeconds = (clock.now - started) / .seconds(1)
             return report
         }
         let client = try shared.withNewConnections()
@@ -134,7 +134,7 @@ public struct SnapshotCoordinator: Sendable {
         report.driftMilliseconds = outcome.driftMilliseconds
         report.timeCorrected = outcome.timeCorrected
         report.agentReady = true
-        report.totalSeconds = (clock.now - started).inSeconds
+        report.totalSeconds = (clock.now - started) / .seconds(1)
         manager.logger.info(
             "snapshot reverted and agent ready",
             metadata: [
@@ -186,12 +186,5 @@ public struct SnapshotRevertReport: Codable, Sendable, Equatable {
         case timeCorrected = "time_corrected"
         case agentReady = "agent_ready"
         case totalSeconds = "total_seconds"
-    }
-}
-
-extension Duration {
-    /// The duration in seconds as a `Double`.
-    var inSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

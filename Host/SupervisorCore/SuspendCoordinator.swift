@@ -40,7 +40,7 @@ public struct SuspendCoordinator: Sendable {
         let started = clock.now
         progress("saving the memory of \(vm)")
         try await manager.suspend(name: vm)
-        return SuspendReport(vm: vm, suspendSeconds: (clock.now - started).inSeconds)
+        return SuspendReport(vm: vm, suspendSeconds: (clock.now - started) / .seconds(1))
     }
 
     /// Resumes a suspended VM from its managed save file, pushes the host's time to the guest and waits until
@@ -62,7 +62,7 @@ public struct SuspendCoordinator: Sendable {
         let started = clock.now
         progress("restoring the memory of \(vm)")
         try await manager.start(name: vm)
-        var report = ResumeReport(vm: vm, restoreSeconds: (clock.now - started).inSeconds)
+        var report = ResumeReport(vm: vm, restoreSeconds: (clock.now - started) / .seconds(1))
         let record = try manager.record(vm)
         if let shared = clientFactory(record) {
             let outcome = try await shared.withNewConnections().settleAfterRestore(
@@ -71,7 +71,7 @@ public struct SuspendCoordinator: Sendable {
             report.timeCorrected = outcome.timeCorrected
             report.agentReady = true
         }
-        report.totalSeconds = (clock.now - started).inSeconds
+        report.totalSeconds = (clock.now - started) / .seconds(1)
         manager.logger.info(
             "vm resumed",
             metadata: [

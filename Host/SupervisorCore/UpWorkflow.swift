@@ -150,7 +150,7 @@ public struct UpWorkflow: Sendable {
         let state = try await manager.status(name: name).state
         return UpSummary(
             name: name, state: state, address: address, agentVersion: outcome.status.agentVersion,
-            health: health.summary, bootToReadySeconds: elapsed.inSeconds, isHealthy: health.state == .healthy,
+            health: health.summary, bootToReadySeconds: elapsed / .seconds(1), isHealthy: health.state == .healthy,
             fromPool: pooled != nil)
     }
 

@@ -72,7 +72,7 @@ struct ClassifyBench: AsyncParsableCommand {
             }
         }
         let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed / .seconds(1)
         let cpu = cpuSeconds() - cpuStart
         let peak = Self.memory("VmHWM")
         print(

@@ -134,7 +134,7 @@ struct ErrorFixBench: AsyncParsableCommand {
         for index in 0..<count {
             let start = clock.now
             try await work(index)
-            times.append((clock.now - start).milliseconds)
+            times.append((clock.now - start) / .milliseconds(1))
         }
         return times.sorted()
     }

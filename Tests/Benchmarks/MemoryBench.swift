@@ -64,7 +64,7 @@ struct MemoryBench: ParsableCommand {
         print(
             String(
                 format: "memory open (%@): %.3f s, RSS %.1f → %.1f MiB (peak %.1f MiB)", single.embedderName,
-                (clock.now - openStart).seconds, residentBefore, Self.residentMiB(), Self.residentMiB("VmHWM:")))
+                (clock.now - openStart) / .seconds(1), residentBefore, Self.residentMiB(), Self.residentMiB("VmHWM:")))
 
         // One embedding of a 16-token query and of a 64-token memory ([CLS] and [SEP] included with the
         // transformer's WordPiece vocabulary: every word is one piece).
@@ -75,7 +75,7 @@ struct MemoryBench: ParsableCommand {
             for _ in 0..<embeddings {
                 let start = clock.now
                 _ = single.embed(text)
-                times.append((clock.now - start).milliseconds)
+                times.append((clock.now - start) / .milliseconds(1))
             }
             times.sort()
             print(
@@ -90,7 +90,7 @@ struct MemoryBench: ParsableCommand {
             _ = try single.add(
                 MemoryCreateRequest(namespace: "bench", content: generator.sentence(number), tags: ["t\(number % 7)"]))
         }
-        let singleRate = Double(singles) / (clock.now - singleStart).seconds
+        let singleRate = Double(singles) / ((clock.now - singleStart) / .seconds(1))
         print(
             String(
                 format: "memory insert, single (%@): %.0f memories/s (%d)", single.embedderName, singleRate, singles))
@@ -104,7 +104,7 @@ struct MemoryBench: ParsableCommand {
         for chunk in stride(from: 0, to: batch.count, by: 1_000) {
             _ = try batchStore.importRecords(Array(batch[chunk..<min(chunk + 1_000, batch.count)]))
         }
-        let batchRate = Double(batch.count) / (clock.now - batchStart).seconds
+        let batchRate = Double(batch.count) / ((clock.now - batchStart) / .seconds(1))
         print(String(format: "memory insert, batched (1000 per transaction): %.0f memories/s", batchRate))
     }
 
@@ -133,7 +133,7 @@ struct MemoryBench: ParsableCommand {
                 print(
                     String(
                         format: "memory fill %d → %d (batches of 5,000): %.1f s", fillFrom, filled,
-                        (clock.now - fillStart).seconds))
+                        (clock.now - fillStart) / .seconds(1)))
             }
             var times: [MemorySearchMode: [Double]] = [:]
             for number in 0..<searches {
@@ -143,7 +143,7 @@ struct MemoryBench: ParsableCommand {
                     let start = clock.now
                     _ = try batchStore.search(
                         MemorySearchRequest(namespace: "bench", query: query, limit: 5), mode: mode)
-                    times[mode, default: []].append((clock.now - start).milliseconds)
+                    times[mode, default: []].append((clock.now - start) / .milliseconds(1))
                 }
             }
             for count in candidateCounts {
@@ -377,8 +377,4 @@ struct BenchRandom {
             tags: [],
             createdAt: now, updatedAt: now, contentHash: "")
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -25,10 +25,6 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     return sorted[index]
 }
 
-extension Duration {
-    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
-}
-
 /// Runs real agent servers in-process on 127.0.0.1:0 and hands back their TCP ports.
 struct AgentFleet {
     let directory: URL
@@ -123,7 +119,7 @@ struct PollSweep: AsyncParsableCommand {
                     }
                     return await probes.reduce(into: [AgentHealth]()) { $0.append($1) }
                 }
-                let elapsed = (clock.now - start).milliseconds
+                let elapsed = (clock.now - start) / .milliseconds(1)
                 times.append(elapsed)
                 let healthy = results.filter { $0.state == .healthy || $0.state == .degraded }.count
                 let timedOut = results.filter { $0.reason == .timeout }.count
@@ -183,7 +179,8 @@ struct AgentProcess {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).contains("READY=1") { break }
         }
-        return AgentProcess(process: process, port: probe.port, readyMilliseconds: (clock.now - start).milliseconds)
+        return AgentProcess(
+            process: process, port: probe.port, readyMilliseconds: (clock.now - start) / .milliseconds(1))
     }
 
     func stop() {
@@ -258,7 +255,7 @@ struct AgentLatency: AsyncParsableCommand {
                     try? await Task.sleep(until: start + interval * index, clock: clock)
                     let sent = clock.now
                     _ = try? await curl.perform(request)
-                    return (clock.now - sent).milliseconds
+                    return (clock.now - sent) / .milliseconds(1)
                 }
             }
             return await calls.reduce(into: [Double]()) { $0.append($1) }.sorted()
@@ -295,7 +292,7 @@ enum KeepAliveClient {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         for index in 0..<requests {
             let due = start + interval * index
-            if due > clock.now { Thread.sleep(forTimeInterval: Double((due - clock.now).milliseconds) / 1000) }
+            if due > clock.now { Thread.sleep(forTimeInterval: (due - clock.now) / .seconds(1)) }
             let sent = clock.now
             guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else {
                 throw ExitCode(1)
@@ -306,7 +303,7 @@ enum KeepAliveClient {
                 guard count > 0 else { throw ExitCode(1) }
                 received += buffer[0..<count]
             }
-            latencies.append((clock.now - sent).milliseconds)
+            latencies.append((clock.now - sent) / .milliseconds(1))
         }
         return latencies.sorted()
     }
@@ -402,7 +399,7 @@ struct CreateDefined: AsyncParsableCommand {
             let clock = ContinuousClock()
             let start = clock.now
             _ = try await manager.create(name: "bench-\(index)")
-            times.append((clock.now - start).milliseconds)
+            times.append((clock.now - start) / .milliseconds(1))
         }
         times.sort()
         print(
@@ -431,7 +428,7 @@ struct CLIStart: AsyncParsableCommand {
             let start = clock.now
             try process.run()
             process.waitUntilExit()
-            times.append((clock.now - start).milliseconds)
+            times.append((clock.now - start) / .milliseconds(1))
         }
         times.sort()
         print(

@@ -64,7 +64,7 @@ struct TailerBench: AsyncParsableCommand {
         let cpu =
             Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed / .seconds(1)
         let lost = seen.lazy.filter { !$0 }.count
         let rotations =
             (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter {
@@ -118,7 +118,7 @@ struct TailerBench: AsyncParsableCommand {
             if megabytesPerSecond > 0 {
                 let due = start + .seconds(Double(total) / (megabytesPerSecond * 1e6))
                 if clock.now < due {
-                    Thread.sleep(forTimeInterval: Double((due - clock.now).components.attoseconds) / 1e18)
+                    Thread.sleep(forTimeInterval: (due - clock.now) / .seconds(1))
                 }
             }
             if written >= rotateBytes {
