@@ -120,7 +120,7 @@ struct MemoryBench: ParsableCommand {
         print(
             String(
                 format: "memory search store opened with %d memories: %.2f s, RSS %.0f MiB", filled,
-                (clock.now - openStart).seconds, Self.residentMiB()))
+                (clock.now - openStart) / .seconds(1), Self.residentMiB()))
         for size in sizes.sorted() {
             let fillStart = clock.now
             let fillFrom = filled
@@ -154,7 +154,7 @@ struct MemoryBench: ParsableCommand {
                     let request = MemorySearchRequest(namespace: "bench", query: generator.query(number), limit: 5)
                     let start = clock.now
                     _ = try batchStore.search(request, mode: .hybrid, bm25Weight: nil, vectorCandidates: count)
-                    countTimes.append((clock.now - start).milliseconds)
+                    countTimes.append((clock.now - start) / .milliseconds(1))
                     if number % 3 == 0 {
                         let exact = try batchStore.search(request, mode: .vector, bm25Weight: nil, vectorCandidates: 0)
                         let found = Set(
