@@ -183,7 +183,7 @@ let package = Package(
                 nioCore, nioPosix,
             ],
             path: "Guest/SomnusAgent",
-            exclude: ["somnus-agent.service", "steady-functions.order"],
+            exclude: ["steady-functions.order"],
             swiftSettings: swiftSettings,
             // `-static-stdlib` links with `--export-dynamic`, which exports every symbol of every module and so keeps
             // all of them alive through `--gc-sections`; the agent needs no dynamic symbols of its own (3 MB less).

@@ -220,8 +220,9 @@ tar -C "${IMAGES_DIR}/rootfs" --owner=0 --group=0 --mode='u+rwX,go+rX,go-w' -cf 
 while read -r unit; do
     ln -sfn /dev/null "${rootfs}/etc/systemd/system/${unit}"
 done < <(grep -Ev '^[[:space:]]*(#|$)' "${IMAGES_DIR}/masked-units.txt" | tr -d ' \t')
+# The agent's unit (from rootfs/) starts as soon as a deploy has put its binary in place.
 run_logged "${work}/systemctl.log" "enable units" \
-    systemctl --root="${rootfs}" enable systemd-networkd.service somnus-ssh-host-keys.service
+    systemctl --root="${rootfs}" enable systemd-networkd.service somnus-ssh-host-keys.service somnus-agent.service
 # Headless: boot to multi-user.target. The serial console is the only console; make sure its getty runs
 # (the masked getty@.service does not cover serial-getty@.service).
 ln -sfn /lib/systemd/system/multi-user.target "${rootfs}/etc/systemd/system/default.target"

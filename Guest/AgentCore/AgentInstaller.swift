@@ -3,12 +3,14 @@ import FoundationEssentials
 /// Installs the agent as a systemd service: creates the unix socket's system group when missing, writes the unit
 /// and, when absent, the configuration file, then reloads systemd and (re)starts the service.
 public struct AgentInstaller: Sendable {
-    /// The unit file, kept identical to `Guest/SomnusAgent/somnus-agent.service` in the repository (a test
-    /// checks it).
+    /// The unit file, kept identical to `Images/rootfs/etc/systemd/system/somnus-agent.service`, the one the guest
+    /// image ships (a test checks it).
     public static let unitFileText = """
         [Unit]
         Description=Somnus guest agent
-        After=network.target
+        # The guest image ships this unit enabled; it starts once a deploy has put the binary in place. It listens
+        # on every address, so it starts without waiting for the network.
+        ConditionFileIsExecutable=/usr/local/bin/somnus-agent
 
         [Service]
         Type=notify
@@ -78,8 +80,14 @@ public struct AgentInstaller: Sendable {
         self.groupadd = groupadd
     }
 
-    /// Creates the socket's group when missing (`groupadd --system`), writes the unit, writes the configuration
-    /// when the file does not exist yet, reloads systemd, enables and restarts the service.
+    /// Where `systemctl enable` links the unit: `multi-user.target.wants` beside it.
+    var wantsLinkPath: String {
+        unitPath.parentDirectory + "/multi-user.target.wants/somnus-agent.service"
+    }
+
+    /// Creates the socket's group when missing (`groupadd --system`), writes the unit when it differs, writes the
+    /// configuration when the file does not exist yet, reloads systemd when the unit changed, enables the service
+    /// when it is not, and restarts it.
     /// - Parameter configuration: The configuration to write when none exists (with ``defaultLogFiles`` when it
     ///   names no log files).
     /// - Returns: Whether the configuration file was written.
@@ -90,7 +98,10 @@ public struct AgentInstaller: Sendable {
         if let groupadd, AgentServer.groupID(named: socketGroup) == nil {
             try run([groupadd, "--system", socketGroup])
         }
-        try write(Self.unitFileText, to: unitPath, mode: 0o644)
+        let unitChanged = (try? String(contentsOfFile: unitPath, encoding: .utf8)) != Self.unitFileText
+        if unitChanged {
+            try write(Self.unitFileText, to: unitPath, mode: 0o644)
+        }
         var wroteConfiguration = false
         if !FileManager.default.fileExists(atPath: configurationPath) {
             var written = configuration
@@ -99,8 +110,14 @@ public struct AgentInstaller: Sendable {
             wroteConfiguration = true
         }
         if let systemctl {
-            try run([systemctl, "daemon-reload"])
-            try run([systemctl, "enable", "somnus-agent.service"])
+            // A reload costs seconds in a VM under TCG: only when the unit changed (the guest image ships it,
+            // enabled), and `enable` without the reload it would do on its own.
+            if unitChanged {
+                try run([systemctl, "daemon-reload"])
+            }
+            if !FileManager.default.fileExists(atPath: wantsLinkPath) {
+                try run([systemctl, "--no-reload", "enable", "somnus-agent.service"])
+            }
             try run([systemctl, "restart", "somnus-agent.service"])
         }
         return wroteConfiguration

@@ -29,10 +29,53 @@ extension SSHSession {
         try await Self.offload { () throws(SSHError) -> SSHCommandResult in try self.run(command, timeout: timeout) }
     }
 
+    /// Runs a command with a local file as its standard input, sent over the same `exec` channel as the command and
+    /// followed by end of file, while the command's output is collected as by ``run(_:timeout:)``. Once the command
+    /// closes its output, the part of the file it did not read is not sent.
+    /// - Parameters:
+    ///   - command: The command line, interpreted by the remote user's shell.
+    ///   - inputPath: The local file whose bytes become the command's standard input.
+    ///   - timeout: The deadline for the whole exchange, sending the file included.
+    /// - Returns: The command's result.
+    /// - Throws: `SSHError` with kind `.localFile(errno:)` when the file cannot be read, otherwise as
+    ///   ``run(_:timeout:)``.
+    public func run(_ command: String, inputPath: String, timeout: Duration = .seconds(60)) throws(SSHError)
+        -> SSHCommandResult
+    {
+        let descriptor = open(inputPath, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let number = errno
+            throw SSHError(
+                kind: .localFile(errno: number),
+                message: "cannot open \(inputPath): \(String(cString: strerror(number)))", function: "open")
+        }
+        defer { Glibc.close(descriptor) }
+        let input = StandardInput(descriptor: descriptor, path: inputPath)
+        return try withHandle(function: "SSHSession.run") { (session, socket) throws(SSHError) -> SSHCommandResult in
+            try Self.runLocked(session: session, socket: socket, command: command, input: input, timeout: timeout)
+        }
+    }
+
+    /// Runs a command with a local file as its standard input on a dedicated thread; see the blocking
+    /// ``run(_:inputPath:timeout:)``.
+    /// - Parameters:
+    ///   - command: The command line, interpreted by the remote user's shell.
+    ///   - inputPath: The local file whose bytes become the command's standard input.
+    ///   - timeout: The deadline for the whole exchange.
+    /// - Returns: The command's result.
+    /// - Throws: `SSHError`, as the blocking variant.
+    public func run(_ command: String, inputPath: String, timeout: Duration = .seconds(60)) async throws(SSHError)
+        -> SSHCommandResult
+    {
+        try await Self.offload { () throws(SSHError) -> SSHCommandResult in
+            try self.run(command, inputPath: inputPath, timeout: timeout)
+        }
+    }
+
     /// Runs a command; the caller holds the session lock. Uses libssh2's non-blocking mode so that a
     /// single deadline bounds the whole exchange.
     static func runLocked(
-        session: OpaquePointer, socket: Int32, command: String, timeout: Duration
+        session: OpaquePointer, socket: Int32, command: String, input: StandardInput? = nil, timeout: Duration
     ) throws(SSHError) -> SSHCommandResult {
         let deadline = ContinuousClock.now + timeout
         libssh2_session_set_blocking(session, 0)
@@ -55,7 +98,8 @@ extension SSHSession {
         }
         do throws(SSHError) {
             let result = try exchange(
-                session: session, socket: socket, channel: channel, command: command, deadline: deadline)
+                session: session, socket: socket, channel: channel, command: command, input: input,
+                deadline: deadline)
             while true {
                 let freed = libssh2_channel_free(channel)
                 if freed == 0 { break }
@@ -75,7 +119,7 @@ extension SSHSession {
     }
 
     private static func exchange(
-        session: OpaquePointer, socket: Int32, channel: OpaquePointer, command: String,
+        session: OpaquePointer, socket: Int32, channel: OpaquePointer, command: String, input: StandardInput?,
         deadline: ContinuousClock.Instant
     ) throws(SSHError) -> SSHCommandResult {
         while true {
@@ -88,8 +132,13 @@ extension SSHSession {
 
         var output: [[UInt8]] = [[], []]
         var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+        var sender = input.map { InputSender(input: $0) }
         while true {
             var progressed = false
+            if var active = sender {
+                progressed = try active.send(session: session, channel: channel)
+                sender = active.finished ? nil : active
+            }
             for stream in 0..<2 {
                 let count = buffer.withUnsafeMutableBytes { raw in
                     libssh2_channel_read_ex(
@@ -103,6 +152,8 @@ extension SSHSession {
                 }
             }
             if progressed { continue }
+            // The command closed its output: it has ended (a command reads its input before that), so whatever
+            // of the input it did not read is not sent.
             if libssh2_channel_eof(channel) != 0 { break }
             try waitForSocket(session: session, socket: socket, deadline: deadline, function: "libssh2_channel_read_ex")
         }
@@ -166,6 +217,73 @@ extension SSHSession {
         if ready < 0 && errno != EINTR {
             let reason = String(cString: strerror(errno))
             throw SSHError(kind: .channel, message: "poll failed: \(reason)", function: "poll")
+        }
+    }
+}
+
+/// A local file that becomes a remote command's standard input.
+struct StandardInput {
+    /// The open file.
+    let descriptor: Int32
+    /// Its path, for errors.
+    let path: String
+}
+
+/// Sends a ``StandardInput`` over a channel in non-blocking steps, then end of file.
+private struct InputSender {
+    let input: StandardInput
+    private var pending: [UInt8] = []
+    private var offset = 0
+    private var readAll = false
+    /// `true` once every byte and the end of file were sent.
+    private(set) var finished = false
+
+    init(input: StandardInput) { self.input = input }
+
+    /// Sends what the channel takes now.
+    /// - Returns: Whether anything was sent.
+    mutating func send(session: OpaquePointer, channel: OpaquePointer) throws(SSHError) -> Bool {
+        if offset == pending.count && !readAll {
+            try refill()
+        }
+        if offset < pending.count {
+            let written = pending[offset...].withUnsafeBytes { raw in
+                libssh2_channel_write_ex(channel, 0, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
+            }
+            if written == LIBSSH2_ERROR_EAGAIN { return false }
+            if written == LIBSSH2_ERROR_CHANNEL_CLOSED || written == LIBSSH2_ERROR_CHANNEL_EOF_SENT {
+                // The command ended without reading everything; its status and output still arrive.
+                finished = true
+                return true
+            }
+            if written < 0 {
+                throw SSHSession.lastError(session, kind: .channel, function: "libssh2_channel_write_ex")
+            }
+            offset += written
+            return written > 0
+        }
+        let sent = libssh2_channel_send_eof(channel)
+        if sent == LIBSSH2_ERROR_EAGAIN { return false }
+        if sent < 0 { throw SSHSession.lastError(session, kind: .channel, function: "libssh2_channel_send_eof") }
+        finished = true
+        return true
+    }
+
+    private mutating func refill() throws(SSHError) {
+        pending = [UInt8](repeating: 0, count: 256 * 1024)
+        offset = 0
+        while true {
+            let count = pending.withUnsafeMutableBytes { Glibc.read(input.descriptor, $0.baseAddress, $0.count) }
+            if count >= 0 {
+                pending.removeSubrange(count...)
+                readAll = count == 0
+                return
+            }
+            let number = errno
+            if number == EINTR { continue }
+            throw SSHError(
+                kind: .localFile(errno: number),
+                message: "cannot read \(input.path): \(String(cString: strerror(number)))", function: "read")
         }
     }
 }

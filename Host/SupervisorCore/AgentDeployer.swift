@@ -8,8 +8,8 @@ public import SSH
 ///
 /// The supervisor's own key pair lives in the state directory; each VM's host keys are pinned from its
 /// serial console before the first connection (``HostKeyPin``), never trusted on first use, and a different
-/// key is refused naming both fingerprints. The binary is uploaded by SFTP to a staging name, its sha256 is
-/// checked in the guest, and only then is it renamed into place. The VM's ``AgentCredentials`` (token, the agent's
+/// key is refused naming both fingerprints. The binary travels gzip-compressed over one SSH channel to a staging
+/// name, its sha256 is checked in the guest, and only then is it renamed into place. The VM's ``AgentCredentials`` (token, the agent's
 /// key pair, the supervisor's client certificate; made once for the VM's life) go into the guest's `/etc/somnus`,
 /// private to root, and the agent's TCP listener then speaks mutual TLS.
 public struct AgentDeployer: Sendable {
@@ -106,6 +106,11 @@ public struct AgentDeployer: Sendable {
     }
 
     /// Deploys the agent and waits until it is ready.
+    ///
+    /// Everything goes in one SSH `exec` channel (``GuestInstallScript``): the binary compressed on the channel's
+    /// standard input and checked by sha256 in the guest, the token, the TLS files, the pack-cache key, then
+    /// `somnus-agent install`. When the inventory says this binary was deployed before, the guest's copy is
+    /// checked first and not sent again when its sha256 matches.
     /// - Parameters:
     ///   - vm: The VM's name.
     ///   - address: The guest's address.
@@ -118,22 +123,41 @@ public struct AgentDeployer: Sendable {
     ) async throws(SupervisorError) -> StatusResponse {
         var record = try manager.record(vm)
         let localSHA = try await AgentDeployer.sha256(of: agentBinary)
+        let compressed = try await compressedAgent(agentBinary, sha256: localSHA)
+        let credentials = try AgentCredentials.ensure(layout: manager.layout, vm: record.domain)
+        let keyring = try await PackCache(layout: manager.layout, logger: logger).publicKeyring()
+        let clock = ContinuousClock()
+        let waitStarted = clock.now
         let session = try await waitForSSH(vm: vm, address: address, deadline: sshDeadline)
         defer { session.close() }
-        let credentials = try AgentCredentials.ensure(layout: manager.layout, vm: try manager.record(vm).domain)
-        try await install(agentBinary, sha256: localSHA, to: AgentDeployer.remoteBinary, session: session, vm: vm)
-        do {
-            _ = try await checked(session, "install -d -m 0700 /etc/somnus")
-            try await session.upload(Array(credentials.token.utf8), to: AgentDeployer.remoteToken, mode: 0o600)
-            try await uploadTLS(credentials, session: session, vm: vm)
-            _ = try await checked(session, "\(AgentDeployer.remoteBinary) install")
-        } catch let error as SupervisorError {
-            throw error
-        } catch {
-            throw SupervisorError(.ssh, "cannot deploy the agent to '\(vm)'", cause: error)
+        let installStarted = clock.now
+        var script = GuestInstallScript()
+        var input: String?
+        var present = false
+        if record.agentSHA256 == localSHA {
+            present = await guestHas(localSHA, at: AgentDeployer.remoteBinary, session)
         }
-        try await installPackCacheKey(session: session, vm: vm)
-        logger.info("agent installed", metadata: ["vm.name": "\(vm)", "agent.sha256": "\(localSHA)"])
+        if !present {
+            script.fileFromStandardInput(AgentDeployer.remoteBinary, sha256: localSHA, mode: 0o755)
+            input = compressed
+        }
+        script.directory("/etc/somnus", mode: 0o700)
+        script.file(AgentDeployer.remoteToken, contents: Array(credentials.token.utf8), mode: 0o600)
+        script.directory(AgentTLSFiles.defaultDirectory, mode: 0o700)
+        for file in credentials.guestTLSFiles {
+            script.file(AgentTLSFiles.defaultDirectory + "/" + file.name, contents: file.contents, mode: file.mode)
+        }
+        Self.addPackCacheKey(keyring, at: PackCache.guestKeyringPath, to: &script)
+        script.command("\(AgentDeployer.remoteBinary) install")
+        try await run(script, input: input, source: agentBinary, sha256: localSHA, session: session, vm: vm)
+        logger.info(
+            "agent installed",
+            metadata: [
+                "vm.name": "\(vm)", "agent.sha256": "\(localSHA)",
+                "ssh_wait_seconds": "\((installStarted - waitStarted) / .seconds(1))",
+                "install_seconds": "\((clock.now - installStarted) / .seconds(1))",
+            ])
+        record = try manager.record(vm)
         record.address = address
         let status = try await waitForReady(record: record, deadline: readyDeadline)
         record.agentVersion = status.agentVersion
@@ -142,8 +166,8 @@ public struct AgentDeployer: Sendable {
         return status
     }
 
-    /// Uploads a file by SFTP to a hidden staging name beside `remotePath`, checks its sha256 in the guest and
-    /// only then renames it into place, so a partial upload never replaces a working file.
+    /// Installs a local file in the guest at `remotePath` (0755), sent compressed over one channel, checked by
+    /// sha256 in the guest and only then renamed into place, so a partial upload never replaces a working file.
     /// - Parameters:
     ///   - localPath: The file to upload.
     ///   - sha256: Its expected hex sha256.
@@ -155,25 +179,72 @@ public struct AgentDeployer: Sendable {
     public func install(
         _ localPath: String, sha256: String, to remotePath: String, session: SSHSession, vm: String
     ) async throws(SupervisorError) {
-        let directory = (remotePath as NSString).deletingLastPathComponent
-        let staged = directory + "/." + (remotePath as NSString).lastPathComponent + ".staged"
-        do {
-            try await session.upload(contentsOf: localPath, to: staged, mode: 0o755)
-            let remoteSHA = try await checked(session, "sha256sum \(staged)").split(separator: " ").first
-                .map(String.init)
-            guard remoteSHA == sha256 else {
-                _ = try? await checked(session, "rm -f \(staged)")
-                throw SupervisorError(
-                    .ssh,
-                    "upload of \(localPath) to '\(vm)' is corrupt: sha256 \(remoteSHA ?? "?") in the guest, "
-                        + "\(sha256) here")
-            }
-            _ = try await checked(session, "mv -f \(staged) \(remotePath)")
-        } catch let error as SupervisorError {
-            throw error
-        } catch {
-            throw SupervisorError(.ssh, "cannot upload \(localPath) to '\(vm)'", cause: error)
+        var script = GuestInstallScript()
+        script.fileFromStandardInput(remotePath, sha256: sha256, mode: 0o755)
+        let compressed = try await compressedAgent(localPath, sha256: try await AgentDeployer.sha256(of: localPath))
+        try await run(script, input: compressed, source: localPath, sha256: sha256, session: session, vm: vm)
+    }
+
+    /// Whether the guest's file at `path` has the hex sha256 `sha256`.
+    private func guestHas(_ sha256: String, at path: String, _ session: SSHSession) async -> Bool {
+        let quoted = GuestInstallScript.quoted(path)
+        guard let result = try? await session.run("sha256sum < \(quoted) 2>/dev/null | cut -c1-64") else {
+            return false
         }
+        return result.succeeded && result.stdoutString.trimmingCharacters(in: .whitespacesAndNewlines) == sha256
+    }
+
+    /// `localPath` compressed with gzip for upload, made once per binary in the state directory's cache.
+    private func compressedAgent(_ localPath: String, sha256: String) async throws(SupervisorError) -> String {
+        let path = manager.layout.compressedAgentPath(sha256: sha256)
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let directory = (path as NSString).deletingLastPathComponent
+        try HostFiles.privateDirectory(directory, qemuTraversable: false)
+        let temporary = path + ".tmp-\(UInt64.random(in: 0...UInt64.max))"
+        try await HostCommand.run("sh", ["-c", "gzip -1 -c -- \"$1\" > \"$2\"", "sh", localPath, temporary])
+        // rename(2): a deploy running beside this one may be making or sending the same file.
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw SupervisorError(.hostCommand, "cannot keep the compressed agent at \(path): \(reason)")
+        }
+        // One cached binary is enough: the older ones are never sent again.
+        let current = (path as NSString).lastPathComponent
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where name.hasPrefix("somnus-agent-") && name.hasSuffix(".gz") && name != current {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+        return path
+    }
+
+    /// Runs an install script with `input` (the gzip of `source`), if any, on its standard input.
+    /// - Throws: ``SupervisorError/Code/ssh`` naming both checksums when the guest's copy is corrupt, or with the
+    ///   script's error output.
+    private func run(
+        _ script: GuestInstallScript, input: String?, source: String, sha256: String, session: SSHSession, vm: String
+    ) async throws(SupervisorError) {
+        let result: SSHCommandResult
+        do {
+            if let input {
+                result = try await session.run(script.text, inputPath: input, timeout: .seconds(300))
+            } else {
+                result = try await session.run(script.text, timeout: .seconds(300))
+            }
+        } catch {
+            throw SupervisorError(.ssh, "cannot deploy to '\(vm)'", cause: error)
+        }
+        guard !result.succeeded else { return }
+        let stderr = result.stderrString.trimmingCharacters(in: .whitespacesAndNewlines)
+        if result.exitStatus == GuestInstallScript.checksumMismatchStatus {
+            let guestSum = stderr.split(separator: " ").last.map(String.init) ?? "?"
+            throw SupervisorError(
+                .ssh,
+                "upload of \(source) to '\(vm)' is corrupt: sha256 \(guestSum) in the guest, \(sha256) here")
+        }
+        throw SupervisorError(
+            .ssh,
+            "installing in '\(vm)' failed (exit \(result.exitStatus.map(String.init) ?? result.exitSignal ?? "?")): "
+                + stderr)
     }
 
     /// The hex sha256 of a local file.
@@ -251,10 +322,7 @@ public struct AgentDeployer: Sendable {
 
     /// Installs the host's public pack-cache key (``PackCache/publicKeyring()``, made first when there is none)
     /// in the guest, root-owned and 0644, where the agent's apt source for the cache names it in `signed-by`.
-    ///
-    /// Its directory is made 0711: apt checks signatures as the `_apt` user, which must reach the keyring (a key
-    /// in a 0700 directory is ignored and apt reports `NO_PUBKEY`). The directory stays unlistable to others
-    /// and the files in it keep their own modes (the token stays 0600).
+    /// ``deploy(vm:address:agentBinary:sshDeadline:readyDeadline:)`` installs it along with the agent.
     /// - Parameters:
     ///   - session: An open session as root.
     ///   - vm: The VM's name, for errors.
@@ -264,37 +332,26 @@ public struct AgentDeployer: Sendable {
         session: SSHSession, vm: String, at path: String = PackCache.guestKeyringPath
     ) async throws(SupervisorError) {
         let keyring = try await PackCache(layout: manager.layout, logger: logger).publicKeyring()
-        let directory = (path as NSString).deletingLastPathComponent
+        var script = GuestInstallScript()
+        Self.addPackCacheKey(keyring, at: path, to: &script)
+        let result: SSHCommandResult
         do {
-            _ = try await checked(session, "install -d -o root -g root \(directory) && chmod 0711 \(directory)")
-            try await session.upload(keyring, to: path, mode: 0o644)
-            _ = try await checked(session, "chown root:root \(path) && chmod 0644 \(path)")
-        } catch let error as SupervisorError {
-            throw error
+            result = try await session.run(script.text, timeout: .seconds(120))
         } catch {
             throw SupervisorError(.ssh, "cannot install the pack-cache key in '\(vm)' at \(path)", cause: error)
         }
-    }
-
-    private func checked(_ session: SSHSession, _ command: String) async throws -> String {
-        let result = try await session.run(command, timeout: .seconds(120))
-        guard result.exitStatus == 0 else {
+        guard result.succeeded else {
             throw SupervisorError(
-                .ssh,
-                "`\(command)` failed in the guest (exit \(result.exitStatus.map(String.init) ?? "signal")): "
-                    + String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                .ssh, "cannot install the pack-cache key in '\(vm)' at \(path): \(result.stderrString)")
         }
-        return String(decoding: result.stdout, as: UTF8.self)
     }
 
-    /// Uploads the agent's key pair and the supervisor's client certificate into ``AgentTLSFiles/defaultDirectory``
-    /// (0700; the key 0600), replacing what an earlier deploy left there.
-    private func uploadTLS(_ credentials: AgentCredentials, session: SSHSession, vm: String) async throws {
-        let directory = AgentTLSFiles.defaultDirectory
-        _ = try await checked(session, "install -d -m 0700 \(directory)")
-        for file in credentials.guestTLSFiles {
-            try await session.upload(file.contents, to: directory + "/" + file.name, mode: file.mode)
-        }
+    /// Adds the pack-cache key to a script. Its directory is made 0711: apt checks signatures as the `_apt` user,
+    /// which must reach the keyring (a key in a 0700 directory is ignored and apt reports `NO_PUBKEY`). The
+    /// directory stays unlistable to others and the files in it keep their own modes (the token stays 0600).
+    private static func addPackCacheKey(_ keyring: [UInt8], at path: String, to script: inout GuestInstallScript) {
+        script.directory((path as NSString).deletingLastPathComponent, mode: 0o711)
+        script.file(path, contents: keyring, mode: 0o644)
     }
 
     /// Polls the agent until it is healthy.

@@ -87,4 +87,6 @@ public struct StateLayout: Sendable {
     public var hostCertificatePath: String { tlsDirectory + "/host.crt" }
     /// The supervisor's client private key (mode 0600); it never leaves the host.
     public var hostKeyPath: String { tlsDirectory + "/host.key" }
+    /// The agent binary compressed for upload, one file per binary (named after its sha256).
+    public func compressedAgentPath(sha256: String) -> String { root + "/cache/somnus-agent-" + sha256 + ".gz" }
 }

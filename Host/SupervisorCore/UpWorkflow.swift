@@ -164,7 +164,7 @@ public struct UpWorkflow: Sendable {
     /// - Throws: ``SupervisorError/Code/invalidState`` when the VM stops meanwhile,
     ///   ``SupervisorError/Code/timeout`` when no lease comes in time; both name `somnus vm console-log`.
     public static func waitForLease(
-        manager: VMManager, name: String, deadline: Duration, interval: Duration = .seconds(1)
+        manager: VMManager, name: String, deadline: Duration, interval: Duration = .milliseconds(250)
     ) async throws(SupervisorError) -> String {
         let clock = ContinuousClock()
         let end = clock.now + deadline

@@ -155,7 +155,9 @@ public final class VMManager: Sendable {
                 name: name, uuid: record.uuid, accelerator: accelerator, cpuModel: configuration.cpuModel,
                 vcpus: profile.vcpus, maximumVCPUs: profiles.maximumVCPUs, memoryMiB: profile.memoryMiB,
                 maximumMemoryMiB: profiles.maximumMemoryMiB, kernelPath: image.kernelPath,
-                initrdPath: image.initrdPath, kernelCommandLine: image.image.cmdline, diskPath: disk,
+                initrdPath: image.initrdPath,
+                kernelCommandLine: ([image.image.cmdline] + accelerator.kernelArguments).joined(separator: " "),
+                diskPath: disk,
                 network: configuration.network, macAddress: record.macAddress,
                 networkFilter: configuration.networkFilter, filterIPAddress: staticAddress, consoleLogPath: console)
             let xml = spec.xml()

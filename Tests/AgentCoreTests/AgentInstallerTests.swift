@@ -11,12 +11,12 @@ struct AgentInstallerTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    @Test("The embedded unit equals Guest/SomnusAgent/somnus-agent.service")
+    @Test("The embedded unit equals the one the guest image ships")
     func unitMatchesRepository() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let file = try String(
-            contentsOf: repository.appendingPathComponent("Guest/SomnusAgent/somnus-agent.service"),
+            contentsOf: repository.appendingPathComponent("Images/rootfs/etc/systemd/system/somnus-agent.service"),
             encoding: .utf8
         )
         #expect(AgentInstaller.unitFileText == file)
@@ -87,6 +87,42 @@ struct AgentInstallerTests {
             try installer.install(configuration: AgentConfiguration())
         }
         #expect(try String(contentsOfFile: calls, encoding: .utf8) == "--system no-such-group-17\n")
+    }
+
+    @Test("systemd is reloaded only when the unit changed and the unit enabled only when it is not")
+    func systemctlCalls() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // systemctl cannot run without systemd as PID 1 here; a script records what it is asked (the real one
+        // runs in the end-to-end suite's guest).
+        let calls = directory.appendingPathComponent("systemctl.calls").path
+        let systemctl = directory.appendingPathComponent("systemctl").path
+        try "#!/bin/sh\necho \"$@\" >> '\(calls)'\n".write(toFile: systemctl, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: systemctl)
+        let unit = directory.appendingPathComponent("system/somnus-agent.service").path
+        let installer = AgentInstaller(
+            unitPath: unit, configurationPath: directory.appendingPathComponent("a.json").path,
+            systemctl: systemctl)
+        func install() throws -> [String] {
+            try? FileManager.default.removeItem(atPath: calls)
+            try installer.install(configuration: AgentConfiguration())
+            return try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n").map(String.init)
+        }
+
+        // A guest without the unit: written, reloaded, enabled, started.
+        #expect(
+            try install() == [
+                "daemon-reload", "--no-reload enable somnus-agent.service", "restart somnus-agent.service",
+            ])
+        // The unit as the guest image ships it, enabled: only restarted.
+        let wants = directory.appendingPathComponent("system/multi-user.target.wants")
+        try FileManager.default.createDirectory(at: wants, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: wants.appendingPathComponent("somnus-agent.service").path, withDestinationPath: unit)
+        #expect(try install() == ["restart somnus-agent.service"])
+        // An older unit: rewritten and reloaded.
+        try "[Unit]\n".write(toFile: unit, atomically: true, encoding: .utf8)
+        #expect(try install() == ["daemon-reload", "restart somnus-agent.service"])
+        #expect(try String(contentsOfFile: unit, encoding: .utf8) == AgentInstaller.unitFileText)
     }
 
     @Test("The unit thaws after every stop, keeps files private and leaves room for connections")

@@ -32,6 +32,34 @@ struct SSHSessionTests {
         #expect(result.stderr.count == 1_000_000)
     }
 
+    @Test("A local file becomes the command's standard input, while its output is read")
+    func standardInput() async throws {
+        let server = try SSHTestServer()
+        let session = try await SSHSession.connect(server.configuration(knownHosts: server.directory + "/known_hosts"))
+        defer { session.close() }
+        let input = server.directory + "/input.bin"
+        let bytes = (0..<5_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        try Data(bytes).write(to: URL(fileURLWithPath: input))
+        // The command echoes everything back while it reads, so both directions are busy at once.
+        let echoed = try await session.run("cat; echo done >&2", inputPath: input)
+        #expect(echoed.succeeded)
+        #expect(echoed.stdout == bytes)
+        #expect(echoed.stderrString == "done\n")
+
+        let counted = try await session.run("wc -c", inputPath: input)
+        #expect(counted.stdoutString.trimmingCharacters(in: .whitespacesAndNewlines) == "5000000")
+
+        // A command that does not read its input still finishes with its own status.
+        let ignored = try await session.run("exit 4", inputPath: input)
+        #expect(ignored.exitStatus == 4)
+
+        let missing = await #expect(throws: SSHError.self) {
+            try await session.run("cat", inputPath: server.directory + "/no-such-file")
+        }
+        #expect(missing?.kind == .localFile(errno: ENOENT))
+        #expect(try await session.run("true").succeeded)
+    }
+
     @Test("A command killed by a signal reports the signal")
     func commandSignal() async throws {
         let server = try SSHTestServer()

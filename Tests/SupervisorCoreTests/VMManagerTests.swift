@@ -67,6 +67,17 @@ struct VMManagerTests {
         #expect(try await host.manager.list().map(\.record.name) == [name])
     }
 
+    @Test("a TCG guest boots with the image's command line and its mitigations off")
+    func tcgCommandLine() async throws {
+        let host = try await TestHost.make()
+        defer { host.cleanUp() }
+        let name = uniqueName("vm")
+        _ = try await host.manager.create(name: name)
+        let xml = try VirConnection(uri: "test:///default").lookupDomain(name: name).xmlDescription(flags: .inactive)
+        #expect(xml.contains("<cmdline>root=/dev/vda rw console=ttyS0 mitigations=off</cmdline>"), "\(xml)")
+        #expect(Accelerator.kvm.kernelArguments.isEmpty)
+    }
+
     @Test("a duplicate name is refused and the first VM's disk is untouched")
     func duplicate() async throws {
         let host = try await TestHost.make()
