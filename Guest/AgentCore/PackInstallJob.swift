@@ -94,7 +94,7 @@ final class PackInstallJob: Sendable {
         self.startedAt = Date().timeIntervalSince1970
     }
 
-    /// Starts installing `manifest` on a new thread.
+    /// Starts installing `manifest` in a task of its own.
     /// - Parameters:
     ///   - manifest: A validated pack.
     ///   - cacheURL: The host's pack cache without a trailing slash, or `nil`.
@@ -102,7 +102,7 @@ final class PackInstallJob: Sendable {
     ///     ``checkPipRequirements(_:manifest:)``), or `nil` to install unpinned.
     ///   - settings: Paths and deadlines.
     ///   - store: Where the result is recorded (and where "already installed" is looked up).
-    ///   - onFinish: Called on the job's thread with the final answer.
+    ///   - onFinish: Called with the final answer.
     static func start(
         manifest: PackManifest,
         cacheURL: String?,
@@ -114,13 +114,9 @@ final class PackInstallJob: Sendable {
         let job = PackInstallJob(
             manifest: manifest, cacheURL: cacheURL, pipRequirements: pipRequirements, settings: settings, store: store)
         job.record.withLock { $0.stepDescription = manifest.steps.first?.description ?? "" }
-        do {
-            try DetachedThread.start(name: "somnus-pack-\(job.id.prefix(4))") {
-                job.run()
-                onFinish(job.response(from: 0))
-            }
-        } catch {
-            job.finish(.failed, error: error.message)
+        // The job outlives the request that started it: its task is its own and ends with its last step.
+        Task {
+            await job.run()
             onFinish(job.response(from: 0))
         }
         return job
@@ -198,7 +194,7 @@ final class PackInstallJob: Sendable {
         return (drop, left)
     }
 
-    private func run() {
+    private func run() async {
         let label = "\(manifest.name) \(manifest.version)"
         do {
             if let installed = try store.installed(manifest.name), installed.version == manifest.version {
@@ -225,7 +221,7 @@ final class PackInstallJob: Sendable {
             }
             log("==> step \(index + 1)/\(manifest.steps.count): \(step.description)")
             do {
-                try perform(step, pipStep: pipStep)
+                try await perform(step, pipStep: pipStep)
                 if case .pip = step { pipStep += 1 }
             } catch let failure as Failure {
                 let state: PackJobState = isCancelled ? .cancelled : .failed
@@ -242,7 +238,7 @@ final class PackInstallJob: Sendable {
         log("==> verify: \(manifest.verify.count) checks")
         var firstFailure: (Int, PackCheckResult, [String])?
         for (index, check) in manifest.verify.enumerated() {
-            let (result, output) = verify(check)
+            let (result, output) = await verify(check)
             record.withLock { $0.verify.append(result) }
             log("check \(index + 1) \(result.passed ? "passed" : "FAILED"): \(check.command)")
             if !result.passed, firstFailure == nil { firstFailure = (index, result, output) }
@@ -309,34 +305,37 @@ final class PackInstallJob: Sendable {
     }
 
     /// Runs a command of a step; throws unless it exits 0.
-    private func command(_ argv: [String], timeout: Duration, environment: [String: String]? = nil) throws(Failure) {
+    private func command(
+        _ argv: [String], timeout: Duration, environment: [String: String]? = nil
+    ) async throws(Failure) {
         log("$ \(argv.joined(separator: " "))")
-        let result = runner.run(
+        let result = await runner.run(
             argv, environment: environment ?? self.environment, timeout: timeout,
-            scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled }, onLine: { log($0) })
+            scope: JobProcess.jobScope("pack", id: id), isCancelled: { self.isCancelled }, onLine: { self.log($0) })
         guard result.exited(with: 0) else {
             throw Failure(message: "failed: \(argv[0]) \(result.outcome(timeout: timeout))", output: result.tail)
         }
     }
 
-    private func perform(_ step: PackStep, pipStep: Int) throws {
+    private func perform(_ step: PackStep, pipStep: Int) async throws {
         switch step {
-        case .apt(let packages, let timeout): try installApt(packages, timeout: .seconds(timeout))
-        case .pip(let packages, let timeout): try installPip(packages, pipStep: pipStep, timeout: .seconds(timeout))
+        case .apt(let packages, let timeout): try await installApt(packages, timeout: .seconds(timeout))
+        case .pip(let packages, let timeout):
+            try await installPip(packages, pipStep: pipStep, timeout: .seconds(timeout))
         case .files(let files): for file in files { try write(file) }
         case .shell(let shell):
             let timeout = Duration.seconds(shell.timeoutSeconds)
             log("$ \(shell.command)")
-            let result = runner.run(
+            let result = await runner.run(
                 ["/bin/sh", "-c", shell.command], environment: environment, timeout: timeout,
-                scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled }, onLine: { log($0) })
+                scope: JobProcess.jobScope("pack", id: id), isCancelled: { self.isCancelled }, onLine: { self.log($0) })
             guard result.exited(with: 0) else {
                 throw Failure(message: result.outcome(timeout: timeout), output: result.tail)
             }
         }
     }
 
-    private func installApt(_ packages: [String], timeout: Duration) throws(Failure) {
+    private func installApt(_ packages: [String], timeout: Duration) async throws(Failure) {
         // A source left by an agent killed mid-step goes first: it is the pack's, never the guest's own.
         removeFile(settings.aptSourcesFile)
         var options = settings.aptOptions
@@ -358,10 +357,10 @@ final class PackInstallJob: Sendable {
         defer { if cacheURL != nil { removeFile(settings.aptSourcesFile) } }
         // `--error-on=any`: an unreachable cache or a bad signature fails the step here instead of leaving stale
         // lists.
-        try command(["apt-get", "update", "--error-on=any"] + options, timeout: timeout)
+        try await command(["apt-get", "update", "--error-on=any"] + options, timeout: timeout)
         // `--force-unsafe-io`: dpkg skips its fsync before every rename. A crash mid-install is reverted to the
         // snapshot taken before the pack, and one sync(2) after the step makes the result durable.
-        try command(
+        try await command(
             [
                 "apt-get", "install", "-y", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
                 "-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-unsafe-io",
@@ -370,15 +369,15 @@ final class PackInstallJob: Sendable {
         sync()
     }
 
-    private func installPip(_ packages: [String], pipStep: Int, timeout: Duration) throws(Failure) {
+    private func installPip(_ packages: [String], pipStep: Int, timeout: Duration) async throws(Failure) {
         let venv = settings.virtualEnvironment(manifest)
         if !FileManager.default.isExecutableFile(atPath: venv + "/bin/python") {
-            try command(["python3", "-m", "venv", "--system-site-packages", venv], timeout: .seconds(600))
+            try await command(["python3", "-m", "venv", "--system-site-packages", venv], timeout: .seconds(600))
         }
         var argv = [venv + "/bin/python", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
         if let cacheURL { argv += ["--no-index", "--find-links", "\(cacheURL)/wheels/"] }
         guard let pipRequirements else {
-            try command(argv + packages, timeout: timeout)
+            try await command(argv + packages, timeout: timeout)
             return
         }
         guard pipStep < pipRequirements.count else {
@@ -389,7 +388,7 @@ final class PackInstallJob: Sendable {
         try writeAtomically(file, contents: Data((lines.joined(separator: "\n") + "\n").utf8), mode: 0o600)
         defer { removeFile(file) }
         log("pinned by the host: \(lines.count) wheels, each checked against its sha256")
-        try command(argv + ["--require-hashes", "--only-binary=:all:", "-r", file], timeout: timeout)
+        try await command(argv + ["--require-hashes", "--only-binary=:all:", "-r", file], timeout: timeout)
     }
 
     /// Removes a file the job wrote for one step; says so in the log when it cannot.
@@ -494,22 +493,22 @@ final class PackInstallJob: Sendable {
 
     // MARK: Verify
 
-    private func verify(_ check: PackCheck) -> (PackCheckResult, [String]) {
+    private func verify(_ check: PackCheck) async -> (PackCheckResult, [String]) {
         var environment = self.environment
         let venvBin = settings.virtualEnvironment(manifest) + "/bin"
         if FileManager.default.fileExists(atPath: venvBin) {
             environment["PATH"] = venvBin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         }
         let timeout = Duration.seconds(check.timeoutSeconds)
-        var lines: [String] = []
-        let result = runner.run(
+        let lines = Mutex<[String]>([])
+        let result = await runner.run(
             check.command.arguments, environment: environment, timeout: timeout,
-            scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled },
+            scope: JobProcess.jobScope("pack", id: id), isCancelled: { self.isCancelled },
             onLine: { line in
-                lines.append(line)
-                log("  | \(line)")
+                lines.withLock { $0.append(line) }
+                self.log("  | \(line)")
             })
-        let output = lines.joined(separator: "\n")
+        let output = lines.withLock { $0.joined(separator: "\n") }
         var problem: String?
         if !result.exited(with: check.expectExit) {
             problem = "\(result.outcome(timeout: timeout)), expected status \(check.expectExit)"

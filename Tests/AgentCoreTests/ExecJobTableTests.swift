@@ -23,6 +23,22 @@ struct ExecJobTableTests {
         #expect(gone.message == "no exec job with id '\(running.id)'")
     }
 
+    @Test("A job ends with its process and its exit status even when a child it left keeps the pipes open")
+    func leftoverChild() async throws {
+        let table = ExecJobTable()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let job = try table.start(ExecRequest(shell: "sleep 3 & echo out; echo err >&2; exit 3"))
+        while !job.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(clock.now - started < .seconds(2))
+        let response = job.response()
+        #expect(response.state == .exited)
+        #expect(response.exitCode == 3)
+        #expect(response.signal == nil)
+        #expect(response.stdout == "out\n")
+        #expect(response.stderr == "err\n")
+    }
+
     @Test("Output past the cap is dropped and flagged as truncated")
     func truncation() async throws {
         let table = ExecJobTable()
