@@ -136,7 +136,7 @@ struct JobProcess: Sendable {
     /// - Parameters:
     ///   - timeout: The deadline, or `nil` for none.
     ///   - killGrace: Time between SIGTERM and SIGKILL to the process group.
-    ///   - shouldStop: Polled about every 100 ms.
+    ///   - shouldStop: Polled about every 20 ms.
     ///   - onOutput: Called with each chunk and whether it came from standard error.
     /// - Returns: How it ended; whatever its group left behind is killed when it was stopped.
     func supervise(
@@ -238,7 +238,7 @@ struct JobProcess: Sendable {
         }
     }
 
-    /// Every 100 ms: sends SIGTERM to the group when asked to stop or at the deadline, SIGKILL after the grace
+    /// Every 20 ms: sends SIGTERM to the group when asked to stop or at the deadline, SIGKILL after the grace
     /// period; returns once the process ended and both readers finished, or 200 ms after it ended.
     private static func watch(
         _ process: ProcessIdentifier, timeout: Duration?, killGrace: Duration, shouldStop: @Sendable () -> Bool,
@@ -271,7 +271,7 @@ struct JobProcess: Sendable {
                 kill(-process.value, SIGKILL)
                 killSent = true
             }
-            try? await Task.sleep(for: exitSeen == nil ? .milliseconds(100) : .milliseconds(10))
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 

@@ -45,7 +45,7 @@ struct PackCommandRunner {
     ///   - argv: The program (looked up in `environment`'s `PATH`) and its arguments.
     ///   - environment: The child's whole environment.
     ///   - timeout: Its deadline; the process group gets SIGTERM then, SIGKILL after ``killGrace``.
-    ///   - isCancelled: Polled about every 100 ms.
+    ///   - isCancelled: Polled about every 20 ms.
     ///   - scope: The transient systemd scope to run it in (``JobProcess/jobScope(_:id:)``), or `nil`.
     ///   - onLine: Called with each complete output line (and a final partial one).
     /// - Returns: How it ended and its last lines.

@@ -223,14 +223,11 @@ final class PackInstallJob: Sendable {
             do {
                 try await perform(step, pipStep: pipStep)
                 if case .pip = step { pipStep += 1 }
-            } catch let failure as Failure {
-                let state: PackJobState = isCancelled ? .cancelled : .failed
-                let message = "step \(index + 1) (\(step.description)) \(failure.message)"
-                log("step \(index + 1) failed: \(failure.message)")
-                finish(state, error: message, failedStep: index, output: failure.output)
-                return
             } catch {
-                finish(.failed, error: "step \(index + 1) (\(step.description)) failed: \(error)", failedStep: index)
+                let state: PackJobState = isCancelled ? .cancelled : .failed
+                let message = "step \(index + 1) (\(step.description)) \(error.message)"
+                log("step \(index + 1) failed: \(error.message)")
+                finish(state, error: message, failedStep: index, output: error.output)
                 return
             }
         }
@@ -317,7 +314,7 @@ final class PackInstallJob: Sendable {
         }
     }
 
-    private func perform(_ step: PackStep, pipStep: Int) async throws {
+    private func perform(_ step: PackStep, pipStep: Int) async throws(Failure) {
         switch step {
         case .apt(let packages, let timeout): try await installApt(packages, timeout: .seconds(timeout))
         case .pip(let packages, let timeout):
