@@ -314,6 +314,7 @@ final class PackInstallJob: Sendable {
         }
     }
 
+    // Typed: with an untyped `async throws` here, swiftc 6.3.1 crashes splitting the coroutine in -Osize builds.
     private func perform(_ step: PackStep, pipStep: Int) async throws(Failure) {
         switch step {
         case .apt(let packages, let timeout): try await installApt(packages, timeout: .seconds(timeout))

@@ -3,6 +3,10 @@ import Testing
 
 @testable import AgentCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("ExecJobTable", .timeLimit(.minutes(1)))
 struct ExecJobTableTests {
     @Test("A full table of running jobs refuses new ones, and forgets finished ones to make room")
@@ -37,6 +41,21 @@ struct ExecJobTableTests {
         #expect(response.signal == nil)
         #expect(response.stdout == "out\n")
         #expect(response.stderr == "err\n")
+    }
+
+    @Test("A job's standard input is empty and a signal that ends it is reported as the signal")
+    func stdinAndSignal() async throws {
+        let table = ExecJobTable()
+        let reader = try table.start(ExecRequest(argv: ["cat"]))
+        let killed = try table.start(ExecRequest(shell: "kill -USR1 $$"))
+        for job in [reader, killed] {
+            while !job.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(reader.response().exitCode == 0)
+        #expect(reader.response().stdout.isEmpty)
+        #expect(killed.response().signal == Int(SIGUSR1))
+        #expect(killed.response().exitCode == nil)
+        #expect(killed.response().state == .exited)
     }
 
     @Test("Output past the cap is dropped and flagged as truncated")
