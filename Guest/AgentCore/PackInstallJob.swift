@@ -1,5 +1,6 @@
 import AgentAPI
 import FoundationEssentials
+import NIOPosix
 import Packs
 import Synchronization
 
@@ -196,16 +197,23 @@ final class PackInstallJob: Sendable {
 
     private func run() async {
         let label = "\(manifest.name) \(manifest.version)"
-        do {
-            if let installed = try store.installed(manifest.name), installed.version == manifest.version {
+        do throws(Failure) {
+            let installed = try await blocking { () throws(Failure) in
+                do throws(AgentError) {
+                    return try self.store.installed(self.manifest.name)
+                } catch {
+                    throw Failure(message: error.message, output: [])
+                }
+            }
+            if let installed, installed.version == manifest.version {
                 log("\(label) is already installed; nothing to do")
-                finish(.succeeded, alreadyInstalled: true)
+                await finish(.succeeded, alreadyInstalled: true)
                 return
             }
         } catch {
             log("cannot read the pack database: \(error.message)")
             record.withLock { $0.error = "cannot read the pack database: \(error.message)" }
-            finish(.failed)
+            await finish(.failed)
             return
         }
         log("installing \(label): \(manifest.steps.count) steps, \(manifest.verify.count) checks")
@@ -216,7 +224,7 @@ final class PackInstallJob: Sendable {
                 $0.stepDescription = step.description
             }
             if isCancelled {
-                finish(.cancelled, error: "cancelled before step \(index + 1) (\(step.description))")
+                await finish(.cancelled, error: "cancelled before step \(index + 1) (\(step.description))")
                 return
             }
             log("==> step \(index + 1)/\(manifest.steps.count): \(step.description)")
@@ -227,7 +235,7 @@ final class PackInstallJob: Sendable {
                 let state: PackJobState = isCancelled ? .cancelled : .failed
                 let message = "step \(index + 1) (\(step.description)) \(error.message)"
                 log("step \(index + 1) failed: \(error.message)")
-                finish(state, error: message, failedStep: index, output: error.output)
+                await finish(state, error: message, failedStep: index, output: error.output)
                 return
             }
         }
@@ -243,11 +251,11 @@ final class PackInstallJob: Sendable {
         if let (index, result, output) = firstFailure {
             let state: PackJobState = isCancelled ? .cancelled : .failed
             let problem = result.problem ?? "failed"
-            finish(state, error: "verify check \(index + 1) (\(result.command)) \(problem)", output: output)
+            await finish(state, error: "verify check \(index + 1) (\(result.command)) \(problem)", output: output)
             return
         }
         log("\(label) installed")
-        finish(.succeeded)
+        await finish(.succeeded)
     }
 
     private func finish(
@@ -256,7 +264,7 @@ final class PackInstallJob: Sendable {
         error: String? = nil,
         failedStep: Int? = nil,
         output: [String] = []
-    ) {
+    ) async {
         let finishedAt = Date().timeIntervalSince1970
         let tail = output.isEmpty ? nil : output.joined(separator: "\n")
         var recordError: String?
@@ -264,8 +272,14 @@ final class PackInstallJob: Sendable {
             let install = InstalledPack(
                 name: manifest.name, version: manifest.version, installedAt: finishedAt, result: state,
                 failedStep: failedStep, error: error, outputTail: tail)
-            do {
-                try store.record(install, jobID: id)
+            do throws(Failure) {
+                try await blocking { () throws(Failure) in
+                    do throws(AgentError) {
+                        try self.store.record(install, jobID: self.id)
+                    } catch {
+                        throw Failure(message: error.message, output: [])
+                    }
+                }
             } catch {
                 recordError = "cannot record the result: \(error.message)"
                 log(recordError ?? "")
@@ -320,7 +334,7 @@ final class PackInstallJob: Sendable {
         case .apt(let packages, let timeout): try await installApt(packages, timeout: .seconds(timeout))
         case .pip(let packages, let timeout):
             try await installPip(packages, pipStep: pipStep, timeout: .seconds(timeout))
-        case .files(let files): for file in files { try write(file) }
+        case .files(let files): try await blocking { () throws(Failure) in for file in files { try self.write(file) } }
         case .shell(let shell):
             let timeout = Duration.seconds(shell.timeoutSeconds)
             log("$ \(shell.command)")
@@ -335,7 +349,7 @@ final class PackInstallJob: Sendable {
 
     private func installApt(_ packages: [String], timeout: Duration) async throws(Failure) {
         // A source left by an agent killed mid-step goes first: it is the pack's, never the guest's own.
-        removeFile(settings.aptSourcesFile)
+        await removeFile(settings.aptSourcesFile)
         var options = settings.aptOptions
         if let cacheURL {
             guard access(settings.aptKeyring, R_OK) == 0 else {
@@ -345,26 +359,33 @@ final class PackInstallJob: Sendable {
                     output: [])
             }
             let line = "deb [signed-by=\(settings.aptKeyring)] \(cacheURL)/apt ./\n"
-            try writeAtomically(settings.aptSourcesFile, contents: Data(line.utf8), mode: 0o644)
+            try await blocking { () throws(Failure) in
+                try self.writeAtomically(self.settings.aptSourcesFile, contents: Data(line.utf8), mode: 0o644)
+            }
             log("apt source: \(line.trimmed) (only this source, removed after the step)")
             options += [
                 "-o", "Dir::Etc::sourcelist=\(settings.aptSourcesFile)", "-o", "Dir::Etc::sourceparts=-",
                 "-o", "APT::Get::List-Cleanup=0",
             ]
         }
-        defer { if cacheURL != nil { removeFile(settings.aptSourcesFile) } }
-        // `--error-on=any`: an unreachable cache or a bad signature fails the step here instead of leaving stale
-        // lists.
-        try await command(["apt-get", "update", "--error-on=any"] + options, timeout: timeout)
-        // `--force-unsafe-io`: dpkg skips its fsync before every rename. A crash mid-install is reverted to the
-        // snapshot taken before the pack, and one sync(2) after the step makes the result durable.
-        try await command(
-            [
-                "apt-get", "install", "-y", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
-                "-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-unsafe-io",
-            ] + options + ["--"] + packages,
-            timeout: timeout)
-        sync()
+        do {
+            // `--error-on=any`: an unreachable cache or a bad signature fails the step here instead of leaving stale
+            // lists.
+            try await command(["apt-get", "update", "--error-on=any"] + options, timeout: timeout)
+            // `--force-unsafe-io`: dpkg skips its fsync before every rename. A crash mid-install is reverted to the
+            // snapshot taken before the pack, and one sync(2) after the step makes the result durable.
+            try await command(
+                [
+                    "apt-get", "install", "-y", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
+                    "-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-unsafe-io",
+                ] + options + ["--"] + packages,
+                timeout: timeout)
+            _ = try? await blocking { sync() }
+        } catch {
+            if cacheURL != nil { await removeFile(settings.aptSourcesFile) }
+            throw error
+        }
+        if cacheURL != nil { await removeFile(settings.aptSourcesFile) }
     }
 
     private func installPip(_ packages: [String], pipStep: Int, timeout: Duration) async throws(Failure) {
@@ -383,17 +404,41 @@ final class PackInstallJob: Sendable {
         }
         let file = settings.requirementsFile(manifest, step: pipStep)
         let lines = pipRequirements[pipStep]
-        try writeAtomically(file, contents: Data((lines.joined(separator: "\n") + "\n").utf8), mode: 0o600)
-        defer { removeFile(file) }
+        try await blocking { () throws(Failure) in
+            try self.writeAtomically(file, contents: Data((lines.joined(separator: "\n") + "\n").utf8), mode: 0o600)
+        }
         log("pinned by the host: \(lines.count) wheels, each checked against its sha256")
-        try await command(argv + ["--require-hashes", "--only-binary=:all:", "-r", file], timeout: timeout)
+        do {
+            try await command(argv + ["--require-hashes", "--only-binary=:all:", "-r", file], timeout: timeout)
+        } catch {
+            await removeFile(file)
+            throw error
+        }
+        await removeFile(file)
     }
 
     /// Removes a file the job wrote for one step; says so in the log when it cannot.
-    private func removeFile(_ path: String) {
-        if unlink(path) != 0 && errno != ENOENT {
-            log("cannot remove \(path): \(String(cString: strerror(errno)))")
+    private func removeFile(_ path: String) async {
+        let problem = try? await blocking { () -> String? in
+            unlink(path) != 0 && errno != ENOENT ? String(cString: strerror(errno)) : nil
         }
+        if let problem { log("cannot remove \(path): \(problem)") }
+    }
+
+    /// Runs file and database work on `NIOThreadPool`, never on the cooperative pool: a write to a filesystem
+    /// frozen for a snapshot blocks until the thaw, and must not hold up the tasks that serve the thaw.
+    private func blocking<Value: Sendable>(
+        _ body: @escaping @Sendable () throws(Failure) -> Value
+    ) async throws(Failure) -> Value {
+        let result: Result<Value, Failure>
+        do {
+            result = try await NIOThreadPool.singleton.runIfActive {
+                Result { () throws(Failure) -> Value in try body() }
+            }
+        } catch {
+            throw Failure(message: "failed: the agent is shutting down", output: [])
+        }
+        return try result.get()
     }
 
     /// Checks hashed requirements from a request: one list per `pip` step, each line exactly
