@@ -167,7 +167,7 @@ let package = Package(
                 "AgentAPI", "SQLite", "Systemd", "LogClassifier", "Memory", logging, serviceLifecycle,
                 unixSignals,
                 hummingbird, hummingbirdTLS, nioSSL, crypto, httpTypes, nioCore,
-                nioPosix, "Packs",
+                nioPosix, "Packs", subprocess,
             ],
             path: "Guest/AgentCore",
             exclude: ["README.md"],

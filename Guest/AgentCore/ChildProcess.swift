@@ -1,13 +1,16 @@
 import FoundationEssentials
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// A started child process with pipes on its standard output and standard error.
+/// A started child process with pipes on its standard output and standard error, written on posix_spawn for
+/// the callers that must not wait on the cooperative pool: the thaw guard, started from the freeze's own thread
+/// while filesystems are about to be frozen (and left running after the call, reaped later by ``ThawGuard``), and
+/// short commands (`systemctl`) run from threads that already block. Job commands run through swift-subprocess
+/// (``JobProcess``).
 struct ChildProcess: Sendable {
-    /// The process id; also its process group id when started with `newProcessGroup`.
+    /// The process id.
     let pid: pid_t
     /// The read end of the child's standard output (close-on-exec, owned by the caller).
     let stdout: Int32
@@ -29,72 +32,13 @@ struct ChildProcess: Sendable {
         var stderr: String
     }
 
-    /// Starts `argv[0]` (looked up in `PATH`) with stdin on `/dev/null`, default signal dispositions and an
-    /// empty signal mask.
-    /// - Parameters:
-    ///   - argv: The program and its arguments; must not be empty.
-    ///   - environment: The whole environment of the child, or `nil` for the agent's own.
-    ///   - directory: The child's working directory, or `nil` for the agent's.
-    ///   - newProcessGroup: Whether the child leads a new process group (so the group can be signalled).
-    ///   - scope: A transient systemd scope unit to run the child in (see ``jobScope``), or `nil` for the agent's
-    ///     own cgroup.
-    ///   - identity: The user to run as (through `setpriv`, inside the scope and before the change of
-    ///     directory), or `nil` for the agent's own.
+    /// Starts `argv[0]` (looked up in `PATH`) with the agent's environment, stdin on `/dev/null`, default signal
+    /// dispositions and an empty signal mask.
+    /// - Parameter argv: The program and its arguments; must not be empty.
     /// - Throws: ``AgentError`` (`command_failed`) with the program's name and the system's reason.
-    static func spawn(
-        _ argv: [String],
-        environment: [String: String]? = nil,
-        directory: String? = nil,
-        newProcessGroup: Bool = false,
-        scope: String? = nil,
-        identity: ExecIdentity? = nil
-    ) throws(AgentError) -> ChildProcess {
+    static func spawn(_ argv: [String]) throws(AgentError) -> ChildProcess {
         guard let program = argv.first, !program.isEmpty else {
             throw AgentError(.badRequest, "argv: must name a program")
-        }
-        var argv = argv
-        let path = (environment ?? ProcessInfo.processInfo.environment)["PATH"]
-        if let directory {
-            // glibc's posix_spawn_file_actions_addchdir_np is not visible to Swift: check what a failed exec
-            // would report, then let a shell change directory and exec the program.
-            var isDirectory = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory
-            else {
-                throw AgentError(
-                    .commandFailed, "cannot start '\(program)': working directory '\(directory)' does not exist")
-            }
-            guard resolve(program, path: path) != nil else {
-                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
-            }
-            argv = ["/bin/sh", "-c", "cd -- \"$0\" && exec \"$@\"", directory] + argv
-        }
-        var spawnEnvironment = environment
-        if let identity {
-            // The program is looked up first so a missing one fails to start, as it does as root.
-            guard resolve(program, path: path) != nil else {
-                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
-            }
-            // The wrappers that run as root (systemd-run, setpriv) get the agent's own environment: a caller's
-            // LD_PRELOAD must never reach a root process. `env -i` hands the caller's environment to the command
-            // only after setpriv has switched user.
-            guard let env = Self.envProgram, !argv[0].contains("=") else {
-                throw AgentError(.commandFailed, "cannot start '\(program)' as uid \(identity.uid): no usable env(1)")
-            }
-            let variables = (environment ?? ProcessInfo.processInfo.environment).sorted { $0.key < $1.key }.map {
-                "\($0.key)=\($0.value)"
-            }
-            argv = try identity.setprivPrefix() + [env, "-i", "--"] + variables + argv
-            spawnEnvironment = nil
-        }
-        if let scope, let systemdRun = jobScopeLauncher {
-            guard resolve(program, path: path) != nil else {
-                throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
-            }
-            // systemd-run --scope moves itself into the new scope, then execs the command: same pid, same pipes.
-            argv =
-                [
-                    systemdRun, "--scope", "--quiet", "--collect", "--slice=\(jobSlice)", "--unit=\(scope)", "--",
-                ] + argv
         }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
@@ -127,31 +71,17 @@ struct ChildProcess: Sendable {
         var mask = sigset_t()
         sigemptyset(&mask)
         posix_spawnattr_setsigmask(&attributes, &mask)
-        var flags = Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)
-        if newProcessGroup {
-            flags |= Int32(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, 0)
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { arguments.forEach { free($0) } }
-        let variables: [UnsafeMutablePointer<CChar>?]? = spawnEnvironment.map { environment in
-            environment.sorted(by: { $0.key < $1.key }).map { strdup("\($0.key)=\($0.value)") } + [nil]
-        }
-        defer { variables?.forEach { free($0) } }
-
         var pid: pid_t = 0
         var result: Int32 = 0
         // ETXTBSY: a program written a moment ago is still open for writing in a child another thread forked
         // before it could close it; that descriptor goes away when the child execs. Try again a few times.
         for attempt in 0..<5 {
             if attempt > 0 { usleep(20_000) }
-            if let variables {
-                result = posix_spawnp(&pid, argv[0], &actions, &attributes, arguments, variables)
-            } else {
-                result = posix_spawnp(&pid, argv[0], &actions, &attributes, arguments, environ)
-            }
+            result = posix_spawnp(&pid, argv[0], &actions, &attributes, arguments, environ)
             if result != ETXTBSY { break }
         }
         guard result == 0 else {
@@ -160,34 +90,6 @@ struct ChildProcess: Sendable {
             throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(result)))")
         }
         return ChildProcess(pid: pid, stdout: outPipe[0], stderr: errPipe[0])
-    }
-
-    /// `env`, which starts a command with exactly the environment it is given.
-    static let envProgram: String? = resolve("env", path: "/usr/bin:/bin")
-
-    /// The slice that holds the scopes of exec and pack jobs.
-    static let jobSlice = "somnus-jobs.slice"
-
-    /// `systemd-run` when the agent runs as a systemd service (`INVOCATION_ID` is set and systemd is the init
-    /// system), else `nil`: then jobs stay in the agent's cgroup, as in tests.
-    ///
-    /// Jobs must not run in the agent's own cgroup: its `MemoryHigh` would throttle them (an apt install's page
-    /// cache alone exceeds it), and the agent would be throttled with them.
-    static let jobScopeLauncher: String? = {
-        guard ProcessInfo.processInfo.environment["INVOCATION_ID"] != nil, access("/run/systemd/system", F_OK) == 0
-        else { return nil }
-        return resolve("systemd-run", path: "/usr/bin:/bin")
-    }()
-
-    private static let scopeSequence = Atomic<Int>(0)
-
-    /// A new scope unit name for one command of a job, such as `somnus-pack-1f2e3d4c-7.scope`.
-    /// - Parameters:
-    ///   - kind: `exec` or `pack`.
-    ///   - id: The job's id.
-    static func jobScope(_ kind: String, id: String) -> String {
-        let sequence = scopeSequence.wrappingAdd(1, ordering: .relaxed).newValue
-        return "somnus-\(kind)-\(id.prefix(8))-\(sequence).scope"
     }
 
     /// The executable `program` names: itself when it contains a slash, else the first match in `path`.
@@ -233,14 +135,6 @@ struct ChildProcess: Sendable {
         return Self.termination(status)
     }
 
-    /// Reaps the child when it has ended, without blocking.
-    func poll() -> Termination? {
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        guard result == pid else { return nil }
-        return Self.termination(status)
-    }
-
     private static func termination(_ status: Int32) -> Termination {
         let signal = status & 0x7f
         if signal == 0 { return .exited((status >> 8) & 0xff) }
@@ -254,7 +148,7 @@ struct ChildProcess: Sendable {
 
 /// Reads a child's two pipes until both reach end of file, keeping up to `limit` bytes of each.
 ///
-/// Used by one thread at a time; ``ExecJob`` copies out of it under its own lock.
+/// Used by one thread at a time.
 final class OutputCollector {
     let limit: Int
     private(set) var stdout: [UInt8] = []
@@ -268,15 +162,8 @@ final class OutputCollector {
 
     /// Polls both descriptors, appending what arrives, until both are at end of file or `tick` (called about
     /// every 100 ms and after every read) returns `true`; closes both descriptors before returning.
-    /// - Parameters:
-    ///   - onData: Called with each chunk and whether it came from standard error.
-    ///   - tick: Returns `true` to stop reading.
-    func pump(
-        stdout out: Int32,
-        stderr err: Int32,
-        onData: (ArraySlice<UInt8>, Bool) -> Void = { _, _ in },
-        tick: () -> Bool
-    ) {
+    /// - Parameter tick: Returns `true` to stop reading.
+    func pump(stdout out: Int32, stderr err: Int32, tick: () -> Bool) {
         var descriptors = [
             pollfd(fd: out, events: Int16(POLLIN), revents: 0), pollfd(fd: err, events: Int16(POLLIN), revents: 0),
         ]
@@ -293,9 +180,7 @@ final class OutputCollector {
             for index in 0..<2 where open[index] && descriptors[index].revents != 0 {
                 let count = read(descriptors[index].fd, &buffer, buffer.count)
                 if count > 0 {
-                    let chunk = buffer[0..<count]
-                    append(chunk, toError: index == 1)
-                    onData(chunk, index == 1)
+                    append(buffer[0..<count], toError: index == 1)
                 } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
                     open[index] = false
                 }

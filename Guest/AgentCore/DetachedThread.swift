@@ -4,8 +4,10 @@
     import Musl
 #endif
 
-/// A POSIX thread of its own for long blocking work (a job's supervision), so it never occupies the shared
-/// thread pool where freeze and thaw run. It replaces Foundation's `Thread`, which the agent no longer links.
+/// A POSIX thread of its own, for the few pieces of blocking work that must not wait behind `NIOThreadPool` (the
+/// agent's one way off the cooperative pool): freezing and thawing filesystems, which may have to run while every
+/// pool thread is blocked writing to a frozen one, and the memory store's open, which holds its thread for seconds
+/// at start-up. It replaces Foundation's `Thread`, which the agent does not link.
 enum DetachedThread {
     /// What the new thread runs; passed through `pthread_create`'s context pointer.
     private final class Work {

@@ -2,12 +2,8 @@ import AgentAPI
 import FoundationEssentials
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// One command started by `POST /v1/exec`, running in its own process group on a dedicated thread that reads
-/// its output, enforces its deadline and carries out cancellation.
+/// One command started by `POST /v1/exec`, running in its own process group under a task of its own that reads
+/// its output, enforces its deadline and carries out cancellation (``JobProcess``).
 ///
 /// The job outlives the request that started it; clients poll it by id.
 final class ExecJob: Sendable {
@@ -62,33 +58,19 @@ final class ExecJob: Sendable {
         onFinish: @escaping @Sendable (ExecJobResponse) -> Void = { _ in }
     ) -> ExecJob {
         let job = ExecJob(id: UUID().uuidString.lowercased(), owner: owner)
-        let child: ChildProcess
+        let process: JobProcess
         do {
-            child = try ChildProcess.spawn(
-                argv, environment: environment, directory: directory, newProcessGroup: true,
-                scope: ChildProcess.jobScope("exec", id: job.id), identity: identity)
+            process = try JobProcess(
+                argv, environment: environment, directory: directory, scope: JobProcess.jobScope("exec", id: job.id),
+                identity: identity)
         } catch {
-            job.record.withLock {
-                $0.state = .failedToStart
-                $0.error = error.message
-                $0.finishedAt = Date().timeIntervalSince1970
-            }
+            job.failToStart(error.message)
             onFinish(job.response())
             return job
         }
-        do {
-            try DetachedThread.start(name: "somnus-exec-\(job.id.prefix(4))") {
-                job.supervise(child, timeout: timeout, killGrace: killGrace)
-                onFinish(job.response())
-            }
-        } catch {
-            kill(-child.pid, SIGKILL)
-            _ = child.wait()
-            job.record.withLock {
-                $0.state = .failedToStart
-                $0.error = error.message
-                $0.finishedAt = Date().timeIntervalSince1970
-            }
+        // The job outlives the request that started it: its task is its own, and it ends with the job's process.
+        Task {
+            await job.supervise(process, timeout: timeout, killGrace: killGrace)
             onFinish(job.response())
         }
         return job
@@ -153,47 +135,31 @@ final class ExecJob: Sendable {
         }
     }
 
-    /// Runs on the job's own thread until the process ended and its output was read.
-    private func supervise(_ child: ChildProcess, timeout: Duration?, killGrace: Duration) {
-        let clock = ContinuousClock()
-        let deadline = timeout.map { clock.now + $0 }
-        var termination: ChildProcess.Termination?
-        var exitSeen: ContinuousClock.Instant?
-        var termSent: ContinuousClock.Instant?
-        var killSent = false
-        var timedOut = false
-        let collector = OutputCollector(limit: 0)
-        collector.pump(stdout: child.stdout, stderr: child.stderr) { chunk, isError in
-            append(chunk, isError: isError)
-        } tick: {
-            let now = clock.now
-            if termination == nil, let ended = child.poll() {
-                termination = ended
-                exitSeen = now
-            }
-            if termination == nil {
-                let cancel = record.withLock { $0.cancelRequested }
-                if termSent == nil, cancel || (deadline.map { now >= $0 } ?? false) {
-                    timedOut = !cancel
-                    kill(-child.pid, SIGTERM)
-                    termSent = now
-                } else if let termSent, !killSent, now - termSent >= killGrace {
-                    kill(-child.pid, SIGKILL)
-                    killSent = true
-                }
-            }
-            // Children that keep the pipes open must not keep the job running after its process ended.
-            if let exitSeen, now - exitSeen >= .milliseconds(200) { return true }
-            return false
+    /// Runs the process until it ended and its output was read.
+    private func supervise(_ process: JobProcess, timeout: Duration?, killGrace: Duration) async {
+        let outcome = await process.supervise(
+            timeout: timeout, killGrace: killGrace,
+            shouldStop: { self.record.withLock { $0.cancelRequested } },
+            onOutput: { chunk, isError in self.append(chunk[...], isError: isError) })
+        guard let ended = outcome.termination else {
+            failToStart(outcome.startError ?? "cannot start '\(process.argv[0])'")
+            return
         }
-        let ended = termination ?? child.wait()
         record.withLock { record in
             switch ended {
             case .exited(let code): record.exitCode = Int(code)
             case .signaled(let signal): record.signal = Int(signal)
             }
-            record.state = record.cancelRequested ? .cancelled : timedOut ? .timedOut : .exited
+            record.state = record.cancelRequested ? .cancelled : outcome.timedOut ? .timedOut : .exited
             record.finishedAt = Date().timeIntervalSince1970
+        }
+    }
+
+    private func failToStart(_ message: String) {
+        record.withLock {
+            $0.state = .failedToStart
+            $0.error = message
+            $0.finishedAt = Date().timeIntervalSince1970
         }
     }
 

@@ -1,12 +1,7 @@
-import FoundationEssentials
+import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// Runs one command of a pack job to its end in its own process group, streaming its output line by line.
-///
-/// Blocks the calling thread (a pack job's own thread).
+/// Runs one command of a pack job to its end in its own process group (``JobProcess``), streaming its output line
+/// by line.
 struct PackCommandRunner {
     /// How the command ended.
     struct Result: Sendable {
@@ -50,8 +45,8 @@ struct PackCommandRunner {
     ///   - argv: The program (looked up in `environment`'s `PATH`) and its arguments.
     ///   - environment: The child's whole environment.
     ///   - timeout: Its deadline; the process group gets SIGTERM then, SIGKILL after ``killGrace``.
-    ///   - isCancelled: Polled about every 100 ms.
-    ///   - scope: The transient systemd scope to run it in (``ChildProcess/jobScope(_:id:)``), or `nil`.
+    ///   - isCancelled: Polled about every 20 ms.
+    ///   - scope: The transient systemd scope to run it in (``JobProcess/jobScope(_:id:)``), or `nil`.
     ///   - onLine: Called with each complete output line (and a final partial one).
     /// - Returns: How it ended and its last lines.
     func run(
@@ -59,78 +54,67 @@ struct PackCommandRunner {
         environment: [String: String],
         timeout: Duration,
         scope: String? = nil,
-        isCancelled: () -> Bool,
-        onLine: (String) -> Void
-    ) -> Result {
+        isCancelled: @escaping @Sendable () -> Bool,
+        onLine: @escaping @Sendable (String) -> Void
+    ) async -> Result {
         var result = Result()
-        let child: ChildProcess
+        let process: JobProcess
         do {
-            child = try ChildProcess.spawn(argv, environment: environment, newProcessGroup: true, scope: scope)
+            process = try JobProcess(argv, environment: environment, scope: scope)
         } catch {
             result.startError = error.message
             return result
         }
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        var termination: ChildProcess.Termination?
-        var exitSeen: ContinuousClock.Instant?
-        var termSent: ContinuousClock.Instant?
-        var killSent = false
+        let lines = Mutex(Lines())
+        let outcome = await process.supervise(
+            timeout: timeout, killGrace: killGrace, shouldStop: isCancelled,
+            onOutput: { chunk, isError in
+                for line in lines.withLock({ $0.append(chunk, stream: isError ? 1 : 0) }) { onLine(line) }
+            })
+        for line in lines.withLock({ $0.flush() }) { onLine(line) }
+        result.termination = outcome.termination
+        result.startError = outcome.startError
+        result.cancelled = outcome.stopped
+        result.timedOut = outcome.timedOut
+        result.tail = lines.withLock { $0.tail }
+        return result
+    }
+
+    /// Splits the two streams into lines and keeps the last ``tailLines``.
+    private struct Lines {
         var pending: [[UInt8]] = [[], []]
         var tail: [String] = []
 
-        func emit(_ bytes: [UInt8]) {
-            var line = String(decoding: bytes.prefix(Self.maxLineBytes), as: UTF8.self)
-            if line.hasSuffix("\r") { line.removeLast() }
-            tail.append(line)
-            if tail.count > Self.tailLines { tail.removeFirst(tail.count - Self.tailLines) }
-            onLine(line)
-        }
-
-        let collector = OutputCollector(limit: 0)
-        collector.pump(stdout: child.stdout, stderr: child.stderr) { chunk, isError in
-            let stream = isError ? 1 : 0
+        /// The lines `chunk` completes on `stream` (0 for standard output, 1 for standard error).
+        mutating func append(_ chunk: [UInt8], stream: Int) -> [String] {
+            var complete: [String] = []
             for byte in chunk {
                 if byte == 0x0a {
-                    emit(pending[stream])
+                    complete.append(emit(pending[stream]))
                     pending[stream].removeAll(keepingCapacity: true)
                 } else {
                     pending[stream].append(byte)
                 }
             }
-        } tick: {
-            let now = clock.now
-            if termination == nil, let ended = child.poll() {
-                termination = ended
-                exitSeen = now
-            }
-            if termination == nil {
-                if termSent == nil {
-                    if isCancelled() {
-                        result.cancelled = true
-                    } else if now >= deadline {
-                        result.timedOut = true
-                    }
-                    if result.cancelled || result.timedOut {
-                        kill(-child.pid, SIGTERM)
-                        termSent = now
-                    }
-                } else if let termSent, !killSent, now - termSent >= killGrace {
-                    kill(-child.pid, SIGKILL)
-                    killSent = true
-                }
-            }
-            // Daemons started by a step may keep the pipes open; the step ends with its own process.
-            if let exitSeen, now - exitSeen >= .milliseconds(200) { return true }
-            return false
+            return complete
         }
-        for stream in 0..<2 where !pending[stream].isEmpty { emit(pending[stream]) }
-        result.termination = termination ?? child.wait()
-        if result.timedOut || result.cancelled {
-            // Whatever the group left behind goes too.
-            kill(-child.pid, SIGKILL)
+
+        /// The partial last lines of both streams.
+        mutating func flush() -> [String] {
+            var complete: [String] = []
+            for stream in 0..<2 where !pending[stream].isEmpty {
+                complete.append(emit(pending[stream]))
+                pending[stream].removeAll()
+            }
+            return complete
         }
-        result.tail = tail
-        return result
+
+        private mutating func emit(_ bytes: [UInt8]) -> String {
+            var line = String(decoding: bytes.prefix(PackCommandRunner.maxLineBytes), as: UTF8.self)
+            if line.hasSuffix("\r") { line.removeLast() }
+            tail.append(line)
+            if tail.count > PackCommandRunner.tailLines { tail.removeFirst(tail.count - PackCommandRunner.tailLines) }
+            return line
+        }
     }
 }

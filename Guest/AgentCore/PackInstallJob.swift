@@ -1,5 +1,6 @@
 import AgentAPI
 import FoundationEssentials
+import NIOPosix
 import Packs
 import Synchronization
 
@@ -94,7 +95,7 @@ final class PackInstallJob: Sendable {
         self.startedAt = Date().timeIntervalSince1970
     }
 
-    /// Starts installing `manifest` on a new thread.
+    /// Starts installing `manifest` in a task of its own.
     /// - Parameters:
     ///   - manifest: A validated pack.
     ///   - cacheURL: The host's pack cache without a trailing slash, or `nil`.
@@ -102,7 +103,7 @@ final class PackInstallJob: Sendable {
     ///     ``checkPipRequirements(_:manifest:)``), or `nil` to install unpinned.
     ///   - settings: Paths and deadlines.
     ///   - store: Where the result is recorded (and where "already installed" is looked up).
-    ///   - onFinish: Called on the job's thread with the final answer.
+    ///   - onFinish: Called with the final answer.
     static func start(
         manifest: PackManifest,
         cacheURL: String?,
@@ -114,13 +115,9 @@ final class PackInstallJob: Sendable {
         let job = PackInstallJob(
             manifest: manifest, cacheURL: cacheURL, pipRequirements: pipRequirements, settings: settings, store: store)
         job.record.withLock { $0.stepDescription = manifest.steps.first?.description ?? "" }
-        do {
-            try DetachedThread.start(name: "somnus-pack-\(job.id.prefix(4))") {
-                job.run()
-                onFinish(job.response(from: 0))
-            }
-        } catch {
-            job.finish(.failed, error: error.message)
+        // The job outlives the request that started it: its task is its own and ends with its last step.
+        Task {
+            await job.run()
             onFinish(job.response(from: 0))
         }
         return job
@@ -198,18 +195,25 @@ final class PackInstallJob: Sendable {
         return (drop, left)
     }
 
-    private func run() {
+    private func run() async {
         let label = "\(manifest.name) \(manifest.version)"
-        do {
-            if let installed = try store.installed(manifest.name), installed.version == manifest.version {
+        do throws(Failure) {
+            let installed = try await blocking { () throws(Failure) in
+                do throws(AgentError) {
+                    return try self.store.installed(self.manifest.name)
+                } catch {
+                    throw Failure(message: error.message, output: [])
+                }
+            }
+            if let installed, installed.version == manifest.version {
                 log("\(label) is already installed; nothing to do")
-                finish(.succeeded, alreadyInstalled: true)
+                await finish(.succeeded, alreadyInstalled: true)
                 return
             }
         } catch {
             log("cannot read the pack database: \(error.message)")
             record.withLock { $0.error = "cannot read the pack database: \(error.message)" }
-            finish(.failed)
+            await finish(.failed)
             return
         }
         log("installing \(label): \(manifest.steps.count) steps, \(manifest.verify.count) checks")
@@ -220,21 +224,18 @@ final class PackInstallJob: Sendable {
                 $0.stepDescription = step.description
             }
             if isCancelled {
-                finish(.cancelled, error: "cancelled before step \(index + 1) (\(step.description))")
+                await finish(.cancelled, error: "cancelled before step \(index + 1) (\(step.description))")
                 return
             }
             log("==> step \(index + 1)/\(manifest.steps.count): \(step.description)")
             do {
-                try perform(step, pipStep: pipStep)
+                try await perform(step, pipStep: pipStep)
                 if case .pip = step { pipStep += 1 }
-            } catch let failure as Failure {
-                let state: PackJobState = isCancelled ? .cancelled : .failed
-                let message = "step \(index + 1) (\(step.description)) \(failure.message)"
-                log("step \(index + 1) failed: \(failure.message)")
-                finish(state, error: message, failedStep: index, output: failure.output)
-                return
             } catch {
-                finish(.failed, error: "step \(index + 1) (\(step.description)) failed: \(error)", failedStep: index)
+                let state: PackJobState = isCancelled ? .cancelled : .failed
+                let message = "step \(index + 1) (\(step.description)) \(error.message)"
+                log("step \(index + 1) failed: \(error.message)")
+                await finish(state, error: message, failedStep: index, output: error.output)
                 return
             }
         }
@@ -242,7 +243,7 @@ final class PackInstallJob: Sendable {
         log("==> verify: \(manifest.verify.count) checks")
         var firstFailure: (Int, PackCheckResult, [String])?
         for (index, check) in manifest.verify.enumerated() {
-            let (result, output) = verify(check)
+            let (result, output) = await verify(check)
             record.withLock { $0.verify.append(result) }
             log("check \(index + 1) \(result.passed ? "passed" : "FAILED"): \(check.command)")
             if !result.passed, firstFailure == nil { firstFailure = (index, result, output) }
@@ -250,11 +251,11 @@ final class PackInstallJob: Sendable {
         if let (index, result, output) = firstFailure {
             let state: PackJobState = isCancelled ? .cancelled : .failed
             let problem = result.problem ?? "failed"
-            finish(state, error: "verify check \(index + 1) (\(result.command)) \(problem)", output: output)
+            await finish(state, error: "verify check \(index + 1) (\(result.command)) \(problem)", output: output)
             return
         }
         log("\(label) installed")
-        finish(.succeeded)
+        await finish(.succeeded)
     }
 
     private func finish(
@@ -263,7 +264,7 @@ final class PackInstallJob: Sendable {
         error: String? = nil,
         failedStep: Int? = nil,
         output: [String] = []
-    ) {
+    ) async {
         let finishedAt = Date().timeIntervalSince1970
         let tail = output.isEmpty ? nil : output.joined(separator: "\n")
         var recordError: String?
@@ -271,8 +272,14 @@ final class PackInstallJob: Sendable {
             let install = InstalledPack(
                 name: manifest.name, version: manifest.version, installedAt: finishedAt, result: state,
                 failedStep: failedStep, error: error, outputTail: tail)
-            do {
-                try store.record(install, jobID: id)
+            do throws(Failure) {
+                try await blocking { () throws(Failure) in
+                    do throws(AgentError) {
+                        try self.store.record(install, jobID: self.id)
+                    } catch {
+                        throw Failure(message: error.message, output: [])
+                    }
+                }
             } catch {
                 recordError = "cannot record the result: \(error.message)"
                 log(recordError ?? "")
@@ -309,36 +316,40 @@ final class PackInstallJob: Sendable {
     }
 
     /// Runs a command of a step; throws unless it exits 0.
-    private func command(_ argv: [String], timeout: Duration, environment: [String: String]? = nil) throws(Failure) {
+    private func command(
+        _ argv: [String], timeout: Duration, environment: [String: String]? = nil
+    ) async throws(Failure) {
         log("$ \(argv.joined(separator: " "))")
-        let result = runner.run(
+        let result = await runner.run(
             argv, environment: environment ?? self.environment, timeout: timeout,
-            scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled }, onLine: { log($0) })
+            scope: JobProcess.jobScope("pack", id: id), isCancelled: { self.isCancelled }, onLine: { self.log($0) })
         guard result.exited(with: 0) else {
             throw Failure(message: "failed: \(argv[0]) \(result.outcome(timeout: timeout))", output: result.tail)
         }
     }
 
-    private func perform(_ step: PackStep, pipStep: Int) throws {
+    // Typed: with an untyped `async throws` here, swiftc 6.3.1 crashes splitting the coroutine in -Osize builds.
+    private func perform(_ step: PackStep, pipStep: Int) async throws(Failure) {
         switch step {
-        case .apt(let packages, let timeout): try installApt(packages, timeout: .seconds(timeout))
-        case .pip(let packages, let timeout): try installPip(packages, pipStep: pipStep, timeout: .seconds(timeout))
-        case .files(let files): for file in files { try write(file) }
+        case .apt(let packages, let timeout): try await installApt(packages, timeout: .seconds(timeout))
+        case .pip(let packages, let timeout):
+            try await installPip(packages, pipStep: pipStep, timeout: .seconds(timeout))
+        case .files(let files): try await blocking { () throws(Failure) in for file in files { try self.write(file) } }
         case .shell(let shell):
             let timeout = Duration.seconds(shell.timeoutSeconds)
             log("$ \(shell.command)")
-            let result = runner.run(
+            let result = await runner.run(
                 ["/bin/sh", "-c", shell.command], environment: environment, timeout: timeout,
-                scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled }, onLine: { log($0) })
+                scope: JobProcess.jobScope("pack", id: id), isCancelled: { self.isCancelled }, onLine: { self.log($0) })
             guard result.exited(with: 0) else {
                 throw Failure(message: result.outcome(timeout: timeout), output: result.tail)
             }
         }
     }
 
-    private func installApt(_ packages: [String], timeout: Duration) throws(Failure) {
+    private func installApt(_ packages: [String], timeout: Duration) async throws(Failure) {
         // A source left by an agent killed mid-step goes first: it is the pack's, never the guest's own.
-        removeFile(settings.aptSourcesFile)
+        await removeFile(settings.aptSourcesFile)
         var options = settings.aptOptions
         if let cacheURL {
             guard access(settings.aptKeyring, R_OK) == 0 else {
@@ -348,37 +359,44 @@ final class PackInstallJob: Sendable {
                     output: [])
             }
             let line = "deb [signed-by=\(settings.aptKeyring)] \(cacheURL)/apt ./\n"
-            try writeAtomically(settings.aptSourcesFile, contents: Data(line.utf8), mode: 0o644)
+            try await blocking { () throws(Failure) in
+                try self.writeAtomically(self.settings.aptSourcesFile, contents: Data(line.utf8), mode: 0o644)
+            }
             log("apt source: \(line.trimmed) (only this source, removed after the step)")
             options += [
                 "-o", "Dir::Etc::sourcelist=\(settings.aptSourcesFile)", "-o", "Dir::Etc::sourceparts=-",
                 "-o", "APT::Get::List-Cleanup=0",
             ]
         }
-        defer { if cacheURL != nil { removeFile(settings.aptSourcesFile) } }
-        // `--error-on=any`: an unreachable cache or a bad signature fails the step here instead of leaving stale
-        // lists.
-        try command(["apt-get", "update", "--error-on=any"] + options, timeout: timeout)
-        // `--force-unsafe-io`: dpkg skips its fsync before every rename. A crash mid-install is reverted to the
-        // snapshot taken before the pack, and one sync(2) after the step makes the result durable.
-        try command(
-            [
-                "apt-get", "install", "-y", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
-                "-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-unsafe-io",
-            ] + options + ["--"] + packages,
-            timeout: timeout)
-        sync()
+        do {
+            // `--error-on=any`: an unreachable cache or a bad signature fails the step here instead of leaving stale
+            // lists.
+            try await command(["apt-get", "update", "--error-on=any"] + options, timeout: timeout)
+            // `--force-unsafe-io`: dpkg skips its fsync before every rename. A crash mid-install is reverted to the
+            // snapshot taken before the pack, and one sync(2) after the step makes the result durable.
+            try await command(
+                [
+                    "apt-get", "install", "-y", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef",
+                    "-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-unsafe-io",
+                ] + options + ["--"] + packages,
+                timeout: timeout)
+            _ = try? await blocking { sync() }
+        } catch {
+            if cacheURL != nil { await removeFile(settings.aptSourcesFile) }
+            throw error
+        }
+        if cacheURL != nil { await removeFile(settings.aptSourcesFile) }
     }
 
-    private func installPip(_ packages: [String], pipStep: Int, timeout: Duration) throws(Failure) {
+    private func installPip(_ packages: [String], pipStep: Int, timeout: Duration) async throws(Failure) {
         let venv = settings.virtualEnvironment(manifest)
         if !FileManager.default.isExecutableFile(atPath: venv + "/bin/python") {
-            try command(["python3", "-m", "venv", "--system-site-packages", venv], timeout: .seconds(600))
+            try await command(["python3", "-m", "venv", "--system-site-packages", venv], timeout: .seconds(600))
         }
         var argv = [venv + "/bin/python", "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
         if let cacheURL { argv += ["--no-index", "--find-links", "\(cacheURL)/wheels/"] }
         guard let pipRequirements else {
-            try command(argv + packages, timeout: timeout)
+            try await command(argv + packages, timeout: timeout)
             return
         }
         guard pipStep < pipRequirements.count else {
@@ -386,17 +404,41 @@ final class PackInstallJob: Sendable {
         }
         let file = settings.requirementsFile(manifest, step: pipStep)
         let lines = pipRequirements[pipStep]
-        try writeAtomically(file, contents: Data((lines.joined(separator: "\n") + "\n").utf8), mode: 0o600)
-        defer { removeFile(file) }
+        try await blocking { () throws(Failure) in
+            try self.writeAtomically(file, contents: Data((lines.joined(separator: "\n") + "\n").utf8), mode: 0o600)
+        }
         log("pinned by the host: \(lines.count) wheels, each checked against its sha256")
-        try command(argv + ["--require-hashes", "--only-binary=:all:", "-r", file], timeout: timeout)
+        do {
+            try await command(argv + ["--require-hashes", "--only-binary=:all:", "-r", file], timeout: timeout)
+        } catch {
+            await removeFile(file)
+            throw error
+        }
+        await removeFile(file)
     }
 
     /// Removes a file the job wrote for one step; says so in the log when it cannot.
-    private func removeFile(_ path: String) {
-        if unlink(path) != 0 && errno != ENOENT {
-            log("cannot remove \(path): \(String(cString: strerror(errno)))")
+    private func removeFile(_ path: String) async {
+        let problem = try? await blocking { () -> String? in
+            unlink(path) != 0 && errno != ENOENT ? String(cString: strerror(errno)) : nil
         }
+        if let problem { log("cannot remove \(path): \(problem)") }
+    }
+
+    /// Runs file and database work on `NIOThreadPool`, never on the cooperative pool: a write to a filesystem
+    /// frozen for a snapshot blocks until the thaw, and must not hold up the tasks that serve the thaw.
+    private func blocking<Value: Sendable>(
+        _ body: @escaping @Sendable () throws(Failure) -> Value
+    ) async throws(Failure) -> Value {
+        let result: Result<Value, Failure>
+        do {
+            result = try await NIOThreadPool.singleton.runIfActive {
+                Result { () throws(Failure) -> Value in try body() }
+            }
+        } catch {
+            throw Failure(message: "failed: the agent is shutting down", output: [])
+        }
+        return try result.get()
     }
 
     /// Checks hashed requirements from a request: one list per `pip` step, each line exactly
@@ -494,22 +536,22 @@ final class PackInstallJob: Sendable {
 
     // MARK: Verify
 
-    private func verify(_ check: PackCheck) -> (PackCheckResult, [String]) {
+    private func verify(_ check: PackCheck) async -> (PackCheckResult, [String]) {
         var environment = self.environment
         let venvBin = settings.virtualEnvironment(manifest) + "/bin"
         if FileManager.default.fileExists(atPath: venvBin) {
             environment["PATH"] = venvBin + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         }
         let timeout = Duration.seconds(check.timeoutSeconds)
-        var lines: [String] = []
-        let result = runner.run(
+        let lines = Mutex<[String]>([])
+        let result = await runner.run(
             check.command.arguments, environment: environment, timeout: timeout,
-            scope: ChildProcess.jobScope("pack", id: id), isCancelled: { isCancelled },
+            scope: JobProcess.jobScope("pack", id: id), isCancelled: { self.isCancelled },
             onLine: { line in
-                lines.append(line)
-                log("  | \(line)")
+                lines.withLock { $0.append(line) }
+                self.log("  | \(line)")
             })
-        let output = lines.joined(separator: "\n")
+        let output = lines.withLock { $0.joined(separator: "\n") }
         var problem: String?
         if !result.exited(with: check.expectExit) {
             problem = "\(result.outcome(timeout: timeout)), expected status \(check.expectExit)"

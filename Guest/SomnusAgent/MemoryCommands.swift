@@ -33,8 +33,6 @@ enum MemoryPath {
     static let importRecords = "/v1/memories/import"
     static let turns = "/v1/memories/turns"
     static let rotateKey = "/v1/memories/rotate-key"
-    /// The classified errors route (built by the error-store work); may answer 404 on older agents.
-    static let errors = "/v1/errors"
 }
 
 /// Options every `memory` subcommand shares: where the agent is and how to print.

@@ -24,7 +24,8 @@ struct ErrorFixMCPTests {
             let schema = try #require(recordFix["inputSchema"] as? [String: Any])
             #expect(schema["required"] as? [String] == ["fix"])
             #expect(
-                Set(((schema["properties"] as? [String: Any]) ?? [:]).keys) == ["fix", "template", "line", "tags"])
+                Set(((schema["properties"] as? [String: Any]) ?? [:]).keys)
+                    == ["fix", "template", "line", "namespace", "tags"])
 
             let arguments = try JSONSerialization.data(
                 withJSONObject: ["name": "record_fix", "arguments": ["fix": "pip install torch", "line": moduleLine]])

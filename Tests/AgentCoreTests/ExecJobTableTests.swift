@@ -3,6 +3,10 @@ import Testing
 
 @testable import AgentCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("ExecJobTable", .timeLimit(.minutes(1)))
 struct ExecJobTableTests {
     @Test("A full table of running jobs refuses new ones, and forgets finished ones to make room")
@@ -21,6 +25,37 @@ struct ExecJobTableTests {
         let gone = try #require(throws: AgentError.self) { try table.job(running.id) }
         #expect(gone.code == .notFound)
         #expect(gone.message == "no exec job with id '\(running.id)'")
+    }
+
+    @Test("A job ends with its process and its exit status even when a child it left keeps the pipes open")
+    func leftoverChild() async throws {
+        let table = ExecJobTable()
+        let clock = ContinuousClock()
+        let started = clock.now
+        let job = try table.start(ExecRequest(shell: "sleep 8 & echo out; echo err >&2; exit 3"))
+        while !job.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(clock.now - started < .seconds(6))
+        let response = job.response()
+        #expect(response.state == .exited)
+        #expect(response.exitCode == 3)
+        #expect(response.signal == nil)
+        #expect(response.stdout == "out\n")
+        #expect(response.stderr == "err\n")
+    }
+
+    @Test("A job's standard input is empty and a signal that ends it is reported as the signal")
+    func stdinAndSignal() async throws {
+        let table = ExecJobTable()
+        let reader = try table.start(ExecRequest(argv: ["cat"]))
+        let killed = try table.start(ExecRequest(shell: "kill -USR1 $$"))
+        for job in [reader, killed] {
+            while !job.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(reader.response().exitCode == 0)
+        #expect(reader.response().stdout.isEmpty)
+        #expect(killed.response().signal == Int(SIGUSR1))
+        #expect(killed.response().exitCode == nil)
+        #expect(killed.response().state == .exited)
     }
 
     @Test("Output past the cap is dropped and flagged as truncated")

@@ -136,6 +136,111 @@ struct MemoryMCPTests {
         }
     }
 
+    @Test("tools/list gives each tool its operation's request body and parameters from the OpenAPI document")
+    func schemasComeFromTheDocument() async throws {
+        let child = try MCPChild(socket: "/nonexistent/agent.sock")
+        let list = try await child.request(id: 1, method: "tools/list", params: "{}")
+        #expect(try await child.finish() == 0)
+        let tools = try #require((list["result"] as? [String: Any])?["tools"] as? [[String: Any]])
+        var schemas: [String: [String: Any]] = [:]
+        for tool in tools {
+            let name = try #require(tool["name"] as? String)
+            schemas[name] = try #require(tool["inputSchema"] as? [String: Any])
+        }
+        let document = try #require(
+            try JSONSerialization.jsonObject(with: Data(AgentOpenAPI.document.utf8)) as? [String: Any])
+        let components = try #require(document["components"] as? [String: Any])
+        let bodies = try #require(components["schemas"] as? [String: Any])
+        /// A schema of the document with its `$ref`s replaced by what they name.
+        func resolved(_ value: Any) throws -> Any {
+            if let array = value as? [Any] { return try array.map(resolved) }
+            guard var object = value as? [String: Any] else { return value }
+            if let reference = object.removeValue(forKey: "$ref") as? String {
+                let parts = reference.split(separator: "/").dropFirst().map(String.init)
+                var target: Any = document
+                for part in parts { target = try #require((target as? [String: Any])?[part], "\(reference)") }
+                let base = try #require(try resolved(target) as? [String: Any])
+                object = base.merging(object) { _, sibling in sibling }
+            }
+            return try object.mapValues(resolved)
+        }
+        func body(_ name: String) throws -> [String: Any] {
+            let schema = try #require(bodies[name])
+            return try #require(try resolved(schema) as? [String: Any])
+        }
+        func same(_ left: Any?, _ right: Any?) -> Bool {
+            guard let left = left as? NSObject, let right = right as? NSObject else {
+                return left == nil && right == nil
+            }
+            return left.isEqual(right)
+        }
+
+        // The tools fill in `namespace` (with its default) where the document requires it.
+        for (tool, request, required) in [
+            ("memory_store", "MemoryCreateRequest", ["content"]), ("memory_search", "MemorySearchRequest", ["query"]),
+            ("record_fix", "ErrorFixRequest", ["fix"]),
+        ] {
+            let schema = try #require(schemas[tool])
+            var expected = try #require(try body(request)["properties"] as? [String: Any])
+            if var namespace = expected["namespace"] as? [String: Any], tool != "record_fix" {
+                namespace["default"] = "default"
+                expected["namespace"] = namespace
+            }
+            #expect(same(schema["properties"], expected), "\(tool)")
+            #expect(schema["required"] as? [String] == required, "\(tool)")
+            #expect(schema["type"] as? String == "object")
+            // Claude's MCP clients refuse a tool with oneOf at the top level; the description says it.
+            #expect(schema["oneOf"] == nil)
+        }
+        #expect(
+            (schemas["record_fix"]?["description"] as? String)
+                == (try body("ErrorFixRequest")["description"] as? String))
+
+        var namespace = try body("Namespace")
+        namespace["description"] = "default 'default'"
+        namespace["default"] = "default"
+        let forget = try #require(schemas["memory_forget"])
+        #expect(same(forget["properties"], ["id": ["type": "string"], "namespace": namespace]))
+        #expect(forget["required"] as? [String] == ["id"])
+
+        let paths = try #require(document["paths"] as? [String: Any])
+        let listErrors = try #require((paths["/v1/errors"] as? [String: Any])?["get"] as? [String: Any])
+        var parameters: [String: Any] = [:]
+        for parameter in try #require(listErrors["parameters"] as? [[String: Any]]) {
+            var schema = try #require(parameter["schema"] as? [String: Any])
+            schema["description"] = parameter["description"]
+            let name = try #require(parameter["name"] as? String)
+            parameters[name] = schema
+        }
+        let errors = try #require(schemas["recent_errors"])
+        #expect(same(errors["properties"], parameters))
+        #expect(errors["required"] == nil)
+        #expect(!String(decoding: try JSONSerialization.data(withJSONObject: tools), as: UTF8.self).contains("$ref"))
+    }
+
+    @Test("recent_errors passes since and category from the document's query parameters; bad types are named")
+    func queryParameters() async throws {
+        try await AgentHarness.with { agent in
+            let child = try MCPChild(socket: agent.endpoints.socketPath)
+            let filtered = try Self.text(
+                try await child.request(
+                    id: 1, method: "tools/call",
+                    params: #"{"name":"recent_errors","arguments":{"category":"cuda_error","limit":5,"since":"0"}}"#))
+            #expect(!filtered.isError, "\(filtered.text)")
+            let bad = try Self.text(
+                try await child.request(
+                    id: 2, method: "tools/call", params: #"{"name":"recent_errors","arguments":{"since":"yesterday"}}"#)
+            )
+            #expect(bad.isError)
+            #expect(bad.text.hasPrefix("bad_request: since:"), "\(bad.text)")
+            let wrongType = try Self.text(
+                try await child.request(
+                    id: 3, method: "tools/call", params: #"{"name":"recent_errors","arguments":{"limit":"ten"}}"#))
+            #expect(wrongType.text == "limit: must be an integer")
+            #expect(try await child.finish() == 0)
+        }
+    }
+
     /// The first text content of a `tools/call` answer and its `isError`.
     static func text(_ response: [String: Any]) throws -> (text: String, isError: Bool) {
         let result = try #require(response["result"] as? [String: Any], "\(response)")

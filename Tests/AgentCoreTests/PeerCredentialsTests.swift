@@ -166,6 +166,24 @@ struct PeerCredentialsTests {
         }
     }
 
+    @Test("A user's job enters its working directory as that user: one below a directory only root may enter fails")
+    func directoryAsUser() async throws {
+        try await AgentHarness.with(connections: Self.connections) { agent in
+            let closed = agent.directory.appendingPathComponent("root-only")
+            let inner = closed.appendingPathComponent("open")
+            try FileManager.default.createDirectory(at: inner, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: closed.path)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: inner.path)
+            let asNobody = try await agent.waitForJob(
+                try await agent.startJob(ExecRequest(argv: ["pwd"], cwd: inner.path, user: "nobody")))
+            #expect(asNobody.exitCode != 0)
+            #expect(asNobody.stdout.isEmpty)
+            let asRoot = try await agent.waitForJob(
+                try await agent.startJob(ExecRequest(argv: ["pwd"], cwd: inner.path)))
+            #expect(asRoot.stdout == inner.path + "\n")
+        }
+    }
+
     @Test("A caller's environment reaches only the command, never the wrappers that run as root")
     func environmentAfterSwitch() async throws {
         try await AgentHarness.with(connections: Self.connections) { agent in
