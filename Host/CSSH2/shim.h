@@ -1,2 +1,1 @@
 #include <libssh2.h>
-#include <libssh2_sftp.h>

@@ -32,10 +32,6 @@ public struct SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         case timeout
         /// Opening a channel or starting a command failed.
         case channel
-        /// An SFTP operation failed; `status` is the SFTP status code (`LIBSSH2_FX_*`), `0` if none.
-        case sftp(status: UInt)
-        /// A remote file is larger than the caller allowed.
-        case remoteFileTooLarge
         /// A local file could not be read or written; `errno` is the system error number.
         case localFile(errno: Int32)
         /// Generating a key pair with `ssh-keygen` failed.

@@ -15,8 +15,6 @@ public struct SSHSessionConfiguration: Sendable, Equatable {
     public var knownHosts: SSHKnownHosts
     /// The deadline for TCP connect, SSH handshake, host-key check and authentication together.
     public var connectTimeout: Duration
-    /// The time limit of each blocking libssh2 call made by SFTP operations.
-    public var operationTimeout: Duration
 
     /// Creates a configuration.
     /// - Parameters:
@@ -27,10 +25,9 @@ public struct SSHSessionConfiguration: Sendable, Equatable {
     ///   - passphrase: The passphrase of the private key, if any.
     ///   - knownHosts: The known-hosts file and policy.
     ///   - connectTimeout: The deadline for connecting and authenticating.
-    ///   - operationTimeout: The time limit of each blocking SFTP call.
     public init(
         host: String, port: Int = 22, user: String, privateKeyPath: String, passphrase: String? = nil,
-        knownHosts: SSHKnownHosts, connectTimeout: Duration = .seconds(10), operationTimeout: Duration = .seconds(60)
+        knownHosts: SSHKnownHosts, connectTimeout: Duration = .seconds(10)
     ) {
         self.host = host
         self.port = port
@@ -39,7 +36,6 @@ public struct SSHSessionConfiguration: Sendable, Equatable {
         self.passphrase = passphrase
         self.knownHosts = knownHosts
         self.connectTimeout = connectTimeout
-        self.operationTimeout = operationTimeout
     }
 }
 

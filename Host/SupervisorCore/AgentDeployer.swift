@@ -54,7 +54,7 @@ public struct AgentDeployer: Sendable {
         SSHSessionConfiguration(
             host: address, port: sshPort, user: "root", privateKeyPath: keyPair.privateKeyPath,
             knownHosts: SSHKnownHosts(path: manager.layout.knownHostsPath(record.domain), policy: .strict),
-            connectTimeout: .seconds(5), operationTimeout: .seconds(120))
+            connectTimeout: .seconds(5))
     }
 
     /// The VM's pinned host keys for `address`, pinned from its console log at first use.

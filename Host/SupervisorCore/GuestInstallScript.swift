@@ -1,7 +1,7 @@
 import Foundation
 
 /// A shell script that installs files into a guest through a single SSH `exec` channel, so a deploy costs one
-/// round trip to the guest instead of one SFTP session, fsync and rename per file.
+/// round trip to the guest.
 ///
 /// Small files travel in the script itself (base64); one large file may come on the channel's standard input,
 /// compressed with gzip. Every file is written to a temporary name beside its target, given its mode and owner,

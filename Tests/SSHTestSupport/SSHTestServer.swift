@@ -79,7 +79,6 @@ public final class SSHTestServer {
             AuthorizedKeysFile \(directory)/authorized_keys
             PasswordAuthentication no
             KbdInteractiveAuthentication no
-            Subsystem sftp internal-sftp
             LogLevel ERROR
 
             """
