@@ -11,6 +11,16 @@ struct AgentInstallerTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
+    /// A script standing in for a system program that appends its arguments, one call per line, to a file.
+    /// - Returns: The script's path and the file's.
+    private func recordingProgram(_ name: String) throws -> (program: String, calls: String) {
+        let calls = directory.appendingPathComponent(name + ".calls").path
+        let program = directory.appendingPathComponent(name).path
+        try "#!/bin/sh\necho \"$@\" >> '\(calls)'\n".write(toFile: program, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: program)
+        return (program, calls)
+    }
+
     @Test("The embedded unit equals the one the guest image ships")
     func unitMatchesRepository() throws {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -75,10 +85,7 @@ struct AgentInstallerTests {
     @Test("Creates the socket's system group only when it is missing")
     func createsGroup() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        let calls = directory.appendingPathComponent("groupadd.calls").path
-        let groupadd = directory.appendingPathComponent("groupadd").path
-        try "#!/bin/sh\necho \"$@\" >> '\(calls)'\n".write(toFile: groupadd, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: groupadd)
+        let (groupadd, calls) = try recordingProgram("groupadd")
         for group in ["no-such-group-17", "root"] {
             let installer = AgentInstaller(
                 unitPath: directory.appendingPathComponent("u.service").path,
@@ -94,10 +101,7 @@ struct AgentInstallerTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         // systemctl cannot run without systemd as PID 1 here; a script records what it is asked (the real one
         // runs in the end-to-end suite's guest).
-        let calls = directory.appendingPathComponent("systemctl.calls").path
-        let systemctl = directory.appendingPathComponent("systemctl").path
-        try "#!/bin/sh\necho \"$@\" >> '\(calls)'\n".write(toFile: systemctl, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: systemctl)
+        let (systemctl, calls) = try recordingProgram("systemctl")
         let unit = directory.appendingPathComponent("system/somnus-agent.service").path
         let installer = AgentInstaller(
             unitPath: unit, configurationPath: directory.appendingPathComponent("a.json").path,
