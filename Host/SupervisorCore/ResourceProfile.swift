@@ -1,8 +1,8 @@
 /// A named amount of vCPUs and memory a VM can be switched to while it runs.
 ///
 /// The four built-in profiles come from the original design; custom ones can be added in configuration.
-/// Every domain is defined with enough headroom (``maximumVCPUs``, ``maximumMemoryMiB``) that each profile
-/// applies live.
+/// Every domain is defined with enough headroom (``maximumVCPUs``, ``maximumMemoryMiB``) that each profile a VM
+/// can take applies live.
 public struct ResourceProfile: Codable, Sendable, Equatable, Hashable {
     /// The profile's name, such as `coding`.
     public var name: String
@@ -75,8 +75,15 @@ public struct ProfileCatalog: Sendable {
         return found
     }
 
-    /// The most vCPUs any profile asks for: the domain's vCPU maximum.
-    public var maximumVCPUs: Int { profiles.map(\.vcpus).max() ?? 1 }
-    /// The most memory any profile asks for: the domain's memory maximum.
-    public var maximumMemoryMiB: Int { profiles.map(\.memoryMiB).max() ?? 1024 }
+    /// The most vCPUs a profile a VM can take asks for: the domain's vCPU maximum.
+    public var maximumVCPUs: Int { applicable.map(\.vcpus).max() ?? 1 }
+    /// The most memory a profile a VM can take asks for: the domain's memory maximum.
+    ///
+    /// A guest boots with this much memory and its balloon then gives back all above its profile: under TCG the
+    /// balloon gave back 12 GiB (a 16 GiB maximum, a 4 GiB profile) in about 30 s of the guest's vCPU after each
+    /// boot, so GPU profiles, which no VM can take, do not count.
+    public var maximumMemoryMiB: Int { applicable.map(\.memoryMiB).max() ?? 1024 }
+
+    /// The profiles a VM can take: no GPU is attached to VMs, so not those that need one.
+    private var applicable: [ResourceProfile] { profiles.filter { !$0.gpu } }
 }
