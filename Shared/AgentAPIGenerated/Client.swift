@@ -20,6 +20,10 @@ public import struct FoundationEssentials.Date
 public import struct Foundation.Date
 #endif
 import HTTPTypes
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import AgentAPI
 /// HTTP API of somnus-agent. TCP needs Authorization: Bearer; the unix socket needs none.
 public struct Client: APIProtocol {
     /// The underlying HTTP client.
