@@ -62,23 +62,25 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// query parameter or body field named in the message, as the document describes it).
     static func answer(for error: ServerError) -> (HTTPResponse.Status, AgentError) {
         if let answer = domainAnswer(for: error.underlyingError) { return answer }
-        switch error.underlyingError {
-        case let decoding as DecodingError:
-            let query = error.request.path.flatMap { path in
-                path.firstIndex(of: "?").map { path[path.index(after: $0)...] }
-            }
-            if let query, let refusal = AgentQuery.refusal(operationID: error.operationID, query: query) {
-                return (.badRequest, AgentError(.badRequest, refusal))
-            }
-            if error.operationID == Operations.InstallPack.id {
-                let message = PackError.decoding(decoding, source: "request body").message
-                return (.badRequest, AgentError(.badRequest, message))
-            }
+        // With an input, the handler ran: what failed is the handler or the encoding of its answer.
+        guard error.operationInput == nil else {
+            return (.internalServerError, AgentError(.internal, "internal error: \(error.underlyingError)"))
+        }
+        let query = error.request.path.flatMap { path in path.firstIndex(of: "?").map { path[path.index(after: $0)...] }
+        }
+        if let query, let refusal = AgentQuery.refusal(operationID: error.operationID, query: query) {
+            return (.badRequest, AgentError(.badRequest, refusal))
+        }
+        if error.operationID == Operations.InstallPack.id {
+            // A pack manifest names its own bad field, with the path inside the manifest.
+            let message = PackError.decoding(error.underlyingError, source: "request body").message
+            return (.badRequest, AgentError(.badRequest, message))
+        }
+        if let decoding = error.underlyingError as? DecodingError {
             return (.badRequest, AgentError(.badRequest, bodyMessage(decoding)))
-        default:
-            guard error.httpStatus != .internalServerError else {
-                return (.internalServerError, AgentError(.internal, "internal error: \(error.underlyingError)"))
-            }
+        }
+        guard error.httpStatus == .internalServerError else {
+            // The runtime's own refusal, such as a missing required body.
             let code: AgentError.Code =
                 switch error.httpStatus {
                 case .badRequest: .badRequest
@@ -87,6 +89,8 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 }
             return (error.httpStatus, AgentError(code, error.causeDescription))
         }
+        // A body type's own check refused the body while it was decoded.
+        return (.badRequest, AgentError(.badRequest, "the request body is not valid JSON"))
     }
 
     /// What is wrong with a JSON body, naming the field.

@@ -44,7 +44,10 @@ struct ErrorsHandler {
     }
 
     func recordErrorFix(_ input: Operations.RecordErrorFix.Input) async throws -> Operations.RecordErrorFix.Output {
-        let body = switch input.body { case .json(let body): body }
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
         let namespace = try Self.validate(body)
         guard !freeze.holdsWrites else {
             throw AgentError(.conflict, "filesystems are frozen: recording a fix writes to disk; retry after the thaw")
@@ -79,7 +82,10 @@ struct ErrorsHandler {
     }
 
     func classifyLines(_ input: Operations.ClassifyLines.Input) async throws -> Operations.ClassifyLines.Output {
-        let body = switch input.body { case .json(let body): body }
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
         guard body.lines.count <= ClassifyRequest.maximumLines else {
             throw AgentError(
                 .payloadTooLarge,

@@ -11,7 +11,10 @@ struct ExecHandler {
     let jobs: ExecJobTable
 
     func startExec(_ input: Operations.StartExec.Input) throws -> Operations.StartExec.Output {
-        let body = switch input.body { case .json(let body): body }
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
         let job = try jobs.start(body, caller: AgentRequestScope.caller)
         return .accepted(.init(body: .json(JobStartResponse(id: job.id))))
     }

@@ -27,7 +27,10 @@ struct MaintenanceHandler {
 
     func syncTime(_ input: Operations.SyncTime.Input) throws -> Operations.SyncTime.Output {
         try AgentRequestScope.caller.requirePrivileged("setting the clock")
-        let body = switch input.body { case .json(let body): body }
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
         return .ok(.init(body: .json(try syncTime(body))))
     }
 
@@ -35,7 +38,10 @@ struct MaintenanceHandler {
         -> Operations.FreezeFilesystems.Output
     {
         try AgentRequestScope.caller.requirePrivileged("freezing filesystems")
-        let body = switch input.body { case .json(let body): body }
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
         guard (1...60).contains(body.timeoutSeconds) else {
             throw AgentError(.badRequest, "timeout_s: must be from 1 to 60, not \(body.timeoutSeconds)")
         }
@@ -49,7 +55,10 @@ struct MaintenanceHandler {
 
     func softReboot(_ input: Operations.SoftReboot.Input) async throws -> Operations.SoftReboot.Output {
         try AgentRequestScope.caller.requirePrivileged("restarting units")
-        let body = switch input.body { case .json(let body): body }
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
         return .ok(.init(body: .json(await softReboot(try softRebootUnits(body)))))
     }
 

@@ -23,14 +23,21 @@ struct MemoryHandler {
     let memory: AgentMemory
 
     func createMemory(_ input: Operations.CreateMemory.Input) async throws -> Operations.CreateMemory.Output {
-        let body = switch input.body { case .json(let body): body }
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
         let created = try await memory.withStore { store throws(MemoryError) in try store.add(body) }
         return created.outcome == .created ? .created(.init(body: .json(created))) : .ok(.init(body: .json(created)))
     }
 
     func searchMemories(_ input: Operations.SearchMemories.Input) async throws -> Operations.SearchMemories.Output {
-        let body = switch input.body { case .json(let body): body }
-        return .ok(.init(body: .json(try await memory.withStore { store throws(MemoryError) in try store.search(body) })))
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
+        return .ok(
+            .init(body: .json(try await memory.withStore { store throws(MemoryError) in try store.search(body) })))
     }
 
     func getMemoryStats(_ input: Operations.GetMemoryStats.Input) async throws -> Operations.GetMemoryStats.Output {
@@ -61,7 +68,10 @@ struct MemoryHandler {
     func recordMemoryTurn(_ input: Operations.RecordMemoryTurn.Input) async throws
         -> Operations.RecordMemoryTurn.Output
     {
-        let body = switch input.body { case .json(let body): body }
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
         let turn = try await memory.withStore { store throws(MemoryError) in try store.rememberTurn(body) }
         return .created(.init(body: .json(turn)))
     }
@@ -80,7 +90,10 @@ struct MemoryHandler {
 
     func updateMemory(_ input: Operations.UpdateMemory.Input) async throws -> Operations.UpdateMemory.Output {
         let (id, namespace) = (input.path.id, try Self.namespace(input.query.namespace))
-        let patch = switch input.body { case .json(let patch): patch }
+        let patch =
+            switch input.body {
+            case .json(let patch): patch
+            }
         let record = try await memory.withStore { store throws(MemoryError) in
             try store.update(id: id, namespace: namespace, patch)
         }
