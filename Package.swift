@@ -58,13 +58,20 @@ let package = Package(
             name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI",
             exclude: ["README.md", "openapi.yaml", "openapi-generator-config.yaml", "generate.sh", "Generator"],
             swiftSettings: swiftSettings),
-        // The types, client and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
+        // The types and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
         .target(
             name: "AgentAPIGenerated",
             dependencies: ["AgentAPI", openAPIRuntime, httpTypes],
             path: "Shared/AgentAPIGenerated",
             exclude: ["README.md"],
             // The generator writes `public import` in every file, also in those with no public declarations.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-suppress-warnings"])]),
+        // The generated client, apart from the types so that the agent does not link it.
+        .target(
+            name: "AgentAPIClient",
+            dependencies: ["AgentAPI", "AgentAPIGenerated", openAPIRuntime, httpTypes],
+            path: "Shared/AgentAPIClient",
+            exclude: ["README.md"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-suppress-warnings"])]),
         .target(name: "Packs", path: "Shared/Packs", exclude: ["README.md"], swiftSettings: swiftSettings),
         .systemLibrary(
@@ -251,7 +258,7 @@ let package = Package(
             name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs",
-                                                                       "SSHTestSupport", serviceLifecycle, "AgentAPIGenerated",
+                                                                       "SSHTestSupport", serviceLifecycle, "AgentAPIGenerated", "AgentAPIClient",
                                                                        openAPIRuntime],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]

@@ -1,4 +1,5 @@
 import AgentAPI
+import AgentAPIClient
 import AgentAPIGenerated
 import Curl
 import Foundation
