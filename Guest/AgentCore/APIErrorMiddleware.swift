@@ -66,9 +66,9 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         guard error.operationInput == nil else {
             return (.internalServerError, AgentError(.internal, "internal error: \(error.underlyingError)"))
         }
-        let query = error.request.path.flatMap { path in path.firstIndex(of: "?").map { path[path.index(after: $0)...] }
-        }
-        if let query, let refusal = AgentQuery.refusal(operationID: error.operationID, query: query) {
+        let path = error.request.path ?? ""
+        let query = path.firstIndex(of: "?").map { path[path.index(after: $0)...] } ?? ""
+        if let refusal = AgentQuery.refusal(operationID: error.operationID, query: query) {
             return (.badRequest, AgentError(.badRequest, refusal))
         }
         if error.operationID == Operations.InstallPack.id {
