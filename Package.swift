@@ -24,6 +24,7 @@ let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
 let asn1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
 let openAPIRuntime = Target.Dependency.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")
+let openAPIHummingbird = Target.Dependency.product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird")
 
 let package = Package(
     name: "Somnus",
@@ -49,6 +50,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // No default traits: `FullFoundation` would link full Foundation; the generated code needs only its types.
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4", traits: []),
+        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
     ],
     targets: [
         // MARK: Shared
@@ -56,13 +58,20 @@ let package = Package(
             name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI",
             exclude: ["README.md", "openapi.yaml", "openapi-generator-config.yaml", "generate.sh", "Generator"],
             swiftSettings: swiftSettings),
-        // The types, client and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
+        // The types and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
         .target(
             name: "AgentAPIGenerated",
-            dependencies: [openAPIRuntime, httpTypes],
+            dependencies: ["AgentAPI", openAPIRuntime, httpTypes],
             path: "Shared/AgentAPIGenerated",
             exclude: ["README.md"],
             // The generator writes `public import` in every file, also in those with no public declarations.
+            swiftSettings: swiftSettings + [.unsafeFlags(["-suppress-warnings"])]),
+        // The generated client, apart from the types so that the agent does not link it.
+        .target(
+            name: "AgentAPIClient",
+            dependencies: ["AgentAPI", "AgentAPIGenerated", openAPIRuntime, httpTypes],
+            path: "Shared/AgentAPIClient",
+            exclude: ["README.md"],
             swiftSettings: swiftSettings + [.unsafeFlags(["-suppress-warnings"])]),
         .target(name: "Packs", path: "Shared/Packs", exclude: ["README.md"], swiftSettings: swiftSettings),
         .systemLibrary(
@@ -167,7 +176,7 @@ let package = Package(
                 "AgentAPI", "SQLite", "Systemd", "LogClassifier", "Memory", logging, serviceLifecycle,
                 unixSignals,
                 hummingbird, hummingbirdTLS, nioSSL, crypto, httpTypes, nioCore,
-                nioPosix, "Packs", subprocess,
+                nioPosix, "Packs", subprocess, "AgentAPIGenerated", openAPIRuntime, openAPIHummingbird,
             ],
             path: "Guest/AgentCore",
             exclude: ["README.md"],
@@ -249,7 +258,7 @@ let package = Package(
             name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs",
-                                                                       "SSHTestSupport", serviceLifecycle, "AgentAPIGenerated",
+                                                                       "SSHTestSupport", serviceLifecycle, "AgentAPIGenerated", "AgentAPIClient",
                                                                        openAPIRuntime],
                     path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]

@@ -1,20 +1,39 @@
 import AgentAPI
+import AgentAPIGenerated
 import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import Logging
+import Memory
 import NIOCore
+import OpenAPIRuntime
+import Packs
 
-/// Turns every error thrown below it, including the router's own 404, into the JSON error body.
+/// The one place where errors become HTTP answers: every error thrown below it (a handler's ``AgentError`` or
+/// ``MemoryError``, the generated server's ``ServerError`` around them or around a request it cannot read, the
+/// router's own 404 and 405) is answered with the JSON error body `{"error":{"code","message"}}`.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         do {
             return try await next(request, context)
-        } catch let error as AgentError {
-            return Self.response(for: error)
-        } catch let error as HTTPError {
+        } catch {
+            let (status, failure) = Self.answer(for: error, request: request)
+            if status == .internalServerError {
+                context.logger.error("Request failed", metadata: ["agent.error": "\(error)"])
+            }
+            return Self.response(status: status, for: failure)
+        }
+    }
+
+    /// The status and the agent error an error is answered with.
+    static func answer(for error: any Error, request: Request) -> (HTTPResponse.Status, AgentError) {
+        if let answer = domainAnswer(for: error) { return answer }
+        switch error {
+        case let error as ServerError:
+            return answer(for: error)
+        case let error as HTTPError:
             let code: AgentError.Code =
                 switch error.status {
                 case .notFound: .notFound
@@ -24,30 +43,101 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 case .badRequest: .badRequest
                 default: .internal
                 }
-            let message = error.body ?? Self.defaultMessage(code, request: request)
-            return Self.json(status: error.status, body: APIErrorBody(code: code.rawValue, message: message))
-        } catch {
-            context.logger.error("Request failed", metadata: ["agent.error": "\(error)"])
-            return Self.json(
-                status: .internalServerError,
-                body: APIErrorBody(code: AgentError.Code.internal.rawValue, message: "internal error: \(error)")
-            )
+            return (error.status, AgentError(code, error.body ?? defaultMessage(code, request: request)))
+        default:
+            return (.internalServerError, AgentError(.internal, "internal error: \(error)"))
         }
     }
 
-    static func response(for error: AgentError) -> Response {
-        let status: HTTPResponse.Status =
-            switch error.code {
-            case .badRequest, .invalidConfiguration: .badRequest
-            case .unauthorized: .unauthorized
-            case .forbidden: .forbidden
+    /// The answer to a domain error: an ``AgentError`` or a ``MemoryError``.
+    static func domainAnswer(for error: any Error) -> (HTTPResponse.Status, AgentError)? {
+        switch error {
+        case let error as AgentError: (status(of: error.code), error)
+        case let error as MemoryError: (status(of: agentError(error).code), agentError(error))
+        default: nil
+        }
+    }
+
+    /// The answer to an error of the generated server: the handler's own error, or a request it cannot read (a
+    /// query parameter or body field named in the message, as the document describes it).
+    static func answer(for error: ServerError) -> (HTTPResponse.Status, AgentError) {
+        if let answer = domainAnswer(for: error.underlyingError) { return answer }
+        // With an input, the handler ran: what failed is the handler or the encoding of its answer.
+        guard error.operationInput == nil else {
+            return (.internalServerError, AgentError(.internal, "internal error: \(error.underlyingError)"))
+        }
+        let path = error.request.path ?? ""
+        let query = path.firstIndex(of: "?").map { path[path.index(after: $0)...] } ?? ""
+        if let refusal = AgentQuery.refusal(operationID: error.operationID, query: query) {
+            return (.badRequest, AgentError(.badRequest, refusal))
+        }
+        if error.operationID == Operations.InstallPack.id {
+            // A pack manifest names its own bad field, with the path inside the manifest.
+            let message = PackError.decoding(error.underlyingError, source: "request body").message
+            return (.badRequest, AgentError(.badRequest, message))
+        }
+        if let decoding = error.underlyingError as? DecodingError {
+            return (.badRequest, AgentError(.badRequest, bodyMessage(decoding)))
+        }
+        guard error.httpStatus == .internalServerError else {
+            // The runtime's own refusal, such as a missing required body.
+            let code: AgentError.Code =
+                switch error.httpStatus {
+                case .badRequest: .badRequest
+                case .notFound: .notFound
+                default: AgentError.Code(error.httpStatus.reasonPhrase.lowercased().replacing(" ", with: "_"))
+                }
+            return (error.httpStatus, AgentError(code, error.causeDescription))
+        }
+        // A body type's own check refused the body while it was decoded.
+        return (.badRequest, AgentError(.badRequest, "the request body is not valid JSON"))
+    }
+
+    /// What is wrong with a JSON body, naming the field.
+    static func bodyMessage(_ error: DecodingError) -> String {
+        switch error {
+        case .typeMismatch(_, let context): "\(path(context)): has the wrong type"
+        case .valueNotFound(_, let context): "\(path(context)): must not be null"
+        case .keyNotFound(let key, _): "\(key.stringValue): is required"
+        default: "the request body is not valid JSON"
+        }
+    }
+
+    private static func path(_ context: DecodingError.Context) -> String {
+        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    /// A memory store failure as the agent's error.
+    static func agentError(_ failure: MemoryError) -> AgentError {
+        let code: AgentError.Code =
+            switch failure.code {
+            case .invalidInput: .invalidInput
+            case .tooLarge: .tooLarge
             case .notFound: .notFound
-            case .methodNotAllowed: .methodNotAllowed
-            case .payloadTooLarge: .contentTooLarge
-            case .tooManyRequests: .tooManyRequests
-            case .conflict: .conflict
-            default: .internalServerError
+            case .degraded, .wrongKey: .memoryDegraded
+            case .storage: .storage
             }
+        return AgentError(code, failure.message)
+    }
+
+    /// The HTTP status of an error code.
+    static func status(of code: AgentError.Code) -> HTTPResponse.Status {
+        switch code {
+        case .badRequest, .invalidConfiguration, .invalidInput: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
+        case .payloadTooLarge, .tooLarge: .contentTooLarge
+        case .tooManyRequests: .tooManyRequests
+        case .conflict: .conflict
+        case .memoryDegraded, .memoryOpening: .serviceUnavailable
+        default: .internalServerError
+        }
+    }
+
+    /// The JSON error answer; a 401 carries `WWW-Authenticate: Bearer`.
+    static func response(status: HTTPResponse.Status, for error: AgentError) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
         return json(
@@ -64,7 +154,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// A JSON response with sorted keys.
-    static func json(
+    private static func json(
         status: HTTPResponse.Status,
         headers: HTTPFields = [.contentType: "application/json"],
         body: some Encodable
@@ -98,34 +188,5 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
             throw AgentError(.unauthorized, "wrong bearer token")
         }
         return try await next(request, context)
-    }
-}
-
-extension Request {
-    /// Collects the body (at most ``AgentRequestContext/maxBodySize`` bytes) and decodes it as JSON.
-    /// - Throws: ``AgentError`` `payload_too_large` or `bad_request` naming the bad field.
-    func decodeJSON<Value: Decodable>(_ type: Value.Type) async throws -> Value {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: AgentRequestContext.maxBodySize)
-        } catch {
-            throw AgentError(
-                .payloadTooLarge, "the request body is larger than \(AgentRequestContext.maxBodySize) bytes")
-        }
-        do {
-            return try JSONDecoder().decode(Value.self, from: Data(buffer.readableBytesView))
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw AgentError(.badRequest, "\(Self.path(context)): has the wrong type")
-        } catch let DecodingError.valueNotFound(_, context) {
-            throw AgentError(.badRequest, "\(Self.path(context)): must not be null")
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw AgentError(.badRequest, "\(key.stringValue): is required")
-        } catch {
-            throw AgentError(.badRequest, "the request body is not valid JSON")
-        }
-    }
-
-    private static func path(_ context: DecodingError.Context) -> String {
-        context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 }

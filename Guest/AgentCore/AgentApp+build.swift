@@ -1,5 +1,7 @@
 import AgentAPI
+import AgentAPIGenerated
 import Hummingbird
+import OpenAPIRuntime
 
 /// Which listener a router serves.
 enum AgentListenerKind: Sendable {
@@ -10,7 +12,8 @@ enum AgentListenerKind: Sendable {
 }
 
 /// Builds the router of one listener: JSON errors outermost, then who the caller is (the token check and
-/// ``AgentCaller/host`` on TCP, the peer's credentials on the unix socket), then the routes.
+/// ``AgentCaller/host`` on TCP, the peer's credentials on the unix socket), then the routes: the generated server's
+/// operations, answered by ``AgentAPIHandler``, and the metrics and document of ``MetricsController``.
 func buildRouter(state: AgentState, listener: AgentListenerKind) -> Router<AgentRequestContext> {
     let router = Router(context: AgentRequestContext.self)
     router.add(middleware: MetricsMiddleware(metrics: state.metrics))
@@ -22,14 +25,15 @@ func buildRouter(state: AgentState, listener: AgentListenerKind) -> Router<Agent
         router.add(middleware: PeerCredentialsMiddleware())
     }
     router.add(middleware: FrozenWritesMiddleware(freeze: state.freeze))
-    HealthController(state: state).addRoutes(to: router)
-    ExecController(state: state).addRoutes(to: router)
-    MaintenanceController(state: state).addRoutes(to: router)
-    ConfigurationController(state: state).addRoutes(to: router)
+    router.add(middleware: CallerScopeMiddleware())
     MetricsController(state: state).addRoutes(to: router)
-    PacksController(state: state).addRoutes(to: router)
-    ErrorsController(state: state).addRoutes(to: router)
-    MemoryController(state: state).addRoutes(to: router)
+    do {
+        try AgentAPIHandler(state: state).registerHandlers(
+            on: AgentRouterTransport(router: router),
+            configuration: Configuration(jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]))
+    } catch {
+        preconditionFailure("the generated server's paths are fixed and register on any router: \(error)")
+    }
     return router
 }
 
@@ -38,7 +42,7 @@ func buildRouter(state: AgentState, listener: AgentListenerKind) -> Router<Agent
 /// block the handler's thread until the thaw.
 struct FrozenWritesMiddleware: RouterMiddleware {
     /// The route prefixes whose writing requests are held.
-    static let writingPrefixes = [MemoryController.base, AgentRoute.packs]
+    static let writingPrefixes = [MemoryHandler.base, AgentRoute.packs]
 
     let freeze: FreezeState
 

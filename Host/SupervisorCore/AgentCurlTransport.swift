@@ -3,7 +3,7 @@ public import Foundation
 public import HTTPTypes
 public import OpenAPIRuntime
 
-/// The transport of the generated agent client (`AgentAPIGenerated.Client`) over ``CurlClient``: libcurl stays the
+/// The transport of the generated agent client (`AgentAPIClient.Client`) over ``CurlClient``: libcurl stays the
 /// host's only HTTP library, with its deadlines, bearer token and pinned TLS.
 ///
 /// ```swift

@@ -1,5 +1,5 @@
 /// Body of `POST /v1/exec`: exactly one of ``argv`` and ``shell``.
-public struct ExecRequest: Codable, Sendable, Equatable {
+public struct ExecRequest: Codable, Sendable, Hashable {
     /// The program and its arguments; the program is looked up in `PATH`.
     public var argv: [String]?
     /// A command line run with `/bin/sh -c`.
@@ -39,7 +39,7 @@ public struct ExecRequest: Codable, Sendable, Equatable {
 }
 
 /// Body of the 202 answer that starts a job: `POST /v1/exec` and `POST /v1/packs/{name}/install`.
-public struct JobStartResponse: Codable, Sendable, Equatable {
+public struct JobStartResponse: Codable, Sendable, Hashable {
     /// The job's id, used in `/v1/exec/{id}` or `/v1/packs/jobs/{id}`.
     public var id: String
 
@@ -50,7 +50,7 @@ public struct JobStartResponse: Codable, Sendable, Equatable {
 }
 
 /// The state of an exec job.
-public enum ExecJobState: String, Codable, Sendable, Equatable {
+public enum ExecJobState: String, Codable, Sendable, Hashable {
     /// The process runs.
     case running
     /// The process ended on its own (or by a signal not sent by the agent).
@@ -67,7 +67,7 @@ public enum ExecJobState: String, Codable, Sendable, Equatable {
 }
 
 /// Body of `GET /v1/exec/{id}`.
-public struct ExecJobResponse: Codable, Sendable, Equatable {
+public struct ExecJobResponse: Codable, Sendable, Hashable {
     /// The job's id.
     public var id: String
     /// Its state.
@@ -129,7 +129,7 @@ public struct ExecJobResponse: Codable, Sendable, Equatable {
 }
 
 /// Which output `GET /v1/exec/{id}/output` reads (`stream=` query item).
-public enum ExecOutputStream: String, Codable, Sendable, Equatable, CaseIterable {
+public enum ExecOutputStream: String, Codable, Sendable, Hashable, CaseIterable {
     /// Standard output and standard error interleaved in arrival order (the default).
     case combined
     /// Standard output only.
@@ -139,7 +139,7 @@ public enum ExecOutputStream: String, Codable, Sendable, Equatable, CaseIterable
 }
 
 /// Body of `GET /v1/exec/{id}/output?offset=N&wait_ms=M&stream=S`.
-public struct ExecOutputResponse: Codable, Sendable, Equatable {
+public struct ExecOutputResponse: Codable, Sendable, Hashable {
     /// The stream read.
     public var stream: ExecOutputStream
     /// The byte offset ``data`` starts at.

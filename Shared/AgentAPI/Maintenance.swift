@@ -1,5 +1,5 @@
 /// Body of `POST /v1/time`: the host's clock.
-public struct TimeSyncRequest: Codable, Sendable, Equatable {
+public struct TimeSyncRequest: Codable, Sendable, Hashable {
     /// The host's `CLOCK_REALTIME` in nanoseconds since 1970.
     public var unixNanoseconds: Int
 
@@ -14,7 +14,7 @@ public struct TimeSyncRequest: Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/time`.
-public struct TimeSyncResponse: Codable, Sendable, Equatable {
+public struct TimeSyncResponse: Codable, Sendable, Hashable {
     /// Guest clock minus the given time, in milliseconds, measured before any correction.
     public var driftMilliseconds: Double
     /// Whether the guest's clock was set (only when the drift exceeded 100 ms).
@@ -33,7 +33,7 @@ public struct TimeSyncResponse: Codable, Sendable, Equatable {
 }
 
 /// Body of `POST /v1/fs/freeze`.
-public struct FreezeRequest: Codable, Sendable, Equatable {
+public struct FreezeRequest: Codable, Sendable, Hashable {
     /// Seconds after which the agent thaws on its own, 1 to 60.
     public var timeoutSeconds: Int
 
@@ -48,7 +48,7 @@ public struct FreezeRequest: Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/fs/freeze`.
-public struct FreezeResponse: Codable, Sendable, Equatable {
+public struct FreezeResponse: Codable, Sendable, Hashable {
     /// The mount points now frozen, in freeze order.
     public var frozen: [String]
     /// When the agent thaws them unless thawed before, in seconds since 1970.
@@ -67,7 +67,7 @@ public struct FreezeResponse: Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/fs/thaw`.
-public struct ThawResponse: Codable, Sendable, Equatable {
+public struct ThawResponse: Codable, Sendable, Hashable {
     /// The mount points thawed; empty when nothing was frozen.
     public var thawed: [String]
 
@@ -78,7 +78,7 @@ public struct ThawResponse: Codable, Sendable, Equatable {
 }
 
 /// Body of `POST /v1/soft-reboot`.
-public struct SoftRebootRequest: Codable, Sendable, Equatable {
+public struct SoftRebootRequest: Codable, Sendable, Hashable {
     /// Units to restart; `nil` means every monitored unit.
     public var units: [String]?
 
@@ -89,9 +89,9 @@ public struct SoftRebootRequest: Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/soft-reboot`.
-public struct SoftRebootResponse: Codable, Sendable, Equatable {
+public struct SoftRebootResponse: Codable, Sendable, Hashable {
     /// What happened to one unit.
-    public struct Unit: Codable, Sendable, Equatable {
+    public struct Unit: Codable, Sendable, Hashable {
         /// The unit's name.
         public var name: String
         /// Its `ActiveState` after the restart, or `unknown`.

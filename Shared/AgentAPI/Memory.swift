@@ -5,7 +5,7 @@
 #endif
 
 /// What a memory is about; the types of the original design plus `error_fix`.
-public enum MemoryKind: String, Codable, Sendable, Equatable, CaseIterable {
+public enum MemoryKind: String, Codable, Sendable, Hashable, CaseIterable {
     /// A lasting fact about the user, the project or the world.
     case coreFact = "core_fact"
     /// A conversation turn.
@@ -31,7 +31,7 @@ public enum MemoryKind: String, Codable, Sendable, Equatable, CaseIterable {
 }
 
 /// How much a memory matters: sets its retention time and its weight in search.
-public enum MemoryImportance: String, Codable, Sendable, Equatable, CaseIterable {
+public enum MemoryImportance: String, Codable, Sendable, Hashable, CaseIterable {
     /// Never expires and is never evicted.
     case critical
     /// Kept for 365 days after the last access.
@@ -62,7 +62,7 @@ enum MemoryWireTime {
 }
 
 /// One stored memory, as returned by every memory route.
-public struct MemoryRecord: Codable, Sendable, Equatable {
+public struct MemoryRecord: Codable, Sendable, Hashable {
     /// The memory's id (a UUID string).
     public var id: String
     /// The scope it belongs to (agent, user or project); see ``isValidNamespace(_:)``.
@@ -184,7 +184,7 @@ public struct MemoryRecord: Codable, Sendable, Equatable {
 }
 
 /// Body of `POST /v1/memories`.
-public struct MemoryCreateRequest: Codable, Sendable, Equatable {
+public struct MemoryCreateRequest: Codable, Sendable, Hashable {
     /// The scope to store into.
     public var namespace: String
     /// What it is about; `core_fact` when absent.
@@ -250,7 +250,7 @@ public struct MemoryCreateRequest: Codable, Sendable, Equatable {
 }
 
 /// What `POST /v1/memories` did with the content.
-public enum MemoryWriteOutcome: String, Codable, Sendable, Equatable {
+public enum MemoryWriteOutcome: String, Codable, Sendable, Hashable {
     /// A new memory was stored (HTTP 201).
     case created
     /// The same normalized content was already stored; its access count rose (HTTP 200).
@@ -260,7 +260,7 @@ public enum MemoryWriteOutcome: String, Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/memories`.
-public struct MemoryCreateResponse: Codable, Sendable, Equatable {
+public struct MemoryCreateResponse: Codable, Sendable, Hashable {
     /// The stored (or existing, or merged) memory.
     public var memory: MemoryRecord
     /// What happened.
@@ -274,7 +274,7 @@ public struct MemoryCreateResponse: Codable, Sendable, Equatable {
 }
 
 /// Body of `PATCH /v1/memories/{id}`: only the present fields change.
-public struct MemoryUpdateRequest: Codable, Sendable, Equatable {
+public struct MemoryUpdateRequest: Codable, Sendable, Hashable {
     /// New text.
     public var content: String?
     /// New kind.
@@ -334,7 +334,7 @@ public struct MemoryUpdateRequest: Codable, Sendable, Equatable {
 }
 
 /// Body of `POST /v1/memories/search`.
-public struct MemorySearchRequest: Codable, Sendable, Equatable {
+public struct MemorySearchRequest: Codable, Sendable, Hashable {
     /// The scope to search.
     public var namespace: String
     /// The question or keywords.
@@ -406,7 +406,7 @@ public struct MemorySearchRequest: Codable, Sendable, Equatable {
 }
 
 /// One search result and why it ranked.
-public struct MemorySearchHit: Codable, Sendable, Equatable {
+public struct MemorySearchHit: Codable, Sendable, Hashable {
     /// The memory.
     public var memory: MemoryRecord
     /// The final score: fused rank score weighted by importance and recency.
@@ -439,7 +439,7 @@ public struct MemorySearchHit: Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/memories/search`.
-public struct MemorySearchResponse: Codable, Sendable, Equatable {
+public struct MemorySearchResponse: Codable, Sendable, Hashable {
     /// The hits, best first.
     public var hits: [MemorySearchHit]
     /// The embedder that made the vectors (`hashed-ngram` or `model2vec:<name>`).
@@ -453,7 +453,7 @@ public struct MemorySearchResponse: Codable, Sendable, Equatable {
 }
 
 /// Answer of `GET /v1/memories/stats`.
-public struct MemoryStatsResponse: Codable, Sendable, Equatable {
+public struct MemoryStatsResponse: Codable, Sendable, Hashable {
     /// Memories counted.
     public var total: Int
     /// Memories per namespace.
@@ -487,7 +487,7 @@ public struct MemoryStatsResponse: Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/memories/import`.
-public struct MemoryImportResponse: Codable, Sendable, Equatable {
+public struct MemoryImportResponse: Codable, Sendable, Hashable {
     /// Records stored.
     public var imported: Int
     /// Records skipped (their id or content was already there).
@@ -501,7 +501,7 @@ public struct MemoryImportResponse: Codable, Sendable, Equatable {
 }
 
 /// Body of `POST /v1/memories/turns`: one user/assistant exchange.
-public struct MemoryTurnRequest: Codable, Sendable, Equatable {
+public struct MemoryTurnRequest: Codable, Sendable, Hashable {
     /// The scope to store into.
     public var namespace: String
     /// What the user said.
@@ -518,7 +518,7 @@ public struct MemoryTurnRequest: Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/memories/turns`.
-public struct MemoryTurnResponse: Codable, Sendable, Equatable {
+public struct MemoryTurnResponse: Codable, Sendable, Hashable {
     /// The stored `conversation` memory.
     public var turn: MemoryRecord
     /// The `core_fact` memories extracted from the user's words.
@@ -532,7 +532,7 @@ public struct MemoryTurnResponse: Codable, Sendable, Equatable {
 }
 
 /// Answer of `POST /v1/memories/rotate-key`.
-public struct MemoryRotateKeyResponse: Codable, Sendable, Equatable {
+public struct MemoryRotateKeyResponse: Codable, Sendable, Hashable {
     /// Memories re-encrypted under the new key.
     public var reencrypted: Int
 

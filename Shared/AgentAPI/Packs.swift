@@ -20,7 +20,7 @@ extension AgentRoute {
 /// The request names where to download from and which files to accept, never which keys to trust: apt checks the
 /// cache's signature against the keyring installed at deploy time (``PackInstallRequest/aptKeyringPath``), and pip
 /// checks every wheel against ``pipRequirements``.
-public struct PackInstallRequest: Codable, Sendable, Equatable {
+public struct PackInstallRequest: Codable, Sendable, Hashable {
     /// Where the host's public pack-cache key is installed in the guest (over SSH, when the agent is deployed):
     /// the apt source names it in `signed-by`.
     public static let aptKeyringPath = "/etc/somnus/pack-cache.gpg"
@@ -60,7 +60,7 @@ public struct PackInstallRequest: Codable, Sendable, Equatable {
 }
 
 /// The state of a pack job.
-public enum PackJobState: String, Codable, Sendable, Equatable {
+public enum PackJobState: String, Codable, Sendable, Hashable {
     /// Steps or checks still run.
     case running
     /// Every step and every check passed (or the same version was already installed).
@@ -75,7 +75,7 @@ public enum PackJobState: String, Codable, Sendable, Equatable {
 }
 
 /// Where a pack job is.
-public enum PackJobPhase: String, Codable, Sendable, Equatable {
+public enum PackJobPhase: String, Codable, Sendable, Hashable {
     /// Running ``PackJobResponse/stepIndex``.
     case steps
     /// Running the verify checks.
@@ -85,7 +85,7 @@ public enum PackJobPhase: String, Codable, Sendable, Equatable {
 }
 
 /// The outcome of one verify check.
-public struct PackCheckResult: Codable, Sendable, Equatable {
+public struct PackCheckResult: Codable, Sendable, Hashable {
     /// The check's command as people read it.
     public var command: String
     /// Whether it passed.
@@ -113,7 +113,7 @@ public struct PackCheckResult: Codable, Sendable, Equatable {
 }
 
 /// Body of `GET /v1/packs/jobs/{id}?offset=N`.
-public struct PackJobResponse: Codable, Sendable, Equatable {
+public struct PackJobResponse: Codable, Sendable, Hashable {
     /// The job's id.
     public var id: String
     /// The pack's name.
@@ -208,7 +208,7 @@ public struct PackJobResponse: Codable, Sendable, Equatable {
 }
 
 /// A pack of the agent's catalog directory.
-public struct KnownPack: Codable, Sendable, Equatable {
+public struct KnownPack: Codable, Sendable, Hashable {
     /// Its name.
     public var name: String
     /// Its version.
@@ -236,7 +236,7 @@ public struct KnownPack: Codable, Sendable, Equatable {
 }
 
 /// The latest install of one pack recorded in the agent's database.
-public struct InstalledPack: Codable, Sendable, Equatable {
+public struct InstalledPack: Codable, Sendable, Hashable {
     /// The pack's name.
     public var name: String
     /// The version installed (or tried).
@@ -280,7 +280,7 @@ public struct InstalledPack: Codable, Sendable, Equatable {
 }
 
 /// Body of `GET /v1/packs`.
-public struct PacksResponse: Codable, Sendable, Equatable {
+public struct PacksResponse: Codable, Sendable, Hashable {
     /// The packs of the agent's catalog directory, by name.
     public var known: [KnownPack]
     /// The latest recorded install of each pack, by name (including failed ones).

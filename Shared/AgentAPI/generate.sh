@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Turns the agent's OpenAPI document (openapi.yaml, next to this script) into committed code:
-#   Shared/AgentAPIGenerated/*.swift    types, client and server protocol (apple/swift-openapi-generator)
+#   Shared/AgentAPIGenerated/*.swift    types and server protocol (apple/swift-openapi-generator)
+#   Shared/AgentAPIClient/Client.swift  the client, apart so that the agent does not link it
 #   Guest/AgentCore/AgentOpenAPI.swift  the document as JSON, served by the agent at GET /v1/openapi.json
 # With --check, generates into a temporary directory and fails, showing the difference, when the committed files are
 # not what the document generates. The tools build from the package in Generator/ (its own .build) on first use.
@@ -21,15 +22,18 @@ tools="$(swift build --package-path "${here}/Generator" --show-bin-path)"
 
 output="$(mktemp -d)"
 trap 'rm -rf "${output}"' EXIT
-mkdir -p "${output}/Shared/AgentAPIGenerated" "${output}/Guest/AgentCore"
+mkdir -p "${output}/Shared/AgentAPIGenerated" "${output}/Shared/AgentAPIClient" "${output}/Guest/AgentCore"
 
-"${tools}/swift-openapi-generator" generate "${here}/openapi.yaml" \
-    --config "${here}/openapi-generator-config.yaml" \
-    --output-directory "${output}/Shared/AgentAPIGenerated" >"${output}/generator.log" 2>&1 ||
-    { cat "${output}/generator.log" >&2; exit 1; }
+generate() { # CONFIG DIRECTORY
+    "${tools}/swift-openapi-generator" generate "${here}/openapi.yaml" --config "${here}/$1" \
+        --output-directory "${output}/$2" >"${output}/generator.log" 2>&1 ||
+        { cat "${output}/generator.log" >&2; exit 1; }
+}
+generate openapi-generator-config.yaml Shared/AgentAPIGenerated
+generate openapi-generator-client-config.yaml Shared/AgentAPIClient
 # The generator imports URL, Data and Date from Foundation, which on Linux is the whole of Foundation with its ICU
 # data; the same types come from FoundationEssentials, all the agent links.
-for file in "${output}/Shared/AgentAPIGenerated"/*.swift; do
+for file in "${output}/Shared/AgentAPIGenerated"/*.swift "${output}/Shared/AgentAPIClient"/*.swift; do
     perl -0pi -e 's/^#if compiler\(>=6\.4\)\n\@diagnose\(UnusedImportAccess, as: ignored\)\n#endif\npublic import struct Foundation\.(URL|Data|Date)\n/#if canImport(FoundationEssentials)\npublic import struct FoundationEssentials.$1\n#else\npublic import struct Foundation.$1\n#endif\n/mg; s/^(?!public import )(.*)Foundation\.URL/$1URL/mg' "${file}"
 done
 
@@ -52,7 +56,7 @@ fi
     printf '%s\n' '        """#' '}'
 } >"${output}/Guest/AgentCore/AgentOpenAPI.swift"
 
-generated=(Shared/AgentAPIGenerated Guest/AgentCore/AgentOpenAPI.swift)
+generated=(Shared/AgentAPIGenerated Shared/AgentAPIClient Guest/AgentCore/AgentOpenAPI.swift)
 if ${check}; then
     status=0
     for path in "${generated[@]}"; do
@@ -63,6 +67,9 @@ if ${check}; then
     fi
     exit "${status}"
 fi
-rm -rf "${root}/Shared/AgentAPIGenerated"/*.swift
-cp "${output}/Shared/AgentAPIGenerated"/*.swift "${root}/Shared/AgentAPIGenerated/"
+for directory in Shared/AgentAPIGenerated Shared/AgentAPIClient; do
+    mkdir -p "${root}/${directory}"
+    rm -f "${root}/${directory}"/*.swift
+    cp "${output}/${directory}"/*.swift "${root}/${directory}/"
+done
 cp "${output}/Guest/AgentCore/AgentOpenAPI.swift" "${root}/Guest/AgentCore/AgentOpenAPI.swift"

@@ -20,6 +20,10 @@ public import struct FoundationEssentials.Date
 public import struct Foundation.Date
 #endif
 import HTTPTypes
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import AgentAPI
 extension APIProtocol {
     /// Registers each operation handler with the provided transport.
     /// - Parameters:
@@ -686,7 +690,7 @@ fileprivate extension UniversalServer where APIHandler: APIProtocol {
                         style: .form,
                         explode: true,
                         name: "category",
-                        as: Operations.ListErrors.Input.Query.CategoryPayload.self
+                        as: Swift.String.self
                     ),
                     limit: try converter.getOptionalQueryItemAsURI(
                         in: request.soar_query,

@@ -19,6 +19,10 @@ public import struct FoundationEssentials.Date
 #else
 public import struct Foundation.Date
 #endif
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import AgentAPI
 extension Components {
     /// Types generated from the `#/components/headers` section of the OpenAPI document.
     public enum Headers {}

@@ -19,5 +19,9 @@ public import struct FoundationEssentials.Date
 #else
 public import struct Foundation.Date
 #endif
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import AgentAPI
 /// Types generated from the components section of the OpenAPI document.
 public enum Components {}

@@ -19,6 +19,10 @@ public import struct FoundationEssentials.Date
 #else
 public import struct Foundation.Date
 #endif
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import AgentAPI
 /// API operations, with input and output types, generated from `#/paths` in the OpenAPI document.
 public enum Operations {
     /// Prometheus text metrics
@@ -484,18 +488,10 @@ public enum Operations {
                 ///
                 /// - Remark: Generated from `#/paths/v1/errors/GET/query/since`.
                 public var since: Swift.String?
-                /// - Remark: Generated from `#/paths/v1/errors/GET/query/category`.
-                @frozen public enum CategoryPayload: String, Codable, Hashable, Sendable, CaseIterable {
-                    case cudaError = "CUDA_ERROR"
-                    case networkFailure = "NETWORK_FAILURE"
-                    case dependencyMissing = "DEPENDENCY_MISSING"
-                    case runtimeError = "RUNTIME_ERROR"
-                    case other = "OTHER"
-                }
-                /// only this category (any letter case)
+                /// only this category, in any letter case: CUDA_ERROR, NETWORK_FAILURE, DEPENDENCY_MISSING, RUNTIME_ERROR or OTHER
                 ///
                 /// - Remark: Generated from `#/paths/v1/errors/GET/query/category`.
-                public var category: Operations.ListErrors.Input.Query.CategoryPayload?
+                public var category: Swift.String?
                 /// default 50
                 ///
                 /// - Remark: Generated from `#/paths/v1/errors/GET/query/limit`.
@@ -504,11 +500,11 @@ public enum Operations {
                 ///
                 /// - Parameters:
                 ///   - since: only errors last seen at or after this time: ISO 8601 UTC (2026-01-02T03:04:05Z) or Unix seconds
-                ///   - category: only this category (any letter case)
+                ///   - category: only this category, in any letter case: CUDA_ERROR, NETWORK_FAILURE, DEPENDENCY_MISSING, RUNTIME_ERROR or OTHER
                 ///   - limit: default 50
                 public init(
                     since: Swift.String? = nil,
-                    category: Operations.ListErrors.Input.Query.CategoryPayload? = nil,
+                    category: Swift.String? = nil,
                     limit: Swift.Int? = nil
                 ) {
                     self.since = since

@@ -19,6 +19,10 @@ public import struct FoundationEssentials.Date
 #else
 public import struct Foundation.Date
 #endif
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import AgentAPI
 /// A type that performs HTTP operations defined by the OpenAPI document.
 public protocol APIProtocol: Sendable {
     /// Prometheus text metrics

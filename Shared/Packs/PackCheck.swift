@@ -1,5 +1,5 @@
 /// What a verify check runs: an argv array (`["node", "--version"]`) or a shell line (`"node -v | grep v18"`).
-public enum PackCommand: Codable, Sendable, Equatable, CustomStringConvertible {
+public enum PackCommand: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The program (looked up in `PATH`) and its arguments.
     case argv([String])
     /// A command line run with `/bin/sh -c`.
@@ -58,7 +58,7 @@ public enum PackCommand: Codable, Sendable, Equatable, CustomStringConvertible {
 /// One verify check: the command must exit with ``expectExit`` and, when ``expectOutput`` is set, its output
 /// (standard output and standard error interleaved, lines joined with `\n`) must contain a match of that regular
 /// expression.
-public struct PackCheck: Codable, Sendable, Equatable {
+public struct PackCheck: Codable, Sendable, Hashable {
     /// What to run.
     public var command: PackCommand
     /// The exit status that passes (default 0).

@@ -8,7 +8,7 @@ public import FoundationEssentials
 ///  "steps": [{"apt": {"packages": ["git"]}}], "verify": [{"command": ["git", "--version"]}],
 ///  "disk_estimate_mb": 60}
 /// ```
-public struct PackManifest: Codable, Sendable, Equatable {
+public struct PackManifest: Codable, Sendable, Hashable {
     /// `[a-z0-9_]+`, equal to the file name without `.json`.
     public var name: String
     /// One sentence for people.

@@ -1,7 +1,7 @@
 import FoundationEssentials
 
 /// One ordered step of a pack; in JSON an object with exactly one key: `apt`, `pip`, `files` or `shell`.
-public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
+public enum PackStep: Codable, Sendable, Hashable, CustomStringConvertible {
     /// `{"apt":{"packages":[…],"timeout_s":N}}`: Debian packages installed with `apt-get install
     /// --no-install-recommends`; `apt-get update` and the install each get `timeout_s` (1…7200, default 1800).
     case apt(packages: [String], timeoutSeconds: Int = PackStep.defaultPackageTimeout)
@@ -134,7 +134,7 @@ public enum PackStep: Codable, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One file of a `files` step.
-public struct PackFile: Codable, Sendable, Equatable {
+public struct PackFile: Codable, Sendable, Hashable {
     /// The absolute path to write; parent directories are created.
     public var path: String
     /// The file's whole content (UTF-8).
@@ -185,7 +185,7 @@ public struct PackFile: Codable, Sendable, Equatable {
 }
 
 /// A `shell` step.
-public struct PackShellStep: Codable, Sendable, Equatable {
+public struct PackShellStep: Codable, Sendable, Hashable {
     /// The command line, run with `/bin/sh -c`; a non-zero exit fails the step.
     public var command: String
     /// Seconds after which the command's process group is killed and the step fails (1…3600, default 600).

@@ -81,12 +81,12 @@ struct ByteLimitTests {
             id: "m1", namespace: "default", kind: .coreFact, content: String(repeating: "x", count: 200), tags: [],
             metadata: [:], importance: .medium, createdAt: Date(), updatedAt: Date(), lastAccessedAt: nil,
             accessCount: 0, expiresAt: nil, contentHash: "h")
-        #expect(throws: Never.self) { try MemoryController.jsonLines([record], maxBytes: 10_000) }
-        let error = try #require(throws: MemoryError.self) { try MemoryController.jsonLines([record], maxBytes: 100) }
+        #expect(throws: Never.self) { try MemoryHandler.jsonLines([record], maxBytes: 10_000) }
+        let error = try #require(throws: MemoryError.self) { try MemoryHandler.jsonLines([record], maxBytes: 100) }
         #expect(error.code == .tooLarge)
         #expect(
             error.message
                 == "the export of 1 memories is larger than 100 bytes; export one namespace at a time (?namespace=)")
-        #expect(MemoryController.maxExportBytes == 64 << 20)
+        #expect(MemoryHandler.maxExportBytes == 64 << 20)
     }
 }

@@ -123,7 +123,7 @@ struct ErrorFixTests {
 
             // The fixes are error_fix memories in the namespace `errors`, with their template in the metadata.
             let search = try await agent.request(
-                .post, "\(MemoryController.base)/search",
+                .post, "\(MemoryHandler.base)/search",
                 body: try JSONEncoder().encode(
                     MemorySearchRequest(namespace: "errors", query: "pip install torch", kinds: [.errorFix])))
             let hit = try #require(try search.decode(MemorySearchResponse.self).hits.first?.memory)

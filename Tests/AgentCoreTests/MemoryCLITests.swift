@@ -138,7 +138,7 @@ struct MemoryCLITests {
             let started = ContinuousClock.now
             async let stats = runAgentBinary(["memory", "stats", "--json"] + socket)
             try await Task.sleep(for: .milliseconds(1_500))
-            let stillOpening = try await agent.unixRequest("\(MemoryController.base)/stats")
+            let stillOpening = try await agent.unixRequest("\(MemoryHandler.base)/stats")
             #expect(try stillOpening.error().code == "memory_opening")
             gate.release()
             let result = try await stats

@@ -34,13 +34,13 @@ struct MemoryHTTPTests {
             #expect(try again.decode(MemoryCreateResponse.self).outcome == .deduplicated)
 
             let fetched = try await agent.get(
-                "\(MemoryController.base)/\(id)?namespace=project:alpha", as: MemoryRecord.self)
+                "\(MemoryHandler.base)/\(id)?namespace=project:alpha", as: MemoryRecord.self)
             #expect(fetched.content == "Always indent Swift with four spaces")
             #expect(fetched.metadata == ["source": "test"])
 
             let patch = try JSONEncoder().encode(MemoryUpdateRequest(tags: ["style", "swift"], importance: .critical))
             let patched = try await agent.request(
-                .patch, "\(MemoryController.base)/\(id)?namespace=project:alpha", body: patch)
+                .patch, "\(MemoryHandler.base)/\(id)?namespace=project:alpha", body: patch)
             #expect(patched.status == .ok)
             let record = try patched.decode(MemoryRecord.self)
             #expect(record.tags == ["style", "swift"])
@@ -48,22 +48,22 @@ struct MemoryHTTPTests {
 
             let search = try JSONEncoder().encode(
                 MemorySearchRequest(namespace: "project:alpha", query: "how should Swift be indented"))
-            let found = try await agent.request(.post, "\(MemoryController.base)/search", body: search)
+            let found = try await agent.request(.post, "\(MemoryHandler.base)/search", body: search)
             #expect(found.status == .ok)
             let hits = try found.decode(MemorySearchResponse.self)
             #expect(hits.hits.first?.memory.id == id)
             #expect(!hits.embedder.isEmpty)
 
-            let stats = try await agent.get("\(MemoryController.base)/stats", as: MemoryStatsResponse.self)
+            let stats = try await agent.get("\(MemoryHandler.base)/stats", as: MemoryStatsResponse.self)
             #expect(stats.total == 1)
             #expect(stats.namespaces == ["project:alpha": 1])
 
             let status = try await agent.get(AgentRoute.status, as: StatusResponse.self)
             #expect(status.features.contains("memory"))
 
-            let deleted = try await agent.request(.delete, "\(MemoryController.base)/\(id)?namespace=project:alpha")
+            let deleted = try await agent.request(.delete, "\(MemoryHandler.base)/\(id)?namespace=project:alpha")
             #expect(deleted.status == .noContent)
-            let gone = try await agent.request(.get, "\(MemoryController.base)/\(id)?namespace=project:alpha")
+            let gone = try await agent.request(.get, "\(MemoryHandler.base)/\(id)?namespace=project:alpha")
             #expect(gone.status == .notFound)
             #expect(try gone.error().code == "not_found")
         }
@@ -73,9 +73,9 @@ struct MemoryHTTPTests {
     func listeners() async throws {
         try await AgentHarness.with { agent in
             let body = try JSONEncoder().encode(MemoryCreateRequest(namespace: "default", content: "socket memory"))
-            let created = try await agent.unixRequest(MemoryController.base, method: .post, body: body)
+            let created = try await agent.unixRequest(MemoryHandler.base, method: .post, body: body)
             #expect(created.status == .created)
-            let wrong = try await agent.request(.get, "\(MemoryController.base)/stats", token: "wrong-token")
+            let wrong = try await agent.request(.get, "\(MemoryHandler.base)/stats", token: "wrong-token")
             #expect(wrong.status == .unauthorized)
             #expect(try wrong.error().code == "unauthorized")
             #expect(try wrong.error().message == "wrong bearer token")
@@ -95,7 +95,7 @@ struct MemoryHTTPTests {
             #expect(large.status == .contentTooLarge)
             #expect(try large.error().code == "too_large")
 
-            let unknown = try await agent.request(.get, "\(MemoryController.base)/no-such-id?namespace=default")
+            let unknown = try await agent.request(.get, "\(MemoryHandler.base)/no-such-id?namespace=default")
             #expect(unknown.status == .notFound)
             #expect(try unknown.error().code == "not_found")
             #expect(try unknown.error().message.contains("no-such-id"))
@@ -105,24 +105,24 @@ struct MemoryHTTPTests {
             #expect(try badNamespace.error().code == "invalid_input")
             #expect(try badNamespace.error().message.contains("namespace"))
 
-            let badQuery = try await agent.request(.get, "\(MemoryController.base)/stats?namespace=a%20b")
+            let badQuery = try await agent.request(.get, "\(MemoryHandler.base)/stats?namespace=a%20b")
             #expect(badQuery.status == .badRequest)
             #expect(try badQuery.error().message == "namespace: 'a b' must be 1–64 characters of A-Z a-z 0-9 . _ : -")
 
-            let malformed = try await agent.request(.post, MemoryController.base, body: Data("{not json".utf8))
+            let malformed = try await agent.request(.post, MemoryHandler.base, body: Data("{not json".utf8))
             #expect(malformed.status == .badRequest)
             #expect(try malformed.error().message == "the request body is not valid JSON")
 
-            let missing = try await agent.request(.post, MemoryController.base, body: Data(#"{"namespace":"a"}"#.utf8))
+            let missing = try await agent.request(.post, MemoryHandler.base, body: Data(#"{"namespace":"a"}"#.utf8))
             #expect(missing.status == .badRequest)
             #expect(try missing.error().message == "content: is required")
 
             let badKind = try await agent.request(
-                .post, MemoryController.base, body: Data(#"{"namespace":"a","content":"x","kind":"poem"}"#.utf8))
+                .post, MemoryHandler.base, body: Data(#"{"namespace":"a","content":"x","kind":"poem"}"#.utf8))
             #expect(badKind.status == .badRequest)
 
             let badImport = try await agent.request(
-                .post, "\(MemoryController.base)/import", body: Data("{\"id\":1}\n".utf8))
+                .post, "\(MemoryHandler.base)/import", body: Data("{\"id\":1}\n".utf8))
             #expect(badImport.status == .badRequest)
             #expect(try badImport.error().code == "invalid_input")
             #expect(try badImport.error().message.hasPrefix("line 1: is not a memory record"))
@@ -139,20 +139,20 @@ struct MemoryHTTPTests {
                     MemoryCreateRequest(namespace: index == 2 ? "ops" : "default", content: text))
                 #expect(reply.status == .created)
             }
-            let all = try await agent.request(.get, "\(MemoryController.base)/export")
+            let all = try await agent.request(.get, "\(MemoryHandler.base)/export")
             #expect(all.status == .ok)
             #expect(String(decoding: all.body, as: UTF8.self).split(separator: "\n").count == 3)
-            let ops = try await agent.request(.get, "\(MemoryController.base)/export?namespace=ops")
+            let ops = try await agent.request(.get, "\(MemoryHandler.base)/export?namespace=ops")
             #expect(String(decoding: ops.body, as: UTF8.self).split(separator: "\n").count == 1)
             return all.body
         }
         try await AgentHarness.with { agent in
-            let imported = try await agent.request(.post, "\(MemoryController.base)/import", body: exported)
+            let imported = try await agent.request(.post, "\(MemoryHandler.base)/import", body: exported)
             #expect(imported.status == .ok)
             #expect(try imported.decode(MemoryImportResponse.self) == MemoryImportResponse(imported: 3, skipped: 0))
-            let again = try await agent.request(.post, "\(MemoryController.base)/import", body: exported)
+            let again = try await agent.request(.post, "\(MemoryHandler.base)/import", body: exported)
             #expect(try again.decode(MemoryImportResponse.self) == MemoryImportResponse(imported: 0, skipped: 3))
-            let roundTrip = try await agent.request(.get, "\(MemoryController.base)/export")
+            let roundTrip = try await agent.request(.get, "\(MemoryHandler.base)/export")
             let before = try Self.records(exported).map(\.content).sorted()
             let after = try Self.records(roundTrip.body).map(\.content).sorted()
             #expect(before == after)
@@ -165,18 +165,18 @@ struct MemoryHTTPTests {
             let turn = try JSONEncoder().encode(
                 MemoryTurnRequest(
                     namespace: "chat", user: "My name is Grace and I work at Acme.", assistant: "Nice to meet you!"))
-            let reply = try await agent.request(.post, "\(MemoryController.base)/turns", body: turn)
+            let reply = try await agent.request(.post, "\(MemoryHandler.base)/turns", body: turn)
             #expect(reply.status == .created)
             let stored = try reply.decode(MemoryTurnResponse.self)
             #expect(stored.turn.kind == .conversation)
             #expect(stored.facts.allSatisfy { $0.kind == .coreFact })
             #expect(!stored.facts.isEmpty)
 
-            let rotated = try await agent.request(.post, "\(MemoryController.base)/rotate-key")
+            let rotated = try await agent.request(.post, "\(MemoryHandler.base)/rotate-key")
             #expect(rotated.status == .ok)
             #expect(try rotated.decode(MemoryRotateKeyResponse.self).reencrypted == 1 + stored.facts.count)
             let fetched = try await agent.get(
-                "\(MemoryController.base)/\(stored.turn.id)?namespace=chat", as: MemoryRecord.self)
+                "\(MemoryHandler.base)/\(stored.turn.id)?namespace=chat", as: MemoryRecord.self)
             #expect(fetched.content.contains("Grace"))
         }
     }
@@ -195,7 +195,7 @@ struct MemoryHTTPTests {
             #expect(add.status == .serviceUnavailable)
             #expect(try add.error().code == "memory_degraded")
             #expect(try add.error().message.contains("memory.sqlite"))
-            let stats = try await agent.unixRequest("\(MemoryController.base)/stats")
+            let stats = try await agent.unixRequest("\(MemoryHandler.base)/stats")
             #expect(stats.status == .serviceUnavailable)
             let status = try await agent.get(AgentRoute.status, as: StatusResponse.self)
             #expect(!status.features.contains("memory"))
@@ -220,7 +220,7 @@ struct MemoryHTTPTests {
             #expect(add.status == .serviceUnavailable)
             #expect(try add.error().code == "memory_opening")
             #expect(try add.error().message.contains("still opening"))
-            let stats = try await agent.unixRequest("\(MemoryController.base)/stats")
+            let stats = try await agent.unixRequest("\(MemoryHandler.base)/stats")
             #expect(stats.status == .serviceUnavailable)
             #expect(try stats.error().code == "memory_opening")
             let opening = try await agent.get(AgentRoute.status, as: StatusResponse.self)
@@ -264,7 +264,7 @@ struct MemoryHTTPTests {
 extension AgentHarness {
     /// `POST /v1/memories` over TCP.
     func addMemory(_ request: MemoryCreateRequest) async throws -> Reply {
-        try await self.request(.post, MemoryController.base, body: try JSONEncoder().encode(request))
+        try await self.request(.post, MemoryHandler.base, body: try JSONEncoder().encode(request))
     }
 
     /// Like ``with(writeToken:monitoredUnits:maintenance:_:)``, returning the body's value.
@@ -282,7 +282,7 @@ extension AgentHarness {
     func waitForMemory(timeout: Duration = .seconds(120)) async throws {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let reply = try await request(.get, "\(MemoryController.base)/stats")
+            let reply = try await request(.get, "\(MemoryHandler.base)/stats")
             let opening = reply.status == .serviceUnavailable && (try? reply.error().code) == "memory_opening"
             guard opening else { return }
             try #require(ContinuousClock.now < deadline, "the memory store is still opening after \(timeout)")

@@ -1,3 +1,5 @@
+import AgentAPI
+import AgentAPIClient
 import AgentAPIGenerated
 import Curl
 import Foundation
@@ -15,7 +17,7 @@ struct AgentCurlTransportTests {
                 serverURL: url, transport: AgentCurlTransport(curl: curl, bearerToken: "transport-token"))
 
             let live = try await client.getLiveness().ok.body.json
-            #expect(live.status == .live)
+            #expect(live.status == "live")
             let status = try await client.getStatus().ok.body.json
             #expect(status.protocolVersion == 1)
             #expect(status.features.contains("exec"))
@@ -39,10 +41,10 @@ struct AgentCurlTransportTests {
             let classified = try await client.classifyLines(
                 body: .json(.init(lines: ["ModuleNotFoundError: No module named 'torch'"]))
             ).ok.body.json
-            #expect(classified.results.first?.category == .dependencyMissing)
+            #expect(classified.results.first?.category == "DEPENDENCY_MISSING")
             let events = try await client.listEvents(query: .init(limit: 1)).ok.body.json
             #expect(events.events.count == 1)
-            #expect(events.events.first?.kind == .agentStarted)
+            #expect(events.events.first?.kind == AgentEventKind.agentStarted)
         }
     }
 }

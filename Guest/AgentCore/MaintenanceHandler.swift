@@ -1,6 +1,6 @@
 import AgentAPI
+import AgentAPIGenerated
 import FoundationEssentials
-import Hummingbird
 import NIOPosix
 
 #if canImport(Glibc)
@@ -10,67 +10,71 @@ import NIOPosix
     import CDispatch
 #endif
 
-/// `GET /v1/events`, `POST /v1/time`, `POST /v1/fs/freeze`, `POST /v1/fs/thaw` and `POST /v1/soft-reboot`.
+/// `POST /v1/time`, `POST /v1/fs/freeze`, `POST /v1/fs/thaw` and `POST /v1/soft-reboot`.
 ///
-/// Every route but the events answers 403 `forbidden` to a non-root process on the unix socket.
-struct MaintenanceController {
+/// Every route answers 403 `forbidden` to a non-root process on the unix socket.
+struct MaintenanceHandler {
     /// Accepted `unix_ns` values: 2000-01-01 to 2200-01-01.
     static let unixNanosecondsRange = 946_684_800_000_000_000...7_258_118_400_000_000_000
     /// The agent's own unit, which soft reboot refuses.
     static let agentUnit = "somnus-agent.service"
 
-    let state: AgentState
+    let freeze: FreezeState
+    let events: AgentEventLog
+    let options: AgentMaintenanceOptions
+    /// The units the configuration in force monitors (restarted when a soft reboot names none).
+    let monitoredUnits: @Sendable () -> [String]
 
-    func addRoutes(to router: Router<AgentRequestContext>) {
-        let state = state
-        router.get(RouterPath(AgentRoute.events)) { request, _ in
-            let query = request.uri.queryParameters
-            let after = try ExecController.integer(query["after"], name: "after", range: 0...Int.max, default: 0)
-            let limit = try ExecController.integer(query["limit"], name: "limit", range: 1...1000, default: 100)
-            return APIErrorMiddleware<AgentRequestContext>.json(
-                status: .ok, body: state.events.events(after: after, limit: limit))
-        }
-        router.post(RouterPath(AgentRoute.time)) { request, context in
-            try context.caller.requirePrivileged("setting the clock")
-            let body = try await request.decodeJSON(TimeSyncRequest.self)
-            return APIErrorMiddleware<AgentRequestContext>.json(
-                status: .ok, body: try Self.syncTime(body, state: state))
-        }
-        router.post(RouterPath(AgentRoute.fsFreeze)) { request, context in
-            try context.caller.requirePrivileged("freezing filesystems")
-            let body = try await request.decodeJSON(FreezeRequest.self)
-            guard (1...60).contains(body.timeoutSeconds) else {
-                throw AgentError(.badRequest, "timeout_s: must be from 1 to 60, not \(body.timeoutSeconds)")
+    func syncTime(_ input: Operations.SyncTime.Input) throws -> Operations.SyncTime.Output {
+        try AgentRequestScope.caller.requirePrivileged("setting the clock")
+        let body =
+            switch input.body {
+            case .json(let body): body
             }
-            let frozen = try await state.freeze.freeze(timeout: .seconds(body.timeoutSeconds))
-            return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: frozen)
+        return .ok(.init(body: .json(try syncTime(body))))
+    }
+
+    func freezeFilesystems(_ input: Operations.FreezeFilesystems.Input) async throws
+        -> Operations.FreezeFilesystems.Output
+    {
+        try AgentRequestScope.caller.requirePrivileged("freezing filesystems")
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
+        guard (1...60).contains(body.timeoutSeconds) else {
+            throw AgentError(.badRequest, "timeout_s: must be from 1 to 60, not \(body.timeoutSeconds)")
         }
-        router.post(RouterPath(AgentRoute.fsThaw)) { _, context in
-            try context.caller.requirePrivileged("thawing filesystems")
-            return APIErrorMiddleware<AgentRequestContext>.json(status: .ok, body: await state.freeze.thaw())
-        }
-        router.post(RouterPath(AgentRoute.softReboot)) { request, context in
-            try context.caller.requirePrivileged("restarting units")
-            let body = try await request.decodeJSON(SoftRebootRequest.self)
-            let units = try Self.softRebootUnits(body, state: state)
-            return APIErrorMiddleware<AgentRequestContext>.json(
-                status: .ok, body: await Self.softReboot(units, state: state))
-        }
+        return .ok(.init(body: .json(try await freeze.freeze(timeout: .seconds(body.timeoutSeconds)))))
+    }
+
+    func thawFilesystems() async throws -> Operations.ThawFilesystems.Output {
+        try AgentRequestScope.caller.requirePrivileged("thawing filesystems")
+        return .ok(.init(body: .json(await freeze.thaw())))
+    }
+
+    func softReboot(_ input: Operations.SoftReboot.Input) async throws -> Operations.SoftReboot.Output {
+        try AgentRequestScope.caller.requirePrivileged("restarting units")
+        let body =
+            switch input.body {
+            case .json(let body): body
+            }
+        return .ok(.init(body: .json(await softReboot(try softRebootUnits(body)))))
     }
 
     /// Measures the drift and sets `CLOCK_REALTIME` when it exceeds the configured threshold (100 ms).
-    static func syncTime(_ body: TimeSyncRequest, state: AgentState) throws(AgentError) -> TimeSyncResponse {
-        guard unixNanosecondsRange.contains(body.unixNanoseconds) else {
+    func syncTime(_ body: TimeSyncRequest) throws(AgentError) -> TimeSyncResponse {
+        guard Self.unixNanosecondsRange.contains(body.unixNanoseconds) else {
             throw AgentError(
                 .badRequest,
-                "unix_ns: must be from \(unixNanosecondsRange.lowerBound) to \(unixNanosecondsRange.upperBound), "
+                "unix_ns: must be from \(Self.unixNanosecondsRange.lowerBound) to \(Self.unixNanosecondsRange.upperBound), "
                     + "not \(body.unixNanoseconds)")
         }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let guest = Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec)
         let drift = Double(guest - body.unixNanoseconds) / 1_000_000
-        let threshold = state.maintenance.clockDriftThreshold
+        let threshold = options.clockDriftThreshold
         let thresholdMilliseconds = threshold / .milliseconds(1)
         guard abs(drift) > thresholdMilliseconds else {
             return TimeSyncResponse(driftMilliseconds: drift, corrected: false)
@@ -80,15 +84,15 @@ struct MaintenanceController {
         guard clock_settime(CLOCK_REALTIME, &target) == 0 else {
             throw AgentError(.internal, "cannot set the clock: \(String(cString: strerror(errno)))")
         }
-        state.events.record(
+        events.record(
             AgentEventKind.timeSet, "set the clock, drift was \(drift) ms", metadata: ["drift_ms": "\(drift)"])
         return TimeSyncResponse(driftMilliseconds: drift, corrected: true)
     }
 
     /// The units a soft reboot restarts: the requested ones or every monitored unit.
     /// - Throws: ``AgentError`` `bad_request` for an empty name, the agent's own unit, or no units at all.
-    static func softRebootUnits(_ body: SoftRebootRequest, state: AgentState) throws(AgentError) -> [String] {
-        let units = body.units ?? state.configuration.monitoredUnits
+    func softRebootUnits(_ body: SoftRebootRequest) throws(AgentError) -> [String] {
+        let units = body.units ?? monitoredUnits()
         guard !units.isEmpty else {
             throw AgentError(.badRequest, "units: none given and no monitored_units configured")
         }
@@ -96,23 +100,23 @@ struct MaintenanceController {
             guard !unit.isEmpty, !unit.hasPrefix("-"), !unit.contains("\0") else {
                 throw AgentError(.badRequest, "units[\(index)]: '\(unit)' is not a unit name")
             }
-            if unit == agentUnit || unit == "somnus-agent" {
-                throw AgentError(.badRequest, "units[\(index)]: the agent never restarts itself (\(agentUnit))")
+            if unit == Self.agentUnit || unit == "somnus-agent" {
+                throw AgentError(.badRequest, "units[\(index)]: the agent never restarts itself (\(Self.agentUnit))")
             }
         }
         return units
     }
 
     /// Restarts every unit in parallel on the thread pool and reads its `ActiveState` afterwards.
-    static func softReboot(_ units: [String], state: AgentState) async -> SoftRebootResponse {
-        let systemctl = state.maintenance.systemctlPath
-        let timeout = state.maintenance.softRebootTimeout
+    func softReboot(_ units: [String]) async -> SoftRebootResponse {
+        let systemctl = options.systemctlPath
+        let timeout = options.softRebootTimeout
         let results = await withTaskGroup(of: (Int, SoftRebootResponse.Unit).self) { group in
             for (index, unit) in units.enumerated() {
                 group.addTask {
                     let result =
                         (try? await NIOThreadPool.singleton.runIfActive {
-                            restart(unit, systemctl: systemctl, timeout: timeout)
+                            Self.restart(unit, systemctl: systemctl, timeout: timeout)
                         })
                         ?? SoftRebootResponse.Unit(
                             name: unit, activeState: "unknown", active: false, error: "the agent is shutting down")
@@ -123,7 +127,7 @@ struct MaintenanceController {
             for await result in group { collected.append(result) }
             return collected.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        state.events.record(
+        events.record(
             AgentEventKind.softReboot,
             "restarted \(results.count { $0.active }) of \(results.count) units",
             metadata: ["units": units.joined(separator: ",")])
