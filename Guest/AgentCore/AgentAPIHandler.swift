@@ -179,11 +179,16 @@ struct AgentAPIHandler: APIProtocol {
 
     // MARK: Served by MetricsController
 
-    func getMetrics(_ input: Operations.GetMetrics.Input) -> Operations.GetMetrics.Output {
-        preconditionFailure("GET /metrics is served by MetricsController, never through the generated server")
+    // The transport never registers these two (their answers are not JSON operations); should one be reached,
+    // it is an error answer, not a crash.
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) throws -> Operations.GetMetrics.Output {
+        throw AgentError(.internal, "GET /metrics is served by MetricsController, not through the generated server")
     }
 
-    func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) -> Operations.GetOpenAPIDocument.Output {
-        preconditionFailure("GET /v1/openapi.json is served by MetricsController, never through the generated server")
+    func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) throws -> Operations.GetOpenAPIDocument.Output
+    {
+        throw AgentError(
+            .internal, "GET /v1/openapi.json is served by MetricsController, not through the generated server")
     }
 }
