@@ -8,7 +8,7 @@ public import SSH
 ///
 /// The supervisor's own key pair lives in the state directory; each VM's host keys are pinned from its
 /// serial console before the first connection (``HostKeyPin``), never trusted on first use, and a different
-/// key is refused naming both fingerprints. The binary travels gzip-compressed over one SSH channel to a staging
+/// key is refused naming both fingerprints. The binary travels gzip-compressed over its own SSH channel to a staging
 /// name, its sha256 is checked in the guest, and only then is it renamed into place. The VM's ``AgentCredentials`` (token, the agent's
 /// key pair, the supervisor's client certificate; made once for the VM's life) go into the guest's `/etc/somnus`,
 /// private to root, and the agent's TCP listener then speaks mutual TLS.
@@ -107,7 +107,7 @@ public struct AgentDeployer: Sendable {
 
     /// Deploys the agent and waits until it is ready.
     ///
-    /// Everything goes in one SSH `exec` channel (``GuestInstallScript``): the binary compressed on the channel's
+    /// Everything goes in two SSH `exec` channels (``GuestInstallScript``): the binary compressed on the first one's
     /// standard input and checked by sha256 in the guest, the token, the TLS files, the pack-cache key, then
     /// `somnus-agent install`. When the inventory says this binary was deployed before, the guest's copy is
     /// checked first and not sent again when its sha256 matches.
@@ -131,16 +131,16 @@ public struct AgentDeployer: Sendable {
         let session = try await waitForSSH(vm: vm, address: address, deadline: sshDeadline)
         defer { session.close() }
         let installStarted = clock.now
-        var script = GuestInstallScript()
-        var input: String?
         var present = false
         if record.agentSHA256 == localSHA {
             present = await guestHas(localSHA, at: AgentDeployer.remoteBinary, session)
         }
         if !present {
-            script.fileFromStandardInput(AgentDeployer.remoteBinary, sha256: localSHA, mode: 0o755)
-            input = compressed
+            var binary = GuestInstallScript()
+            binary.fileFromStandardInput(AgentDeployer.remoteBinary, sha256: localSHA, mode: 0o755)
+            try await run(binary, input: compressed, source: agentBinary, sha256: localSHA, session: session, vm: vm)
         }
+        var script = GuestInstallScript()
         script.directory("/etc/somnus", mode: 0o700)
         script.file(AgentDeployer.remoteToken, contents: Array(credentials.token.utf8), mode: 0o600)
         script.directory(AgentTLSFiles.defaultDirectory, mode: 0o700)
@@ -149,7 +149,7 @@ public struct AgentDeployer: Sendable {
         }
         Self.addPackCacheKey(keyring, at: PackCache.guestKeyringPath, to: &script)
         script.command("\(AgentDeployer.remoteBinary) install")
-        try await run(script, input: input, source: agentBinary, sha256: localSHA, session: session, vm: vm)
+        try await run(script, input: nil, source: agentBinary, sha256: localSHA, session: session, vm: vm)
         logger.info(
             "agent installed",
             metadata: [
@@ -217,7 +217,10 @@ public struct AgentDeployer: Sendable {
         return path
     }
 
-    /// Runs an install script with `input` (the gzip of `source`), if any, on its standard input.
+    /// Runs an install script. With `input` (the gzip of `source`), the script is the command and the file its
+    /// standard input: such a script holds only paths and a checksum. Without, the script itself goes to `sh` on
+    /// standard input, so the token and keys it carries never stand on a guest process's command line, which
+    /// every user in the guest can read in `/proc`.
     /// - Throws: ``SupervisorError/Code/ssh`` naming both checksums when the guest's copy is corrupt, or with the
     ///   script's error output.
     private func run(
@@ -228,8 +231,15 @@ public struct AgentDeployer: Sendable {
             if let input {
                 result = try await session.run(script.text, inputPath: input, timeout: .seconds(300))
             } else {
-                result = try await session.run(script.text, timeout: .seconds(300))
+                let suffix = ".script-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+                let path = manager.layout.compressedAgentPath(sha256: sha256) + suffix
+                try HostFiles.privateDirectory((path as NSString).deletingLastPathComponent, qemuTraversable: false)
+                try HostFiles.createExclusive(path, contents: Array(script.text.utf8), mode: 0o600)
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                result = try await session.run("sh -s", inputPath: path, timeout: .seconds(300))
             }
+        } catch let error as SupervisorError {
+            throw error
         } catch {
             throw SupervisorError(.ssh, "cannot deploy to '\(vm)'", cause: error)
         }

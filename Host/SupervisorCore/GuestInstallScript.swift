@@ -1,10 +1,10 @@
 import Foundation
 
-/// A shell script that installs files into a guest through a single SSH `exec` channel, so a deploy costs one
-/// round trip to the guest.
+/// A shell script that installs files into a guest through one SSH `exec` channel, in one round trip.
 ///
-/// Small files travel in the script itself (base64); one large file may come on the channel's standard input,
-/// compressed with gzip. Every file is written to a temporary name beside its target, given its mode and owner,
+/// Small files travel in the script itself (base64), which then goes to `sh` on the channel's standard input so
+/// that no secret stands on a command line; a large file comes on its own channel's standard input, compressed
+/// with gzip, with a script that holds only its path and checksum. Every file is written to a temporary name beside its target, given its mode and owner,
 /// and renamed into place, so a failed step never leaves a half-written file where the guest reads it. The
 /// script stops at the first failing step (`set -eu`).
 struct GuestInstallScript {
@@ -46,9 +46,9 @@ struct GuestInstallScript {
         ]
     }
 
-    /// Runs a command line.
+    /// Runs a command line, its standard input `/dev/null` (the script may itself be the shell's standard input).
     mutating func command(_ line: String) {
-        lines.append(line)
+        lines.append(line + " < /dev/null")
     }
 
     /// The hidden staging name beside `path`: `/a/.b.staged` for `/a/b`.
