@@ -131,7 +131,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case .payloadTooLarge, .tooLarge: .contentTooLarge
         case .tooManyRequests: .tooManyRequests
         case .conflict: .conflict
-        case .memoryDegraded, .memoryOpening: .serviceUnavailable
+        case .memoryDegraded, .memoryOpening, .shuttingDown: .serviceUnavailable
         default: .internalServerError
         }
     }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Subprocess
 
 /// Installs the agent as a systemd service: creates the unix socket's system group when missing, writes the unit
 /// and, when absent, the configuration file, then reloads systemd and (re)starts the service.
@@ -94,9 +95,9 @@ public struct AgentInstaller: Sendable {
     /// - Throws: ``AgentError`` `io_error` naming the file, or `command_failed` with groupadd's or systemctl's
     ///   message.
     @discardableResult
-    public func install(configuration: AgentConfiguration) throws(AgentError) -> Bool {
+    public func install(configuration: AgentConfiguration) async throws(AgentError) -> Bool {
         if let groupadd, AgentServer.groupID(named: socketGroup) == nil {
-            try run([groupadd, "--system", socketGroup])
+            try await run([groupadd, "--system", socketGroup])
         }
         let unitChanged = (try? String(contentsOfFile: unitPath, encoding: .utf8)) != Self.unitFileText
         if unitChanged {
@@ -113,12 +114,12 @@ public struct AgentInstaller: Sendable {
             // A reload costs seconds in a VM under TCG: only when the unit changed (the guest image ships it,
             // enabled), and `enable` without the reload it would do on its own.
             if unitChanged {
-                try run([systemctl, "daemon-reload"])
+                try await run([systemctl, "daemon-reload"])
             }
             if !FileManager.default.fileExists(atPath: wantsLinkPath) {
-                try run([systemctl, "--no-reload", "enable", "somnus-agent.service"])
+                try await run([systemctl, "--no-reload", "enable", "somnus-agent.service"])
             }
-            try run([systemctl, "restart", "somnus-agent.service"])
+            try await run([systemctl, "restart", "somnus-agent.service"])
         }
         return wroteConfiguration
     }
@@ -134,8 +135,8 @@ public struct AgentInstaller: Sendable {
         }
     }
 
-    private func run(_ argv: [String]) throws(AgentError) {
-        let output = try ChildProcess.run(argv, timeout: .seconds(120))
+    private func run(_ argv: [String]) async throws(AgentError) {
+        let output = try await JobProcess.output(of: argv, timeout: .seconds(120))
         guard output.termination == .exited(0) else {
             let detail = output.stderr.trimmed
             throw AgentError(

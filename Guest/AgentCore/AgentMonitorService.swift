@@ -1,6 +1,5 @@
 import AgentAPI
 import Logging
-import NIOPosix
 import ServiceLifecycle
 
 /// Samples the machine and the monitored units every `monitor_interval_seconds` on the thread pool and keeps
@@ -55,12 +54,7 @@ struct AgentMonitorService: Service {
         var previous: [String: String] = [:]
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let units = state.configuration.monitoredUnits
-            let current = sampler
-            let (stats, next) = try await NIOThreadPool.singleton.runIfActive {
-                var sampler = current
-                return (sampler.sample(units: units), sampler)
-            }
-            sampler = next
+            let stats = try await sampler.sample(units: units)
             var sample = stats
             sample.errorCounts = SystemSampler.errorCounts(state.errors.countsByCategory())
             state.record(sample)

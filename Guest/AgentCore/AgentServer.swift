@@ -31,11 +31,12 @@ public struct AgentEndpoints: Sendable, Equatable {
     }
 }
 
-/// The whole agent: the TCP and unix-socket listeners, the monitor and the systemd notifier in one
+/// The whole agent: the TCP and unix-socket listeners, the job runner, the monitor and the systemd notifier in one
 /// `ServiceGroup`.
 ///
 /// READY=1 is sent only after both listeners are bound; WATCHDOG=1 every half watchdog interval; STOPPING=1
-/// when graceful shutdown (SIGTERM, SIGINT) begins.
+/// when graceful shutdown (SIGTERM, SIGINT) begins. Graceful shutdown stops the services in reverse order, so the
+/// job runner cancels running jobs (and thaws a freeze) while both listeners still answer.
 public struct AgentServer: Sendable {
     /// The validated configuration.
     public let configuration: AgentConfiguration
@@ -91,9 +92,10 @@ public struct AgentServer: Sendable {
     ) async throws {
         // The store opens in the background once both listeners are bound (see onReady below).
         let memory = AgentMemory()
+        let runner = JobRunnerService()
         let state = AgentState(
             configuration: configuration, configurationSource: configurationSource,
-            jobs: ExecJobTable(killGrace: killGrace), maintenance: maintenance, memory: memory,
+            jobs: ExecJobTable(runner: runner, killGrace: killGrace), maintenance: maintenance, memory: memory,
             connectionCap: connections.maxConnectionsPerListener)
         state.events.record(
             AgentEventKind.agentStarted, "agent \(AgentProtocol.somnusVersion) started",
@@ -200,7 +202,7 @@ public struct AgentServer: Sendable {
             isSettled: { readied.withLock { $0 } && !memory.isOpening && state.stats != nil }, onSettled: onSettled)
         let group = ServiceGroup(
             configuration: .init(
-                services: [tcp, unix, AgentMonitorService(state: state, logger: logger), notifier, settled]
+                services: [tcp, unix, runner, AgentMonitorService(state: state, logger: logger), notifier, settled]
                     + (hangups.map { [AgentReloadSignalService(state: state, hangups: $0, logger: logger)] } ?? [])
                     + memory.services(logger: logger, holdsWrites: { state.freeze.holdsWrites }),
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],

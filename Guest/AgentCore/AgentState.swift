@@ -60,7 +60,7 @@ final class AgentState: Sendable {
     init(
         configuration: AgentConfiguration,
         configurationSource: AgentConfiguration.Source? = nil,
-        jobs: ExecJobTable = ExecJobTable(),
+        jobs: ExecJobTable,
         maintenance: AgentMaintenanceOptions = AgentMaintenanceOptions(),
         memory: AgentMemory = AgentMemory(.unavailable("the memory store was not opened")),
         connectionCap: Int = AgentConnectionOptions().maxConnectionsPerListener
@@ -72,9 +72,10 @@ final class AgentState: Sendable {
         self.memory = memory
         self.jobs = jobs
         self.maintenance = maintenance
-        self.freeze = FreezeState(freezer: maintenance.freezer, events: jobs.events)
+        self.freeze = FreezeState(freezer: maintenance.freezer, events: jobs.events, runner: jobs.runner)
         self.packs = PackJobTable(
-            catalogDirectory: configuration.packsDirectory, dataDirectory: configuration.dataDirectory,
+            runner: jobs.runner, catalogDirectory: configuration.packsDirectory,
+            dataDirectory: configuration.dataDirectory,
             settings: PackInstallSettings(root: configuration.packsRoot, killGrace: jobs.killGrace),
             events: jobs.events)
         self.classifier = LogClassifier()

@@ -95,5 +95,5 @@ struct ExecIdentity: Sendable, Equatable {
     }
 
     /// `setpriv`, looked up once.
-    static let setpriv: String? = ChildProcess.resolve("setpriv", path: "/usr/bin:/bin:/usr/sbin:/sbin")
+    static let setpriv: String? = JobProcess.resolve("setpriv", path: "/usr/bin:/bin:/usr/sbin:/sbin")
 }

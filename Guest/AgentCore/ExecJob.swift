@@ -1,9 +1,10 @@
 import AgentAPI
 import FoundationEssentials
+import Subprocess
 import Synchronization
 
-/// One command started by `POST /v1/exec`, running in its own process group under a task of its own that reads
-/// its output, enforces its deadline and carries out cancellation (``JobProcess``).
+/// One command started by `POST /v1/exec`, running in its own process group under a task of the
+/// ``JobRunnerService`` that reads its output, enforces its deadline and carries out cancellation (``JobProcess``).
 ///
 /// The job outlives the request that started it; clients poll it by id.
 final class ExecJob: Sendable {
@@ -38,8 +39,10 @@ final class ExecJob: Sendable {
         self.startedAt = Date().timeIntervalSince1970
     }
 
-    /// Starts the command; a command that cannot be started yields a job in `failed_to_start`, not an error.
+    /// Starts the command in a task of `runner`; a command that cannot be started yields a job in `failed_to_start`,
+    /// not an error.
     /// - Parameters:
+    ///   - runner: The job runner that runs it (and cancels it when the agent shuts down).
     ///   - argv: The program and its arguments.
     ///   - environment: The child's whole environment.
     ///   - directory: Its working directory.
@@ -47,7 +50,9 @@ final class ExecJob: Sendable {
     ///   - killGrace: Time between SIGTERM and SIGKILL when stopping.
     ///   - identity: The user to run as, `nil` for the agent's own.
     ///   - owner: The unprivileged peer's uid that may see the job, `nil` for privileged callers only.
+    /// - Throws: ``AgentError`` `shutting_down` once the runner's shutdown has begun.
     static func start(
+        runner: JobRunnerService,
         argv: [String],
         environment: [String: String],
         directory: String?,
@@ -56,21 +61,20 @@ final class ExecJob: Sendable {
         identity: ExecIdentity? = nil,
         owner: UInt32? = nil,
         onFinish: @escaping @Sendable (ExecJobResponse) -> Void = { _ in }
-    ) -> ExecJob {
+    ) throws(AgentError) -> ExecJob {
         let job = ExecJob(id: UUID().uuidString.lowercased(), owner: owner)
-        let process: JobProcess
+        let process: JobProcess?
         do {
             process = try JobProcess(
                 argv, environment: environment, directory: directory, scope: JobProcess.jobScope("exec", id: job.id),
                 identity: identity)
         } catch {
             job.failToStart(error.message)
-            onFinish(job.response())
-            return job
+            process = nil
         }
-        // The job outlives the request that started it: its task is its own, and it ends with the job's process.
-        Task {
-            await job.supervise(process, timeout: timeout, killGrace: killGrace)
+        // The job outlives the request that started it: the runner's task ends with the job's process.
+        try runner.start("exec job", stop: { job.cancel() }) {
+            if let process { await job.supervise(process, timeout: timeout, killGrace: killGrace) }
             onFinish(job.response())
         }
         return job
@@ -190,6 +194,8 @@ final class ExecJobTable: Sendable {
     /// The default byte budget of kept output: 64 MiB.
     static let defaultOutputBudget = 64 << 20
 
+    /// Runs the jobs (and the agent's other background work).
+    let runner: JobRunnerService
     let capacity: Int
     /// The most bytes of output kept across jobs before finished jobs are forgotten.
     let outputBudget: Int
@@ -199,9 +205,10 @@ final class ExecJobTable: Sendable {
     private let jobs = Mutex<[ExecJob]>([])
 
     init(
-        capacity: Int = 256, killGrace: Duration = .seconds(5), events: AgentEventLog = AgentEventLog(),
-        outputBudget: Int = ExecJobTable.defaultOutputBudget
+        runner: JobRunnerService, capacity: Int = 256, killGrace: Duration = .seconds(5),
+        events: AgentEventLog = AgentEventLog(), outputBudget: Int = ExecJobTable.defaultOutputBudget
     ) {
+        self.runner = runner
         self.capacity = capacity
         self.outputBudget = outputBudget
         self.killGrace = killGrace
@@ -211,7 +218,7 @@ final class ExecJobTable: Sendable {
     /// Validates a request and starts its job, as the user the request and its caller decide (see
     /// ``ExecIdentity/forRequest(user:caller:)``).
     /// - Throws: ``AgentError`` `bad_request` naming the field, `forbidden` when a non-root peer names another
-    ///   user, or `too_many_requests` when the table is full.
+    ///   user, `too_many_requests` when the table is full, or `shutting_down` once the agent's shutdown has begun.
     func start(_ request: ExecRequest, caller: AgentCaller = .host) throws(AgentError) -> ExecJob {
         let argv: [String]
         switch (request.argv, request.shell) {
@@ -249,7 +256,8 @@ final class ExecJobTable: Sendable {
             }
         }
         try reserveSlot()
-        let job = ExecJob.start(
+        let job = try ExecJob.start(
+            runner: runner,
             argv: argv,
             environment: environment,
             directory: request.cwd,

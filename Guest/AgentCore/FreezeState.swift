@@ -12,11 +12,14 @@ final class FreezeState: Sendable {
 
     let freezer: any FilesystemFreezer
     let events: AgentEventLog
+    /// Waits for each freeze's deadline.
+    let runner: JobRunnerService
     private let phase = Mutex<(phase: Phase, generation: Int)>((.idle, 0))
 
-    init(freezer: any FilesystemFreezer, events: AgentEventLog) {
+    init(freezer: any FilesystemFreezer, events: AgentEventLog, runner: JobRunnerService) {
         self.freezer = freezer
         self.events = events
+        self.runner = runner
     }
 
     /// Whether filesystems are frozen now.
@@ -37,9 +40,11 @@ final class FreezeState: Sendable {
         }
     }
 
-    /// Freezes every mount point of the freezer and schedules the thaw.
+    /// Freezes every mount point of the freezer and hands the thaw at the deadline to the job runner, which thaws
+    /// at once when the agent shuts down before the deadline.
     /// - Throws: ``AgentError`` `conflict` when already frozen or freezing; the freezer's error (after thawing
-    ///   what was frozen) when one mount point fails.
+    ///   what was frozen) when one mount point fails; `shutting_down` (after thawing) once the agent's shutdown has
+    ///   begun.
     func freeze(timeout: Duration) async throws -> FreezeResponse {
         try phase.withLock { state throws(AgentError) in
             if case .idle = state.phase {
@@ -86,11 +91,30 @@ final class FreezeState: Sendable {
         events.record(
             AgentEventKind.fsFrozen, "froze \(frozen.count) filesystems",
             metadata: ["mount_points": frozen.joined(separator: ","), "timeout_s": "\(timeout.components.seconds)"])
-        Task { [self] in
-            try? await Task.sleep(for: timeout)
-            _ = await thaw(generation: generation, reason: "deadline")
+        let (shutdown, stop) = AsyncStream<Never>.makeStream()
+        do {
+            try runner.start("freeze", stop: { stop.finish() }) { [self] in
+                let reason = await Self.waitForDeadline(timeout, unless: shutdown) ? "deadline" : "shutdown"
+                _ = await thaw(generation: generation, reason: reason)
+            }
+        } catch {
+            _ = await thaw(generation: generation, reason: "shutdown")
+            throw error
         }
         return FreezeResponse(frozen: frozen, thawDeadline: deadline)
+    }
+
+    /// Waits `timeout`; `false` when `shutdown` ends (or the task is cancelled) first.
+    private static func waitForDeadline(_ timeout: Duration, unless shutdown: AsyncStream<Never>) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await Task.sleep(for: timeout)) != nil }
+            group.addTask {
+                for await _ in shutdown {}
+                return false
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? false
+        }
     }
 
     /// Thaws every filesystem the freezer lists, frozen by this process or not (start-up: a previous agent may
@@ -115,7 +139,7 @@ final class FreezeState: Sendable {
     /// Thaws what is frozen; nothing when nothing is.
     /// - Parameters:
     ///   - generation: Thaw only this freeze (the deadline's thaw must not end a later freeze); `nil` for any.
-    ///   - reason: `request` or `deadline`, for the event.
+    ///   - reason: `request`, `deadline` or `shutdown`, for the event.
     func thaw(generation: Int? = nil, reason: String = "request") async -> ThawResponse {
         let (mountPoints, guardProcess) = phase.withLock { state -> ([String], ThawGuard?) in
             guard case .frozen(let mountPoints, let current, let guardProcess) = state.phase else { return ([], nil) }

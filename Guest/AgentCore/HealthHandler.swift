@@ -67,9 +67,7 @@ struct HealthHandler {
     func stats() async throws -> StatsResponse {
         if let stats = source.stats { return stats }
         let units = source.configuration.monitoredUnits
-        return try await NIOThreadPool.singleton.runIfActive {
-            var sampler = SystemSampler()
-            return sampler.sample(units: units)
-        }
+        var sampler = SystemSampler()
+        return try await sampler.sample(units: units)
     }
 }

@@ -11,9 +11,10 @@ import Synchronization
     import SystemPackage
 #endif
 
-/// A command of an exec or pack job, run through swift-subprocess in a process group of its own: its output
-/// streams out as it comes, and the whole group is stopped (SIGTERM, then SIGKILL after a grace period) when the
-/// job is cancelled or its deadline passes.
+/// A child process of the agent, run through swift-subprocess in a process group of its own: a command of an exec or
+/// pack job, or a short command such as `systemctl` (``output(of:timeout:)``). Its output streams out as it comes,
+/// and the whole group is stopped (SIGTERM, then SIGKILL after a grace period) when the job is cancelled or its
+/// deadline passes.
 struct JobProcess: Sendable {
     /// The program (a path) and its arguments, after the scope and user wrappers.
     let argv: [String]
@@ -23,7 +24,7 @@ struct JobProcess: Sendable {
     let directory: String?
 
     /// `env`, which starts a command with exactly the environment it is given.
-    static let envProgram: String? = ChildProcess.resolve("env", path: "/usr/bin:/bin")
+    static let envProgram: String? = resolve("env", path: "/usr/bin:/bin")
 
     /// The slice that holds the scopes of exec and pack jobs.
     static let jobSlice = "somnus-jobs.slice"
@@ -36,8 +37,18 @@ struct JobProcess: Sendable {
     static let jobScopeLauncher: String? = {
         guard ProcessInfo.processInfo.environment["INVOCATION_ID"] != nil, access("/run/systemd/system", F_OK) == 0
         else { return nil }
-        return ChildProcess.resolve("systemd-run", path: "/usr/bin:/bin")
+        return resolve("systemd-run", path: "/usr/bin:/bin")
     }()
+
+    /// The executable `program` names: itself when it contains a slash, else the first match in `path`.
+    static func resolve(_ program: String, path: String?) -> String? {
+        if program.contains("/") { return access(program, X_OK) == 0 ? program : nil }
+        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(program)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
 
     private static let scopeSequence = Atomic<Int>(0)
 
@@ -53,7 +64,7 @@ struct JobProcess: Sendable {
     /// How a supervised command ended.
     struct Outcome: Sendable {
         /// How the process ended, `nil` when it could not be started.
-        var termination: ChildProcess.Termination?
+        var termination: TerminationStatus?
         /// Why it could not be started.
         var startError: String?
         /// Whether it was stopped because ``supervise(timeout:killGrace:shouldStop:onOutput:)``'s `shouldStop` said
@@ -91,7 +102,7 @@ struct JobProcess: Sendable {
                     .commandFailed, "cannot start '\(program)': working directory '\(directory)' does not exist")
             }
         }
-        guard let executable = ChildProcess.resolve(program, path: path) else {
+        guard let executable = Self.resolve(program, path: path) else {
             throw AgentError(.commandFailed, "cannot start '\(program)': \(String(cString: strerror(ENOENT)))")
         }
         var argv = [executable] + argv.dropFirst()
@@ -132,10 +143,11 @@ struct JobProcess: Sendable {
 
     /// Runs the command until it ends, stopping its process group at `timeout` or when `shouldStop` turns true,
     /// and hands each chunk of its standard output and standard error to `onOutput` as it arrives. Reading stops
-    /// 200 ms after the process ended, so a daemon it left holding the pipes open does not keep it running.
+    /// 200 ms after the process ended, so a daemon it left holding the pipes open does not keep it running. When the
+    /// calling task is cancelled, the group gets SIGKILL at once.
     /// - Parameters:
     ///   - timeout: The deadline, or `nil` for none.
-    ///   - killGrace: Time between SIGTERM and SIGKILL to the process group.
+    ///   - killGrace: Time between SIGTERM and SIGKILL to the process group; `.zero` sends SIGKILL alone.
     ///   - shouldStop: Polled about every 20 ms.
     ///   - onOutput: Called with each chunk and whether it came from standard error.
     /// - Returns: How it ended; whatever its group left behind is killed when it was stopped.
@@ -194,10 +206,7 @@ struct JobProcess: Sendable {
                     }
                 }
                 let (stop, pid) = result.closureResult
-                switch result.terminationStatus {
-                case .exited(let code): outcome.termination = .exited(code)
-                case .signaled(let signal): outcome.termination = .signaled(signal)
-                }
+                outcome.termination = result.terminationStatus
                 outcome.stopped = stop == .stopped
                 outcome.timedOut = stop == .timedOut
                 if stop != .ended {
@@ -239,7 +248,8 @@ struct JobProcess: Sendable {
     }
 
     /// Every 20 ms: sends SIGTERM to the group when asked to stop or at the deadline, SIGKILL after the grace
-    /// period; returns once the process ended and both readers finished, or 200 ms after it ended.
+    /// period (at once without one, or when the task is cancelled); returns once the process ended and both readers
+    /// finished, or 200 ms after it ended.
     private static func watch(
         _ process: ProcessIdentifier, timeout: Duration?, killGrace: Duration, shouldStop: @Sendable () -> Bool,
         progress: Progress
@@ -257,6 +267,9 @@ struct JobProcess: Sendable {
                 if progress.readersDone.load(ordering: .relaxed) == 2 || now - exitSeen >= .milliseconds(200) {
                     return stop
                 }
+            } else if Task.isCancelled {
+                kill(-process.value, SIGKILL)
+                return .stopped
             } else if termSent == nil {
                 if shouldStop() {
                     stop = .stopped
@@ -264,7 +277,8 @@ struct JobProcess: Sendable {
                     stop = .timedOut
                 }
                 if stop != .ended {
-                    kill(-process.value, SIGTERM)
+                    killSent = killGrace == .zero
+                    kill(-process.value, killSent ? SIGKILL : SIGTERM)
                     termSent = now
                 }
             } else if let termSent, !killSent, now - termSent >= killGrace {

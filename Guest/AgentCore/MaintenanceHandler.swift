@@ -1,7 +1,7 @@
 import AgentAPI
 import AgentAPIGenerated
 import FoundationEssentials
-import NIOPosix
+import Subprocess
 
 #if canImport(Glibc)
     import Glibc
@@ -107,20 +107,14 @@ struct MaintenanceHandler {
         return units
     }
 
-    /// Restarts every unit in parallel on the thread pool and reads its `ActiveState` afterwards.
+    /// Restarts every unit in parallel and reads its `ActiveState` afterwards.
     func softReboot(_ units: [String]) async -> SoftRebootResponse {
         let systemctl = options.systemctlPath
         let timeout = options.softRebootTimeout
         let results = await withTaskGroup(of: (Int, SoftRebootResponse.Unit).self) { group in
             for (index, unit) in units.enumerated() {
                 group.addTask {
-                    let result =
-                        (try? await NIOThreadPool.singleton.runIfActive {
-                            Self.restart(unit, systemctl: systemctl, timeout: timeout)
-                        })
-                        ?? SoftRebootResponse.Unit(
-                            name: unit, activeState: "unknown", active: false, error: "the agent is shutting down")
-                    return (index, result)
+                    (index, await Self.restart(unit, systemctl: systemctl, timeout: timeout))
                 }
             }
             var collected: [(Int, SoftRebootResponse.Unit)] = []
@@ -134,11 +128,11 @@ struct MaintenanceHandler {
         return SoftRebootResponse(units: results)
     }
 
-    /// `systemctl restart` then `systemctl show --property=ActiveState`. Blocking.
-    static func restart(_ unit: String, systemctl: String, timeout: Duration) -> SoftRebootResponse.Unit {
+    /// `systemctl restart` then `systemctl show --property=ActiveState`.
+    static func restart(_ unit: String, systemctl: String, timeout: Duration) async -> SoftRebootResponse.Unit {
         var error: String?
         do {
-            let output = try ChildProcess.run([systemctl, "restart", "--", unit], timeout: timeout)
+            let output = try await JobProcess.output(of: [systemctl, "restart", "--", unit], timeout: timeout)
             if output.termination != .exited(0) {
                 let reason = output.stderr.trimmed
                 error = "systemctl restart \(unit) failed (\(output.termination)): \(reason)"
@@ -147,8 +141,8 @@ struct MaintenanceHandler {
             error = failure.message
         }
         var activeState = "unknown"
-        if let output = try? ChildProcess.run(
-            [systemctl, "show", "--property=ActiveState", "--value", "--", unit], timeout: .seconds(10)),
+        if let output = try? await JobProcess.output(
+            of: [systemctl, "show", "--property=ActiveState", "--value", "--", unit], timeout: .seconds(10)),
             output.termination == .exited(0)
         {
             let value = output.stdout.trimmed

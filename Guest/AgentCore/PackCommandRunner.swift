@@ -1,3 +1,4 @@
+import Subprocess
 import Synchronization
 
 /// Runs one command of a pack job to its end in its own process group (``JobProcess``), streaming its output line
@@ -6,7 +7,7 @@ struct PackCommandRunner {
     /// How the command ended.
     struct Result: Sendable {
         /// How the process ended, `nil` when it could not be started.
-        var termination: ChildProcess.Termination?
+        var termination: TerminationStatus?
         /// Whether the runner stopped it at its deadline.
         var timedOut = false
         /// Whether it was stopped because the job was cancelled.

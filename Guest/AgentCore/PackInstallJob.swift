@@ -2,6 +2,7 @@ import AgentAPI
 import FoundationEssentials
 import NIOPosix
 import Packs
+import Subprocess
 import Synchronization
 
 #if canImport(Glibc)
@@ -41,7 +42,7 @@ struct PackInstallSettings: Sendable {
     }
 }
 
-/// One install of one pack, on its own thread: steps in order with exit codes checked, then every verify check,
+/// One install of one pack, in a task of the ``JobRunnerService``: steps in order with exit codes checked, then every verify check,
 /// then the result goes to the ``PackStore``. Clients poll it by id.
 final class PackInstallJob: Sendable {
     /// How many log lines are kept (older ones are dropped and their offsets skipped).
@@ -95,8 +96,9 @@ final class PackInstallJob: Sendable {
         self.startedAt = Date().timeIntervalSince1970
     }
 
-    /// Starts installing `manifest` in a task of its own.
+    /// Starts installing `manifest` in a task of `runner`.
     /// - Parameters:
+    ///   - runner: The job runner that runs it (and cancels it when the agent shuts down).
     ///   - manifest: A validated pack.
     ///   - cacheURL: The host's pack cache without a trailing slash, or `nil`.
     ///   - pipRequirements: One hashed requirements list per `pip` step (checked with
@@ -104,19 +106,21 @@ final class PackInstallJob: Sendable {
     ///   - settings: Paths and deadlines.
     ///   - store: Where the result is recorded (and where "already installed" is looked up).
     ///   - onFinish: Called with the final answer.
+    /// - Throws: ``AgentError`` `shutting_down` once the runner's shutdown has begun.
     static func start(
+        runner: JobRunnerService,
         manifest: PackManifest,
         cacheURL: String?,
         pipRequirements: [[String]]? = nil,
         settings: PackInstallSettings,
         store: PackStore,
         onFinish: @escaping @Sendable (PackJobResponse) -> Void = { _ in }
-    ) -> PackInstallJob {
+    ) throws(AgentError) -> PackInstallJob {
         let job = PackInstallJob(
             manifest: manifest, cacheURL: cacheURL, pipRequirements: pipRequirements, settings: settings, store: store)
         job.record.withLock { $0.stepDescription = manifest.steps.first?.description ?? "" }
-        // The job outlives the request that started it: its task is its own and ends with its last step.
-        Task {
+        // The job outlives the request that started it: the runner's task ends with its last step.
+        try runner.start("pack install", stop: { job.cancel() }) {
             await job.run()
             onFinish(job.response(from: 0))
         }

@@ -20,9 +20,12 @@ final class PackJobTable: Sendable {
     let settings: PackInstallSettings
     let store: PackStore
     let events: AgentEventLog
+    /// Runs the installs.
+    let runner: JobRunnerService
     private let jobs = Mutex<[PackInstallJob]>([])
 
     init(
+        runner: JobRunnerService,
         catalogDirectory: String,
         dataDirectory: String,
         settings: PackInstallSettings,
@@ -30,6 +33,7 @@ final class PackJobTable: Sendable {
         capacity: Int = 32,
         logBudget: Int = PackJobTable.defaultLogBudget
     ) {
+        self.runner = runner
         self.logBudget = logBudget
         self.catalogDirectory = catalogDirectory
         self.settings = settings
@@ -69,7 +73,7 @@ final class PackJobTable: Sendable {
     ///   - request: The body.
     /// - Throws: ``AgentError``: `bad_request` for a bad name, manifest or cache URL; `not_found` for a pack
     ///   neither given nor in the catalog (listing the known ones); `conflict` while another install runs or when
-    ///   a required pack is not installed.
+    ///   a required pack is not installed; `shutting_down` once the agent's shutdown has begun.
     func start(name: String, request: PackInstallRequest) throws(AgentError) -> PackInstallJob {
         guard !name.isEmpty, name.utf8.count <= 64,
             name.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
@@ -113,8 +117,9 @@ final class PackJobTable: Sendable {
                 kept -= Self.logBytes(jobs[index])
                 jobs.remove(at: index)
             }
-            let job = PackInstallJob.start(
-                manifest: manifest, cacheURL: cacheURL, pipRequirements: request.pipRequirements, settings: settings,
+            let job = try PackInstallJob.start(
+                runner: runner, manifest: manifest, cacheURL: cacheURL, pipRequirements: request.pipRequirements,
+                settings: settings,
                 store: store
             ) {
                 [events] finished in

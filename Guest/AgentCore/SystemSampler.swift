@@ -1,13 +1,15 @@
 import AgentAPI
 import FoundationEssentials
 import LogClassifier
+import NIOPosix
+import Subprocess
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Reads `/proc`, `statfs` and `systemctl` into a ``StatsResponse``. Blocking: the monitor calls it on a
-/// thread pool. It keeps the previous CPU counters to turn them into percentages.
+/// Reads `/proc`, `statfs` (on `NIOThreadPool`) and `systemctl show` (through swift-subprocess) into a
+/// ``StatsResponse``. It keeps the previous CPU counters to turn them into percentages.
 struct SystemSampler: Sendable {
     private var previousCPU: (busy: UInt64, total: UInt64)?
     private var previousProcessTicks: [Int: (ticks: UInt64, at: Double)] = [:]
@@ -16,7 +18,20 @@ struct SystemSampler: Sendable {
 
     /// Takes one sample.
     /// - Parameter units: The units to report, in order.
-    mutating func sample(units: [String]) -> StatsResponse {
+    /// - Throws: When the thread pool is shutting down.
+    mutating func sample(units: [String]) async throws -> StatsResponse {
+        let states = await Self.unitStates(units)
+        let current = self
+        let (stats, next) = try await NIOThreadPool.singleton.runIfActive {
+            var sampler = current
+            return (sampler.sample(units: units, states: states), sampler)
+        }
+        self = next
+        return stats
+    }
+
+    /// The sample from `/proc` and `statfs`, with the units' states as `systemctl` gave them. Blocking.
+    private mutating func sample(units: [String], states: [String: (active: String, pid: Int?)]) -> StatsResponse {
         let now = Date().timeIntervalSince1970
         let memory = Self.memory()
         return StatsResponse(
@@ -29,7 +44,7 @@ struct SystemSampler: Sendable {
             loadAverages: Self.loadAverages(),
             filesystems: Self.filesystems(),
             network: Self.network(),
-            units: unitStats(units, now: now),
+            units: unitStats(units, states: states, now: now),
             errorCounts: [:]
         )
     }
@@ -115,11 +130,12 @@ struct SystemSampler: Sendable {
         return result
     }
 
-    private mutating func unitStats(_ units: [String], now: Double) -> [StatsResponse.Unit] {
-        guard !units.isEmpty else { return [] }
+    /// Each unit's `ActiveState` and `MainPID` from one `systemctl show`; none when it fails.
+    private static func unitStates(_ units: [String]) async -> [String: (active: String, pid: Int?)] {
+        guard !units.isEmpty else { return [:] }
         var states: [String: (active: String, pid: Int?)] = [:]
-        if let output = try? ChildProcess.run(
-            ["systemctl", "show", "--property=Id,ActiveState,MainPID", "--"] + units,
+        if let output = try? await JobProcess.output(
+            of: ["systemctl", "show", "--property=Id,ActiveState,MainPID", "--"] + units,
             timeout: .seconds(5)
         ), output.termination == .exited(0) {
             // One block per unit, in argument order, separated by blank lines.
@@ -136,6 +152,13 @@ struct SystemSampler: Sendable {
                 states[unit] = (active, pid)
             }
         }
+        return states
+    }
+
+    private mutating func unitStats(
+        _ units: [String], states: [String: (active: String, pid: Int?)], now: Double
+    ) -> [StatsResponse.Unit] {
+        guard !units.isEmpty else { return [] }
         var seenPIDs: [Int: (ticks: UInt64, at: Double)] = [:]
         let result = units.map { unit -> StatsResponse.Unit in
             let state = states[unit] ?? ("unknown", nil)

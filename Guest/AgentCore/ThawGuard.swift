@@ -27,7 +27,7 @@ public final class ThawGuard: Sendable {
     static func start(timeout: Duration) -> ThawGuard? {
         let seconds = max(1, Int((timeout / .seconds(1)).rounded(.up)))
         let argv = ["/proc/self/exe", "thaw", "--guard-seconds", "\(seconds)", "--agent-pid", "\(getpid())"]
-        guard let child = try? ChildProcess.spawn(argv) else { return nil }
+        guard let child = spawn(argv) else { return nil }
         defer {
             close(child.stdout)
             close(child.stderr)
@@ -41,6 +41,55 @@ public final class ThawGuard: Sendable {
             return nil
         }
         return ThawGuard(pid: child.pid)
+    }
+
+    /// Starts `argv[0]` (a path) with the agent's environment, stdin on `/dev/null`, pipes on standard output and
+    /// standard error (read ends close-on-exec), default signal dispositions and an empty signal mask. It runs on
+    /// the freeze's own thread, never the cooperative pool, and stays running after the call (``dismiss()`` reaps
+    /// it), which is why it is not started through swift-subprocess.
+    /// - Returns: The child and the read ends of its pipes, `nil` when it cannot start.
+    private static func spawn(_ argv: [String]) -> (pid: pid_t, stdout: Int32, stderr: Int32)? {
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        guard pipe(&outPipe) == 0 else { return nil }
+        guard pipe(&errPipe) == 0 else {
+            close(outPipe[0])
+            close(outPipe[1])
+            return nil
+        }
+        for descriptor in outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        defer {
+            close(outPipe[1])
+            close(errPipe[1])
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigfillset(&defaults)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let arguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { arguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0], &actions, &attributes, arguments, environ) == 0 else {
+            close(outPipe[0])
+            close(errPipe[0])
+            return nil
+        }
+        return (pid, outPipe[0], errPipe[0])
     }
 
     /// Ends the guard without a thaw (the agent thawed itself) and reaps it.

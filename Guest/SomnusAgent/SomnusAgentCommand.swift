@@ -108,7 +108,7 @@ struct InstallCommand: AsyncParsableCommand {
                 systemctl: noSystemctl ? nil : "systemctl",
                 groupadd: noSystemctl ? nil : "groupadd"
             )
-            let wrote = try installer.install(configuration: configuration)
+            let wrote = try await installer.install(configuration: configuration)
             print("installed \(unitPath)\(wrote ? " and \(options.configPath)" : "")")
         } catch {
             StandardStreams.writeError("somnus-agent: install failed: \(error)\n")

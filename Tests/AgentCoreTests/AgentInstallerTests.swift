@@ -40,35 +40,37 @@ struct AgentInstallerTests {
     }
 
     @Test("Writes the unit and a configuration, and keeps an existing configuration")
-    func writesFiles() throws {
+    func writesFiles() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let unit = directory.appendingPathComponent("systemd/somnus-agent.service").path
         let config = directory.appendingPathComponent("somnus/agent.json").path
         let installer = AgentInstaller(unitPath: unit, configurationPath: config, systemctl: nil)
         var configuration = try AgentConfiguration().applying(.init(listen: "0.0.0.0:9911", tokenFile: "/tok"))
-        #expect(try installer.install(configuration: configuration))
+        #expect(try await installer.install(configuration: configuration))
         configuration.logFiles = AgentInstaller.defaultLogFiles
         #expect(try String(contentsOfFile: unit, encoding: .utf8) == AgentInstaller.unitFileText)
         #expect(try AgentConfiguration.load(path: config) == configuration)
-        #expect(try installer.install(configuration: AgentConfiguration()) == false)
+        #expect(try await installer.install(configuration: AgentConfiguration()) == false)
         #expect(try AgentConfiguration.load(path: config) == configuration)
     }
 
     @Test("A failing systemctl is reported with the command")
-    func systemctlFails() throws {
+    func systemctlFails() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let installer = AgentInstaller(
             unitPath: directory.appendingPathComponent("u.service").path,
             configurationPath: directory.appendingPathComponent("a.json").path,
             systemctl: "/bin/false"
         )
-        let error = try #require(throws: AgentError.self) { try installer.install(configuration: AgentConfiguration()) }
+        let error = try await #require(throws: AgentError.self) {
+            try await installer.install(configuration: AgentConfiguration())
+        }
         #expect(error.code == .commandFailed)
         #expect(error.message == "/bin/false daemon-reload failed: exited(1)")
     }
 
     @Test("An unwritable unit path is reported naming the file")
-    func unwritable() throws {
+    func unwritable() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let blocker = directory.appendingPathComponent("file")
         try "x".write(to: blocker, atomically: true, encoding: .utf8)
@@ -77,13 +79,15 @@ struct AgentInstallerTests {
             configurationPath: directory.appendingPathComponent("a.json").path,
             systemctl: nil
         )
-        let error = try #require(throws: AgentError.self) { try installer.install(configuration: AgentConfiguration()) }
+        let error = try await #require(throws: AgentError.self) {
+            try await installer.install(configuration: AgentConfiguration())
+        }
         #expect(error.code == .io)
         #expect(error.message == "cannot write \(blocker.path)/u.service")
     }
 
     @Test("Creates the socket's system group only when it is missing")
-    func createsGroup() throws {
+    func createsGroup() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (groupadd, calls) = try recordingProgram("groupadd")
         for group in ["no-such-group-17", "root"] {
@@ -91,13 +95,13 @@ struct AgentInstallerTests {
                 unitPath: directory.appendingPathComponent("u.service").path,
                 configurationPath: directory.appendingPathComponent("a.json").path,
                 systemctl: nil, socketGroup: group, groupadd: groupadd)
-            try installer.install(configuration: AgentConfiguration())
+            try await installer.install(configuration: AgentConfiguration())
         }
         #expect(try String(contentsOfFile: calls, encoding: .utf8) == "--system no-such-group-17\n")
     }
 
     @Test("systemd is reloaded only when the unit changed and the unit enabled only when it is not")
-    func systemctlCalls() throws {
+    func systemctlCalls() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         // systemctl cannot run without systemd as PID 1 here; a script records what it is asked (the real one
         // runs in the end-to-end suite's guest).
@@ -106,15 +110,15 @@ struct AgentInstallerTests {
         let installer = AgentInstaller(
             unitPath: unit, configurationPath: directory.appendingPathComponent("a.json").path,
             systemctl: systemctl)
-        func install() throws -> [String] {
+        func install() async throws -> [String] {
             try? FileManager.default.removeItem(atPath: calls)
-            try installer.install(configuration: AgentConfiguration())
+            try await installer.install(configuration: AgentConfiguration())
             return try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n").map(String.init)
         }
 
         // A guest without the unit: written, reloaded, enabled, started.
         #expect(
-            try install() == [
+            try await install() == [
                 "daemon-reload", "--no-reload enable somnus-agent.service", "restart somnus-agent.service",
             ])
         // The unit as the guest image ships it, enabled: only restarted.
@@ -122,10 +126,10 @@ struct AgentInstallerTests {
         try FileManager.default.createDirectory(at: wants, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(
             atPath: wants.appendingPathComponent("somnus-agent.service").path, withDestinationPath: unit)
-        #expect(try install() == ["restart somnus-agent.service"])
+        #expect(try await install() == ["restart somnus-agent.service"])
         // An older unit: rewritten and reloaded.
         try "[Unit]\n".write(toFile: unit, atomically: true, encoding: .utf8)
-        #expect(try install() == ["daemon-reload", "restart somnus-agent.service"])
+        #expect(try await install() == ["daemon-reload", "restart somnus-agent.service"])
         #expect(try String(contentsOfFile: unit, encoding: .utf8) == AgentInstaller.unitFileText)
     }
 

@@ -9,13 +9,15 @@ import Testing
 struct ByteLimitTests {
     @Test("Finished exec jobs are forgotten, oldest first, once the table keeps more output than its budget")
     func execOutputBudget() async throws {
-        let table = ExecJobTable(outputBudget: 10_000)
-        let first = try table.start(ExecRequest(shell: "head -c 6000 /dev/zero | tr '\\0' a"))
-        while !first.isFinished { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(first.keptBytes == 12_000)  // stdout and combined
-        let second = try table.start(ExecRequest(argv: ["true"]))
-        #expect(throws: AgentError.self) { try table.job(first.id) }
-        #expect(try table.job(second.id) === second)
+        try await withJobRunner { runner in
+            let table = ExecJobTable(runner: runner, outputBudget: 10_000)
+            let first = try table.start(ExecRequest(shell: "head -c 6000 /dev/zero | tr '\\0' a"))
+            while !first.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(first.keptBytes == 12_000)  // stdout and combined
+            let second = try table.start(ExecRequest(argv: ["true"]))
+            #expect(throws: AgentError.self) { try table.job(first.id) }
+            #expect(try table.job(second.id) === second)
+        }
         #expect(ExecJobTable.defaultOutputBudget == 64 << 20)
     }
 
@@ -37,17 +39,20 @@ struct ByteLimitTests {
     func packLogBudget() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("packlog-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let table = PackJobTable(
-            catalogDirectory: PackAgent.fixtures, dataDirectory: directory.appendingPathComponent("data").path,
-            settings: PackInstallSettings(root: directory.appendingPathComponent("root").path),
-            events: AgentEventLog(), logBudget: 1)
-        let first = try table.start(name: "test_files", request: PackInstallRequest())
-        while !first.isFinished { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(PackJobTable.logBytes(first) > 1)
-        let second = try table.start(name: "test_files", request: PackInstallRequest())
-        while !second.isFinished { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(throws: AgentError.self) { try table.job(first.id) }
-        #expect(try table.job(second.id) === second)
+        try await withJobRunner { runner in
+            let table = PackJobTable(
+                runner: runner, catalogDirectory: PackAgent.fixtures,
+                dataDirectory: directory.appendingPathComponent("data").path,
+                settings: PackInstallSettings(root: directory.appendingPathComponent("root").path),
+                events: AgentEventLog(), logBudget: 1)
+            let first = try table.start(name: "test_files", request: PackInstallRequest())
+            while !first.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(PackJobTable.logBytes(first) > 1)
+            let second = try table.start(name: "test_files", request: PackInstallRequest())
+            while !second.isFinished { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(throws: AgentError.self) { try table.job(first.id) }
+            #expect(try table.job(second.id) === second)
+        }
     }
 
     @Test("A running pack job keeps at most its line and byte limits of log, dropping the oldest lines")

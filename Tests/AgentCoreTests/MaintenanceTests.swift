@@ -159,30 +159,34 @@ struct FreezeTests {
     @Test("The deadline thaws on its own and records an event")
     func autoThaw() async throws {
         let freezer = RecordingFreezer(mounts: ["/"])
-        let state = FreezeState(freezer: freezer, events: AgentEventLog())
-        _ = try await state.freeze(timeout: .seconds(1))
-        #expect(state.isFrozen)
-        let deadline = ContinuousClock.now + .seconds(10)
-        while state.events.events(after: 1, limit: 1).events.isEmpty && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
+        try await withJobRunner { runner in
+            let state = FreezeState(freezer: freezer, events: AgentEventLog(), runner: runner)
+            _ = try await state.freeze(timeout: .seconds(1))
+            #expect(state.isFrozen)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while state.events.events(after: 1, limit: 1).events.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(!state.isFrozen)
+            #expect(freezer.log == ["freeze /", "thaw /"])
+            let kinds = state.events.events(after: 0, limit: 10).events.map(\.kind)
+            #expect(kinds == [AgentEventKind.fsFrozen, AgentEventKind.fsThawed])
+            #expect(state.events.events(after: 1, limit: 1).events.first?.metadata["reason"] == "deadline")
         }
-        #expect(!state.isFrozen)
-        #expect(freezer.log == ["freeze /", "thaw /"])
-        let kinds = state.events.events(after: 0, limit: 10).events.map(\.kind)
-        #expect(kinds == [AgentEventKind.fsFrozen, AgentEventKind.fsThawed])
-        #expect(state.events.events(after: 1, limit: 1).events.first?.metadata["reason"] == "deadline")
     }
 
     @Test("An old deadline does not thaw a later freeze")
     func staleDeadline() async throws {
         let freezer = RecordingFreezer(mounts: ["/"])
-        let state = FreezeState(freezer: freezer, events: AgentEventLog())
-        _ = try await state.freeze(timeout: .seconds(1))
-        #expect(await state.thaw().thawed == ["/"])
-        _ = try await state.freeze(timeout: .seconds(30))
-        try await Task.sleep(for: .milliseconds(1500))
-        #expect(state.isFrozen)
-        #expect(await state.thaw().thawed == ["/"])
+        try await withJobRunner { runner in
+            let state = FreezeState(freezer: freezer, events: AgentEventLog(), runner: runner)
+            _ = try await state.freeze(timeout: .seconds(1))
+            #expect(await state.thaw().thawed == ["/"])
+            _ = try await state.freeze(timeout: .seconds(30))
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(state.isFrozen)
+            #expect(await state.thaw().thawed == ["/"])
+        }
     }
 
     @Test("A failing mount point thaws the ones already frozen and reports the error")
@@ -369,7 +373,10 @@ struct MetricsTests {
         let configuration = AgentConfiguration(
             listen: AgentListenAddress(host: "127.0.0.1", port: 0), tokenFile: "/nonexistent/token",
             socketPath: "/nonexistent/agent.sock", dataDirectory: "/nonexistent/data")
-        let router = buildRouter(state: AgentState(configuration: configuration), listener: .tcp)
+        let router = try await withJobRunner { runner in
+            buildRouter(
+                state: AgentState(configuration: configuration, jobs: ExecJobTable(runner: runner)), listener: .tcp)
+        }
         let routes = Set(
             router.routes.map { route in
                 let path = route.path.description.split(separator: "/").map { part in

@@ -545,13 +545,16 @@ struct PackIntegrityTests {
         let cacheURL = "file://\(directory)/no-cache-here"
 
         func run() async throws -> PackJobResponse {
-            let job = PackInstallJob.start(manifest: manifest, cacheURL: cacheURL, settings: settings, store: store)
-            let deadline = ContinuousClock.now + .seconds(120)
-            while !job.isFinished {
-                try #require(ContinuousClock.now < deadline, "pack job still running")
-                try await Task.sleep(for: .milliseconds(50))
+            try await withJobRunner { runner in
+                let job = try PackInstallJob.start(
+                    runner: runner, manifest: manifest, cacheURL: cacheURL, settings: settings, store: store)
+                let deadline = ContinuousClock.now + .seconds(120)
+                while !job.isFinished {
+                    try #require(ContinuousClock.now < deadline, "pack job still running")
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                return job.response(from: 0)
             }
-            return job.response(from: 0)
         }
 
         // No key installed: the step fails before any source is written, and one left by an earlier agent is gone.
