@@ -110,7 +110,7 @@ struct JobRunnerServiceTests {
         #expect(response.state == .cancelled)
         #expect(response.error == "step 1 (shell: echo started; exec sleep 300) was cancelled")
         #expect(response.finishedAt != nil)
-        let recorded = try #require(try table.store.installed("test_sleeps"))
+        let recorded = try #require(try table.store.latest().first { $0.name == "test_sleeps" })
         #expect(recorded.result == .cancelled)
     }
 
