@@ -1,5 +1,5 @@
-import Foundation
 import AgentAPI
+import Foundation
 import Testing
 
 @testable import AgentCore
