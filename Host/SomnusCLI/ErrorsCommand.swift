@@ -94,7 +94,8 @@ struct ErrorsListCommand: AsyncParsableCommand {
             let client = try await ErrorsCommand.client(vm, options: options, logger: logger)
             let response: ErrorsResponse
             do throws(CurlError) {
-                let query = Operations.ListErrors.Input.Query(since: since, category: category?.uppercased(), limit: limit)
+                let query = Operations.ListErrors.Input.Query(
+                    since: since, category: category?.uppercased(), limit: limit)
                 response = try await client.call { try await $0.listErrors(query: query).ok.body.json }
             } catch {
                 throw ErrorsCommand.failure(error, vm: vm)

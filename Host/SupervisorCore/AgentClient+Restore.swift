@@ -85,6 +85,8 @@ extension AgentClient {
     /// Gives the agent the host's clock (`POST /v1/time`), which it applies when the drift exceeds 100 ms.
     private func pushTime() async throws(CurlError) -> TimeSyncResponse {
         let nanoseconds = Int(Date().timeIntervalSince1970 * 1_000_000_000)
-        return try await call { try await $0.syncTime(body: .json(TimeSyncRequest(unixNanoseconds: nanoseconds))).ok.body.json }
+        return try await call {
+            try await $0.syncTime(body: .json(TimeSyncRequest(unixNanoseconds: nanoseconds))).ok.body.json
+        }
     }
 }

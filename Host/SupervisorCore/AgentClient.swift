@@ -90,10 +90,13 @@ public struct AgentClient: Sendable {
             }
             var body: [UInt8] = []
             if let responseBody = error.responseBody {
-                body = (try? await [UInt8](collecting: responseBody, upTo: AgentCurlTransport.maximumRequestBodySize)) ?? []
+                body =
+                    (try? await [UInt8](collecting: responseBody, upTo: .max))
+                    ?? []
             }
             throw CurlError(
-                code: .undecodableBody, message: "response body is not a valid \(Answer.self): \(error.underlyingError)",
+                code: .undecodableBody,
+                message: "response body is not a valid \(Answer.self): \(error.underlyingError)",
                 method: method, url: url, status: response.status.code, body: body, cause: error.underlyingError)
         } catch {
             throw CurlError(

@@ -8,7 +8,7 @@ import Testing
 
 @Suite("Error fixes through AgentClient against a real agent", .timeLimit(.minutes(3)))
 struct AgentClientErrorFixTests {
-    @Test("POST /v1/errors/fixes stores a fix (retrying while the memory store opens); a bad body is a 400 naming the field")
+    @Test("recordErrorFix stores a fix (retrying while the memory store opens); a bad body is a 400 naming the field")
     func recordFix() async throws {
         let curl = try CurlClient()
         try await RealAgent.with(token: "fix-token") { address in
@@ -21,7 +21,9 @@ struct AgentClientErrorFixTests {
             var recorded: ErrorFix?
             while recorded == nil {
                 do throws(CurlError) {
-                    recorded = try await client.call { try await $0.recordErrorFix(body: .json(request)).created.body.json }.fix
+                    recorded = try await client.call {
+                        try await $0.recordErrorFix(body: .json(request)).created.body.json
+                    }.fix
                 } catch {
                     try #require(error.status == 503 && ContinuousClock.now < deadline, "\(error)")
                     try await Task.sleep(for: .milliseconds(100))

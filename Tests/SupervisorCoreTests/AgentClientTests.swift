@@ -15,7 +15,10 @@ struct AgentClientTests {
     private func client(_ address: String, token: String) throws -> AgentClient {
         let (host, port) = try #require(
             address.lastIndex(of: ":").map {
-                (address[..<$0].trimmingCharacters(in: CharacterSet(charactersIn: "[]")), Int(address[$0...].dropFirst()))
+                (
+                    address[..<$0].trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+                    Int(address[$0...].dropFirst())
+                )
             })
         return AgentClient(
             address: host, port: try #require(port), token: token, timeout: .seconds(60), curl: try #require(Self.curl))
@@ -46,8 +49,10 @@ struct AgentClientTests {
         try await RealAgent.with(token: "query-token") { address in
             let agent = try client(address, token: "query-token")
             let listed = try await agent.call {
-                try await $0.listErrors(query: .init(since: "2026-01-02T03:04:05Z", category: "network_failure", limit: 5))
-                    .ok.body.json
+                try await $0.listErrors(
+                    query: .init(since: "2026-01-02T03:04:05Z", category: "network_failure", limit: 5)
+                )
+                .ok.body.json
             }
             #expect(listed.errors.allSatisfy { $0.classification.category == "NETWORK_FAILURE" })
             let odd = "a b&c=d+e/f?g#h%20é"
@@ -73,5 +78,49 @@ struct AgentClientTests {
             #expect(status.protocolVersion == AgentProtocol.protocolVersion)
             #expect(await agent.probe(vm: "v6").state == .healthy)
         }
+    }
+
+    @Test("a status the caller passes is read as an answer (readiness's 503), any other one is thrown with its body")
+    func passedStatus() async throws {
+        let body = #"{"ready":false,"checks":[{"name":"monitor_ticked","ok":false,"detail":"not yet"}]}"#
+        let server = try CannedServer(
+            response: "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
+        defer { server.stop() }
+        let agent = try client("127.0.0.1:\(server.port)", token: "t")
+        let answer = try await agent.call(passing: [503]) { try await $0.getReadiness() }
+        guard case .serviceUnavailable(let notReady) = answer else {
+            Issue.record("503 was not read as the documented not-ready answer: \(answer)")
+            return
+        }
+        #expect(try notReady.body.json.checks.map(\.name) == ["monitor_ticked"])
+        do throws(CurlError) {
+            _ = try await agent.call { try await $0.getReadiness() }
+            Issue.record("a 503 nobody passed was read as an answer")
+        } catch {
+            #expect(error.code == .httpStatus)
+            #expect(error.status == 503)
+            #expect(error.bodyText == body)
+        }
+    }
+
+    @Test("a 2xx answer that is not the documented body is an undecodable body, its status and bytes kept")
+    func undecodable() async throws {
+        let server = try CannedServer(
+            response: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 8\r\n"
+                + "Connection: close\r\n\r\nnot json")
+        defer { server.stop() }
+        let agent = try client("127.0.0.1:\(server.port)", token: "t")
+        do throws(CurlError) {
+            _ = try await agent.call { try await $0.getStatus().ok.body.json }
+            Issue.record("'not json' was decoded as a status")
+        } catch {
+            #expect(error.code == .undecodableBody)
+            #expect(error.status == 200)
+            #expect(error.bodyText == "not json")
+            #expect(error.url == "http://127.0.0.1:\(server.port)/v1/status")
+            #expect(error.message.hasPrefix("response body is not a valid StatusResponse"))
+        }
+        #expect(await agent.probe(vm: "garbled").reason == .versionMismatch)
     }
 }

@@ -25,7 +25,8 @@ enum RealAgent {
     ///   - host: The loopback address it listens on, `127.0.0.1` or `::1`; an IPv6 one is handed to `body` as
     ///     `[::1]:port`.
     static func with(
-        token: String, host: String = "127.0.0.1", freezer: any FilesystemFreezer = IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"),
+        token: String, host: String = "127.0.0.1",
+        freezer: any FilesystemFreezer = IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"),
         tlsFiles: [(name: String, contents: [UInt8], mode: UInt32)] = [],
         _ body: @Sendable (String) async throws -> Void
     ) async throws {
