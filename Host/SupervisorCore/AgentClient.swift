@@ -90,9 +90,7 @@ public struct AgentClient: Sendable {
             }
             var body: [UInt8] = []
             if let responseBody = error.responseBody {
-                body =
-                    (try? await [UInt8](collecting: responseBody, upTo: .max))
-                    ?? []
+                body = (try? await [UInt8](collecting: responseBody, upTo: .max)) ?? []
             }
             throw CurlError(
                 code: .undecodableBody,

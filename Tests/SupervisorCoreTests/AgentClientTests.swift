@@ -82,7 +82,7 @@ struct AgentClientTests {
 
     @Test("a status the caller passes is read as an answer (readiness's 503), any other one is thrown with its body")
     func passedStatus() async throws {
-        let body = #"{"ready":false,"checks":[{"name":"monitor_ticked","ok":false,"detail":"not yet"}]}"#
+        let body = #"{"status":"not_ready","checks":[{"name":"monitor_ticked","ok":false,"detail":"not yet"}]}"#
         let server = try CannedServer(
             response: "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body)
