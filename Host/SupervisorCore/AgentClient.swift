@@ -6,7 +6,8 @@ import Foundation
 import HTTPTypes
 import OpenAPIRuntime
 
-/// Talks to one VM's agent over HTTP through libcurl, with the VM's bearer token and a per-request deadline, over
+/// Talks to one VM's agent through the client generated from the agent's OpenAPI document
+/// (``call(timeout:passing:_:)``), carried by libcurl with the VM's bearer token and a per-request deadline, over
 /// mutual TLS with the agent's key pinned when the VM has one. ``AgentConnector`` makes them.
 public struct AgentClient: Sendable {
     /// The agent's base URL, such as `https://192.168.213.10:9901`.
