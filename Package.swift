@@ -129,7 +129,7 @@ let package = Package(
             name: "SupervisorCore",
             dependencies: [
                 "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
-                "Packs", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime,
+                "Packs", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime, "AgentAPIClient", "AgentAPIGenerated",
             ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
@@ -139,6 +139,7 @@ let package = Package(
             name: "SomnusCLI",
             dependencies: [
                 "SupervisorCore", "AgentAPI", "Curl", "SSH", argumentParser, logging, serviceLifecycle, unixSignals,
+                "AgentAPIClient", "AgentAPIGenerated",
                 "Packs",
             ],
             path: "Host/SomnusCLI",
