@@ -1,3 +1,5 @@
+public import AgentBasics
+import AgentJobs
 import FoundationEssentials
 
 /// Installs the agent as a systemd service: creates the unix socket's system group when missing, writes the unit

@@ -1,4 +1,7 @@
 import AgentAPI
+import AgentBasics
+import AgentJobs
+import AgentLogMonitor
 import Foundation
 import Memory
 import Testing

@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentBasics
+import AgentSystem
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,7 @@
 import AgentAPI
+import AgentBasics
+import AgentJobs
+import AgentSystem
 import Foundation
 import HTTPTypes
 import Logging
