@@ -129,7 +129,7 @@ let package = Package(
             name: "SupervisorCore",
             dependencies: [
                 "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
-                "Packs", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime,
+                "Packs", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime, "AgentAPIClient", "AgentAPIGenerated",
             ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
@@ -139,6 +139,7 @@ let package = Package(
             name: "SomnusCLI",
             dependencies: [
                 "SupervisorCore", "AgentAPI", "Curl", "SSH", argumentParser, logging, serviceLifecycle, unixSignals,
+                "AgentAPIClient", "AgentAPIGenerated",
                 "Packs",
             ],
             path: "Host/SomnusCLI",
@@ -171,9 +172,26 @@ let package = Package(
             swiftSettings: swiftSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         .target(
+            name: "AgentBasics", dependencies: ["AgentAPI"], path: "Guest/AgentBasics", exclude: ["README.md"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "AgentJobs",
+            dependencies: [
+                "AgentBasics", "AgentAPI", "Packs", "SQLite", nioPosix, subprocess, logging, serviceLifecycle,
+            ],
+            path: "Guest/AgentJobs", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(
+            name: "AgentSystem",
+            dependencies: ["AgentBasics", "AgentJobs", "AgentAPI", "LogClassifier", nioPosix, subprocess],
+            path: "Guest/AgentSystem", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(
+            name: "AgentLogMonitor", dependencies: ["AgentBasics", "LogClassifier", "Systemd", logging, nioPosix],
+            path: "Guest/AgentLogMonitor", exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(
             name: "AgentCore",
             dependencies: [
-                "AgentAPI", "SQLite", "Systemd", "LogClassifier", "Memory", logging, serviceLifecycle,
+                "AgentBasics", "AgentJobs", "AgentSystem", "AgentLogMonitor", "AgentAPI", "SQLite", "Systemd",
+                "LogClassifier", "Memory", logging, serviceLifecycle,
                 unixSignals,
                 hummingbird, hummingbirdTLS, nioSSL, crypto, httpTypes, nioCore,
                 nioPosix, "Packs", subprocess, "AgentAPIGenerated", openAPIRuntime, openAPIHummingbird,
@@ -188,7 +206,8 @@ let package = Package(
         .executableTarget(
             name: "SomnusAgent",
             dependencies: [
-                "AgentCore", "AgentAPI", "LogClassifier", "MCPStdio", argumentParser, logging, serviceLifecycle,
+                "AgentCore", "AgentBasics", "AgentSystem", "AgentAPI", "LogClassifier", "MCPStdio", argumentParser,
+                logging, serviceLifecycle,
                 nioCore, nioPosix,
             ],
             path: "Guest/SomnusAgent",
@@ -214,7 +233,9 @@ let package = Package(
         .executableTarget(
             name: "SomnusBench",
             dependencies: [
-                "SupervisorCore", "AgentCore", "AgentAPI", "Curl", "LogClassifier", "Memory", argumentParser, logging,
+                "SupervisorCore", "AgentCore", "AgentBasics", "AgentLogMonitor", "AgentAPI", "Curl", "LogClassifier",
+                "Memory",
+                argumentParser, logging,
                 crypto,
             ],
             path: "Tests/Benchmarks",
@@ -224,42 +245,71 @@ let package = Package(
         .testTarget(
             name: "MCPStdioTests", dependencies: ["MCPStdio"], path: "Tests/MCPStdioTests",
             swiftSettings: swiftSettings),
-        .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI"], path: "Tests/AgentAPITests",
-                    swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentAPITests", dependencies: ["AgentAPI"], path: "Tests/AgentAPITests",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "PacksTests", dependencies: ["Packs"], path: "Tests/PacksTests", exclude: ["Fixtures"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], path: "Tests/SQLiteTests",
-                    swiftSettings: swiftSettings),
-        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], path: "Tests/LibvirtTests",
-                    swiftSettings: swiftSettings),
-        .target(name: "SSHTestSupport", dependencies: ["SSH"], path: "Tests/SSHTestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "SSHTests", dependencies: ["SSH", "SSHTestSupport"], path: "Tests/SSHTests",
-                    swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SQLiteTests", dependencies: ["SQLite"], path: "Tests/SQLiteTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LibvirtTests", dependencies: ["Libvirt"], path: "Tests/LibvirtTests",
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SSHTestSupport", dependencies: ["SSH"], path: "Tests/SSHTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SSHTests", dependencies: ["SSH", "SSHTestSupport"], path: "Tests/SSHTests",
+            swiftSettings: swiftSettings),
         .testTarget(name: "CurlTests", dependencies: ["Curl"], path: "Tests/CurlTests", swiftSettings: swiftSettings),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], path: "Tests/SystemdTests",
-                    swiftSettings: swiftSettings),
-        .testTarget(name: "LogClassifierTests", dependencies: ["LogClassifier"], path: "Tests/LogClassifierTests",
-                    exclude: ["Data"], swiftSettings: swiftSettings),
-        .testTarget(name: "AgentCoreTests", dependencies: [
-                "AgentCore", "AgentAPI", "Curl", "LogClassifier", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
+        .testTarget(
+            name: "SystemdTests", dependencies: ["Systemd"], path: "Tests/SystemdTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LogClassifierTests", dependencies: ["LogClassifier"], path: "Tests/LogClassifierTests",
+            exclude: ["Data"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentBasicsTests", dependencies: ["AgentBasics", "AgentAPI"], path: "Tests/AgentBasicsTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentJobsTests", dependencies: ["AgentJobs", "AgentBasics", "AgentAPI"],
+            path: "Tests/AgentJobsTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentSystemTests", dependencies: ["AgentSystem"], path: "Tests/AgentSystemTests",
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentLogMonitorTests", dependencies: ["AgentLogMonitor", "AgentBasics", "LogClassifier", logging],
+            path: "Tests/AgentLogMonitorTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentCoreTests",
+            dependencies: [
+                "AgentCore", "AgentBasics", "AgentJobs", "AgentSystem", "AgentLogMonitor", "AgentAPI", "Curl",
+                "LogClassifier", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
                 serviceLifecycle,
                 "Packs",
             ],
-                    path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
+            path: "Tests/AgentCoreTests", swiftSettings: swiftSettings),
         .testTarget(name: "SomnusCLITests", path: "Tests/SomnusCLITests", swiftSettings: swiftSettings),
         .testTarget(
             name: "EndToEndTests", path: "Tests/EndToEnd", exclude: ["README.md", "boot-smoke.sh"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "MemoryTests", dependencies: ["Memory", "MemoryCrashWriter", "AgentAPI", "SQLite", crypto, logging], path: "Tests/MemoryTests",
+            name: "MemoryTests", dependencies: ["Memory", "MemoryCrashWriter", "AgentAPI", "SQLite", crypto, logging],
+            path: "Tests/MemoryTests",
             exclude: ["Data", "Reference"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "MemoryCrashWriter", dependencies: ["Memory", "AgentAPI", logging], path: "Tests/MemoryCrashWriter",
             swiftSettings: swiftSettings),
-        .testTarget(name: "SupervisorCoreTests", dependencies: ["SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "Curl", "SSH", "Packs",
-                                                                       "SSHTestSupport", serviceLifecycle, "AgentAPIGenerated", "AgentAPIClient",
-                                                                       openAPIRuntime],
-                    path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SupervisorCoreTests",
+            dependencies: [
+                "SupervisorCore", "AgentAPI", "Libvirt", "AgentCore", "AgentBasics", "AgentSystem", "Curl", "SSH",
+                "Packs",
+                "SSHTestSupport", serviceLifecycle, "AgentAPIGenerated", "AgentAPIClient",
+                openAPIRuntime,
+            ],
+            path: "Tests/SupervisorCoreTests", swiftSettings: swiftSettings),
     ]
 )

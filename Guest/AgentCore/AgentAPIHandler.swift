@@ -1,4 +1,5 @@
 import AgentAPIGenerated
+import AgentBasics
 
 /// The agent's side of the generated `APIProtocol`: each operation goes to the handler of its area, and each
 /// handler holds only the service it uses. A handler throws ``AgentError`` (or ``MemoryError``) for a refusal;

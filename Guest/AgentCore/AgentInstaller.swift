@@ -1,3 +1,5 @@
+public import AgentBasics
+import AgentJobs
 import FoundationEssentials
 import Subprocess
 

@@ -1,3 +1,4 @@
+import AgentBasics
 import FoundationEssentials
 import Logging
 import Memory

@@ -1,4 +1,7 @@
 import AgentAPI
+import AgentBasics
+import AgentLogMonitor
+import AgentSystem
 import Logging
 import ServiceLifecycle
 

@@ -1,3 +1,4 @@
+import AgentBasics
 import FoundationEssentials
 
 /// Query parameters: the range checks of the handlers, and the message for a value the generated server cannot

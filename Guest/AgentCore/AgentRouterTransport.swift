@@ -1,4 +1,5 @@
 import AgentAPI
+import AgentBasics
 import HTTPTypes
 import Hummingbird
 import OpenAPIHummingbird

@@ -1,4 +1,7 @@
 import AgentAPI
+public import AgentBasics
+import AgentJobs
+public import AgentSystem
 import FoundationEssentials
 import Hummingbird
 import HummingbirdCore

@@ -1,4 +1,5 @@
 public import AgentAPI
+public import AgentBasics
 import FoundationEssentials
 import NIOPosix
 

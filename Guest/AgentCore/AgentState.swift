@@ -1,4 +1,8 @@
 import AgentAPI
+import AgentBasics
+import AgentJobs
+import AgentLogMonitor
+import AgentSystem
 import Crypto
 import FoundationEssentials
 import LogClassifier

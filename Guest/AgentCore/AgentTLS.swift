@@ -1,4 +1,5 @@
 import AgentAPI
+import AgentBasics
 import Crypto
 import FoundationEssentials
 import HummingbirdTLS

@@ -1,5 +1,6 @@
 import AgentAPI
 import AgentAPIGenerated
+import AgentBasics
 
 /// `POST /v1/config/reload`: reads the configuration file again (as SIGHUP does); 403 to a non-root process on the
 /// unix socket, 400 naming the key of a refused file (the running configuration stays in force).

@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentBasics
+import AgentLogMonitor
 import FoundationEssentials
 import LogClassifier
 import Memory

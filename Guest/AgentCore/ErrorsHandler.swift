@@ -1,5 +1,8 @@
 import AgentAPI
 import AgentAPIGenerated
+import AgentBasics
+import AgentLogMonitor
+import AgentSystem
 import FoundationEssentials
 import LogClassifier
 import Memory

@@ -1,5 +1,6 @@
 import AgentAPI
 import AgentAPIGenerated
+import AgentBasics
 
 /// `GET /v1/events`: the agent's event ring after a cursor.
 struct EventsHandler {

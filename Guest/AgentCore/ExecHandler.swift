@@ -1,5 +1,6 @@
 import AgentAPI
 import AgentAPIGenerated
+import AgentJobs
 
 /// `POST /v1/exec`, `GET /v1/exec/{id}`, `GET /v1/exec/{id}/output`, `DELETE /v1/exec/{id}`.
 ///

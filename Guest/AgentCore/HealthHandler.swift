@@ -1,5 +1,7 @@
 import AgentAPI
 import AgentAPIGenerated
+import AgentBasics
+import AgentSystem
 import FoundationEssentials
 import NIOPosix
 

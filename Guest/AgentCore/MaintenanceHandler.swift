@@ -1,5 +1,8 @@
 import AgentAPI
 import AgentAPIGenerated
+import AgentBasics
+import AgentJobs
+import AgentSystem
 import FoundationEssentials
 import Subprocess
 

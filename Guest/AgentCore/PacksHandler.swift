@@ -1,5 +1,7 @@
 import AgentAPI
 import AgentAPIGenerated
+import AgentBasics
+import AgentJobs
 import NIOPosix
 
 /// `GET /v1/packs`, `POST /v1/packs/{name}/install`, `GET /v1/packs/jobs/{id}`, `DELETE /v1/packs/jobs/{id}`.

@@ -1,5 +1,7 @@
 import AgentAPI
+import AgentBasics
 import AgentCore
+import AgentSystem
 import ArgumentParser
 import FoundationEssentials
 import Logging

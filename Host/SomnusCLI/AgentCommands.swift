@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import ArgumentParser
 import Foundation
 import Logging
@@ -65,7 +67,7 @@ struct AgentStatus: AsyncParsableCommand {
             let client = try AgentConnector(manager: manager).client(for: record, address: address)
             let status: StatusResponse
             do {
-                status = try await client.status()
+                status = try await client.call { try await $0.getStatus().ok.body.json }
             } catch {
                 throw SupervisorError(.agent, "the agent of '\(name)' did not answer", cause: error)
             }

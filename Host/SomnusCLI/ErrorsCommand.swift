@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import ArgumentParser
 import Curl
 import Foundation
@@ -92,7 +94,9 @@ struct ErrorsListCommand: AsyncParsableCommand {
             let client = try await ErrorsCommand.client(vm, options: options, logger: logger)
             let response: ErrorsResponse
             do throws(CurlError) {
-                response = try await client.errors(since: since, category: category?.uppercased(), limit: limit)
+                let query = Operations.ListErrors.Input.Query(
+                    since: since, category: category?.uppercased(), limit: limit)
+                response = try await client.call { try await $0.listErrors(query: query).ok.body.json }
             } catch {
                 throw ErrorsCommand.failure(error, vm: vm)
             }
@@ -139,8 +143,8 @@ struct ErrorsFixCommand: AsyncParsableCommand {
             let client = try await ErrorsCommand.client(vm, options: options, logger: logger)
             let response: ErrorFixResponse
             do throws(CurlError) {
-                response = try await client.recordFix(
-                    ErrorFixRequest(fix: text, template: template, line: line, tags: tag.isEmpty ? nil : tag))
+                let request = ErrorFixRequest(fix: text, template: template, line: line, tags: tag.isEmpty ? nil : tag)
+                response = try await client.call { try await $0.recordErrorFix(body: .json(request)).created.body.json }
             } catch {
                 throw ErrorsCommand.failure(error, vm: vm)
             }

@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import ArgumentParser
 import Curl
 import Foundation
@@ -31,16 +33,20 @@ struct ExecCommand: AsyncParsableCommand {
             }
             let client = try AgentConnector(manager: manager).client(for: record, address: address)
             do {
-                let job = try await client.startExec(
-                    ExecRequest(argv: argv, cwd: cwd, timeoutSeconds: timeout, user: user))
-                var offsets: [ExecOutputStream: Int] = [.stdout: 0, .stderr: 0]
+                let request = ExecRequest(argv: argv, cwd: cwd, timeoutSeconds: timeout, user: user)
+                let job = try await client.call { try await $0.startExec(body: .json(request)).accepted.body.json }
+                var offsets: [Operations.GetExecOutput.Input.Query.StreamPayload: Int] = [.stdout: 0, .stderr: 0]
                 var done = false
                 while !done {
                     done = true
-                    for stream in [ExecOutputStream.stdout, .stderr] {
-                        let chunk = try await client.execOutput(
-                            id: job.id, stream: stream, offset: offsets[stream] ?? 0,
-                            waitMilliseconds: stream == .stdout ? 500 : 0)
+                    for stream in [Operations.GetExecOutput.Input.Query.StreamPayload.stdout, .stderr] {
+                        // The agent holds the answer up to `wait` for output to arrive.
+                        let wait = stream == .stdout ? 500 : 0
+                        let query = Operations.GetExecOutput.Input.Query(
+                            offset: Int64(offsets[stream] ?? 0), waitMs: Int64(wait), stream: stream)
+                        let chunk = try await client.call(timeout: client.timeout + .milliseconds(wait)) {
+                            try await $0.getExecOutput(path: .init(id: job.id), query: query).ok.body.json
+                        }
                         offsets[stream] = chunk.nextOffset
                         if !chunk.data.isEmpty {
                             let handle = stream == .stdout ? FileHandle.standardOutput : FileHandle.standardError
@@ -49,7 +55,7 @@ struct ExecCommand: AsyncParsableCommand {
                         done = done && chunk.complete
                     }
                 }
-                let final = try await client.execJob(id: job.id)
+                let final = try await client.call { try await $0.getExecJob(path: .init(id: job.id)).ok.body.json }
                 exitCode = ExecCommand.exitStatus(of: final)
                 if let error = final.error {
                     Output.note("error: \(error)")

@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import ArgumentParser
 import Foundation
 import Logging
@@ -102,7 +104,8 @@ struct PackList: AsyncParsableCommand {
                 }
                 let client = try AgentConnector(manager: manager).client(for: record, address: address)
                 do {
-                    for pack in try await client.packs().installed { installed[pack.name] = pack }
+                    let packs = try await client.call { try await $0.listPacks().ok.body.json }
+                    for pack in packs.installed { installed[pack.name] = pack }
                 } catch {
                     throw SupervisorError(.agent, "the agent of '\(vm)' did not list its packs", cause: error)
                 }

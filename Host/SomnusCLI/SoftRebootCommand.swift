@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import ArgumentParser
 import Curl
 import Foundation
@@ -31,7 +33,10 @@ struct SoftRebootCommand: AsyncParsableCommand {
             progress.update("\(vm): restarting \(units.isEmpty ? "monitored units" : units.joined(separator: " "))")
             let answer: SoftRebootResponse
             do throws(CurlError) {
-                answer = try await client.softReboot(units: units.isEmpty ? nil : units, timeout: .seconds(timeout))
+                let request = SoftRebootRequest(units: units.isEmpty ? nil : units)
+                answer = try await client.call(timeout: .seconds(timeout)) {
+                    try await $0.softReboot(body: .json(request)).ok.body.json
+                }
             } catch {
                 throw SupervisorError(
                     .agent, "soft reboot of '\(vm)' failed: \(AgentClient.message(of: error))", cause: error)

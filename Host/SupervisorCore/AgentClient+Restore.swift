@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import Curl
 import Foundation
 
@@ -44,7 +46,9 @@ extension AgentClient {
             }
             if thaw && outcome.thawed == nil {
                 do {
-                    outcome.thawed = try await self.thaw().thawed
+                    outcome.thawed = try await call(timeout: Self.filesystemDeadline) {
+                        try await $0.thawFilesystems().ok.body.json
+                    }.thawed
                 } catch {
                     lastProblem = "thaw: \(error.message)"
                     try? await Task.sleep(for: .milliseconds(500))
@@ -76,5 +80,13 @@ extension AgentClient {
         }
         throw SupervisorError(
             .timeout, "'\(vm)' \(restored) but its agent was not ready within \(deadline): \(lastProblem)")
+    }
+
+    /// Gives the agent the host's clock (`POST /v1/time`), which it applies when the drift exceeds 100 ms.
+    private func pushTime() async throws(CurlError) -> TimeSyncResponse {
+        let nanoseconds = Int(Date().timeIntervalSince1970 * 1_000_000_000)
+        return try await call {
+            try await $0.syncTime(body: .json(TimeSyncRequest(unixNanoseconds: nanoseconds))).ok.body.json
+        }
     }
 }

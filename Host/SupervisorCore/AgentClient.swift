@@ -1,8 +1,13 @@
 public import AgentAPI
+public import AgentAPIClient
+import AgentAPIGenerated
 public import Curl
-public import Foundation
+import Foundation
+import HTTPTypes
+import OpenAPIRuntime
 
-/// Talks to one VM's agent over HTTP through libcurl, with the VM's bearer token and a per-request deadline, over
+/// Talks to one VM's agent through the client generated from the agent's OpenAPI document
+/// (``call(timeout:passing:_:)``), carried by libcurl with the VM's bearer token and a per-request deadline, over
 /// mutual TLS with the agent's key pinned when the VM has one. ``AgentConnector`` makes them.
 public struct AgentClient: Sendable {
     /// The agent's base URL, such as `https://192.168.213.10:9901`.
@@ -47,28 +52,67 @@ public struct AgentClient: Sendable {
         return copy
     }
 
-    func request(_ method: CurlMethod = .get, _ path: String, timeout: Duration? = nil) -> CurlRequest {
-        let deadline = timeout ?? self.timeout
-        return CurlRequest(
-            method: method, url: baseURL + path, bearerToken: token, connectTimeout: min(deadline, .seconds(2)),
-            timeout: deadline, tls: tls)
-    }
-
-    /// `GET /v1/status`.
-    public func status() async throws(CurlError) -> StatusResponse {
-        try await curl.get(request(.get, AgentRoute.status))
-    }
-
-    /// `GET /v1/health/ready`; a 503 answer is decoded too, since it lists the failing checks.
-    public func ready() async throws(CurlError) -> ReadyResponse {
-        let request = request(.get, AgentRoute.healthReady)
-        let response = try await curl.perform(request)
-        guard response.isSuccess || response.status == 503 else {
-            throw CurlError(
-                code: .httpStatus, message: "unexpected status \(response.status)", method: "GET",
-                url: request.url, status: response.status, body: response.body)
+    /// Sends one request through the generated client (`AgentAPIClient.Client`) and returns what `operation` reads
+    /// from its answer, with every failure as a ``CurlError``:
+    ///
+    /// ```swift
+    /// let status = try await agent.call { try await $0.getStatus().ok.body.json }
+    /// ```
+    /// - Parameters:
+    ///   - timeout: The request's deadline; ``timeout`` when `nil`.
+    ///   - passing: Statuses outside 200...299 that `operation` reads as answers, such as readiness's 503.
+    ///   - operation: Calls one operation of the client and reads its documented answer.
+    /// - Returns: What `operation` returns.
+    /// - Throws: ``CurlError``: a transport failure or timeout; ``CurlError/Code/httpStatus`` with the status and
+    ///   the agent's error body for any other status outside 200...299; ``CurlError/Code/undecodableBody`` when
+    ///   the answer is not the documented one; ``CurlError/Code/invalidRequest`` when the request cannot be made.
+    public func call<Answer>(
+        timeout: Duration? = nil, passing: Set<Int> = [], _ operation: (Client) async throws -> Answer
+    ) async throws(CurlError) -> Answer {
+        guard let serverURL = URL(string: baseURL) else {
+            throw CurlError(code: .invalidRequest, message: "not a URL: \(baseURL)", method: "", url: baseURL)
         }
-        return try response.decodeBody(as: ReadyResponse.self, method: request.method, url: request.url)
+        let deadline = timeout ?? self.timeout
+        let transport = AgentCurlTransport(
+            curl: curl, bearerToken: token, connectTimeout: min(deadline, .seconds(2)), timeout: deadline, tls: tls,
+            passedErrorStatuses: passing)
+        do {
+            return try await operation(Client(serverURL: serverURL, transport: transport))
+        } catch let error as ClientError {
+            if let failure = error.underlyingError as? CurlError {
+                throw failure
+            }
+            let method = error.request?.method.rawValue ?? ""
+            let url = baseURL + (error.request?.path ?? "")
+            guard let response = error.response else {
+                throw CurlError(
+                    code: .invalidRequest, message: "cannot make the request: \(error.underlyingError)", method: method,
+                    url: url, cause: error.underlyingError)
+            }
+            var body: [UInt8] = []
+            if let responseBody = error.responseBody {
+                body = (try? await [UInt8](collecting: responseBody, upTo: .max)) ?? []
+            }
+            throw CurlError(
+                code: .undecodableBody,
+                message: "response body is not a valid \(Answer.self): \(error.underlyingError)",
+                method: method, url: url, status: response.status.code, body: body, cause: error.underlyingError)
+        } catch {
+            throw CurlError(
+                code: .undecodableBody, message: "not the documented answer: \(error)", method: "", url: baseURL,
+                cause: error)
+        }
+    }
+
+    /// `GET /v1/health/ready`; a 503 answer is read too, since it lists the failing checks.
+    private func ready() async throws(CurlError) -> ReadyResponse {
+        try await call(passing: [503]) { client in
+            let answer = try await client.getReadiness()
+            if case .serviceUnavailable(let notReady) = answer {
+                return try notReady.body.json
+            }
+            return try answer.ok.body.json
+        }
     }
 
     /// Polls the agent once and classifies the answer as the poller's health states.
@@ -76,7 +120,7 @@ public struct AgentClient: Sendable {
     public func probe(vm: String) async -> AgentHealth {
         let status: StatusResponse
         do {
-            status = try await self.status()
+            status = try await call { try await $0.getStatus().ok.body.json }
         } catch {
             return AgentClient.unreachable(vm: vm, error: error)
         }
@@ -124,34 +168,6 @@ public struct AgentClient: Sendable {
 }
 
 extension AgentClient {
-    /// `POST /v1/exec`: starts a job in the guest.
-    public func startExec(_ request: ExecRequest) async throws(CurlError) -> JobStartResponse {
-        try await curl.send(self.request(.post, AgentRoute.exec), body: request)
-    }
-
-    /// `GET /v1/exec/{id}`: a job's state and captured output.
-    public func execJob(id: String) async throws(CurlError) -> ExecJobResponse {
-        try await curl.get(request(.get, AgentRoute.exec + "/" + id))
-    }
-
-    /// `GET /v1/exec/{id}/output`: output of one stream from `offset` on, waiting up to `waitMilliseconds` for
-    /// some to arrive.
-    public func execOutput(
-        id: String, stream: ExecOutputStream, offset: Int, waitMilliseconds: Int
-    ) async throws(CurlError) -> ExecOutputResponse {
-        let path =
-            "\(AgentRoute.exec)/\(id)/output?stream=\(stream.rawValue)&offset=\(offset)&wait_ms=\(waitMilliseconds)"
-        return try await curl.get(
-            request(.get, path, timeout: timeout + .milliseconds(waitMilliseconds)))
-    }
-}
-
-extension AgentClient {
-    /// `GET /v1/stats`.
-    public func stats() async throws(CurlError) -> StatsResponse {
-        try await curl.get(request(.get, AgentRoute.stats))
-    }
-
     /// Polls `/v1/stats` until the guest sees the profile's vCPUs online and at least 85 % of its memory
     /// (the kernel keeps some for itself).
     /// - Returns: The last stats seen, confirming the profile.
@@ -163,7 +179,7 @@ extension AgentClient {
         var lastError: CurlError?
         while clock.now < end {
             do {
-                let stats = try await self.stats()
+                let stats = try await call { try await $0.getStats().ok.body.json }
                 last = stats
                 let memoryMiB = Int(stats.memoryTotalBytes / 1_048_576)
                 if stats.cpuCount == profile.vcpus && memoryMiB * 100 >= profile.memoryMiB * 85 {
@@ -183,44 +199,9 @@ extension AgentClient {
 }
 
 extension AgentClient {
-    /// `POST /v1/fs/freeze`: freezes the guest's filesystems; the agent thaws them on its own after
-    /// `timeoutSeconds`.
-    /// - Parameters:
-    ///   - timeoutSeconds: How long the agent keeps them frozen at most.
-    ///   - deadline: The request's deadline: a freeze syncs every filesystem first, which takes seconds on a
-    ///     busy guest, longer than an ordinary request.
-    public func freeze(timeoutSeconds: Int, deadline: Duration = .seconds(30)) async throws(CurlError)
-        -> FreezeResponse
-    {
-        try await curl.send(
-            request(.post, AgentRoute.fsFreeze, timeout: deadline), body: FreezeRequest(timeoutSeconds: timeoutSeconds))
-    }
-
-    /// `POST /v1/fs/thaw`: thaws what a freeze froze; nothing frozen is not an error.
-    /// - Parameter deadline: The request's deadline (a thaw may wait for a freeze still in progress).
-    public func thaw(deadline: Duration = .seconds(30)) async throws(CurlError) -> ThawResponse {
-        try await curl.send(request(.post, AgentRoute.fsThaw, timeout: deadline), body: [String: String]())
-    }
-
-    /// `POST /v1/time`: gives the agent the host's clock, which it applies when the drift exceeds 100 ms.
-    /// - Parameter now: The host's time; defaults to now.
-    public func pushTime(_ now: Date = Date()) async throws(CurlError) -> TimeSyncResponse {
-        let nanoseconds = Int(now.timeIntervalSince1970 * 1_000_000_000)
-        return try await curl.send(
-            request(.post, AgentRoute.time), body: TimeSyncRequest(unixNanoseconds: nanoseconds))
-    }
-
-    /// `POST /v1/soft-reboot`: restarts the given units (every monitored one when `nil`) and reports whether
-    /// each came back.
-    /// - Parameters:
-    ///   - units: The units to restart.
-    ///   - timeout: The request's deadline; restarts take longer than an ordinary request.
-    public func softReboot(units: [String]?, timeout: Duration = .seconds(120)) async throws(CurlError)
-        -> SoftRebootResponse
-    {
-        try await curl.send(
-            request(.post, AgentRoute.softReboot, timeout: timeout), body: SoftRebootRequest(units: units))
-    }
+    /// The deadline of a freeze or a thaw (`POST /v1/fs/freeze`, `/v1/fs/thaw`): a freeze syncs every filesystem
+    /// first, which takes seconds on a busy guest, and a thaw may wait for a freeze still in progress.
+    public static let filesystemDeadline: Duration = .seconds(30)
 
     /// The agent's own error message from a failed call, or the transport's when there is no agent answer; a
     /// server whose key is not the pinned one is named by the key it presented.

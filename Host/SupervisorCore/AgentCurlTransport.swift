@@ -26,6 +26,10 @@ public struct AgentCurlTransport: ClientTransport {
     public var timeout: Duration
     /// The pinned agent key and the host's client certificate; `nil` for plain HTTP.
     public var tls: CurlTLS?
+    /// Which answers outside 200...299 reach the generated client: `nil` passes every one (as its documented
+    /// response or the operation's `default` case); a set passes only its statuses and throws any other as
+    /// ``CurlError/Code/httpStatus`` with the status and the agent's body, as ``CurlClient/get(_:as:)`` does.
+    public var passedErrorStatuses: Set<Int>?
 
     /// - Parameters:
     ///   - curl: The shared curl client.
@@ -33,20 +37,23 @@ public struct AgentCurlTransport: ClientTransport {
     ///   - connectTimeout: The deadline to connect.
     ///   - timeout: The deadline of each whole request.
     ///   - tls: The pinned agent key and the client certificate, for an agent that speaks TLS.
+    ///   - passedErrorStatuses: The statuses outside 200...299 answered to the generated client, or `nil` for all.
     public init(
         curl: CurlClient, bearerToken: String? = nil, connectTimeout: Duration = .seconds(5),
-        timeout: Duration = .seconds(30), tls: CurlTLS? = nil
+        timeout: Duration = .seconds(30), tls: CurlTLS? = nil, passedErrorStatuses: Set<Int>? = nil
     ) {
         self.curl = curl
         self.bearerToken = bearerToken
         self.connectTimeout = connectTimeout
         self.timeout = timeout
         self.tls = tls
+        self.passedErrorStatuses = passedErrorStatuses
     }
 
-    /// Sends one request of the generated client and returns the agent's answer, whatever its status.
-    /// - Throws: ``CurlError`` when no answer arrives (the generated client wraps it in its `ClientError`), or the
-    ///   runtime's error when the body is larger than ``maximumRequestBodySize``.
+    /// Sends one request of the generated client and returns the agent's answer.
+    /// - Throws: ``CurlError`` when no answer arrives or its status is not passed (``passedErrorStatuses``); the
+    ///   generated client wraps it in its `ClientError`. The runtime's error when the body is larger than
+    ///   ``maximumRequestBodySize``.
     public func send(
         _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String
     ) async throws -> (HTTPResponse, HTTPBody?) {
@@ -60,10 +67,16 @@ public struct AgentCurlTransport: ClientTransport {
         var url = baseURL.absoluteString
         if url.hasSuffix("/") { url.removeLast() }
         url += request.path ?? ""
+        let method = CurlMethod(rawValue: request.method.rawValue)
         let response = try await curl.perform(
             CurlRequest(
-                method: CurlMethod(rawValue: request.method.rawValue), url: url, headers: headers, body: bytes,
-                bearerToken: bearerToken, connectTimeout: connectTimeout, timeout: timeout, tls: tls))
+                method: method, url: url, headers: headers, body: bytes, bearerToken: bearerToken,
+                connectTimeout: connectTimeout, timeout: timeout, tls: tls))
+        if let passedErrorStatuses, !response.isSuccess, !passedErrorStatuses.contains(response.status) {
+            throw CurlError(
+                code: .httpStatus, message: "server answered HTTP \(response.status): \(response.bodyText.prefix(512))",
+                method: method.rawValue, url: url, status: response.status, body: response.body)
+        }
         var fields = HTTPFields()
         for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) {
             if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }

@@ -1,4 +1,6 @@
 public import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import Curl
 import Foundation
 public import Logging
@@ -294,7 +296,7 @@ public struct AgentDeployer: Sendable {
             let client = try connector.client(for: record, address: address)
             let answer: Result<StatusResponse, CurlError>
             do {
-                answer = .success(try await client.status())
+                answer = .success(try await client.call { try await $0.getStatus().ok.body.json })
             } catch {
                 answer = .failure(error)
             }
@@ -376,7 +378,7 @@ public struct AgentDeployer: Sendable {
         var last = AgentHealth(vm: record.name, state: .starting)
         while clock.now < end {
             last = await client.probe(vm: record.name)
-            if last.state == .healthy, let status = try? await client.status() {
+            if last.state == .healthy, let status = try? await client.call({ try await $0.getStatus().ok.body.json }) {
                 return status
             }
             if last.reason == .authRejected || last.reason == .versionMismatch {

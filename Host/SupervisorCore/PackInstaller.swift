@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import Curl
 import Foundation
 public import Logging
@@ -113,7 +115,7 @@ public struct PackInstaller: Sendable {
 
         // Already installed at this version: nothing to do, no snapshot.
         do {
-            let state = try await client.packs()
+            let state = try await client.call { try await $0.listPacks().ok.body.json }
             if state.installed.contains(where: {
                 $0.name == pack.name && $0.version == pack.version && $0.result == .succeeded
             }) {
@@ -197,11 +199,11 @@ public struct PackInstaller: Sendable {
         }
         let id: String
         do {
-            id = try await client.startPackInstall(
-                name: pack.name,
-                PackInstallRequest(
-                    manifest: pack, cacheURL: options.cacheURL, pipRequirements: options.pipRequirements[pack.name])
-            ).id
+            let request = PackInstallRequest(
+                manifest: pack, cacheURL: options.cacheURL, pipRequirements: options.pipRequirements[pack.name])
+            id = try await client.call {
+                try await $0.installPack(path: .init(name: pack.name), body: .json(request)).accepted.body.json
+            }.id
         } catch {
             return "the agent refused to install pack \(pack.name): \(error)"
         }
@@ -216,7 +218,9 @@ public struct PackInstaller: Sendable {
             }
             let job: PackJobResponse
             do {
-                job = try await client.packJob(id: id, offset: offset)
+                job = try await client.call {
+                    try await $0.getPackJob(path: .init(id: id), query: .init(offset: Int64(offset))).ok.body.json
+                }
                 unreachableSince = nil
             } catch {
                 if error.code == .httpStatus {

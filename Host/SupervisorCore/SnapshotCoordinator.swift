@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import Curl
 public import Foundation
 import Logging
@@ -85,7 +87,9 @@ public struct SnapshotCoordinator: Sendable {
             return QuiesceOutcome(quiesced: false, reason: "agent unreachable: no agent deployed")
         }
         do {
-            let answer = try await client.freeze(timeoutSeconds: seconds)
+            let answer = try await client.call(timeout: AgentClient.filesystemDeadline) {
+                try await $0.freezeFilesystems(body: .json(FreezeRequest(timeoutSeconds: seconds))).ok.body.json
+            }
             return QuiesceOutcome(quiesced: true, reason: answer.frozen.isEmpty ? "no filesystems to freeze" : nil)
         } catch {
             if error.code == .httpStatus {
@@ -98,7 +102,7 @@ public struct SnapshotCoordinator: Sendable {
     static func thawOnce(_ client: AgentClient?, logger: Logger, vm: String) async {
         guard let client else { return }
         do {
-            _ = try await client.thaw()
+            _ = try await client.call(timeout: AgentClient.filesystemDeadline) { try await $0.thawFilesystems().ok }
         } catch {
             logger.warning(
                 "thaw failed; the agent thaws on its own at its deadline",

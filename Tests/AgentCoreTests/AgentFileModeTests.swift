@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentJobs
+import AgentSystem
 import Curl
 import Foundation
 import Glibc

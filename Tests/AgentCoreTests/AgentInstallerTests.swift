@@ -1,3 +1,4 @@
+import AgentBasics
 import AgentCore
 import Foundation
 import Testing

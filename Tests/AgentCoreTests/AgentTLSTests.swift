@@ -1,4 +1,5 @@
 import AgentAPI
+import AgentBasics
 import AgentCore
 import Foundation
 import Logging

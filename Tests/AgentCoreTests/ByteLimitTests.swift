@@ -1,4 +1,7 @@
 import AgentAPI
+import AgentBasics
+import AgentJobs
+import AgentLogMonitor
 import Foundation
 import Memory
 import Testing
@@ -9,7 +12,7 @@ import Testing
 struct ByteLimitTests {
     @Test("Finished exec jobs are forgotten, oldest first, once the table keeps more output than its budget")
     func execOutputBudget() async throws {
-        try await withJobRunner { runner in
+        try await JobRunnerService.withRunning { runner, _ in
             let table = ExecJobTable(runner: runner, outputBudget: 10_000)
             let first = try table.start(ExecRequest(shell: "head -c 6000 /dev/zero | tr '\\0' a"))
             while !first.isFinished { try await Task.sleep(for: .milliseconds(20)) }
@@ -39,7 +42,7 @@ struct ByteLimitTests {
     func packLogBudget() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("packlog-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await withJobRunner { runner in
+        try await JobRunnerService.withRunning { runner, _ in
             let table = PackJobTable(
                 runner: runner, catalogDirectory: PackAgent.fixtures,
                 dataDirectory: directory.appendingPathComponent("data").path,

@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentLogMonitor
+import AgentSystem
 import Foundation
 import HTTPTypes
 import LogClassifier

@@ -1,7 +1,9 @@
 import AgentAPI
+import AgentBasics
+import AgentJobs
+import AgentSystem
 import Foundation
 import HTTPTypes
-import Logging
 import Packs
 import ServiceLifecycle
 import Testing
@@ -11,34 +13,6 @@ import Testing
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Runs `body` with a job runner running in a service group of its own, as the agent runs it; then shuts the group
-/// down gracefully (running jobs are cancelled as the agent's shutdown cancels them) and waits for it to end.
-func withJobRunner<Value>(_ body: (JobRunnerService) async throws -> Value) async throws -> Value {
-    try await withJobRunnerGroup { runner, _ in try await body(runner) }
-}
-
-/// ``withJobRunner(_:)`` with the runner's service group, for tests that shut it down themselves.
-func withJobRunnerGroup<Value>(
-    _ body: (JobRunnerService, ServiceGroup) async throws -> Value
-) async throws -> Value {
-    let runner = JobRunnerService()
-    let group = ServiceGroup(
-        configuration: .init(
-            services: [runner], logger: Logger(label: "job-runner-test", factory: { _ in SwiftLogNoOpLogHandler() })))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        let result: Result<Value, any Error>
-        do {
-            result = .success(try await body(runner, group))
-        } catch {
-            result = .failure(error)
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return try result.get()
-    }
-}
 
 @Suite("JobRunnerService", .timeLimit(.minutes(1)))
 struct JobRunnerServiceTests {
@@ -57,7 +31,7 @@ struct JobRunnerServiceTests {
     )
     func execJobsAtShutdown() async throws {
         let events = AgentEventLog()
-        let (table, plain, stubborn) = try await withJobRunnerGroup { runner, group in
+        let (table, plain, stubborn) = try await JobRunnerService.withRunning { runner, group in
             let table = ExecJobTable(runner: runner, killGrace: .milliseconds(500), events: events)
             let plain = try table.start(ExecRequest(shell: "echo $$; exec sleep 300"))
             let stubborn = try table.start(ExecRequest(shell: "trap '' TERM; echo $$; while :; do sleep 0.1; done"))
@@ -96,7 +70,7 @@ struct JobRunnerServiceTests {
         let manifest = PackManifest(
             name: "test_sleeps", description: "d", version: "1",
             steps: [.shell(PackShellStep(command: "echo started; exec sleep 300"))], verify: [], diskEstimateMB: 0)
-        let (table, job) = try await withJobRunner { runner in
+        let (table, job) = try await JobRunnerService.withRunning { runner, _ in
             let table = PackJobTable(
                 runner: runner, catalogDirectory: directory.appendingPathComponent("packs").path,
                 dataDirectory: directory.appendingPathComponent("data").path,
@@ -117,7 +91,7 @@ struct JobRunnerServiceTests {
     @Test("A freeze in force when the runner shuts down is thawed then; a freeze after shutdown began is refused")
     func freezeAtShutdown() async throws {
         let freezer = RecordingFreezer(mounts: ["/"])
-        let state = try await withJobRunner { runner in
+        let state = try await JobRunnerService.withRunning { runner, _ in
             let state = FreezeState(freezer: freezer, events: AgentEventLog(), runner: runner)
             _ = try await state.freeze(timeout: .seconds(60))
             #expect(state.isFrozen)

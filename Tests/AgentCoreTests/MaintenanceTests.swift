@@ -1,4 +1,7 @@
 import AgentAPI
+import AgentBasics
+import AgentJobs
+import AgentSystem
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -159,7 +162,7 @@ struct FreezeTests {
     @Test("The deadline thaws on its own and records an event")
     func autoThaw() async throws {
         let freezer = RecordingFreezer(mounts: ["/"])
-        try await withJobRunner { runner in
+        try await JobRunnerService.withRunning { runner, _ in
             let state = FreezeState(freezer: freezer, events: AgentEventLog(), runner: runner)
             _ = try await state.freeze(timeout: .seconds(1))
             #expect(state.isFrozen)
@@ -178,7 +181,7 @@ struct FreezeTests {
     @Test("An old deadline does not thaw a later freeze")
     func staleDeadline() async throws {
         let freezer = RecordingFreezer(mounts: ["/"])
-        try await withJobRunner { runner in
+        try await JobRunnerService.withRunning { runner, _ in
             let state = FreezeState(freezer: freezer, events: AgentEventLog(), runner: runner)
             _ = try await state.freeze(timeout: .seconds(1))
             #expect(await state.thaw().thawed == ["/"])
@@ -373,7 +376,7 @@ struct MetricsTests {
         let configuration = AgentConfiguration(
             listen: AgentListenAddress(host: "127.0.0.1", port: 0), tokenFile: "/nonexistent/token",
             socketPath: "/nonexistent/agent.sock", dataDirectory: "/nonexistent/data")
-        let router = try await withJobRunner { runner in
+        let router = try await JobRunnerService.withRunning { runner, _ in
             buildRouter(
                 state: AgentState(configuration: configuration, jobs: ExecJobTable(runner: runner)), listener: .tcp)
         }

@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentBasics
+import AgentSystem
 import Curl
 import Foundation
 import HTTPTypes

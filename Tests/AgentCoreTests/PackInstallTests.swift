@@ -1,4 +1,7 @@
 import AgentAPI
+import AgentBasics
+import AgentJobs
+import AgentSystem
 import Foundation
 import HTTPTypes
 import Logging
@@ -545,7 +548,7 @@ struct PackIntegrityTests {
         let cacheURL = "file://\(directory)/no-cache-here"
 
         func run() async throws -> PackJobResponse {
-            try await withJobRunner { runner in
+            try await JobRunnerService.withRunning { runner, _ in
                 let job = try PackInstallJob.start(
                     runner: runner, manifest: manifest, cacheURL: cacheURL, settings: settings, store: store)
                 let deadline = ContinuousClock.now + .seconds(120)

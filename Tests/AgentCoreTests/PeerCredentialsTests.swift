@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentBasics
+import AgentSystem
 import Curl
 import Foundation
 import HTTPTypes
@@ -6,6 +8,7 @@ import Synchronization
 import Testing
 
 @testable import AgentCore
+@testable import AgentJobs
 
 /// One answer to `curl` run as `nobody`.
 struct NobodyReply {

@@ -1,4 +1,5 @@
 import AgentCore
+import AgentLogMonitor
 import ArgumentParser
 import Foundation
 

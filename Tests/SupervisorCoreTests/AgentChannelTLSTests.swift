@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import Curl
 import Foundation
 import SupervisorCore
@@ -30,7 +32,7 @@ struct AgentChannelTLSTests {
             let warmUp = AgentClient(
                 address: "127.0.0.1", port: port, token: credentials.token, tls: credentials.tls,
                 timeout: .seconds(60), curl: connector.curl)
-            _ = try await warmUp.status()
+            _ = try await warmUp.call { try await $0.getStatus().ok.body.json }
             try await body(host, vm, credentials, connector, address)
         }
     }
@@ -41,7 +43,7 @@ struct AgentChannelTLSTests {
             let client = try connector.client(for: try host.manager.record(vm))
             #expect(client.baseURL.hasPrefix("https://127.0.0.1:"))
             #expect(client.tls?.pinnedPublicKey == credentials.agentPin)
-            let status = try await client.status()
+            let status = try await client.call { try await $0.getStatus().ok.body.json }
             #expect(status.protocolVersion == AgentProtocol.protocolVersion)
             #expect(await client.probe(vm: vm).state == .healthy)
             // The token stays a second factor: the right certificates with a wrong token get 401.

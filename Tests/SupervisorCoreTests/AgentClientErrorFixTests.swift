@@ -1,12 +1,14 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import Curl
 import Foundation
 import SupervisorCore
 import Testing
 
-@Suite("AgentClient error fixes against a real agent", .timeLimit(.minutes(3)))
+@Suite("Error fixes through AgentClient against a real agent", .timeLimit(.minutes(3)))
 struct AgentClientErrorFixTests {
-    @Test("recordFix stores a fix (retrying while the memory store opens); a bad body is a 400 naming the field")
+    @Test("recordErrorFix stores a fix (retrying while the memory store opens); a bad body is a 400 naming the field")
     func recordFix() async throws {
         let curl = try CurlClient()
         try await RealAgent.with(token: "fix-token") { address in
@@ -19,7 +21,9 @@ struct AgentClientErrorFixTests {
             var recorded: ErrorFix?
             while recorded == nil {
                 do throws(CurlError) {
-                    recorded = try await client.recordFix(request).fix
+                    recorded = try await client.call {
+                        try await $0.recordErrorFix(body: .json(request)).created.body.json
+                    }.fix
                 } catch {
                     try #require(error.status == 503 && ContinuousClock.now < deadline, "\(error)")
                     try await Task.sleep(for: .milliseconds(100))
@@ -31,7 +35,8 @@ struct AgentClientErrorFixTests {
             #expect(!fix.memoryID.isEmpty)
 
             do throws(CurlError) {
-                _ = try await client.recordFix(ErrorFixRequest(fix: "pip install torch"))
+                let bad = ErrorFixRequest(fix: "pip install torch")
+                _ = try await client.call { try await $0.recordErrorFix(body: .json(bad)).created.body.json }
                 Issue.record("a fix without template or line was accepted")
             } catch {
                 #expect(error.status == 400)
@@ -39,7 +44,7 @@ struct AgentClientErrorFixTests {
                 #expect(detail.code == "bad_request")
                 #expect(detail.message.hasPrefix("template: give exactly one of template or line"))
             }
-            let errors = try await client.errors()
+            let errors = try await client.call { try await $0.listErrors().ok.body.json }
             #expect(errors.errors.allSatisfy { $0.fixes.count <= 3 })
         }
     }

@@ -1,5 +1,7 @@
 import AgentAPI
+import AgentBasics
 import AgentCore
+import AgentSystem
 import Foundation
 import Glibc
 import Logging
@@ -15,15 +17,18 @@ final class RecordingFreezer: FilesystemFreezer, Sendable {
     func thaw(_ mountPoint: String) throws(AgentError) { calls.withLock { $0.append("thaw " + mountPoint) } }
 }
 
-/// A real in-process agent on 127.0.0.1 with a random port and its own temporary directory.
+/// A real in-process agent on loopback with a random port and its own temporary directory.
 enum RealAgent {
     /// Runs `body` with the agent's `host:port` while the agent serves.
     /// - Parameters:
     ///   - token: The token the agent accepts.
     ///   - freezer: What freezes filesystems; the default cannot read its mount table, so freezing fails.
     ///   - tlsFiles: The files of the agent's `tls_dir` (``AgentCredentials/guestTLSFiles``); none for plain HTTP.
+    ///   - host: The loopback address it listens on, `127.0.0.1` or `::1`; an IPv6 one is handed to `body` as
+    ///     `[::1]:port`.
     static func with(
-        token: String, freezer: any FilesystemFreezer = IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"),
+        token: String, host: String = "127.0.0.1",
+        freezer: any FilesystemFreezer = IoctlFilesystemFreezer(mountsFile: "/nonexistent/mounts"),
         tlsFiles: [(name: String, contents: [UInt8], mode: UInt32)] = [],
         _ body: @Sendable (String) async throws -> Void
     ) async throws {
@@ -38,7 +43,7 @@ enum RealAgent {
             try Data(file.contents).write(to: tlsDirectory.appendingPathComponent(file.name))
         }
         let configuration = AgentConfiguration(
-            listen: AgentListenAddress(host: "127.0.0.1", port: 0), tokenFile: tokenFile,
+            listen: AgentListenAddress(host: host, port: 0), tokenFile: tokenFile,
             tlsDirectory: tlsDirectory.path, socketPath: directory.appendingPathComponent("run/agent.sock").path,
             dataDirectory: directory.appendingPathComponent("data").path, monitoredUnits: [],
             monitorInterval: .seconds(1))
@@ -55,7 +60,7 @@ enum RealAgent {
             var iterator = ready.makeAsyncIterator()
             let endpoints = try #require(await iterator.next())
             do {
-                try await body("127.0.0.1:\(endpoints.port)")
+                try await body(host.contains(":") ? "[\(host)]:\(endpoints.port)" : "\(host):\(endpoints.port)")
             } catch {
                 group.cancelAll()
                 throw error

@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIClient
+import AgentAPIGenerated
 import Curl
 import Foundation
 import Logging
@@ -39,7 +41,7 @@ struct HealthPollerTests {
             let port = try #require(address.split(separator: ":").last.flatMap { Int($0) })
             let warmUp = AgentClient(
                 address: "127.0.0.1", port: port, token: "right", timeout: .seconds(60), curl: curl)
-            _ = try await warmUp.status()
+            _ = try await warmUp.call { try await $0.getStatus().ok.body.json }
 
             let poller = HealthPoller(
                 manager: host.manager, connector: try AgentConnector(manager: host.manager, curl: curl),
