@@ -2,7 +2,12 @@ import AgentAPI
 import AgentCore
 import Foundation
 import HTTPTypes
+import Synchronization
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Exec jobs", .timeLimit(.minutes(2)))
 struct ExecTests {
@@ -77,6 +82,23 @@ struct ExecTests {
             #expect(job.state == .cancelled)
             #expect(job.signal == 9 || job.signal == 15)
         }
+    }
+
+    @Test("Stopping the agent cancels its running jobs: their processes are gone once it has stopped")
+    func jobsEndWithTheAgent() async throws {
+        let pid = Mutex<pid_t?>(nil)
+        try await AgentHarness.with { agent in
+            let id = try await agent.startJob(ExecRequest(shell: "echo $$; exec sleep 300"))
+            var job = try await agent.get("\(AgentRoute.exec)/\(id)", as: ExecJobResponse.self)
+            while job.stdout.isEmpty {
+                try await Task.sleep(for: .milliseconds(20))
+                job = try await agent.get("\(AgentRoute.exec)/\(id)", as: ExecJobResponse.self)
+            }
+            let started = pid_t(job.stdout.trimmingCharacters(in: .newlines))
+            pid.withLock { $0 = started }
+        }
+        let child = try #require(pid.withLock { $0 })
+        #expect(kill(child, 0) != 0 && errno == ESRCH, "the job's process \(child) outlived the agent")
     }
 
     @Test("The output route streams new bytes from an offset with long polling")
