@@ -106,4 +106,22 @@ struct JobRunnerServiceTests {
         #expect(!state.isFrozen)
         #expect(freezer.log == ["freeze /", "thaw /", "freeze /", "thaw /"])
     }
+
+    /// Cancellation is how the agent's group stops a service when another one failed.
+    @Test("Cancelling the runner kills its running jobs at once and reports them cancelled")
+    func cancelled() async throws {
+        let runner = JobRunnerService()
+        let table = ExecJobTable(runner: runner, killGrace: .seconds(30))
+        let job = try table.start(ExecRequest(shell: "trap '' TERM; echo $$; while :; do sleep 0.1; done"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await runner.run() }
+            try await waitUntil { !job.response().stdout.isEmpty }
+            group.cancelAll()
+        }
+        let response = job.response()
+        #expect(response.state == .cancelled)
+        #expect(response.signal == Int(SIGKILL))
+        let pid = try #require(pid_t(response.stdout.trimmingCharacters(in: .newlines)))
+        #expect(!exists(pid))
+    }
 }
