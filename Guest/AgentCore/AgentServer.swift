@@ -17,23 +17,6 @@ import UnixSignals
     import Glibc
 #endif
 
-/// Where a running agent can be reached; handed to ``AgentServer/run(onReady:)`` once both listeners are bound.
-public struct AgentEndpoints: Sendable, Equatable {
-    /// The bound TCP host.
-    public var host: String
-    /// The bound TCP port (the kernel's choice when the configuration said `0`).
-    public var port: Int
-    /// The unix socket's path.
-    public var socketPath: String
-
-    /// Creates endpoints.
-    public init(host: String, port: Int, socketPath: String) {
-        self.host = host
-        self.port = port
-        self.socketPath = socketPath
-    }
-}
-
 /// The whole agent: the TCP and unix-socket listeners, the job runner, the monitor and the systemd notifier in one
 /// `ServiceGroup`.
 ///
@@ -242,96 +225,5 @@ extension AgentServer {
         }
         guard status == 0, result != nil else { return nil }
         return record.gr_gid
-    }
-}
-
-/// Calls `onSettled` once `isSettled` holds (checked every 100 ms), then waits for shutdown: a service that
-/// returned would stop the group.
-struct AgentSettledService: Service {
-    let isSettled: @Sendable () -> Bool
-    let onSettled: @Sendable () async -> Void
-
-    func run() async throws {
-        while !isSettled() {
-            guard (try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }) != nil
-            else { return }
-        }
-        await onSettled()
-        try? await gracefulShutdown()
-    }
-}
-
-/// One listener reporting that it is bound.
-enum AgentEndpointPart: Sendable {
-    case tcp(Int)
-    case unixSocket
-}
-
-/// Tells systemd READY=1 once both listeners are bound, pings the watchdog, and sends STOPPING=1 when
-/// graceful shutdown begins.
-struct AgentNotifierService: Service {
-    let bound: AsyncStream<AgentEndpointPart>
-    let host: String
-    let socketPath: String
-    let onReady: @Sendable (AgentEndpoints) async -> Void
-    let logger: Logger
-
-    func run() async throws {
-        let notifier = SystemdNotifier()
-        var port: Int?
-        var socketBound = false
-        for await part in bound.cancelOnGracefulShutdown() {
-            switch part {
-            case .tcp(let value): port = value
-            case .unixSocket: socketBound = true
-            }
-            if port != nil && socketBound { break }
-        }
-        guard let port, socketBound else { return }
-        await onReady(AgentEndpoints(host: host, port: port, socketPath: socketPath))
-        do {
-            try notifier.notify([.ready, .status("serving on \(host):\(port) and \(socketPath)")])
-        } catch {
-            logger.warning("sd_notify failed", metadata: ["agent.error": "\(error)"])
-        }
-        let interval = (try? notifier.watchdogInterval()) ?? nil
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            if let interval {
-                try? notifier.notify(.watchdog)
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval / 2) }
-            } else {
-                try? await gracefulShutdown()
-            }
-        }
-        try? notifier.notify([.stopping, .status("stopping")])
-    }
-}
-
-/// Reads the configuration again on each SIGHUP (`systemctl reload somnus-agent`), telling systemd RELOADING=1
-/// before and READY=1 after, whether the file was taken or refused (a refused file leaves the running
-/// configuration in force and is logged naming the key).
-struct AgentReloadSignalService: Service {
-    let state: AgentState
-    /// The trapped SIGHUPs.
-    let hangups: UnixSignalsSequence
-    let logger: Logger
-
-    func run() async throws {
-        let notifier = SystemdNotifier()
-        for await _ in hangups.cancelOnGracefulShutdown() {
-            try? notifier.notify([.reloading, .status("reloading the configuration")])
-            do {
-                let outcome = try state.reloadConfiguration()
-                logger.info(
-                    "Configuration read again",
-                    metadata: [
-                        "agent.config.changed": "\(outcome.changed)",
-                        "agent.config.restart_required": "\(outcome.restartRequired)",
-                    ])
-            } catch {
-                logger.error("Configuration refused; the running one stays", metadata: ["agent.error": "\(error)"])
-            }
-            try? notifier.notify([.ready, .status("serving")])
-        }
     }
 }

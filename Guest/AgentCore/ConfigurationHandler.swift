@@ -13,3 +13,12 @@ struct ConfigurationHandler {
         return .ok(.init(body: .json(try reload())))
     }
 }
+
+/// The configuration operations of the generated protocol, answered by ``ConfigurationHandler``.
+extension AgentAPIHandler {
+    func reloadConfiguration(_ input: Operations.ReloadConfiguration.Input) throws
+        -> Operations.ReloadConfiguration.Output
+    {
+        try configuration.reloadConfiguration()
+    }
+}

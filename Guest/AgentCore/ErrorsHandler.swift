@@ -176,3 +176,18 @@ struct ErrorsHandler {
                 signal: entities.signal))
     }
 }
+
+/// The errors operations of the generated protocol, answered by ``ErrorsHandler``.
+extension AgentAPIHandler {
+    func listErrors(_ input: Operations.ListErrors.Input) async throws -> Operations.ListErrors.Output {
+        try await errors.listErrors(input)
+    }
+
+    func recordErrorFix(_ input: Operations.RecordErrorFix.Input) async throws -> Operations.RecordErrorFix.Output {
+        try await errors.recordErrorFix(input)
+    }
+
+    func classifyLines(_ input: Operations.ClassifyLines.Input) async throws -> Operations.ClassifyLines.Output {
+        try await errors.classifyLines(input)
+    }
+}

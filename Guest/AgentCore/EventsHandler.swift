@@ -12,3 +12,10 @@ struct EventsHandler {
         return .ok(.init(body: .json(events.events(after: after, limit: limit))))
     }
 }
+
+/// The events operations of the generated protocol, answered by ``EventsHandler``.
+extension AgentAPIHandler {
+    func listEvents(_ input: Operations.ListEvents.Input) throws -> Operations.ListEvents.Output {
+        try events.listEvents(input)
+    }
+}

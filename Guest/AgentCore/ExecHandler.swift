@@ -50,3 +50,22 @@ struct ExecHandler {
         return .ok(.init(body: .json(waited)))
     }
 }
+
+/// The exec jobs operations of the generated protocol, answered by ``ExecHandler``.
+extension AgentAPIHandler {
+    func startExec(_ input: Operations.StartExec.Input) throws -> Operations.StartExec.Output {
+        try exec.startExec(input)
+    }
+
+    func getExecJob(_ input: Operations.GetExecJob.Input) throws -> Operations.GetExecJob.Output {
+        try exec.getExecJob(input)
+    }
+
+    func cancelExecJob(_ input: Operations.CancelExecJob.Input) throws -> Operations.CancelExecJob.Output {
+        try exec.cancelExecJob(input)
+    }
+
+    func getExecOutput(_ input: Operations.GetExecOutput.Input) async throws -> Operations.GetExecOutput.Output {
+        try await exec.getExecOutput(input)
+    }
+}

@@ -73,3 +73,22 @@ struct HealthHandler {
         return try await sampler.sample(units: units)
     }
 }
+
+/// The health and status operations of the generated protocol, answered by ``HealthHandler``.
+extension AgentAPIHandler {
+    func getLiveness(_ input: Operations.GetLiveness.Input) -> Operations.GetLiveness.Output {
+        health.getLiveness()
+    }
+
+    func getReadiness(_ input: Operations.GetReadiness.Input) -> Operations.GetReadiness.Output {
+        health.getReadiness()
+    }
+
+    func getStatus(_ input: Operations.GetStatus.Input) async throws -> Operations.GetStatus.Output {
+        try await health.getStatus()
+    }
+
+    func getStats(_ input: Operations.GetStats.Input) async throws -> Operations.GetStats.Output {
+        try await health.getStats()
+    }
+}

@@ -155,3 +155,24 @@ struct MaintenanceHandler {
             name: unit, activeState: activeState, active: activeState == "active", error: error)
     }
 }
+
+/// The maintenance operations of the generated protocol, answered by ``MaintenanceHandler``.
+extension AgentAPIHandler {
+    func syncTime(_ input: Operations.SyncTime.Input) throws -> Operations.SyncTime.Output {
+        try maintenance.syncTime(input)
+    }
+
+    func freezeFilesystems(_ input: Operations.FreezeFilesystems.Input) async throws
+        -> Operations.FreezeFilesystems.Output
+    {
+        try await maintenance.freezeFilesystems(input)
+    }
+
+    func thawFilesystems(_ input: Operations.ThawFilesystems.Input) async throws -> Operations.ThawFilesystems.Output {
+        try await maintenance.thawFilesystems()
+    }
+
+    func softReboot(_ input: Operations.SoftReboot.Input) async throws -> Operations.SoftReboot.Output {
+        try await maintenance.softReboot(input)
+    }
+}

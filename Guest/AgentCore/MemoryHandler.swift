@@ -165,3 +165,48 @@ struct MemoryHandler {
         return records
     }
 }
+
+/// The memory operations of the generated protocol, answered by ``MemoryHandler``.
+extension AgentAPIHandler {
+    func createMemory(_ input: Operations.CreateMemory.Input) async throws -> Operations.CreateMemory.Output {
+        try await memory.createMemory(input)
+    }
+
+    func searchMemories(_ input: Operations.SearchMemories.Input) async throws -> Operations.SearchMemories.Output {
+        try await memory.searchMemories(input)
+    }
+
+    func getMemoryStats(_ input: Operations.GetMemoryStats.Input) async throws -> Operations.GetMemoryStats.Output {
+        try await memory.getMemoryStats(input)
+    }
+
+    func exportMemories(_ input: Operations.ExportMemories.Input) async throws -> Operations.ExportMemories.Output {
+        try await memory.exportMemories(input)
+    }
+
+    func importMemories(_ input: Operations.ImportMemories.Input) async throws -> Operations.ImportMemories.Output {
+        try await memory.importMemories(input)
+    }
+
+    func recordMemoryTurn(_ input: Operations.RecordMemoryTurn.Input) async throws
+        -> Operations.RecordMemoryTurn.Output
+    {
+        try await memory.recordMemoryTurn(input)
+    }
+
+    func rotateMemoryKey(_ input: Operations.RotateMemoryKey.Input) async throws -> Operations.RotateMemoryKey.Output {
+        try await memory.rotateMemoryKey()
+    }
+
+    func getMemory(_ input: Operations.GetMemory.Input) async throws -> Operations.GetMemory.Output {
+        try await memory.getMemory(input)
+    }
+
+    func updateMemory(_ input: Operations.UpdateMemory.Input) async throws -> Operations.UpdateMemory.Output {
+        try await memory.updateMemory(input)
+    }
+
+    func deleteMemory(_ input: Operations.DeleteMemory.Input) async throws -> Operations.DeleteMemory.Output {
+        try await memory.deleteMemory(input)
+    }
+}

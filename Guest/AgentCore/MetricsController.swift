@@ -1,4 +1,6 @@
 import AgentAPI
+import AgentAPIGenerated
+import AgentBasics
 import AgentJobs
 import AgentSystem
 import Hummingbird
@@ -97,5 +99,21 @@ struct MetricsController {
     private static func escape(_ value: String) -> String {
         value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
             .replacing("\n", with: "\\n")
+    }
+}
+
+/// The two operations ``MetricsController`` serves, as the generated protocol lists them.
+extension AgentAPIHandler {
+    // The transport never registers these two (their answers are not JSON operations); should one be reached,
+    // it is an error answer, not a crash.
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) throws -> Operations.GetMetrics.Output {
+        throw AgentError(.internal, "GET /metrics is served by MetricsController, not through the generated server")
+    }
+
+    func getOpenAPIDocument(_ input: Operations.GetOpenAPIDocument.Input) throws -> Operations.GetOpenAPIDocument.Output
+    {
+        throw AgentError(
+            .internal, "GET /v1/openapi.json is served by MetricsController, not through the generated server")
     }
 }

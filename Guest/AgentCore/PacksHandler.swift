@@ -41,3 +41,22 @@ struct PacksHandler {
         return .accepted(.init(body: .json(job.response(from: 0))))
     }
 }
+
+/// The packs operations of the generated protocol, answered by ``PacksHandler``.
+extension AgentAPIHandler {
+    func listPacks(_ input: Operations.ListPacks.Input) async throws -> Operations.ListPacks.Output {
+        try await packs.listPacks()
+    }
+
+    func installPack(_ input: Operations.InstallPack.Input) async throws -> Operations.InstallPack.Output {
+        try await packs.installPack(input)
+    }
+
+    func getPackJob(_ input: Operations.GetPackJob.Input) throws -> Operations.GetPackJob.Output {
+        try packs.getPackJob(input)
+    }
+
+    func cancelPackJob(_ input: Operations.CancelPackJob.Input) throws -> Operations.CancelPackJob.Output {
+        try packs.cancelPackJob(input)
+    }
+}
