@@ -26,13 +26,13 @@ private func withCannedAgent<Result: Sendable>(
             try await server.executeThenClose { connections in
                 for try await connection in connections {
                     try await connection.executeThenClose { inbound, outbound in
+                        var reader = inbound.makeAsyncIterator()
                         var request = ByteBuffer()
-                        for try await var chunk in inbound {
+                        while !String(buffer: request).contains("\r\n\r\n"), var chunk = try await reader.next() {
                             request.writeBuffer(&chunk)
-                            if String(buffer: request).contains("\r\n\r\n") { break }
                         }
                         guard let answer else {
-                            for try await _ in inbound {}
+                            while try await reader.next() != nil {}
                             return
                         }
                         for piece in answer { try await outbound.write(ByteBuffer(string: piece)) }
