@@ -35,7 +35,8 @@ struct RequestCommand: AsyncParsableCommand {
     func run() async throws {
         let response: AgentSocketResponse
         do {
-            response = try await AgentSocketClient(socketPath: socket).send(method, path, body: data.map { Array($0.utf8) })
+            response = try await AgentSocketClient(socketPath: socket).send(
+                method, path, body: data.map { Array($0.utf8) })
         } catch {
             StandardStreams.writeError("somnus-agent: \(error.message)\n")
             throw ExitCode(1)
