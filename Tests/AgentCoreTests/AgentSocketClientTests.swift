@@ -58,13 +58,17 @@ private func sendError(_ client: AgentSocketClient) async -> AgentError? {
 
 @Suite("AgentSocketClient", .timeLimit(.minutes(1)))
 struct AgentSocketClientTests {
-    @Test("No socket at the path is agent_unreachable naming the path")
+    @Test("No socket at the path, or a path too long for one, is agent_unreachable naming the path")
     func noSocket() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID())/agent.sock").path
         let error = try #require(await sendError(AgentSocketClient(socketPath: path)))
         #expect(error.code == .agentUnreachable)
         #expect(error.message.contains("cannot connect to the agent at \(path)"))
         #expect(error.message.contains("No such file or directory"))
+        let long = path + String(repeating: "x", count: 200)
+        let tooLong = try #require(await sendError(AgentSocketClient(socketPath: long)))
+        #expect(tooLong.code == .agentUnreachable)
+        #expect(tooLong.message.contains("the socket path '\(long)' is not a usable unix socket path"))
     }
 
     @Test("A chunked answer sent in pieces is read whole, without its chunk framing")
