@@ -136,46 +136,66 @@ public struct AgentSocketClient: Sendable {
     private func read(
         _ inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>
     ) async throws(AgentError) -> AgentSocketResponse {
-        var head: HTTPResponseHead?
-        var body: [UInt8] = []
+        var answer = AnswerAssembler()
         do {
             for try await part in inbound {
-                switch part {
-                case .head(let received):
-                    head = received
-                case .body(let chunk):
-                    guard body.count + chunk.readableBytes <= Self.maxResponseBytes else {
-                        throw AgentError(
-                            .badResponse, "the agent's answer is larger than \(Self.maxResponseBytes) bytes")
-                    }
-                    body.append(contentsOf: chunk.readableBytesView)
-                case .end:
-                    guard let head else { continue }
-                    let headers = Dictionary(
-                        head.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
-                    return AgentSocketResponse(status: Int(head.status.code), headers: headers, body: body)
-                }
+                if let response = try answer.add(part) { return response }
             }
-        } catch let error as AgentError {
-            throw error
-        } catch HTTPParserError.invalidEOFState {
-            throw AgentError(.badResponse, "the agent closed the connection in the middle of its answer")
-        } catch let error as HTTPParserError {
-            throw AgentError(.badResponse, "the agent's answer is not HTTP/1.1: \(error)", cause: error)
-        } catch is SilentConnectionHandler.Silence {
-            throw AgentError(.agentUnreachable, "the agent at \(socketPath) sent nothing for \(timeout)")
         } catch {
-            throw AgentError(
+            throw readFailure(error)
+        }
+        throw AgentError(.badResponse, "the agent closed the connection before a complete answer")
+    }
+
+    /// What an error while reading the answer means to the caller.
+    private func readFailure(_ error: any Error) -> AgentError {
+        switch error {
+        case let error as AgentError:
+            return error
+        case HTTPParserError.invalidEOFState:
+            return AgentError(.badResponse, "the agent closed the connection in the middle of its answer")
+        case let error as HTTPParserError:
+            return AgentError(.badResponse, "the agent's answer is not HTTP/1.1: \(error)", cause: error)
+        case is SilentConnectionHandler.Silence:
+            return AgentError(.agentUnreachable, "the agent at \(socketPath) sent nothing for \(timeout)")
+        default:
+            return AgentError(
                 .agentUnreachable, "cannot read the agent's answer from \(socketPath): \(Self.reason(error))",
                 cause: error)
         }
-        throw AgentError(.badResponse, "the agent closed the connection before a complete answer")
     }
 
     /// The system's text for a system call's error, else the error's own.
     private static func reason(_ error: any Error) -> String {
         if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
         return "\(error)"
+    }
+}
+
+/// Gathers the parts of one answer.
+private struct AnswerAssembler {
+    private var head: HTTPResponseHead?
+    private var body: [UInt8] = []
+
+    /// Adds a part; returns the answer once its end has come.
+    /// - Throws: ``AgentError`` `bad_response` when the body grows beyond
+    ///   ``AgentSocketClient/maxResponseBytes``.
+    mutating func add(_ part: HTTPClientResponsePart) throws(AgentError) -> AgentSocketResponse? {
+        switch part {
+        case .head(let received):
+            head = received
+        case .body(let chunk):
+            guard body.count + chunk.readableBytes <= AgentSocketClient.maxResponseBytes else {
+                throw AgentError(
+                    .badResponse, "the agent's answer is larger than \(AgentSocketClient.maxResponseBytes) bytes")
+            }
+            body.append(contentsOf: chunk.readableBytesView)
+        case .end:
+            guard let head else { return nil }
+            let headers = Dictionary(head.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
+            return AgentSocketResponse(status: Int(head.status.code), headers: headers, body: body)
+        }
+        return nil
     }
 }
 
