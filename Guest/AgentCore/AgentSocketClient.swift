@@ -56,20 +56,8 @@ public struct AgentSocketClient: Sendable {
         let connection = try await connect()
         do {
             return try await connection.executeThenClose { inbound, outbound in
-                // An agent that refuses a request (too large, say) may answer and close before reading all of
-                // it: its answer is worth more than the failed write.
-                let sendError: AgentError?
-                do throws(AgentError) {
-                    try await write(method, path, body: body, contentType: contentType, to: outbound)
-                    sendError = nil
-                } catch {
-                    sendError = error
-                }
-                do throws(AgentError) {
-                    return try await read(inbound)
-                } catch {
-                    throw sendError ?? error
-                }
+                try await write(method, path, body: body, contentType: contentType, to: outbound)
+                return try await read(inbound)
             }
         } catch let error as AgentError {
             throw error

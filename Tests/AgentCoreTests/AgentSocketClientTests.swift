@@ -1,3 +1,4 @@
+import AgentAPI
 import AgentBasics
 import AgentCore
 import Foundation
@@ -94,6 +95,18 @@ struct AgentSocketClientTests {
         #expect(response.status == 503)
         #expect(response.text == "busy")
         #expect(!response.isSuccess)
+    }
+
+    @Test("An answer sent before the agent read the whole request is returned")
+    func earlyAnswer() async throws {
+        let refusal = #"{"error":{"code":"payload_too_large","message":"the body is larger than 1 MiB"}}"#
+        let answer = ["HTTP/1.1 413 Content Too Large\r\nContent-Length: \(refusal.utf8.count)\r\n\r\n" + refusal]
+        let response = try await withCannedAgent(answer: answer) {
+            try await AgentSocketClient(socketPath: $0).send(
+                "POST", "/v1/memories", body: [UInt8](repeating: UInt8(ascii: "a"), count: 16 << 20))
+        }
+        #expect(response.status == 413)
+        #expect(response.apiError?.code == "payload_too_large")
     }
 
     @Test("A connection closed in the middle of the answer is bad_response")
