@@ -18,6 +18,7 @@ let hummingbirdTesting = Target.Dependency.product(name: "HummingbirdTesting", p
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let httpTypes = Target.Dependency.product(name: "HTTPTypes", package: "swift-http-types")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let hummingbirdTLS = Target.Dependency.product(name: "HummingbirdTLS", package: "hummingbird")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
@@ -194,7 +195,7 @@ let package = Package(
                 "LogClassifier", "Memory", logging, serviceLifecycle,
                 unixSignals,
                 hummingbird, hummingbirdTLS, nioSSL, crypto, httpTypes, nioCore,
-                nioPosix, "Packs", subprocess, "AgentAPIGenerated", openAPIRuntime, openAPIHummingbird,
+                nioPosix, nioHTTP1, "Packs", subprocess, "AgentAPIGenerated", openAPIRuntime, openAPIHummingbird,
             ],
             path: "Guest/AgentCore",
             exclude: ["README.md"],
@@ -286,7 +287,7 @@ let package = Package(
             name: "AgentCoreTests",
             dependencies: [
                 "AgentCore", "AgentBasics", "AgentJobs", "AgentSystem", "AgentLogMonitor", "AgentAPI", "Curl",
-                "LogClassifier", hummingbird, hummingbirdTesting, httpTypes, nioCore, logging,
+                "LogClassifier", hummingbird, hummingbirdTesting, httpTypes, nioCore, nioPosix, logging,
                 serviceLifecycle,
                 "Packs",
             ],

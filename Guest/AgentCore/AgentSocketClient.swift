@@ -1,6 +1,6 @@
-public import AgentAPI
 public import AgentBasics
-import FoundationEssentials
+import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 #if canImport(Glibc)
@@ -14,260 +14,189 @@ extension AgentError.Code {
     public static let badResponse = AgentError.Code("bad_response")
 }
 
-/// One HTTP answer read from the agent's unix socket.
-public struct AgentSocketResponse: Sendable, Equatable {
-    /// The HTTP status code.
-    public var status: Int
-    /// Header fields with lower-cased names; a repeated field keeps its last value.
-    public var headers: [String: String]
-    /// The body, with any chunked transfer encoding removed.
-    public var body: [UInt8]
-
-    /// Creates a response.
-    public init(status: Int, headers: [String: String], body: [UInt8]) {
-        self.status = status
-        self.headers = headers
-        self.body = body
-    }
-
-    /// The body as UTF-8 text (invalid bytes replaced).
-    public var text: String { String(decoding: body, as: UTF8.self) }
-
-    /// Whether the status is 2xx.
-    public var isSuccess: Bool { (200..<300).contains(status) }
-
-    /// The agent's `{"error":{"code","message"}}` body, when the body is one.
-    public var apiError: APIErrorBody.Detail? {
-        (try? JSONDecoder().decode(APIErrorBody.self, from: Data(body)))?.error
-    }
-
-    /// Decodes the body as JSON.
-    /// - Parameter type: The expected type.
-    /// - Throws: ``AgentError`` `bad_response` naming the status and the decoding problem.
-    public func decode<Value: Decodable>(_ type: Value.Type) throws(AgentError) -> Value {
-        do {
-            return try JSONDecoder().decode(Value.self, from: Data(body))
-        } catch {
-            throw AgentError(.badResponse, "the agent's \(status) answer is not a \(Value.self): \(error)")
-        }
-    }
-}
-
-/// A small HTTP/1.1 client for the agent's unix socket, used by the agent's own command line and MCP server.
+/// An HTTP/1.1 client for the agent's unix socket, used by the agent's own command line and MCP server.
 ///
-/// Each request opens one connection with `Connection: close`. The blocking ``send(_:_:body:contentType:)``
-/// suits a command line; ``sendAsync(_:_:body:contentType:)`` runs the same on NIO's thread pool so callers on
-/// the cooperative pool never block it.
+/// Each request opens one connection with `Connection: close` on NIO's shared event loops
+/// (`MultiThreadedEventLoopGroup.singleton`); SwiftNIO's HTTP/1.1 codec writes the request and reads the
+/// answer, with a `Content-Length`, chunked or ended by the connection's close.
 public struct AgentSocketClient: Sendable {
-    /// The largest answer accepted (256 MiB); an export bigger than that is cut off with an error.
+    /// The largest answer body accepted (256 MiB); an export bigger than that is cut off with an error.
     public static let maxResponseBytes = 256 << 20
 
     /// The agent's unix socket.
     public var socketPath: String
-    /// How long one read or write may wait.
+    /// How long the connection may go without a byte read or written before the request fails.
     public var timeout: Duration
 
     /// Creates a client.
     /// - Parameters:
     ///   - socketPath: The agent's unix socket, such as `/run/somnus/agent.sock`.
-    ///   - timeout: How long one read or write may wait.
+    ///   - timeout: How long the connection may go without a byte read or written.
     public init(socketPath: String, timeout: Duration = .seconds(120)) {
         self.socketPath = socketPath
         self.timeout = timeout
     }
 
-    /// Sends one request and reads the whole answer. Blocking.
+    /// Sends one request and reads the whole answer.
     /// - Parameters:
     ///   - method: The HTTP method, such as `GET`.
     ///   - path: The path with its query, such as `/v1/memories/stats?namespace=default`.
     ///   - body: The request body, if any.
     ///   - contentType: The body's media type.
     /// - Returns: The answer, whatever its status.
-    /// - Throws: ``AgentError`` `agent_unreachable` when the socket cannot be reached or the connection breaks,
-    ///   `bad_response` when the answer is not HTTP/1.1.
+    /// - Throws: ``AgentError`` `agent_unreachable` when the socket cannot be reached, the connection breaks or
+    ///   stays silent for ``timeout``; `bad_response` when the answer is not HTTP/1.1, is cut off or is larger
+    ///   than ``maxResponseBytes``.
     public func send(
         _ method: String,
         _ path: String,
         body: [UInt8]? = nil,
         contentType: String = "application/json"
-    ) throws(AgentError) -> AgentSocketResponse {
-        let descriptor = try connect()
-        defer { close(descriptor) }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: agent\r\nConnection: close\r\nAccept: */*\r\n"
-        if let body {
-            head += "Content-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n"
-        }
-        head += "\r\n"
-        var request = Array(head.utf8)
-        if let body { request.append(contentsOf: body) }
-        try write(request, to: descriptor)
-        return try readResponse(from: descriptor)
-    }
-
-    /// Sends one request on NIO's thread pool and reads the whole answer.
-    /// - Parameters:
-    ///   - method: The HTTP method, such as `GET`.
-    ///   - path: The path with its query.
-    ///   - body: The request body, if any.
-    ///   - contentType: The body's media type.
-    /// - Returns: The answer, whatever its status.
-    /// - Throws: ``AgentError`` as ``send(_:_:body:contentType:)`` does, or `agent_unreachable` when the thread
-    ///   pool is shutting down.
-    public func sendAsync(
-        _ method: String,
-        _ path: String,
-        body: [UInt8]? = nil,
-        contentType: String = "application/json"
     ) async throws(AgentError) -> AgentSocketResponse {
-        let client = self
-        let result: Result<AgentSocketResponse, AgentError>
+        let connection = try await connect()
         do {
-            result = try await NIOThreadPool.singleton.runIfActive {
-                Result { () throws(AgentError) -> AgentSocketResponse in
-                    try client.send(method, path, body: body, contentType: contentType)
-                }
+            return try await connection.executeThenClose { inbound, outbound in
+                try await write(method, path, body: body, contentType: contentType, to: outbound)
+                return try await read(inbound)
             }
+        } catch let error as AgentError {
+            throw error
         } catch {
-            throw AgentError(.agentUnreachable, "cannot reach the agent: the thread pool is not running", cause: error)
+            throw AgentError(
+                .agentUnreachable, "the connection to the agent at \(socketPath) broke: \(Self.reason(error))",
+                cause: error)
         }
-        return try result.get()
     }
 
-    private func connect() throws(AgentError) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(socketPath.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !pathBytes.isEmpty, pathBytes.count < capacity, !pathBytes.contains(0) else {
+    private typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+
+    private func connect() async throws(AgentError) -> Connection {
+        let idleTimeout = TimeAmount(timeout)
+        do {
+            return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(unixDomainSocketPath: socketPath) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                        try pipeline.addHandler(SilentConnectionHandler())
+                        try pipeline.addHTTPClientHandlers()
+                        return try Connection(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch let error as SocketAddressError {
             throw AgentError(
-                .agentUnreachable, "the socket path '\(socketPath)' is empty or longer than \(capacity - 1) bytes")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
-        }
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else {
-            throw AgentError(.agentUnreachable, "cannot create a unix socket: \(Self.lastError())")
-        }
-        let seconds = timeout.components.seconds
-        let microseconds = timeout.components.attoseconds / 1_000_000_000_000
-        var interval = timeval(tv_sec: Int(seconds), tv_usec: Int(microseconds))
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &interval, socklen_t(MemoryLayout<timeval>.size))
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard connected == 0 else {
-            let reason = Self.lastError()
-            close(descriptor)
+                .agentUnreachable, "the socket path '\(socketPath)' is not a usable unix socket path: \(error)",
+                cause: error)
+        } catch {
             throw AgentError(
                 .agentUnreachable,
-                "cannot connect to the agent at \(socketPath): \(reason) (is somnus-agent running?)")
-        }
-        return descriptor
-    }
-
-    private func write(_ bytes: [UInt8], to descriptor: Int32) throws(AgentError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { raw in
-                Glibc.send(descriptor, raw.baseAddress.map { $0 + offset }, raw.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw AgentError(.agentUnreachable, "cannot send the request to \(socketPath): \(Self.lastError())")
-            }
-            offset += written
+                "cannot connect to the agent at \(socketPath): \(Self.reason(error)) (is somnus-agent running?)",
+                cause: error)
         }
     }
 
-    private func readResponse(from descriptor: Int32) throws(AgentError) -> AgentSocketResponse {
-        var received: [UInt8] = []
-        var head: (status: Int, headers: [String: String], bodyStart: Int)?
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw AgentError(.agentUnreachable, "cannot read the agent's answer: \(Self.lastError())")
-            }
-            if count == 0 { break }
-            received.append(contentsOf: buffer[0..<count])
-            guard received.count <= Self.maxResponseBytes + 65_536 else {
-                throw AgentError(.badResponse, "the agent's answer is larger than \(Self.maxResponseBytes) bytes")
-            }
-            if head == nil { head = try Self.parseHead(received) }
-            if let head, let length = head.headers["content-length"].flatMap({ Int($0) }),
-                received.count - head.bodyStart >= length
-            {
-                break
-            }
+    private func write(
+        _ method: String,
+        _ path: String,
+        body: [UInt8]?,
+        contentType: String,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>
+    ) async throws(AgentError) {
+        var headers = HTTPHeaders([
+            ("Host", "agent"), ("Connection", "close"), ("Accept", "*/*"),
+            ("Content-Length", String(body?.count ?? 0)),
+        ])
+        var parts: [HTTPClientRequestPart] = []
+        if let body {
+            headers.add(name: "Content-Type", value: contentType)
+            parts.append(.body(.byteBuffer(ByteBuffer(bytes: body))))
         }
-        if head == nil { head = try Self.parseHead(received) }
-        guard let head else {
-            throw AgentError(.badResponse, "the agent closed the connection before a complete answer")
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)
+        do {
+            try await outbound.write(contentsOf: [.head(head)] + parts + [.end(nil)])
+        } catch {
+            throw AgentError(
+                .agentUnreachable, "cannot send the request to the agent at \(socketPath): \(Self.reason(error))",
+                cause: error)
         }
-        var body = Array(received[head.bodyStart...])
-        if let length = head.headers["content-length"].flatMap({ Int($0) }) {
-            guard body.count >= length else {
-                throw AgentError(.badResponse, "the agent's answer ended after \(body.count) of \(length) bytes")
-            }
-            body = Array(body.prefix(length))
-        } else if head.headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
-            body = try Self.dechunk(body)
-        }
-        return AgentSocketResponse(status: head.status, headers: head.headers, body: body)
     }
 
-    /// The status, headers and body offset, or `nil` while the head is incomplete.
-    static func parseHead(_ bytes: [UInt8]) throws(AgentError) -> (
-        status: Int, headers: [String: String], bodyStart: Int
-    )? {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        guard bytes.count >= 4,
-            let end = (0...(bytes.count - 4)).first(where: { bytes[$0..<($0 + 4)].elementsEqual(separator) })
-        else {
-            return nil
+    private func read(
+        _ inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>
+    ) async throws(AgentError) -> AgentSocketResponse {
+        var answer = AnswerAssembler()
+        do {
+            for try await part in inbound {
+                if let response = try answer.add(part) { return response }
+            }
+        } catch {
+            throw readFailure(error)
         }
-        let lines = String(decoding: bytes[0..<end], as: UTF8.self).components(separatedBy: "\r\n")
-        let statusParts = lines[0].split(separator: " ", maxSplits: 2)
-        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
-            throw AgentError(.badResponse, "the agent's answer does not start with an HTTP/1.1 status line")
-        }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].lowercased()
-            headers[name] = line[line.index(after: colon)...].trimmed
-        }
-        return (status, headers, end + 4)
+        throw AgentError(.badResponse, "the agent closed the connection before a complete answer")
     }
 
-    /// Removes chunked transfer encoding.
-    static func dechunk(_ bytes: [UInt8]) throws(AgentError) -> [UInt8] {
-        var output: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            guard let lineEnd = (index..<(bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 })
-            else {
-                throw AgentError(.badResponse, "the agent's chunked answer is cut off")
-            }
-            let sizeText = String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmed, radix: 16) else {
-                throw AgentError(.badResponse, "the agent's chunked answer has a bad chunk size '\(sizeText)'")
-            }
-            if size == 0 { break }
-            let start = lineEnd + 2
-            guard start + size <= bytes.count else {
-                throw AgentError(.badResponse, "the agent's chunked answer is cut off")
-            }
-            output.append(contentsOf: bytes[start..<(start + size)])
-            index = start + size + 2
+    /// What an error while reading the answer means to the caller.
+    private func readFailure(_ error: any Error) -> AgentError {
+        switch error {
+        case let error as AgentError:
+            return error
+        case HTTPParserError.invalidEOFState:
+            return AgentError(.badResponse, "the agent closed the connection in the middle of its answer")
+        case let error as HTTPParserError:
+            return AgentError(.badResponse, "the agent's answer is not HTTP/1.1: \(error)", cause: error)
+        case is SilentConnectionHandler.Silence:
+            return AgentError(.agentUnreachable, "the agent at \(socketPath) sent nothing for \(timeout)")
+        default:
+            return AgentError(
+                .agentUnreachable, "cannot read the agent's answer from \(socketPath): \(Self.reason(error))",
+                cause: error)
         }
-        return output
     }
 
-    private static func lastError() -> String { String(cString: strerror(errno)) }
+    /// The system's text for a system call's error, else the error's own.
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        return "\(error)"
+    }
+}
+
+/// Gathers the parts of one answer.
+private struct AnswerAssembler {
+    private var head: HTTPResponseHead?
+    private var body: [UInt8] = []
+
+    /// Adds a part; returns the answer once its end has come.
+    /// - Throws: ``AgentError`` `bad_response` when the body grows beyond
+    ///   ``AgentSocketClient/maxResponseBytes``.
+    mutating func add(_ part: HTTPClientResponsePart) throws(AgentError) -> AgentSocketResponse? {
+        switch part {
+        case .head(let received):
+            head = received
+        case .body(let chunk):
+            guard body.count + chunk.readableBytes <= AgentSocketClient.maxResponseBytes else {
+                throw AgentError(
+                    .badResponse, "the agent's answer is larger than \(AgentSocketClient.maxResponseBytes) bytes")
+            }
+            body.append(contentsOf: chunk.readableBytesView)
+        case .end:
+            guard let head else { return nil }
+            let headers = Dictionary(head.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
+            return AgentSocketResponse(status: Int(head.status.code), headers: headers, body: body)
+        }
+        return nil
+    }
+}
+
+/// Fails and closes a connection on which `IdleStateHandler` saw nothing read or written for its timeout.
+private final class SilentConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    /// The error the reader of the connection sees.
+    struct Silence: Error {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        context.fireErrorCaught(Silence())
+        context.close(promise: nil)
+    }
 }

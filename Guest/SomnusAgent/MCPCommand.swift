@@ -142,7 +142,7 @@ struct MCPMemoryTools: Sendable {
             let request = try entry.operation.request(arguments, defaults: entry.defaults)
             let response: AgentSocketResponse
             do {
-                response = try await client.sendAsync(entry.operation.method, request.path, body: request.body)
+                response = try await client.send(entry.operation.method, request.path, body: request.body)
             } catch {
                 throw MCPToolError(message: error.message)
             }

@@ -4,10 +4,6 @@ import AgentCore
 import ArgumentParser
 import FoundationEssentials
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// `somnus-agent memory …`: the agent's memory store over its unix socket.
 struct MemoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -85,19 +81,19 @@ enum MemoryCLI {
         _ path: String,
         body: [UInt8]? = nil,
         contentType: String = "application/json"
-    ) throws -> AgentSocketResponse {
+    ) async throws -> AgentSocketResponse {
         let deadline = ContinuousClock.now + openingWait
         var response: AgentSocketResponse
         while true {
             do {
-                response = try client.send(method, path, body: body, contentType: contentType)
+                response = try await client.send(method, path, body: body, contentType: contentType)
             } catch {
                 throw fail(error.message, status: 1)
             }
             guard response.status == 503, response.apiError?.code == "memory_opening",
                 ContinuousClock.now < deadline
             else { break }
-            usleep(500_000)
+            try await Task.sleep(for: .milliseconds(500))
         }
         guard response.isSuccess else {
             let detail = response.apiError
@@ -217,7 +213,7 @@ extension MemoryCLI {
 }
 
 /// `somnus-agent memory add`.
-struct MemoryAddCommand: ParsableCommand {
+struct MemoryAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add",
         abstract: "Store a memory (identical content is de-duplicated, near-duplicates merged)."
@@ -244,7 +240,7 @@ struct MemoryAddCommand: ParsableCommand {
     @Argument(help: "The text to remember; '-' or nothing reads standard input.")
     var content: String?
 
-    func run() throws {
+    func run() async throws {
         let text = content == nil || content == "-" ? MemoryCLI.readStandardInput() : content ?? ""
         let request = MemoryCreateRequest(
             namespace: namespace.namespace,
@@ -255,7 +251,7 @@ struct MemoryAddCommand: ParsableCommand {
             importance: try MemoryCLI.importance(importance),
             expiresAt: expiresIn.map { Date().addingTimeInterval(TimeInterval($0)) }
         )
-        let response = try MemoryCLI.call(
+        let response = try await MemoryCLI.call(
             try client.client(), "POST", MemoryPath.memories, body: try MemoryCLI.encode(request))
         if client.json { return MemoryCLI.printJSON(response) }
         let created = try MemoryCLI.decode(MemoryCreateResponse.self, response)
@@ -264,7 +260,7 @@ struct MemoryAddCommand: ParsableCommand {
 }
 
 /// `somnus-agent memory search`.
-struct MemorySearchCommand: ParsableCommand {
+struct MemorySearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
         abstract: "Search memories by meaning and keywords (hybrid BM25 + vector ranking)."
@@ -288,12 +284,12 @@ struct MemorySearchCommand: ParsableCommand {
     @Argument(help: "The question or keywords.")
     var query: String
 
-    func run() throws {
+    func run() async throws {
         let request = MemorySearchRequest(
             namespace: namespace.namespace, query: query, limit: limit,
             kinds: kinds.isEmpty ? nil : try kinds.map { try MemoryCLI.kind($0) },
             tags: tags.isEmpty ? nil : tags, minScore: minScore)
-        let response = try MemoryCLI.call(
+        let response = try await MemoryCLI.call(
             try client.client(), "POST", MemoryPath.search, body: try MemoryCLI.encode(request))
         if client.json { return MemoryCLI.printJSON(response) }
         let result = try MemoryCLI.decode(MemorySearchResponse.self, response)
@@ -313,7 +309,7 @@ struct MemorySearchCommand: ParsableCommand {
 }
 
 /// `somnus-agent memory get`.
-struct MemoryGetCommand: ParsableCommand {
+struct MemoryGetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get", abstract: "Show one memory.")
 
     @OptionGroup var client: MemoryClientOptions
@@ -322,16 +318,16 @@ struct MemoryGetCommand: ParsableCommand {
     @Argument(help: "The memory's id.")
     var id: String
 
-    func run() throws {
+    func run() async throws {
         let path = "\(MemoryPath.memories)/\(MemoryCLI.escape(id))?namespace=\(MemoryCLI.escape(namespace.namespace))"
-        let response = try MemoryCLI.call(try client.client(), "GET", path)
+        let response = try await MemoryCLI.call(try client.client(), "GET", path)
         if client.json { return MemoryCLI.printJSON(response) }
         print(MemoryCLI.describe(try MemoryCLI.decode(MemoryRecord.self, response)))
     }
 }
 
 /// `somnus-agent memory forget`.
-struct MemoryForgetCommand: ParsableCommand {
+struct MemoryForgetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "forget", abstract: "Delete one memory.")
 
     @OptionGroup var client: MemoryClientOptions
@@ -340,9 +336,9 @@ struct MemoryForgetCommand: ParsableCommand {
     @Argument(help: "The memory's id.")
     var id: String
 
-    func run() throws {
+    func run() async throws {
         let path = "\(MemoryPath.memories)/\(MemoryCLI.escape(id))?namespace=\(MemoryCLI.escape(namespace.namespace))"
-        _ = try MemoryCLI.call(try client.client(), "DELETE", path)
+        _ = try await MemoryCLI.call(try client.client(), "DELETE", path)
         if client.json {
             print(#"{"deleted":"\#(id)"}"#)
         } else {
@@ -352,7 +348,7 @@ struct MemoryForgetCommand: ParsableCommand {
 }
 
 /// `somnus-agent memory stats`.
-struct MemoryStatsCommand: ParsableCommand {
+struct MemoryStatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats", abstract: "Count memories by namespace, kind and importance.")
 
@@ -361,10 +357,10 @@ struct MemoryStatsCommand: ParsableCommand {
     @Option(help: "Only this namespace (default: all of them).")
     var namespace: String?
 
-    func run() throws {
+    func run() async throws {
         var path = MemoryPath.stats
         if let namespace { path += "?namespace=\(MemoryCLI.escape(namespace))" }
-        let response = try MemoryCLI.call(try client.client(), "GET", path)
+        let response = try await MemoryCLI.call(try client.client(), "GET", path)
         if client.json { return MemoryCLI.printJSON(response) }
         let stats = try MemoryCLI.decode(MemoryStatsResponse.self, response)
         func counts(_ values: [String: Int]) -> String {
@@ -380,7 +376,7 @@ struct MemoryStatsCommand: ParsableCommand {
 }
 
 /// `somnus-agent memory export`.
-struct MemoryExportCommand: ParsableCommand {
+struct MemoryExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write memories as JSON Lines (one decrypted record per line) to stdout or a file."
@@ -394,10 +390,10 @@ struct MemoryExportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Write to this file (mode 0600) instead of stdout.")
     var output: String?
 
-    func run() throws {
+    func run() async throws {
         var path = MemoryPath.export
         if let namespace { path += "?namespace=\(MemoryCLI.escape(namespace))" }
-        let response = try MemoryCLI.call(try client.client(), "GET", path)
+        let response = try await MemoryCLI.call(try client.client(), "GET", path)
         guard let output else {
             StandardStreams.write(response.body)
             return
@@ -418,7 +414,7 @@ struct MemoryExportCommand: ParsableCommand {
 }
 
 /// `somnus-agent memory import`.
-struct MemoryImportCommand: ParsableCommand {
+struct MemoryImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Read memories as JSON Lines (as written by export) and store those not yet present."
@@ -429,7 +425,7 @@ struct MemoryImportCommand: ParsableCommand {
     @Argument(help: "The JSON Lines file; '-' or nothing reads standard input.")
     var file: String?
 
-    func run() throws {
+    func run() async throws {
         let data: Data
         if let file, file != "-" {
             guard let contents = FileManager.default.contents(atPath: file) else {
@@ -439,7 +435,7 @@ struct MemoryImportCommand: ParsableCommand {
         } else {
             data = Data(StandardStreams.readAll())
         }
-        let response = try MemoryCLI.call(
+        let response = try await MemoryCLI.call(
             try client.client(), "POST", MemoryPath.importRecords, body: Array(data),
             contentType: "application/x-ndjson")
         if client.json { return MemoryCLI.printJSON(response) }
@@ -449,7 +445,7 @@ struct MemoryImportCommand: ParsableCommand {
 }
 
 /// `somnus-agent memory rotate-key`.
-struct MemoryRotateKeyCommand: ParsableCommand {
+struct MemoryRotateKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-key",
         abstract: "Make a new encryption key and re-encrypt every memory with it."
@@ -457,8 +453,8 @@ struct MemoryRotateKeyCommand: ParsableCommand {
 
     @OptionGroup var client: MemoryClientOptions
 
-    func run() throws {
-        let response = try MemoryCLI.call(try client.client(), "POST", MemoryPath.rotateKey)
+    func run() async throws {
+        let response = try await MemoryCLI.call(try client.client(), "POST", MemoryPath.rotateKey)
         if client.json { return MemoryCLI.printJSON(response) }
         let result = try MemoryCLI.decode(MemoryRotateKeyResponse.self, response)
         print("re-encrypted \(result.reencrypted) memories with a new key")
@@ -466,7 +462,7 @@ struct MemoryRotateKeyCommand: ParsableCommand {
 }
 
 /// `somnus-agent memory remember-turn`.
-struct MemoryRememberTurnCommand: ParsableCommand {
+struct MemoryRememberTurnCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remember-turn",
         abstract: "Store a user/assistant exchange and the facts it reveals (name, workplace, preferences…)."
@@ -481,9 +477,9 @@ struct MemoryRememberTurnCommand: ParsableCommand {
     @Option(help: "What the assistant answered.")
     var assistant: String
 
-    func run() throws {
+    func run() async throws {
         let request = MemoryTurnRequest(namespace: namespace.namespace, user: user, assistant: assistant)
-        let response = try MemoryCLI.call(
+        let response = try await MemoryCLI.call(
             try client.client(), "POST", MemoryPath.turns, body: try MemoryCLI.encode(request))
         if client.json { return MemoryCLI.printJSON(response) }
         let result = try MemoryCLI.decode(MemoryTurnResponse.self, response)

@@ -4,7 +4,7 @@ import ArgumentParser
 
 /// `somnus-agent request METHOD PATH`: one request to the running agent over its unix socket, as whoever runs it
 /// (the agent applies that user's rights); prints the status on the first line and the body after it.
-struct RequestCommand: ParsableCommand {
+struct RequestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "request",
         abstract: "Send one request to the agent over its unix socket and print the status and the body.",
@@ -32,10 +32,11 @@ struct RequestCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let response: AgentSocketResponse
         do {
-            response = try AgentSocketClient(socketPath: socket).send(method, path, body: data.map { Array($0.utf8) })
+            response = try await AgentSocketClient(socketPath: socket).send(
+                method, path, body: data.map { Array($0.utf8) })
         } catch {
             StandardStreams.writeError("somnus-agent: \(error.message)\n")
             throw ExitCode(1)
