@@ -23,6 +23,22 @@ struct AgentOperation: Sendable {
     /// The `application/json` request body's schema, resolved, or `nil` when the operation takes no body.
     let body: JSONValue?
 
+    /// Finds an operation of the agent's own document (`AgentAPIDocument`) by its `operationId`.
+    /// - Throws: ``MCPToolError`` when the document is not JSON or has no such operation.
+    init(_ operationID: String) throws(MCPToolError) {
+        try self.init(operationID, in: try Self.agentDocument())
+    }
+
+    /// The agent's own OpenAPI document, decoded.
+    /// - Throws: ``MCPToolError`` when it is not JSON.
+    static func agentDocument() throws(MCPToolError) -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: Data(AgentAPIDocument.json.utf8))
+        } catch {
+            throw MCPToolError(message: "the agent's OpenAPI document is not JSON: \(error)")
+        }
+    }
+
     /// Finds an operation by its `operationId`.
     /// - Parameters:
     ///   - operationID: The operation's `operationId`.
@@ -105,10 +121,27 @@ struct AgentOperation: Sendable {
             }
         }
         let arguments = arguments.merging(defaults) { given, _ in given }
+        let path = try path(arguments)
+        guard let body else { return (path, nil) }
+        let names = Set(body.member("properties")?.objectValue?.keys.map { $0 } ?? [])
+        do {
+            return (path, Array(try JSONEncoder().encode(arguments.filter { names.contains($0.key) })))
+        } catch {
+            throw MCPToolError(message: "cannot encode the request: \(error)")
+        }
+    }
+
+    /// The path with its path parameters filled in and its query parameters appended, percent-encoded; arguments
+    /// that are not parameters are ignored, a missing optional parameter is left out.
+    /// - Throws: ``MCPToolError`` naming a path parameter that is missing, or a parameter of the wrong type.
+    func path(_ arguments: [String: JSONValue]) throws(MCPToolError) -> String {
         var path = path
         var query: [String] = []
         for parameter in parameters {
-            guard let value = arguments[parameter.name] else { continue }
+            guard let value = arguments[parameter.name] else {
+                if parameter.inPath { throw MCPToolError(message: "\(parameter.name): is required") }
+                continue
+            }
             let text = try Self.text(of: value, named: parameter.name, schema: parameter.schema)
             if parameter.inPath {
                 path = path.replacing("{\(parameter.name)}", with: MemoryCLI.escape(text))
@@ -117,13 +150,7 @@ struct AgentOperation: Sendable {
             }
         }
         if !query.isEmpty { path += "?" + query.joined(separator: "&") }
-        guard let body else { return (path, nil) }
-        let names = Set(body.member("properties")?.objectValue?.keys.map { $0 } ?? [])
-        do {
-            return (path, Array(try JSONEncoder().encode(arguments.filter { names.contains($0.key) })))
-        } catch {
-            throw MCPToolError(message: "cannot encode the request: \(error)")
-        }
+        return path
     }
 
     /// A parameter's value as it goes into the path or query.

@@ -87,12 +87,7 @@ struct MCPMemoryTools: Sendable {
     /// Reads the tools' operations from the agent's OpenAPI document.
     /// - Throws: ``MCPToolError`` when the document lacks an operation a tool calls.
     init(client: AgentSocketClient) throws(MCPToolError) {
-        let document: JSONValue
-        do {
-            document = try JSONDecoder().decode(JSONValue.self, from: Data(AgentAPIDocument.json.utf8))
-        } catch {
-            throw MCPToolError(message: "the agent's OpenAPI document is not JSON: \(error)")
-        }
+        let document = try AgentOperation.agentDocument()
         let byNamespace: [String: JSONValue] = ["namespace": "default"]
         let tools: [(name: String, operation: String, defaults: [String: JSONValue], description: String)] = [
             (

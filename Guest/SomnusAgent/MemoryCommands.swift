@@ -3,6 +3,7 @@ import AgentBasics
 import AgentCore
 import ArgumentParser
 import FoundationEssentials
+import MCPStdio
 
 /// `somnus-agent memory …`: the agent's memory store over its unix socket.
 struct MemoryCommand: AsyncParsableCommand {
@@ -19,17 +20,6 @@ struct MemoryCommand: AsyncParsableCommand {
             MemoryRememberTurnCommand.self,
         ]
     )
-}
-
-/// The agent's memory routes.
-enum MemoryPath {
-    static let memories = "/v1/memories"
-    static let search = "/v1/memories/search"
-    static let stats = "/v1/memories/stats"
-    static let export = "/v1/memories/export"
-    static let importRecords = "/v1/memories/import"
-    static let turns = "/v1/memories/turns"
-    static let rotateKey = "/v1/memories/rotate-key"
 }
 
 /// Options every `memory` subcommand shares: where the agent is and how to print.
@@ -77,11 +67,20 @@ enum MemoryCLI {
     /// - Throws: `ExitCode(2)` for a 400 or 413 answer, `ExitCode(1)` otherwise, after printing the agent's error.
     static func call(
         _ client: AgentSocketClient,
-        _ method: String,
-        _ path: String,
+        _ operationID: String,
+        _ parameters: [String: JSONValue] = [:],
         body: [UInt8]? = nil,
         contentType: String = "application/json"
     ) async throws -> AgentSocketResponse {
+        let method: String
+        let path: String
+        do {
+            let operation = try AgentOperation(operationID)
+            method = operation.method
+            path = try operation.path(parameters)
+        } catch {
+            throw fail(error.message, status: 1)
+        }
         let deadline = ContinuousClock.now + openingWait
         var response: AgentSocketResponse
         while true {
@@ -252,7 +251,7 @@ struct MemoryAddCommand: AsyncParsableCommand {
             expiresAt: expiresIn.map { Date().addingTimeInterval(TimeInterval($0)) }
         )
         let response = try await MemoryCLI.call(
-            try client.client(), "POST", MemoryPath.memories, body: try MemoryCLI.encode(request))
+            try client.client(), "createMemory", body: try MemoryCLI.encode(request))
         if client.json { return MemoryCLI.printJSON(response) }
         let created = try MemoryCLI.decode(MemoryCreateResponse.self, response)
         print("\(created.outcome.rawValue) \(created.memory.id)")
@@ -290,7 +289,7 @@ struct MemorySearchCommand: AsyncParsableCommand {
             kinds: kinds.isEmpty ? nil : try kinds.map { try MemoryCLI.kind($0) },
             tags: tags.isEmpty ? nil : tags, minScore: minScore)
         let response = try await MemoryCLI.call(
-            try client.client(), "POST", MemoryPath.search, body: try MemoryCLI.encode(request))
+            try client.client(), "searchMemories", body: try MemoryCLI.encode(request))
         if client.json { return MemoryCLI.printJSON(response) }
         let result = try MemoryCLI.decode(MemorySearchResponse.self, response)
         if result.hits.isEmpty {
@@ -319,8 +318,8 @@ struct MemoryGetCommand: AsyncParsableCommand {
     var id: String
 
     func run() async throws {
-        let path = "\(MemoryPath.memories)/\(MemoryCLI.escape(id))?namespace=\(MemoryCLI.escape(namespace.namespace))"
-        let response = try await MemoryCLI.call(try client.client(), "GET", path)
+        let response = try await MemoryCLI.call(
+            try client.client(), "getMemory", ["id": .string(id), "namespace": .string(namespace.namespace)])
         if client.json { return MemoryCLI.printJSON(response) }
         print(MemoryCLI.describe(try MemoryCLI.decode(MemoryRecord.self, response)))
     }
@@ -337,8 +336,8 @@ struct MemoryForgetCommand: AsyncParsableCommand {
     var id: String
 
     func run() async throws {
-        let path = "\(MemoryPath.memories)/\(MemoryCLI.escape(id))?namespace=\(MemoryCLI.escape(namespace.namespace))"
-        _ = try await MemoryCLI.call(try client.client(), "DELETE", path)
+        _ = try await MemoryCLI.call(
+            try client.client(), "deleteMemory", ["id": .string(id), "namespace": .string(namespace.namespace)])
         if client.json {
             print(#"{"deleted":"\#(id)"}"#)
         } else {
@@ -358,9 +357,8 @@ struct MemoryStatsCommand: AsyncParsableCommand {
     var namespace: String?
 
     func run() async throws {
-        var path = MemoryPath.stats
-        if let namespace { path += "?namespace=\(MemoryCLI.escape(namespace))" }
-        let response = try await MemoryCLI.call(try client.client(), "GET", path)
+        let response = try await MemoryCLI.call(
+            try client.client(), "getMemoryStats", namespace.map { ["namespace": .string($0)] } ?? [:])
         if client.json { return MemoryCLI.printJSON(response) }
         let stats = try MemoryCLI.decode(MemoryStatsResponse.self, response)
         func counts(_ values: [String: Int]) -> String {
@@ -391,9 +389,8 @@ struct MemoryExportCommand: AsyncParsableCommand {
     var output: String?
 
     func run() async throws {
-        var path = MemoryPath.export
-        if let namespace { path += "?namespace=\(MemoryCLI.escape(namespace))" }
-        let response = try await MemoryCLI.call(try client.client(), "GET", path)
+        let response = try await MemoryCLI.call(
+            try client.client(), "exportMemories", namespace.map { ["namespace": .string($0)] } ?? [:])
         guard let output else {
             StandardStreams.write(response.body)
             return
@@ -436,7 +433,7 @@ struct MemoryImportCommand: AsyncParsableCommand {
             data = Data(StandardStreams.readAll())
         }
         let response = try await MemoryCLI.call(
-            try client.client(), "POST", MemoryPath.importRecords, body: Array(data),
+            try client.client(), "importMemories", body: Array(data),
             contentType: "application/x-ndjson")
         if client.json { return MemoryCLI.printJSON(response) }
         let result = try MemoryCLI.decode(MemoryImportResponse.self, response)
@@ -454,7 +451,7 @@ struct MemoryRotateKeyCommand: AsyncParsableCommand {
     @OptionGroup var client: MemoryClientOptions
 
     func run() async throws {
-        let response = try await MemoryCLI.call(try client.client(), "POST", MemoryPath.rotateKey)
+        let response = try await MemoryCLI.call(try client.client(), "rotateMemoryKey")
         if client.json { return MemoryCLI.printJSON(response) }
         let result = try MemoryCLI.decode(MemoryRotateKeyResponse.self, response)
         print("re-encrypted \(result.reencrypted) memories with a new key")
@@ -480,7 +477,7 @@ struct MemoryRememberTurnCommand: AsyncParsableCommand {
     func run() async throws {
         let request = MemoryTurnRequest(namespace: namespace.namespace, user: user, assistant: assistant)
         let response = try await MemoryCLI.call(
-            try client.client(), "POST", MemoryPath.turns, body: try MemoryCLI.encode(request))
+            try client.client(), "recordMemoryTurn", body: try MemoryCLI.encode(request))
         if client.json { return MemoryCLI.printJSON(response) }
         let result = try MemoryCLI.decode(MemoryTurnResponse.self, response)
         print("stored turn \(result.turn.id) (\(result.turn.importance.rawValue))")
