@@ -61,7 +61,7 @@ let package = Package(
         // The types and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
         .target(
             name: "AgentAPIGenerated",
-            dependencies: ["AgentAPI", openAPIRuntime, httpTypes],
+            dependencies: ["AgentAPI", "Packs", openAPIRuntime, httpTypes],
             path: "Shared/AgentAPIGenerated",
             exclude: ["README.md"],
             // The generator writes `public import` in every file, also in those with no public declarations.
