@@ -62,7 +62,7 @@ let package = Package(
         // The types and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
         .target(
             name: "AgentAPIGenerated",
-            dependencies: ["AgentAPI", openAPIRuntime, httpTypes],
+            dependencies: ["AgentAPI", "Packs", openAPIRuntime, httpTypes],
             path: "Shared/AgentAPIGenerated",
             exclude: ["README.md"],
             // The generator writes `public import` in every file, also in those with no public declarations.
@@ -218,7 +218,11 @@ let package = Package(
             // all of them alive through `--gc-sections`; the agent needs no dynamic symbols of its own (3 MB less).
             // lld packs the 1.8 MB of relative relocations into a few KB (DT_RELR, glibc ≥ 2.36) and places the
             // functions an idle agent runs side by side (`Tests/Benchmarks/agent-function-order.sh`), so its
-            // resident code is the size of those functions, not of the 64 KiB blocks around each.
+            // resident code is the size of those functions, not of the 64 KiB blocks around each. In release builds
+            // lld keeps one copy of functions whose code is identical (generic code, value witnesses, the generated
+            // server's per-operation closures, the two BoringSSL copies; 2.2 MB less). Swift code cannot compare
+            // function addresses; data is never folded (Swift objects carry no table of the addresses that do not
+            // matter, so lld treats all of them as mattering), nor are functions with exception tables.
             linkerSettings: [
                 .unsafeFlags(
                     [
@@ -226,7 +230,8 @@ let package = Package(
                         "pack-relative-relocs", "-Xlinker",
                         "--symbol-ordering-file=\(Context.packageDirectory)/Guest/SomnusAgent/steady-functions.order",
                         "-Xlinker", "--no-warn-symbol-ordering",
-                    ], .when(platforms: [.linux]))
+                    ], .when(platforms: [.linux])),
+                .unsafeFlags(["-Xlinker", "--icf=all"], .when(platforms: [.linux], configuration: .release)),
             ]
         ),
 

@@ -24,6 +24,10 @@ import HTTPTypes
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
 public import AgentAPI
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import Packs
 extension APIProtocol {
     /// Registers each operation handler with the provided transport.
     /// - Parameters:

@@ -23,5 +23,9 @@ public import struct Foundation.Date
 @diagnose(UnusedImportAccess, as: ignored)
 #endif
 public import AgentAPI
+#if compiler(>=6.4)
+@diagnose(UnusedImportAccess, as: ignored)
+#endif
+public import Packs
 /// Types generated from the components section of the OpenAPI document.
 public enum Components {}
