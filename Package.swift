@@ -57,7 +57,10 @@ let package = Package(
         // MARK: Shared
         .target(
             name: "AgentAPI", dependencies: ["Packs"], path: "Shared/AgentAPI",
-            exclude: ["README.md", "openapi.yaml", "openapi-generator-config.yaml", "generate.sh", "Generator"],
+            exclude: [
+                "README.md", "openapi.yaml", "openapi-generator-config.yaml", "openapi-generator-client-config.yaml",
+                "generate.sh", "Generator",
+            ],
             swiftSettings: swiftSettings),
         // The types and server protocol that Shared/AgentAPI/generate.sh generates from openapi.yaml.
         .target(
