@@ -1,5 +1,5 @@
 public import AgentBasics
-package import FoundationEssentials
+import FoundationEssentials
 import NIOPosix
 
 #if canImport(Glibc)
@@ -404,98 +404,5 @@ package struct TailedFile: Sendable {
             if FileStatus(path: candidate)?.inode == inode { return candidate }
         }
         return nil
-    }
-}
-
-/// What `stat` says about a file. The corresponding C functions are `stat` and `fstat`.
-package struct FileStatus: Sendable {
-    package var inode: UInt64
-    package var size: Int64
-    /// The modification time in nanoseconds since the epoch.
-    package var modified: Int64
-    package var isRegular: Bool
-
-    package init?(path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        self.init(info)
-    }
-
-    package init?(descriptor: Int32) {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return nil }
-        self.init(info)
-    }
-
-    private init(_ info: stat) {
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        isRegular = info.st_mode & S_IFMT == S_IFREG
-    }
-}
-
-/// Path helpers that need no `NSString`.
-package enum FilePaths {
-    /// `directory/name`.
-    package static func join(_ directory: String, _ name: String) -> String {
-        directory.hasSuffix("/") ? directory + name : directory + "/" + name
-    }
-
-    /// The directory (`.` when there is none) and the last component.
-    package static func split(_ path: String) -> (directory: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
-        let directory = String(path[..<slash])
-        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
-    }
-}
-
-/// Replaces a file atomically and durably: the data goes to `<path>.tmp`, is flushed to disk, renamed over
-/// `path`, and the directory is flushed, so after a crash the file holds either the old or the new content.
-package enum DurableFile {
-    /// Writes `data` to `path` as one unit.
-    /// - Throws: ``AgentError`` (`io_error`) naming the file and the system's reason.
-    package static func write(_ data: Data, to path: String) throws(AgentError) {
-        let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw failure("cannot create \(temporary)") }
-        var written = 0
-        let complete = data.withUnsafeBytes { raw -> Bool in
-            while written < raw.count {
-                let count = Glibc.write(descriptor, raw.baseAddress.map { $0 + written }, raw.count - written)
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { return false }
-                written += count
-            }
-            return true
-        }
-        guard complete else {
-            let error = failure("cannot write \(temporary)")
-            close(descriptor)
-            unlink(temporary)
-            throw error
-        }
-        guard fsync(descriptor) == 0 else {
-            let error = failure("cannot flush \(temporary)")
-            close(descriptor)
-            unlink(temporary)
-            throw error
-        }
-        close(descriptor)
-        guard rename(temporary, path) == 0 else {
-            let error = failure("cannot rename \(temporary) to \(path)")
-            unlink(temporary)
-            throw error
-        }
-        let directory = open(FilePaths.split(path).directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
-    }
-
-    /// An `io_error` with the sentence and `strerror(errno)`, read right after the failing call.
-    private static func failure(_ sentence: String) -> AgentError {
-        AgentError(.io, "\(sentence): \(String(cString: strerror(errno)))")
     }
 }
