@@ -2,6 +2,7 @@ public import AgentBasics
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -53,15 +54,20 @@ public struct AgentSocketClient: Sendable {
         body: [UInt8]? = nil,
         contentType: String = "application/json"
     ) async throws(AgentError) -> AgentSocketResponse {
-        let connection = try await connect()
+        let silence = SilentConnectionHandler()
+        let connection = try await connect(watchedBy: silence)
         do {
             return try await connection.executeThenClose { inbound, outbound in
                 try await write(method, path, body: body, contentType: contentType, to: outbound)
                 return try await read(inbound)
             }
-        } catch let error as AgentError {
-            throw error
         } catch {
+            // The idle timer closes the connection at whatever stage it fires, even before the request is written
+            // when the process is starved; whichever step failed, silence is the cause.
+            if silence.fired {
+                throw AgentError(.agentUnreachable, "the agent at \(socketPath) sent nothing for \(timeout)")
+            }
+            if let error = error as? AgentError { throw error }
             throw AgentError(
                 .agentUnreachable, "the connection to the agent at \(socketPath) broke: \(Self.reason(error))",
                 cause: error)
@@ -70,7 +76,7 @@ public struct AgentSocketClient: Sendable {
 
     private typealias Connection = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
-    private func connect() async throws(AgentError) -> Connection {
+    private func connect(watchedBy silence: SilentConnectionHandler) async throws(AgentError) -> Connection {
         let idleTimeout = TimeAmount(timeout)
         do {
             return try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -78,7 +84,7 @@ public struct AgentSocketClient: Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
                         try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
-                        try pipeline.addHandler(SilentConnectionHandler())
+                        try pipeline.addHandler(silence)
                         try pipeline.addHTTPClientHandlers()
                         return try Connection(wrappingChannelSynchronously: channel)
                     }
@@ -144,8 +150,6 @@ public struct AgentSocketClient: Sendable {
             return AgentError(.badResponse, "the agent closed the connection in the middle of its answer")
         case let error as HTTPParserError:
             return AgentError(.badResponse, "the agent's answer is not HTTP/1.1: \(error)", cause: error)
-        case is SilentConnectionHandler.Silence:
-            return AgentError(.agentUnreachable, "the agent at \(socketPath) sent nothing for \(timeout)")
         default:
             return AgentError(
                 .agentUnreachable, "cannot read the agent's answer from \(socketPath): \(Self.reason(error))",
@@ -187,15 +191,22 @@ private struct AnswerAssembler {
     }
 }
 
-/// Fails and closes a connection on which `IdleStateHandler` saw nothing read or written for its timeout.
-private final class SilentConnectionHandler: ChannelInboundHandler {
+/// Fails and closes a connection on which `IdleStateHandler` saw nothing read or written for its timeout, and
+/// remembers that it did.
+private final class SilentConnectionHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = NIOAny
 
     /// The error the reader of the connection sees.
     struct Silence: Error {}
 
+    private let state = Mutex(false)
+
+    /// Whether the connection was closed for its silence.
+    var fired: Bool { state.withLock { $0 } }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        state.withLock { $0 = true }
         context.fireErrorCaught(Silence())
         context.close(promise: nil)
     }

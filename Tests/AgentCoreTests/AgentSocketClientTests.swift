@@ -137,7 +137,7 @@ struct AgentSocketClientTests {
     @Test("An agent that stays silent for the timeout is agent_unreachable")
     func silentAgent() async throws {
         let error = try await withCannedAgent(answer: nil) {
-            await sendError(AgentSocketClient(socketPath: $0, timeout: .milliseconds(200)))
+            await sendError(AgentSocketClient(socketPath: $0, timeout: .milliseconds(500)))
         }
         #expect(error?.code == .agentUnreachable)
         #expect(error?.message.contains("sent nothing for") == true)
