@@ -1,8 +1,8 @@
 /// The one JSON error body every non-2xx answer of the agent carries:
 /// `{"error":{"code":"…","message":"…"}}`.
-public struct APIErrorBody: Codable, Sendable, Hashable {
+public struct APIErrorBody: Codable, Sendable, Equatable {
     /// The code and message of the failure.
-    public struct Detail: Codable, Sendable, Hashable {
+    public struct Detail: Codable, Sendable, Equatable {
         /// A stable, machine-readable code such as `bad_request` or `unauthorized`.
         public var code: String
         /// A sentence for people.

@@ -1,5 +1,5 @@
 /// Body of the answer to `POST /v1/config/reload`: what the agent read again from its configuration file.
-public struct ConfigReloadResponse: Codable, Sendable, Hashable {
+public struct ConfigReloadResponse: Codable, Sendable, Equatable {
     /// The keys whose new values are in force now (`monitored_units`, `log_files`, `journal`,
     /// `monitor_interval_seconds`).
     public var changed: [String]

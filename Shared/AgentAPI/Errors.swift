@@ -8,7 +8,7 @@ extension AgentRoute {
 }
 
 /// What one classified line or event names, as the wire carries it; absent values are left out.
-public struct ErrorEntities: Codable, Sendable, Hashable {
+public struct ErrorEntities: Codable, Sendable, Equatable {
     /// A language module or package (`torch`).
     public var module: String?
     /// A shared library (`libGL.so.1`).
@@ -51,7 +51,7 @@ public struct ErrorEntities: Codable, Sendable, Hashable {
 }
 
 /// The classifier's verdict on one line: `{"category","kind","confidence","template","suggestion","entities"}`.
-public struct ClassifiedLine: Codable, Sendable, Hashable {
+public struct ClassifiedLine: Codable, Sendable, Equatable {
     /// `CUDA_ERROR`, `NETWORK_FAILURE`, `DEPENDENCY_MISSING`, `RUNTIME_ERROR` or `OTHER`.
     public var category: String
     /// The finer label, such as `missing_module` or `timeout` (`none` for `OTHER`).
@@ -80,7 +80,7 @@ public struct ClassifiedLine: Codable, Sendable, Hashable {
 }
 
 /// One distinct error in `GET /v1/errors`: every event with the same category and template folds into it.
-public struct ErrorEntry: Codable, Sendable, Hashable {
+public struct ErrorEntry: Codable, Sendable, Equatable {
     /// Where it was first read: the log file's configured name, or `journal:<identifier>`.
     public var source: String
     /// The first occurrence's line (for a multi-line trace, its deciding exception line).
@@ -143,7 +143,7 @@ public enum ErrorFixMatch: String, Codable, Sendable, Hashable {
 }
 
 /// A fix recorded for an error (an `error_fix` memory), as `GET /v1/errors` and `POST /v1/errors/fixes` carry it.
-public struct ErrorFix: Codable, Sendable, Hashable {
+public struct ErrorFix: Codable, Sendable, Equatable {
     /// The id of the `error_fix` memory holding it.
     public var memoryID: String
     /// What fixed the error.
@@ -177,7 +177,7 @@ public struct ErrorFix: Codable, Sendable, Hashable {
 }
 
 /// Body of `POST /v1/errors/fixes`: the fix and exactly one of `template` or `line`.
-public struct ErrorFixRequest: Codable, Sendable, Hashable {
+public struct ErrorFixRequest: Codable, Sendable, Equatable {
     /// The most bytes of a fix.
     public static let maximumFixBytes = 65_536
     /// The namespace fixes are stored in and looked up from.
@@ -207,7 +207,7 @@ public struct ErrorFixRequest: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/errors/fixes`.
-public struct ErrorFixResponse: Codable, Sendable, Hashable {
+public struct ErrorFixResponse: Codable, Sendable, Equatable {
     /// The recorded fix (`match` is `template`).
     public var fix: ErrorFix
 
@@ -218,7 +218,7 @@ public struct ErrorFixResponse: Codable, Sendable, Hashable {
 }
 
 /// Body of `GET /v1/errors?since=T&category=C&limit=N`.
-public struct ErrorsResponse: Codable, Sendable, Hashable {
+public struct ErrorsResponse: Codable, Sendable, Equatable {
     /// The matching distinct errors, newest (by ``ErrorEntry/lastSeen``) first.
     public var errors: [ErrorEntry]
     /// Events counted per failure category since the agent's state was created (not filtered by the query).
@@ -232,7 +232,7 @@ public struct ErrorsResponse: Codable, Sendable, Hashable {
 }
 
 /// Body of `POST /v1/classify`.
-public struct ClassifyRequest: Codable, Sendable, Hashable {
+public struct ClassifyRequest: Codable, Sendable, Equatable {
     /// The most lines one request may carry.
     public static let maximumLines = 10_000
 
@@ -246,7 +246,7 @@ public struct ClassifyRequest: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/classify`: one verdict per request line, in order.
-public struct ClassifyResponse: Codable, Sendable, Hashable {
+public struct ClassifyResponse: Codable, Sendable, Equatable {
     /// The verdicts.
     public var results: [ClassifiedLine]
 

@@ -1,5 +1,5 @@
 /// One entry of the agent's event ring, as `GET /v1/events` returns it.
-public struct AgentEvent: Codable, Sendable, Hashable {
+public struct AgentEvent: Codable, Sendable, Equatable {
     /// Increases by one for every event the agent records; never reused while the agent runs.
     public var cursor: Int
     /// When it happened, in seconds since 1970.
@@ -44,7 +44,7 @@ public enum AgentEventKind {
 }
 
 /// Body of `GET /v1/events?after=CURSOR&limit=N`.
-public struct EventsResponse: Codable, Sendable, Hashable {
+public struct EventsResponse: Codable, Sendable, Equatable {
     /// Events with a cursor greater than `after`, oldest first.
     public var events: [AgentEvent]
     /// The cursor to pass as `after` next time (the last returned cursor, or `after` when none).

@@ -1,5 +1,5 @@
 /// Body of `POST /v1/exec`: exactly one of ``argv`` and ``shell``.
-public struct ExecRequest: Codable, Sendable, Hashable {
+public struct ExecRequest: Codable, Sendable, Equatable {
     /// The program and its arguments; the program is looked up in `PATH`.
     public var argv: [String]?
     /// A command line run with `/bin/sh -c`.
@@ -39,7 +39,7 @@ public struct ExecRequest: Codable, Sendable, Hashable {
 }
 
 /// Body of the 202 answer that starts a job: `POST /v1/exec` and `POST /v1/packs/{name}/install`.
-public struct JobStartResponse: Codable, Sendable, Hashable {
+public struct JobStartResponse: Codable, Sendable, Equatable {
     /// The job's id, used in `/v1/exec/{id}` or `/v1/packs/jobs/{id}`.
     public var id: String
 
@@ -67,7 +67,7 @@ public enum ExecJobState: String, Codable, Sendable, Hashable {
 }
 
 /// Body of `GET /v1/exec/{id}`.
-public struct ExecJobResponse: Codable, Sendable, Hashable {
+public struct ExecJobResponse: Codable, Sendable, Equatable {
     /// The job's id.
     public var id: String
     /// Its state.
@@ -139,7 +139,7 @@ public enum ExecOutputStream: String, Codable, Sendable, Hashable, CaseIterable 
 }
 
 /// Body of `GET /v1/exec/{id}/output?offset=N&wait_ms=M&stream=S`.
-public struct ExecOutputResponse: Codable, Sendable, Hashable {
+public struct ExecOutputResponse: Codable, Sendable, Equatable {
     /// The stream read.
     public var stream: ExecOutputStream
     /// The byte offset ``data`` starts at.

@@ -1,5 +1,5 @@
 /// Body of `GET /v1/health/live`.
-public struct LiveResponse: Codable, Sendable, Hashable {
+public struct LiveResponse: Codable, Sendable, Equatable {
     /// Always `live` when the agent answers.
     public var status: String
 
@@ -10,9 +10,9 @@ public struct LiveResponse: Codable, Sendable, Hashable {
 }
 
 /// Body of `GET /v1/health/ready` (200 when ``ready``, 503 otherwise).
-public struct ReadyResponse: Codable, Sendable, Hashable {
+public struct ReadyResponse: Codable, Sendable, Equatable {
     /// One readiness check and whether it passed.
-    public struct Check: Codable, Sendable, Hashable {
+    public struct Check: Codable, Sendable, Equatable {
         /// The check's name, such as `config_loaded` or `monitor_ticked`.
         public var name: String
         /// Whether it passed.
@@ -44,7 +44,7 @@ public struct ReadyResponse: Codable, Sendable, Hashable {
 }
 
 /// Body of `GET /v1/status`.
-public struct StatusResponse: Codable, Sendable, Hashable {
+public struct StatusResponse: Codable, Sendable, Equatable {
     /// The Somnus release of the agent.
     public var agentVersion: String
     /// The wire protocol version the agent speaks.

@@ -1,5 +1,5 @@
 /// Body of `POST /v1/time`: the host's clock.
-public struct TimeSyncRequest: Codable, Sendable, Hashable {
+public struct TimeSyncRequest: Codable, Sendable, Equatable {
     /// The host's `CLOCK_REALTIME` in nanoseconds since 1970.
     public var unixNanoseconds: Int
 
@@ -14,7 +14,7 @@ public struct TimeSyncRequest: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/time`.
-public struct TimeSyncResponse: Codable, Sendable, Hashable {
+public struct TimeSyncResponse: Codable, Sendable, Equatable {
     /// Guest clock minus the given time, in milliseconds, measured before any correction.
     public var driftMilliseconds: Double
     /// Whether the guest's clock was set (only when the drift exceeded 100 ms).
@@ -33,7 +33,7 @@ public struct TimeSyncResponse: Codable, Sendable, Hashable {
 }
 
 /// Body of `POST /v1/fs/freeze`.
-public struct FreezeRequest: Codable, Sendable, Hashable {
+public struct FreezeRequest: Codable, Sendable, Equatable {
     /// Seconds after which the agent thaws on its own, 1 to 60.
     public var timeoutSeconds: Int
 
@@ -48,7 +48,7 @@ public struct FreezeRequest: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/fs/freeze`.
-public struct FreezeResponse: Codable, Sendable, Hashable {
+public struct FreezeResponse: Codable, Sendable, Equatable {
     /// The mount points now frozen, in freeze order.
     public var frozen: [String]
     /// When the agent thaws them unless thawed before, in seconds since 1970.
@@ -67,7 +67,7 @@ public struct FreezeResponse: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/fs/thaw`.
-public struct ThawResponse: Codable, Sendable, Hashable {
+public struct ThawResponse: Codable, Sendable, Equatable {
     /// The mount points thawed; empty when nothing was frozen.
     public var thawed: [String]
 
@@ -78,7 +78,7 @@ public struct ThawResponse: Codable, Sendable, Hashable {
 }
 
 /// Body of `POST /v1/soft-reboot`.
-public struct SoftRebootRequest: Codable, Sendable, Hashable {
+public struct SoftRebootRequest: Codable, Sendable, Equatable {
     /// Units to restart; `nil` means every monitored unit.
     public var units: [String]?
 
@@ -89,9 +89,9 @@ public struct SoftRebootRequest: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/soft-reboot`.
-public struct SoftRebootResponse: Codable, Sendable, Hashable {
+public struct SoftRebootResponse: Codable, Sendable, Equatable {
     /// What happened to one unit.
-    public struct Unit: Codable, Sendable, Hashable {
+    public struct Unit: Codable, Sendable, Equatable {
         /// The unit's name.
         public var name: String
         /// Its `ActiveState` after the restart, or `unknown`.

@@ -62,7 +62,7 @@ enum MemoryWireTime {
 }
 
 /// One stored memory, as returned by every memory route.
-public struct MemoryRecord: Codable, Sendable, Hashable {
+public struct MemoryRecord: Codable, Sendable, Equatable {
     /// The memory's id (a UUID string).
     public var id: String
     /// The scope it belongs to (agent, user or project); see ``isValidNamespace(_:)``.
@@ -184,7 +184,7 @@ public struct MemoryRecord: Codable, Sendable, Hashable {
 }
 
 /// Body of `POST /v1/memories`.
-public struct MemoryCreateRequest: Codable, Sendable, Hashable {
+public struct MemoryCreateRequest: Codable, Sendable, Equatable {
     /// The scope to store into.
     public var namespace: String
     /// What it is about; `core_fact` when absent.
@@ -260,7 +260,7 @@ public enum MemoryWriteOutcome: String, Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/memories`.
-public struct MemoryCreateResponse: Codable, Sendable, Hashable {
+public struct MemoryCreateResponse: Codable, Sendable, Equatable {
     /// The stored (or existing, or merged) memory.
     public var memory: MemoryRecord
     /// What happened.
@@ -274,7 +274,7 @@ public struct MemoryCreateResponse: Codable, Sendable, Hashable {
 }
 
 /// Body of `PATCH /v1/memories/{id}`: only the present fields change.
-public struct MemoryUpdateRequest: Codable, Sendable, Hashable {
+public struct MemoryUpdateRequest: Codable, Sendable, Equatable {
     /// New text.
     public var content: String?
     /// New kind.
@@ -334,7 +334,7 @@ public struct MemoryUpdateRequest: Codable, Sendable, Hashable {
 }
 
 /// Body of `POST /v1/memories/search`.
-public struct MemorySearchRequest: Codable, Sendable, Hashable {
+public struct MemorySearchRequest: Codable, Sendable, Equatable {
     /// The scope to search.
     public var namespace: String
     /// The question or keywords.
@@ -406,7 +406,7 @@ public struct MemorySearchRequest: Codable, Sendable, Hashable {
 }
 
 /// One search result and why it ranked.
-public struct MemorySearchHit: Codable, Sendable, Hashable {
+public struct MemorySearchHit: Codable, Sendable, Equatable {
     /// The memory.
     public var memory: MemoryRecord
     /// The final score: fused rank score weighted by importance and recency.
@@ -439,7 +439,7 @@ public struct MemorySearchHit: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/memories/search`.
-public struct MemorySearchResponse: Codable, Sendable, Hashable {
+public struct MemorySearchResponse: Codable, Sendable, Equatable {
     /// The hits, best first.
     public var hits: [MemorySearchHit]
     /// The embedder that made the vectors (`hashed-ngram` or `model2vec:<name>`).
@@ -453,7 +453,7 @@ public struct MemorySearchResponse: Codable, Sendable, Hashable {
 }
 
 /// Answer of `GET /v1/memories/stats`.
-public struct MemoryStatsResponse: Codable, Sendable, Hashable {
+public struct MemoryStatsResponse: Codable, Sendable, Equatable {
     /// Memories counted.
     public var total: Int
     /// Memories per namespace.
@@ -487,7 +487,7 @@ public struct MemoryStatsResponse: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/memories/import`.
-public struct MemoryImportResponse: Codable, Sendable, Hashable {
+public struct MemoryImportResponse: Codable, Sendable, Equatable {
     /// Records stored.
     public var imported: Int
     /// Records skipped (their id or content was already there).
@@ -501,7 +501,7 @@ public struct MemoryImportResponse: Codable, Sendable, Hashable {
 }
 
 /// Body of `POST /v1/memories/turns`: one user/assistant exchange.
-public struct MemoryTurnRequest: Codable, Sendable, Hashable {
+public struct MemoryTurnRequest: Codable, Sendable, Equatable {
     /// The scope to store into.
     public var namespace: String
     /// What the user said.
@@ -518,7 +518,7 @@ public struct MemoryTurnRequest: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/memories/turns`.
-public struct MemoryTurnResponse: Codable, Sendable, Hashable {
+public struct MemoryTurnResponse: Codable, Sendable, Equatable {
     /// The stored `conversation` memory.
     public var turn: MemoryRecord
     /// The `core_fact` memories extracted from the user's words.
@@ -532,7 +532,7 @@ public struct MemoryTurnResponse: Codable, Sendable, Hashable {
 }
 
 /// Answer of `POST /v1/memories/rotate-key`.
-public struct MemoryRotateKeyResponse: Codable, Sendable, Hashable {
+public struct MemoryRotateKeyResponse: Codable, Sendable, Equatable {
     /// Memories re-encrypted under the new key.
     public var reencrypted: Int
 

@@ -20,7 +20,7 @@ extension AgentRoute {
 /// The request names where to download from and which files to accept, never which keys to trust: apt checks the
 /// cache's signature against the keyring installed at deploy time (``PackInstallRequest/aptKeyringPath``), and pip
 /// checks every wheel against ``pipRequirements``.
-public struct PackInstallRequest: Codable, Sendable, Hashable {
+public struct PackInstallRequest: Codable, Sendable, Equatable {
     /// Where the host's public pack-cache key is installed in the guest (over SSH, when the agent is deployed):
     /// the apt source names it in `signed-by`.
     public static let aptKeyringPath = "/etc/somnus/pack-cache.gpg"
@@ -85,7 +85,7 @@ public enum PackJobPhase: String, Codable, Sendable, Hashable {
 }
 
 /// The outcome of one verify check.
-public struct PackCheckResult: Codable, Sendable, Hashable {
+public struct PackCheckResult: Codable, Sendable, Equatable {
     /// The check's command as people read it.
     public var command: String
     /// Whether it passed.
@@ -113,7 +113,7 @@ public struct PackCheckResult: Codable, Sendable, Hashable {
 }
 
 /// Body of `GET /v1/packs/jobs/{id}?offset=N`.
-public struct PackJobResponse: Codable, Sendable, Hashable {
+public struct PackJobResponse: Codable, Sendable, Equatable {
     /// The job's id.
     public var id: String
     /// The pack's name.
@@ -208,7 +208,7 @@ public struct PackJobResponse: Codable, Sendable, Hashable {
 }
 
 /// A pack of the agent's catalog directory.
-public struct KnownPack: Codable, Sendable, Hashable {
+public struct KnownPack: Codable, Sendable, Equatable {
     /// Its name.
     public var name: String
     /// Its version.
@@ -236,7 +236,7 @@ public struct KnownPack: Codable, Sendable, Hashable {
 }
 
 /// The latest install of one pack recorded in the agent's database.
-public struct InstalledPack: Codable, Sendable, Hashable {
+public struct InstalledPack: Codable, Sendable, Equatable {
     /// The pack's name.
     public var name: String
     /// The version installed (or tried).
@@ -280,7 +280,7 @@ public struct InstalledPack: Codable, Sendable, Hashable {
 }
 
 /// Body of `GET /v1/packs`.
-public struct PacksResponse: Codable, Sendable, Hashable {
+public struct PacksResponse: Codable, Sendable, Equatable {
     /// The packs of the agent's catalog directory, by name.
     public var known: [KnownPack]
     /// The latest recorded install of each pack, by name (including failed ones).

@@ -1,7 +1,7 @@
 /// Body of `GET /v1/stats`: the latest sample of the agent's monitor.
-public struct StatsResponse: Codable, Sendable, Hashable {
+public struct StatsResponse: Codable, Sendable, Equatable {
     /// Use of one mounted filesystem.
-    public struct Filesystem: Codable, Sendable, Hashable {
+    public struct Filesystem: Codable, Sendable, Equatable {
         /// The mount point, such as `/`.
         public var mountPoint: String
         /// The filesystem type, such as `ext4`.
@@ -32,7 +32,7 @@ public struct StatsResponse: Codable, Sendable, Hashable {
     }
 
     /// Traffic of one network interface since boot.
-    public struct Network: Codable, Sendable, Hashable {
+    public struct Network: Codable, Sendable, Equatable {
         /// The interface name, such as `eth0`.
         public var interface: String
         /// Bytes received.
@@ -55,7 +55,7 @@ public struct StatsResponse: Codable, Sendable, Hashable {
     }
 
     /// State and usage of one monitored systemd unit.
-    public struct Unit: Codable, Sendable, Hashable {
+    public struct Unit: Codable, Sendable, Equatable {
         /// The unit name, such as `nginx.service`.
         public var name: String
         /// systemd's `ActiveState` (`active`, `failed`, …), or `unknown` when it could not be read.

@@ -32,9 +32,11 @@ generate() { # CONFIG DIRECTORY
 generate openapi-generator-config.yaml Shared/AgentAPIGenerated
 generate openapi-generator-client-config.yaml Shared/AgentAPIClient
 # The generator imports URL, Data and Date from Foundation, which on Linux is the whole of Foundation with its ICU
-# data; the same types come from FoundationEssentials, all the agent links.
+# data; the same types come from FoundationEssentials, all the agent links. It also makes every operation's input,
+# output, headers and bodies Hashable, which nothing compares or hashes: those 202 conformances are 170 KB of the
+# agent's binary, so they are dropped (the schemas' own types keep theirs).
 for file in "${output}/Shared/AgentAPIGenerated"/*.swift "${output}/Shared/AgentAPIClient"/*.swift; do
-    perl -0pi -e 's/^#if compiler\(>=6\.4\)\n\@diagnose\(UnusedImportAccess, as: ignored\)\n#endif\npublic import struct Foundation\.(URL|Data|Date)\n/#if canImport(FoundationEssentials)\npublic import struct FoundationEssentials.$1\n#else\npublic import struct Foundation.$1\n#endif\n/mg; s/^(?!public import )(.*)Foundation\.URL/$1URL/mg' "${file}"
+    perl -0pi -e 's/^#if compiler\(>=6\.4\)\n\@diagnose\(UnusedImportAccess, as: ignored\)\n#endif\npublic import struct Foundation\.(URL|Data|Date)\n/#if canImport(FoundationEssentials)\npublic import struct FoundationEssentials.$1\n#else\npublic import struct Foundation.$1\n#endif\n/mg; s/^(?!public import )(.*)Foundation\.URL/$1URL/mg; s/: Sendable, Hashable \{$/: Sendable {/mg' "${file}"
 done
 
 document="$("${tools}/openapi-yaml-to-json" "${here}/openapi.yaml")"

@@ -30,9 +30,9 @@ public import Packs
 extension Components {
     /// Types generated from the `#/components/responses` section of the OpenAPI document.
     public enum Responses {
-        public struct APIError: Sendable, Hashable {
+        public struct APIError: Sendable {
             /// - Remark: Generated from `#/components/responses/APIError/content`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/components/responses/APIError/content/application\/json`.
                 case json(Components.Schemas.APIErrorBody)
                 /// The associated value of the enum case if `self` is `.json`.
@@ -58,9 +58,9 @@ extension Components {
                 self.body = body
             }
         }
-        public struct MemoryOpening: Sendable, Hashable {
+        public struct MemoryOpening: Sendable {
             /// - Remark: Generated from `#/components/responses/MemoryOpening/content`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/components/responses/MemoryOpening/content/application\/json`.
                 case json(Components.Schemas.APIErrorBody)
                 /// The associated value of the enum case if `self` is `.json`.

@@ -35,9 +35,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//metrics/get(getMetrics)`.
     public enum GetMetrics {
         public static let id: Swift.String = "getMetrics"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/metrics/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetMetrics.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -56,10 +56,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/metrics/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/metrics/GET/responses/200/content/text\/plain`.
                     case plainText(OpenAPIRuntime.HTTPBody)
                     /// The associated value of the enum case if `self` is `.plainText`.
@@ -170,9 +170,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/classify/post(classifyLines)`.
     public enum ClassifyLines {
         public static let id: Swift.String = "classifyLines"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/classify/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ClassifyLines.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -184,7 +184,7 @@ public enum Operations {
             }
             public var headers: Operations.ClassifyLines.Input.Headers
             /// - Remark: Generated from `#/paths/v1/classify/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/classify/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.ClassifyRequest)
             }
@@ -202,10 +202,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/classify/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/classify/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.ClassifyResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -356,9 +356,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/config/reload/post(reloadConfiguration)`.
     public enum ReloadConfiguration {
         public static let id: Swift.String = "reloadConfiguration"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/config/reload/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ReloadConfiguration.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -377,10 +377,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/config/reload/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/config/reload/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.ConfigReloadResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -485,9 +485,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/errors/get(listErrors)`.
     public enum ListErrors {
         public static let id: Swift.String = "listErrors"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/errors/GET/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// only errors last seen at or after this time: ISO 8601 UTC (2026-01-02T03:04:05Z) or Unix seconds
                 ///
                 /// - Remark: Generated from `#/paths/v1/errors/GET/query/since`.
@@ -518,7 +518,7 @@ public enum Operations {
             }
             public var query: Operations.ListErrors.Input.Query
             /// - Remark: Generated from `#/paths/v1/errors/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListErrors.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -542,10 +542,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/errors/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/errors/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.Errors)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -673,9 +673,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/errors/fixes/post(recordErrorFix)`.
     public enum RecordErrorFix {
         public static let id: Swift.String = "recordErrorFix"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/errors/fixes/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RecordErrorFix.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -687,7 +687,7 @@ public enum Operations {
             }
             public var headers: Operations.RecordErrorFix.Input.Headers
             /// - Remark: Generated from `#/paths/v1/errors/fixes/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/errors/fixes/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.ErrorFixRequest)
             }
@@ -705,10 +705,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Created: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Created: Sendable {
                 /// - Remark: Generated from `#/paths/v1/errors/fixes/POST/responses/201/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/errors/fixes/POST/responses/201/content/application\/json`.
                     case json(Components.Schemas.ErrorFixResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -859,9 +859,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/events/get(listEvents)`.
     public enum ListEvents {
         public static let id: Swift.String = "listEvents"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/events/GET/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// cursor, default 0
                 ///
                 /// - Remark: Generated from `#/paths/v1/events/GET/query/after`.
@@ -885,7 +885,7 @@ public enum Operations {
             }
             public var query: Operations.ListEvents.Input.Query
             /// - Remark: Generated from `#/paths/v1/events/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListEvents.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -909,10 +909,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/events/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/events/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.Events)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -1017,9 +1017,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/exec/post(startExec)`.
     public enum StartExec {
         public static let id: Swift.String = "startExec"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/exec/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.StartExec.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -1031,7 +1031,7 @@ public enum Operations {
             }
             public var headers: Operations.StartExec.Input.Headers
             /// - Remark: Generated from `#/paths/v1/exec/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/exec/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.ExecRequest)
             }
@@ -1049,10 +1049,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Accepted: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Accepted: Sendable {
                 /// - Remark: Generated from `#/paths/v1/exec/POST/responses/202/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/exec/POST/responses/202/content/application\/json`.
                     case json(Components.Schemas.JobStart)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -1157,9 +1157,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/exec/{id}/get(getExecJob)`.
     public enum GetExecJob {
         public static let id: Swift.String = "getExecJob"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/exec/{id}/GET/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/GET/path/id`.
                 public var id: Components.Parameters.Id
                 /// Creates a new `Path`.
@@ -1172,7 +1172,7 @@ public enum Operations {
             }
             public var path: Operations.GetExecJob.Input.Path
             /// - Remark: Generated from `#/paths/v1/exec/{id}/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetExecJob.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -1196,10 +1196,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/exec/{id}/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.ExecJob)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -1304,9 +1304,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/exec/{id}/delete(cancelExecJob)`.
     public enum CancelExecJob {
         public static let id: Swift.String = "cancelExecJob"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/exec/{id}/DELETE/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/DELETE/path/id`.
                 public var id: Components.Parameters.Id
                 /// Creates a new `Path`.
@@ -1319,7 +1319,7 @@ public enum Operations {
             }
             public var path: Operations.CancelExecJob.Input.Path
             /// - Remark: Generated from `#/paths/v1/exec/{id}/DELETE/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CancelExecJob.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -1343,10 +1343,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Accepted: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Accepted: Sendable {
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/DELETE/responses/202/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/exec/{id}/DELETE/responses/202/content/application\/json`.
                     case json(Components.Schemas.ExecJob)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -1451,9 +1451,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/exec/{id}/output/get(getExecOutput)`.
     public enum GetExecOutput {
         public static let id: Swift.String = "getExecOutput"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/path/id`.
                 public var id: Components.Parameters.Id
                 /// Creates a new `Path`.
@@ -1466,7 +1466,7 @@ public enum Operations {
             }
             public var path: Operations.GetExecOutput.Input.Path
             /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// byte offset
                 ///
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/query/offset`.
@@ -1501,7 +1501,7 @@ public enum Operations {
             }
             public var query: Operations.GetExecOutput.Input.Query
             /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetExecOutput.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -1528,10 +1528,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/exec/{id}/output/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.ExecOutput)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -1636,9 +1636,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/fs/freeze/post(freezeFilesystems)`.
     public enum FreezeFilesystems {
         public static let id: Swift.String = "freezeFilesystems"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/fs/freeze/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.FreezeFilesystems.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -1650,7 +1650,7 @@ public enum Operations {
             }
             public var headers: Operations.FreezeFilesystems.Input.Headers
             /// - Remark: Generated from `#/paths/v1/fs/freeze/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/fs/freeze/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.FreezeRequest)
             }
@@ -1668,10 +1668,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/fs/freeze/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/fs/freeze/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.FreezeResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -1799,9 +1799,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/fs/thaw/post(thawFilesystems)`.
     public enum ThawFilesystems {
         public static let id: Swift.String = "thawFilesystems"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/fs/thaw/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ThawFilesystems.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -1820,10 +1820,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/fs/thaw/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/fs/thaw/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.ThawResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -1928,9 +1928,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/health/live/get(getLiveness)`.
     public enum GetLiveness {
         public static let id: Swift.String = "getLiveness"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/health/live/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetLiveness.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -1949,10 +1949,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/health/live/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/health/live/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.Live)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -2057,9 +2057,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/health/ready/get(getReadiness)`.
     public enum GetReadiness {
         public static let id: Swift.String = "getReadiness"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/health/ready/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetReadiness.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -2078,10 +2078,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/health/ready/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/health/ready/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.Ready)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -2130,9 +2130,9 @@ public enum Operations {
                     }
                 }
             }
-            public struct ServiceUnavailable: Sendable, Hashable {
+            public struct ServiceUnavailable: Sendable {
                 /// - Remark: Generated from `#/paths/v1/health/ready/GET/responses/503/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/health/ready/GET/responses/503/content/application\/json`.
                     case json(Components.Schemas.Ready)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -2237,9 +2237,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/post(createMemory)`.
     public enum CreateMemory {
         public static let id: Swift.String = "createMemory"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CreateMemory.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -2251,7 +2251,7 @@ public enum Operations {
             }
             public var headers: Operations.CreateMemory.Input.Headers
             /// - Remark: Generated from `#/paths/v1/memories/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.MemoryCreateRequest)
             }
@@ -2269,10 +2269,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.MemoryCreateResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -2321,9 +2321,9 @@ public enum Operations {
                     }
                 }
             }
-            public struct Created: Sendable, Hashable {
+            public struct Created: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/POST/responses/201/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/POST/responses/201/content/application\/json`.
                     case json(Components.Schemas.MemoryCreateResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -2451,9 +2451,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/export/get(exportMemories)`.
     public enum ExportMemories {
         public static let id: Swift.String = "exportMemories"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/export/GET/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// only this namespace
                 ///
                 /// - Remark: Generated from `#/paths/v1/memories/export/GET/query/namespace`.
@@ -2468,7 +2468,7 @@ public enum Operations {
             }
             public var query: Operations.ExportMemories.Input.Query
             /// - Remark: Generated from `#/paths/v1/memories/export/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ExportMemories.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -2492,10 +2492,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/export/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/export/GET/responses/200/content/application\/x-ndjson`.
                     case applicationXNdjson(OpenAPIRuntime.HTTPBody)
                     /// The associated value of the enum case if `self` is `.applicationXNdjson`.
@@ -2629,9 +2629,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/import/post(importMemories)`.
     public enum ImportMemories {
         public static let id: Swift.String = "importMemories"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/import/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ImportMemories.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -2643,7 +2643,7 @@ public enum Operations {
             }
             public var headers: Operations.ImportMemories.Input.Headers
             /// - Remark: Generated from `#/paths/v1/memories/import/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/import/POST/requestBody/content/application\/x-ndjson`.
                 case applicationXNdjson(OpenAPIRuntime.HTTPBody)
             }
@@ -2661,10 +2661,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/import/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/import/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.MemoryImportResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -2792,9 +2792,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/rotate-key/post(rotateMemoryKey)`.
     public enum RotateMemoryKey {
         public static let id: Swift.String = "rotateMemoryKey"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/rotate-key/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RotateMemoryKey.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -2813,10 +2813,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/rotate-key/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/rotate-key/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.MemoryRotateKeyResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -2944,9 +2944,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/search/post(searchMemories)`.
     public enum SearchMemories {
         public static let id: Swift.String = "searchMemories"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/search/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SearchMemories.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -2958,7 +2958,7 @@ public enum Operations {
             }
             public var headers: Operations.SearchMemories.Input.Headers
             /// - Remark: Generated from `#/paths/v1/memories/search/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/search/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.MemorySearchRequest)
             }
@@ -2976,10 +2976,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/search/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/search/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.MemorySearchResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -3107,9 +3107,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/stats/get(getMemoryStats)`.
     public enum GetMemoryStats {
         public static let id: Swift.String = "getMemoryStats"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/stats/GET/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// only this namespace
                 ///
                 /// - Remark: Generated from `#/paths/v1/memories/stats/GET/query/namespace`.
@@ -3124,7 +3124,7 @@ public enum Operations {
             }
             public var query: Operations.GetMemoryStats.Input.Query
             /// - Remark: Generated from `#/paths/v1/memories/stats/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetMemoryStats.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -3148,10 +3148,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/stats/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/stats/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.MemoryStatsResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -3279,9 +3279,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/turns/post(recordMemoryTurn)`.
     public enum RecordMemoryTurn {
         public static let id: Swift.String = "recordMemoryTurn"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/turns/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.RecordMemoryTurn.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -3293,7 +3293,7 @@ public enum Operations {
             }
             public var headers: Operations.RecordMemoryTurn.Input.Headers
             /// - Remark: Generated from `#/paths/v1/memories/turns/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/turns/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.MemoryTurnRequest)
             }
@@ -3311,10 +3311,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Created: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Created: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/turns/POST/responses/201/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/turns/POST/responses/201/content/application\/json`.
                     case json(Components.Schemas.MemoryTurnResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -3442,9 +3442,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/{id}/get(getMemory)`.
     public enum GetMemory {
         public static let id: Swift.String = "getMemory"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/{id}/GET/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/GET/path/id`.
                 public var id: Components.Parameters.Id
                 /// Creates a new `Path`.
@@ -3457,7 +3457,7 @@ public enum Operations {
             }
             public var path: Operations.GetMemory.Input.Path
             /// - Remark: Generated from `#/paths/v1/memories/{id}/GET/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// default 'default'
                 ///
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/GET/query/namespace`.
@@ -3472,7 +3472,7 @@ public enum Operations {
             }
             public var query: Operations.GetMemory.Input.Query
             /// - Remark: Generated from `#/paths/v1/memories/{id}/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetMemory.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -3499,10 +3499,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/{id}/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.MemoryRecord)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -3630,9 +3630,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/{id}/patch(updateMemory)`.
     public enum UpdateMemory {
         public static let id: Swift.String = "updateMemory"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/path/id`.
                 public var id: Components.Parameters.Id
                 /// Creates a new `Path`.
@@ -3645,7 +3645,7 @@ public enum Operations {
             }
             public var path: Operations.UpdateMemory.Input.Path
             /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// default 'default'
                 ///
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/query/namespace`.
@@ -3660,7 +3660,7 @@ public enum Operations {
             }
             public var query: Operations.UpdateMemory.Input.Query
             /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.UpdateMemory.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -3672,7 +3672,7 @@ public enum Operations {
             }
             public var headers: Operations.UpdateMemory.Input.Headers
             /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/requestBody/content/application\/json`.
                 case json(Components.Schemas.MemoryUpdateRequest)
             }
@@ -3696,10 +3696,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/memories/{id}/PATCH/responses/200/content/application\/json`.
                     case json(Components.Schemas.MemoryRecord)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -3827,9 +3827,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/memories/{id}/delete(deleteMemory)`.
     public enum DeleteMemory {
         public static let id: Swift.String = "deleteMemory"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/memories/{id}/DELETE/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/DELETE/path/id`.
                 public var id: Components.Parameters.Id
                 /// Creates a new `Path`.
@@ -3842,7 +3842,7 @@ public enum Operations {
             }
             public var path: Operations.DeleteMemory.Input.Path
             /// - Remark: Generated from `#/paths/v1/memories/{id}/DELETE/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// default 'default'
                 ///
                 /// - Remark: Generated from `#/paths/v1/memories/{id}/DELETE/query/namespace`.
@@ -3857,7 +3857,7 @@ public enum Operations {
             }
             public var query: Operations.DeleteMemory.Input.Query
             /// - Remark: Generated from `#/paths/v1/memories/{id}/DELETE/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.DeleteMemory.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -3884,8 +3884,8 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct NoContent: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct NoContent: Sendable {
                 /// Creates a new `NoContent`.
                 public init() {}
             }
@@ -3999,9 +3999,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/openapi.json/get(getOpenAPIDocument)`.
     public enum GetOpenAPIDocument {
         public static let id: Swift.String = "getOpenAPIDocument"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/openapi.json/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetOpenAPIDocument.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -4020,10 +4020,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/openapi.json/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.OpenAPIDocument)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -4128,9 +4128,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/packs/get(listPacks)`.
     public enum ListPacks {
         public static let id: Swift.String = "listPacks"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/packs/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.ListPacks.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -4149,10 +4149,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/packs/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.Packs)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -4257,9 +4257,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/packs/jobs/{id}/get(getPackJob)`.
     public enum GetPackJob {
         public static let id: Swift.String = "getPackJob"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/path/id`.
                 public var id: Components.Parameters.Id
                 /// Creates a new `Path`.
@@ -4272,7 +4272,7 @@ public enum Operations {
             }
             public var path: Operations.GetPackJob.Input.Path
             /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/query`.
-            public struct Query: Sendable, Hashable {
+            public struct Query: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/query/offset`.
                 public var offset: Swift.Int64?
                 /// Creates a new `Query`.
@@ -4285,7 +4285,7 @@ public enum Operations {
             }
             public var query: Operations.GetPackJob.Input.Query
             /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetPackJob.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -4312,10 +4312,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.PackJob)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -4420,9 +4420,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/packs/jobs/{id}/delete(cancelPackJob)`.
     public enum CancelPackJob {
         public static let id: Swift.String = "cancelPackJob"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/DELETE/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/DELETE/path/id`.
                 public var id: Components.Parameters.Id
                 /// Creates a new `Path`.
@@ -4435,7 +4435,7 @@ public enum Operations {
             }
             public var path: Operations.CancelPackJob.Input.Path
             /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/DELETE/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.CancelPackJob.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -4459,10 +4459,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Accepted: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Accepted: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/DELETE/responses/202/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/packs/jobs/{id}/DELETE/responses/202/content/application\/json`.
                     case json(Components.Schemas.PackJob)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -4567,9 +4567,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/packs/{name}/install/post(installPack)`.
     public enum InstallPack {
         public static let id: Swift.String = "installPack"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/packs/{name}/install/POST/path`.
-            public struct Path: Sendable, Hashable {
+            public struct Path: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/{name}/install/POST/path/name`.
                 public var name: Swift.String
                 /// Creates a new `Path`.
@@ -4582,7 +4582,7 @@ public enum Operations {
             }
             public var path: Operations.InstallPack.Input.Path
             /// - Remark: Generated from `#/paths/v1/packs/{name}/install/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.InstallPack.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -4594,7 +4594,7 @@ public enum Operations {
             }
             public var headers: Operations.InstallPack.Input.Headers
             /// - Remark: Generated from `#/paths/v1/packs/{name}/install/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/{name}/install/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.PackInstallRequest)
             }
@@ -4615,10 +4615,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Accepted: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Accepted: Sendable {
                 /// - Remark: Generated from `#/paths/v1/packs/{name}/install/POST/responses/202/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/packs/{name}/install/POST/responses/202/content/application\/json`.
                     case json(Components.Schemas.JobStart)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -4723,9 +4723,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/soft-reboot/post(softReboot)`.
     public enum SoftReboot {
         public static let id: Swift.String = "softReboot"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/soft-reboot/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SoftReboot.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -4737,7 +4737,7 @@ public enum Operations {
             }
             public var headers: Operations.SoftReboot.Input.Headers
             /// - Remark: Generated from `#/paths/v1/soft-reboot/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/soft-reboot/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.SoftRebootRequest)
             }
@@ -4755,10 +4755,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/soft-reboot/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/soft-reboot/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.SoftRebootResponse)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -4863,9 +4863,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/stats/get(getStats)`.
     public enum GetStats {
         public static let id: Swift.String = "getStats"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/stats/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetStats.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -4884,10 +4884,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/stats/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/stats/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.Stats)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -4992,9 +4992,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/status/get(getStatus)`.
     public enum GetStatus {
         public static let id: Swift.String = "getStatus"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/status/GET/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.GetStatus.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -5013,10 +5013,10 @@ public enum Operations {
                 self.headers = headers
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/status/GET/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/status/GET/responses/200/content/application\/json`.
                     case json(Components.Schemas.Status)
                     /// The associated value of the enum case if `self` is `.json`.
@@ -5121,9 +5121,9 @@ public enum Operations {
     /// - Remark: Generated from `#/paths//v1/time/post(syncTime)`.
     public enum SyncTime {
         public static let id: Swift.String = "syncTime"
-        public struct Input: Sendable, Hashable {
+        public struct Input: Sendable {
             /// - Remark: Generated from `#/paths/v1/time/POST/header`.
-            public struct Headers: Sendable, Hashable {
+            public struct Headers: Sendable {
                 public var accept: [OpenAPIRuntime.AcceptHeaderContentType<Operations.SyncTime.AcceptableContentType>]
                 /// Creates a new `Headers`.
                 ///
@@ -5135,7 +5135,7 @@ public enum Operations {
             }
             public var headers: Operations.SyncTime.Input.Headers
             /// - Remark: Generated from `#/paths/v1/time/POST/requestBody`.
-            @frozen public enum Body: Sendable, Hashable {
+            @frozen public enum Body: Sendable {
                 /// - Remark: Generated from `#/paths/v1/time/POST/requestBody/content/application\/json`.
                 case json(Components.Schemas.TimeSyncRequest)
             }
@@ -5153,10 +5153,10 @@ public enum Operations {
                 self.body = body
             }
         }
-        @frozen public enum Output: Sendable, Hashable {
-            public struct Ok: Sendable, Hashable {
+        @frozen public enum Output: Sendable {
+            public struct Ok: Sendable {
                 /// - Remark: Generated from `#/paths/v1/time/POST/responses/200/content`.
-                @frozen public enum Body: Sendable, Hashable {
+                @frozen public enum Body: Sendable {
                     /// - Remark: Generated from `#/paths/v1/time/POST/responses/200/content/application\/json`.
                     case json(Components.Schemas.TimeSyncResponse)
                     /// The associated value of the enum case if `self` is `.json`.

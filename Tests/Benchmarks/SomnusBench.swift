@@ -326,27 +326,73 @@ enum KeepAliveClient {
 struct AgentIdle: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent-idle",
-        abstract: "Start the agent binary: time to READY=1, then idle RSS and CPU, and the binary's size.")
+        abstract: "Start the agent binary: time to READY=1, then idle RSS and CPU, and the binary's size.",
+        discussion: """
+            Before each start the binary's pages are dropped from the page cache, so that it is read and mapped as \
+            on a freshly booted guest: how a file's pages were last cached (written by a build, read by a copy) \
+            otherwise moves its resident size by a megabyte. With --baseline, the two binaries run in turn, run \
+            for run, and the medians are compared.
+            """)
     @Option(help: "The agent binary (default: somnus-agent beside this executable).") var agent: String?
+    @Option(help: "Another agent binary, run in turn with the first for before/after figures.") var baseline: String?
+    @Option(help: "Runs of each binary.") var runs = 1
     @Option(help: "Seconds to stay idle before sampling.") var seconds = 60
+
+    /// What one run measured.
+    struct Sample {
+        var readyMilliseconds: Double
+        var cpuPercent: Double
+        var rss: (total: Int, anonymous: Int, file: Int)
+    }
 
     func run() async throws {
         let path = try ImageBuilder.locateAgentBinary(agent)
+        let binaries = [path] + (baseline.map { [$0] } ?? [])
+        var samples: [String: [Sample]] = [:]
+        for round in 1...max(runs, 1) {
+            for binary in binaries {
+                let sample = try await measure(binary)
+                samples[binary, default: []].append(sample)
+                print(
+                    String(
+                        format: "%@ run %d: start → READY=1 %.0f ms, idle CPU %.3f %% of a core, "
+                            + "idle RSS after %d s %d KiB (anonymous %d KiB, pages of files %d KiB)",
+                        binary, round, sample.readyMilliseconds, sample.cpuPercent, seconds, sample.rss.total,
+                        sample.rss.anonymous, sample.rss.file))
+            }
+        }
+        for binary in binaries {
+            let runs = samples[binary] ?? []
+            func median(_ value: (Sample) -> Double) -> Double { runs.map(value).sorted()[runs.count / 2] }
+            let size = (try FileManager.default.attributesOfItem(atPath: binary)[.size] as? Int) ?? 0
+            print("\(binary), median of \(runs.count) run(s):")
+            print(String(format: "  start → READY=1: %.0f ms", median(\.readyMilliseconds)))
+            print(String(format: "  idle CPU over %d s: %.3f %% of a core", seconds, median(\.cpuPercent)))
+            print(
+                String(
+                    format: "  idle RSS after %d s: %.1f MiB (anonymous %.1f MiB, pages of files such as the binary "
+                        + "%.1f MiB)", seconds, median { Double($0.rss.total) } / 1024,
+                    median { Double($0.rss.anonymous) } / 1024, median { Double($0.rss.file) } / 1024))
+            print(String(format: "  binary size: %d bytes (%.1f MB)", size, Double(size) / 1e6))
+        }
+    }
+
+    /// Drops the binary's pages from the page cache, starts it, idles and samples it.
+    func measure(_ path: String) async throws -> Sample {
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 {
+            _ = fsync(fd)
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+            close(fd)
+        }
         let agent = try AgentProcess.start(path: path, fleet: AgentFleet())
         defer { agent.stop() }
-        print(String(format: "start → READY=1: %.0f ms", agent.readyMilliseconds))
         let pid = agent.process.processIdentifier
         let ticksBefore = cpuTicks(pid)
         try await Task.sleep(for: .seconds(seconds))
         let ticksAfter = cpuTicks(pid)
         let cpu = Double(ticksAfter - ticksBefore) / Double(sysconf(Int32(_SC_CLK_TCK))) / Double(seconds) * 100
-        print(String(format: "idle CPU over %d s: %.3f %% of a core", seconds, cpu))
-        let rss = rssKiB(pid)
-        print(
-            "idle RSS after \(seconds) s: \(rss.total / 1024) MiB (anonymous \(rss.anonymous / 1024) MiB, "
-                + "pages of files such as the binary \(rss.file / 1024) MiB)")
-        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        print(String(format: "binary size: %.1f MB (%@)", Double(size) / 1e6, path))
+        return Sample(readyMilliseconds: agent.readyMilliseconds, cpuPercent: cpu, rss: rssKiB(pid))
     }
 
     func cpuTicks(_ pid: Int32) -> Int {
