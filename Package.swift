@@ -25,7 +25,6 @@ let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let x509 = Target.Dependency.product(name: "X509", package: "swift-certificates")
 let asn1 = Target.Dependency.product(name: "SwiftASN1", package: "swift-asn1")
 let openAPIRuntime = Target.Dependency.product(name: "OpenAPIRuntime", package: "swift-openapi-runtime")
-let openAPIHummingbird = Target.Dependency.product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird")
 
 let package = Package(
     name: "Somnus",
@@ -51,7 +50,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // No default traits: `FullFoundation` would link full Foundation; the generated code needs only its types.
         .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4", traits: []),
-        .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
     ],
     targets: [
         // MARK: Shared
@@ -198,7 +196,7 @@ let package = Package(
                 "LogClassifier", "Memory", logging, serviceLifecycle,
                 unixSignals,
                 hummingbird, hummingbirdTLS, nioSSL, crypto, httpTypes, nioCore,
-                nioPosix, nioHTTP1, "Packs", subprocess, "AgentAPIGenerated", openAPIRuntime, openAPIHummingbird,
+                nioPosix, nioHTTP1, "Packs", subprocess, "AgentAPIGenerated", openAPIRuntime,
             ],
             path: "Guest/AgentCore",
             exclude: ["README.md"],

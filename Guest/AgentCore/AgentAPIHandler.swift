@@ -8,7 +8,7 @@ import AgentBasics
 ///
 /// `GET /metrics` and `GET /v1/openapi.json` are not JSON operations: ``MetricsController`` serves the Prometheus
 /// text and the document's own bytes, and ``AgentRouterTransport`` does not register their generated handlers.
-struct AgentAPIHandler: APIProtocol {
+final class AgentAPIHandler: APIProtocol {
     let health: HealthHandler
     let exec: ExecHandler
     let events: EventsHandler

@@ -2,12 +2,12 @@ import AgentAPI
 import AgentBasics
 import HTTPTypes
 import Hummingbird
-import OpenAPIHummingbird
+import NIOCore
 import OpenAPIRuntime
 
-/// Registers the generated server's operations on a listener's router (through swift-openapi-hummingbird): each
-/// request body is read up to ``AgentRequestContext/maxBodySize`` bytes and an empty one counts as no body; the
-/// operations ``MetricsController`` serves are left to it.
+/// Registers the generated server's operations on a listener's router: each request body is read whole, up to
+/// ``AgentRequestContext/maxBodySize`` bytes, and an empty one counts as no body; each answer is written in one
+/// piece with its head; the operations ``MetricsController`` serves are left to it.
 ///
 /// As the agent always has, it reads a body as the type the document gives the operation and answers in the one
 /// media type the document gives, whatever `Content-Type` and `Accept` say (`curl --data` sends a form type, and
@@ -28,27 +28,38 @@ struct AgentRouterTransport: ServerTransport {
         path: String
     ) throws {
         guard !Self.servedByMetricsController.contains(path) else { return }
-        router.register(
-            { request, body, metadata in
-                var request = request
-                request.headerFields[.contentType] = nil
-                request.headerFields[.accept] = nil
-                return try await handler(request, try await Self.limited(body), metadata)
-            },
-            method: method, path: path)
+        router.on(RouterPath(path), method: method) { request, context in
+            var head = request.head
+            head.headerFields[.contentType] = nil
+            head.headerFields[.accept] = nil
+            let parameters = [String: Substring](
+                context.parameters.map { (String($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
+            let (response, body) = try await handler(
+                head, try await Self.body(of: request), ServerRequestMetadata(pathParameters: parameters))
+            return Response(status: response.status, headers: response.headerFields, body: try await Self.answer(body))
+        }
     }
 
-    /// The body, read whole (the generated server reads JSON bodies whole too), or `nil` when it is empty.
+    /// The request's body, read whole, or `nil` when it is empty.
     /// - Throws: ``AgentError`` `payload_too_large` past ``AgentRequestContext/maxBodySize`` bytes.
-    static func limited(_ body: HTTPBody?) async throws(AgentError) -> HTTPBody? {
-        guard let body else { return nil }
-        let bytes: [UInt8]
+    static func body(of request: Request) async throws -> HTTPBody? {
+        let bytes: ByteBuffer
         do {
-            bytes = try await [UInt8](collecting: body, upTo: AgentRequestContext.maxBodySize)
-        } catch {
+            bytes = try await request.body.collect(upTo: AgentRequestContext.maxBodySize)
+        } catch is NIOTooManyBytesError {
             throw AgentError(
                 .payloadTooLarge, "the request body is larger than \(AgentRequestContext.maxBodySize) bytes")
         }
-        return bytes.isEmpty ? nil : HTTPBody(bytes)
+        return bytes.readableBytes == 0 ? nil : HTTPBody(bytes.readableBytesView)
+    }
+
+    /// The answer's body in one buffer, so that Hummingbird writes it with its head: every answer of the generated
+    /// server is already whole in memory (encoded JSON, the memory export's lines).
+    static func answer(_ body: HTTPBody?) async throws -> ResponseBody {
+        guard let body else { return ResponseBody() }
+        var buffer = ByteBuffer()
+        if case .known(let length) = body.length { buffer.reserveCapacity(Int(length)) }
+        for try await chunk in body { buffer.writeBytes(chunk) }
+        return ResponseBody(byteBuffer: buffer)
     }
 }
