@@ -26,8 +26,8 @@ public enum AgentFootprint {
     public struct Release: Sendable, Equatable {
         /// Whether the C heap was trimmed (glibc only).
         public var heapTrimmed: Bool
-        /// Bytes of clean read-only file mappings (the code, read-only data and unwind tables of the executable
-        /// and its shared libraries) whose pages were unmapped.
+        /// Bytes of read-only file mappings (the code, read-only data and unwind tables of the executable and its
+        /// shared libraries) whose pages, still the file's own, were unmapped.
         public var fileBytes: Int
     }
 
@@ -44,17 +44,19 @@ public enum AgentFootprint {
         /// KiB of its pages that are anonymous: copies made when the page was written (relocations).
         package var anonymousKiB: Int
 
-        /// Whether every page is the file's own, never written: unmapping it loses nothing.
-        package var isCleanReadOnly: Bool {
-            (permissions == "r-xp" || permissions == "r--p") && anonymousKiB == 0
+        /// Whether nothing can write to it any more: a private view of the file, readable or executable only.
+        package var isReadOnly: Bool {
+            permissions == "r-xp" || permissions == "r--p"
         }
     }
 
-    /// Trims the C heap and unmaps the pages of clean read-only file mappings; both come back on demand.
+    /// Unmaps the pages of read-only file mappings that are still the file's own, then trims the C heap (last, so
+    /// that what reading `/proc/self/smaps` allocated goes too); both come back on demand.
     /// - Returns: What was released.
     @discardableResult
     public static func releaseStartUpMemory() -> Release {
-        Release(heapTrimmed: releaseFreeHeapPages(), fileBytes: releaseCleanFilePages())
+        let fileBytes = releaseCleanFilePages()
+        return Release(heapTrimmed: releaseFreeHeapPages(), fileBytes: fileBytes)
     }
 
     /// Releases the free memory of every malloc arena to the kernel.
@@ -67,21 +69,63 @@ public enum AgentFootprint {
         return true
     }
 
-    /// Unmaps the pages of the read-only file mappings that were never written: the code (`r-xp`), read-only data
-    /// and unwind tables (`r--p`) of the executable and of its shared libraries, except their RELRO segments,
-    /// whose pages relocations copied.
+    /// Unmaps the pages of the read-only file mappings that are still the file's own: the code (`r-xp`), read-only
+    /// data and unwind tables (`r--p`) of the executable and of its shared libraries, and the pages of their RELRO
+    /// segments that the loader's relocations did not write.
     ///
     /// Such a mapping is a private view of the file, so `MADV_DONTNEED` only drops page-table entries: the pages
-    /// stay in the page cache and the next access maps them again with a minor fault. A mapping holding any
-    /// anonymous page is left alone: dropping that page would undo the relocations written into it. The
-    /// corresponding C function is `madvise`.
+    /// stay in the page cache and the next access maps them again with a minor fault. A page the loader wrote
+    /// (a relocation) is an anonymous copy, which dropping would undo: `/proc/self/pagemap` tells the two apart,
+    /// and a read-only mapping gains no new copy while this runs. The corresponding C function is `madvise`.
     /// - Returns: The bytes released.
     package static func releaseCleanFilePages() -> Int {
-        fileMappings().filter(\.isCleanReadOnly).reduce(0) { released, mapping in
-            guard let start = UnsafeMutableRawPointer(bitPattern: mapping.start) else { return released }
-            let length = Int(mapping.end - mapping.start)
-            return madvise(start, length, MADV_DONTNEED) == 0 ? released + length : released
+        let pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)
+        defer { if pagemap >= 0 { close(pagemap) } }
+        return fileMappings().filter(\.isReadOnly).reduce(0) { released, mapping in
+            released + releaseFilePages(of: mapping, pagemap: pagemap)
         }
+    }
+
+    /// Unmaps the pages of one read-only file mapping that are still the file's own.
+    /// - Parameters:
+    ///   - mapping: A read-only mapping of this process.
+    ///   - pagemap: `/proc/self/pagemap`, open for reading; when it is not (-1), a mapping holding anonymous pages
+    ///     is left whole.
+    /// - Returns: The bytes released.
+    package static func releaseFilePages(of mapping: Mapping, pagemap: Int32) -> Int {
+        let pageSize = UInt(sysconf(Int32(_SC_PAGESIZE)))
+        guard mapping.anonymousKiB > 0 else {
+            return advise(from: mapping.start, to: mapping.end) ? Int(mapping.end - mapping.start) : 0
+        }
+        guard pagemap >= 0 else { return 0 }
+        let pages = Int((mapping.end - mapping.start) / pageSize)
+        var entries = [UInt64](repeating: 0, count: pages)
+        let wanted = pages * MemoryLayout<UInt64>.stride
+        let read = entries.withUnsafeMutableBytes {
+            pread(pagemap, $0.baseAddress, wanted, off_t(mapping.start / pageSize) * 8)
+        }
+        guard read == wanted else { return 0 }
+        // An entry's bit 61: the page is mapped from the file (or shared), not an anonymous copy.
+        let filePage: UInt64 = 1 << 61
+        var released = 0
+        var run: UInt?
+        // A last entry that is no file page ends the last run.
+        for (index, entry) in (entries + [0]).enumerated() {
+            let address = mapping.start + UInt(index) * pageSize
+            if entry & filePage != 0 {
+                run = run ?? address
+            } else if let first = run {
+                if advise(from: first, to: address) { released += Int(address - first) }
+                run = nil
+            }
+        }
+        return released
+    }
+
+    /// `madvise(MADV_DONTNEED)` on a range of this process's address space.
+    private static func advise(from start: UInt, to end: UInt) -> Bool {
+        guard let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return false }
+        return madvise(pointer, Int(end - start), MADV_DONTNEED) == 0
     }
 
     /// The mappings of files (not the heap, stacks or the kernel's `[vdso]`), in address order.

@@ -58,10 +58,11 @@ public struct IoctlFilesystemFreezer: FilesystemFreezer {
     /// The writable mount points of ``freezableTypes`` on `/dev/` devices, deepest first so a parent is frozen
     /// after its children.
     public func mountPoints() throws(AgentError) -> [String] {
-        guard let data = FileManager.default.contents(atPath: mountsFile) else {
+        // Read to the end: `FileManager` reads a `/proc` file with one `read`, a page of a long mount table.
+        guard let bytes = FileDescriptorReader.readAll(path: mountsFile) else {
             throw AgentError(.io, "cannot read the mount table \(mountsFile)")
         }
-        return Self.parseMounts(String(decoding: data, as: UTF8.self))
+        return Self.parseMounts(String(decoding: bytes, as: UTF8.self))
     }
 
     /// Picks the freezable mount points out of a mount table's text.

@@ -201,8 +201,8 @@ package struct SystemSampler: Sendable {
         return nil
     }
 
+    /// A whole file as text (a file of `/proc` too).
     package static func read(_ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return String(decoding: data, as: UTF8.self)
+        FileDescriptorReader.readAll(path: path).map { String(decoding: $0, as: UTF8.self) }
     }
 }

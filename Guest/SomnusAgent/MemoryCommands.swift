@@ -147,7 +147,7 @@ enum MemoryCLI {
 
     /// Reads all of standard input as UTF-8.
     static func readStandardInput() -> String {
-        String(decoding: StandardStreams.readAll(), as: UTF8.self)
+        String(decoding: FileDescriptorReader.readAll(), as: UTF8.self)
     }
 
     /// The first line of `content`, cut to `width` characters.
@@ -430,7 +430,7 @@ struct MemoryImportCommand: AsyncParsableCommand {
             }
             data = contents
         } else {
-            data = Data(StandardStreams.readAll())
+            data = Data(FileDescriptorReader.readAll())
         }
         let response = try await MemoryCLI.call(
             try client.client(), "importMemories", body: Array(data),

@@ -29,16 +29,4 @@ enum StandardStreams {
     static func writeError(_ text: String) {
         write(Array(text.utf8), to: STDERR_FILENO)
     }
-
-    /// Reads a descriptor to its end (standard input by default).
-    static func readAll(from descriptor: CInt = STDIN_FILENO) -> [UInt8] {
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return result }
-            result.append(contentsOf: chunk[..<count])
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 import Testing
 
 @testable import AgentSystem
@@ -18,25 +19,56 @@ struct AgentFootprintTests {
         #expect(live.first == 7 && live.last == 9)
     }
 
-    @Test("Only never-written read-only file mappings are released, and the process keeps running")
+    @Test("Read-only file mappings are released, and the process keeps running")
     func cleanPagesComeBack() throws {
         let mappings = AgentFootprint.fileMappings()
         #expect(!mappings.isEmpty && mappings.allSatisfy { $0.path.hasPrefix("/") })
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let code = try #require(mappings.first { $0.permissions == "r-xp" && $0.path == executable })
-        #expect(code.isCleanReadOnly)
-        // The RELRO segment (read-only after the loader wrote its relocations) holds copied pages: kept.
-        let relro = try #require(mappings.first { $0.permissions == "r--p" && $0.anonymousKiB > 0 })
-        #expect(!relro.isCleanReadOnly)
-        #expect(!mappings.contains { $0.permissions == "rw-p" && $0.isCleanReadOnly })
+        #expect(code.isReadOnly && code.anonymousKiB == 0)
+        #expect(!mappings.contains { $0.permissions == "rw-p" && $0.isReadOnly })
 
         let release = AgentFootprint.releaseStartUpMemory()
-        let clean = mappings.filter(\.isCleanReadOnly)
-        #expect(release == .init(heapTrimmed: true, fileBytes: clean.reduce(0) { $0 + Int($1.end - $1.start) }))
+        let clean = mappings.filter { $0.isReadOnly && $0.anonymousKiB == 0 }
+        #expect(release.heapTrimmed)
+        #expect(release.fileBytes >= clean.reduce(0) { $0 + Int($1.end - $1.start) })
         // Running code and reading constants after the release fault their pages back in.
         #expect(
             AgentFootprint.fileMappings().first { $0.permissions == "r-xp" && $0.path == executable }?.start
                 == code.start)
         #expect("a constant string of the executable".utf8.count == 35)
+    }
+
+    @Test("In a read-only mapping, a page written before it became read-only stays; the file's own pages go")
+    func writtenPagesStay() throws {
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("footprint-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("four-pages").path
+        // Page i holds the byte i + 1.
+        let contents = (0..<4).flatMap { [UInt8](repeating: UInt8($0 + 1), count: pageSize) }
+        try Data(contents).write(to: URL(fileURLWithPath: path))
+        let file = open(path, O_RDONLY)
+        try #require(file >= 0)
+        defer { close(file) }
+        let base = try #require(mmap(nil, 4 * pageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE, file, 0))
+        try #require(base != MAP_FAILED)
+        defer { munmap(base, 4 * pageSize) }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        #expect((0..<4).map { bytes[$0 * pageSize] } == [1, 2, 3, 4])
+        // Page 1 becomes a private copy, as a relocation makes it, then the mapping turns read-only, as RELRO does.
+        (pageSize..<2 * pageSize).forEach { bytes[$0] = 0xEE }
+        #expect(mprotect(base, 4 * pageSize, PROT_READ) == 0)
+        let mapping = try #require(AgentFootprint.fileMappings().first { $0.path == path })
+        #expect(mapping.isReadOnly && mapping.anonymousKiB == pageSize / 1024)
+
+        #expect(AgentFootprint.releaseFilePages(of: mapping, pagemap: -1) == 0)
+        let pagemap = open("/proc/self/pagemap", O_RDONLY)
+        try #require(pagemap >= 0)
+        defer { close(pagemap) }
+        #expect(AgentFootprint.releaseFilePages(of: mapping, pagemap: pagemap) == 3 * pageSize)
+        #expect((pageSize..<2 * pageSize).allSatisfy { bytes[$0] == 0xEE })
+        #expect([0, 2, 3].map { bytes[$0 * pageSize + pageSize - 1] } == [1, 3, 4])
     }
 }
