@@ -213,7 +213,7 @@ let package = Package(
                 nioCore, nioPosix,
             ],
             path: "Guest/SomnusAgent",
-            exclude: ["steady-functions.order"],
+            exclude: ["steady-functions.order", "rodata.ld"],
             swiftSettings: swiftSettings,
             // `-static-stdlib` links with `--export-dynamic`, which exports every symbol of every module and so keeps
             // all of them alive through `--gc-sections`; the agent needs no dynamic symbols of its own (3 MB less).
@@ -223,14 +223,16 @@ let package = Package(
             // lld keeps one copy of functions whose code is identical (generic code, value witnesses, the generated
             // server's per-operation closures, the two BoringSSL copies; 2.2 MB less). Swift code cannot compare
             // function addresses; data is never folded (Swift objects carry no table of the addresses that do not
-            // matter, so lld treats all of them as mattering), nor are functions with exception tables.
+            // matter, so lld treats all of them as mattering), nor are functions with exception tables. `rodata.ld`
+            // keeps the read-only data out of the writable segment, where its pages could not be given back.
             linkerSettings: [
                 .unsafeFlags(
                     [
                         "-Xlinker", "--no-export-dynamic", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker",
                         "pack-relative-relocs", "-Xlinker",
                         "--symbol-ordering-file=\(Context.packageDirectory)/Guest/SomnusAgent/steady-functions.order",
-                        "-Xlinker", "--no-warn-symbol-ordering",
+                        "-Xlinker", "--no-warn-symbol-ordering", "-Xlinker", "-T", "-Xlinker",
+                        "\(Context.packageDirectory)/Guest/SomnusAgent/rodata.ld",
                     ], .when(platforms: [.linux])),
                 .unsafeFlags(["-Xlinker", "--icf=all"], .when(platforms: [.linux], configuration: .release)),
             ]

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Regenerates Guest/SomnusAgent/steady-functions.order: the functions the agent runs once start-up is over
-# (monitor ticks, log tailing and classification, the routes the host polls), which the linker places side by
-# side at the start of the code. The kernel maps code in 64 KiB blocks around each page a process touches, so
-# an idle agent whose steady functions lie spread over 16 MB of code keeps most of those blocks resident.
+# Regenerates Guest/SomnusAgent/steady-functions.order: the functions the agent runs once start-up is over, which
+# the linker places side by side at the start of the code: first what an idle agent runs (monitor ticks, log
+# tailing and classification), then what only answering the routes the host polls runs. The kernel maps code in
+# 64 KiB blocks around each page a process touches, so an idle agent whose steady functions lie spread over 16 MB
+# of code keeps most of those blocks resident, and one nobody polls keeps the blocks of the request path too when
+# those functions lie among its own.
 #
 # Usage: Tests/Benchmarks/agent-function-order.sh [SWIFT-BUILD-OPTION…]
 #   Builds the agent as it ships (provisioning/release-build.sh: the flags decide what is inlined) with its
 #   symbols, runs it under valgrind's callgrind on loopback with a temporary configuration, dumps the start-up
-#   profile once it is ready and its memory store is open, exercises it for SECONDS_IDLE seconds (default 40)
-#   of monitor ticks, log lines and polled routes, writes the functions of that second profile, and relinks the
-#   stripped agent with them (SwiftPM does not track the file). Needs valgrind and python3. Rerun it after
-#   large changes to the agent; a stale list only costs locality (the linker skips names it does not know).
+#   profile once it is ready and its memory store is open, then the profile of SECONDS_IDLE seconds (default 40)
+#   of monitor ticks and log lines, then polls its routes, writes the functions of the last two profiles, and
+#   relinks the stripped agent with them (SwiftPM does not track the file). Needs valgrind and python3. Rerun it
+#   after large changes to the agent; a stale list only costs locality (the linker skips names it does not know).
 set -euo pipefail
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 cd "$(dirname "$0")/../.."
@@ -42,12 +44,19 @@ get() { curl -sf -m 30 -H "Authorization: Bearer profile-token" "http://127.0.0.
 for _ in $(seq 600); do get /v1/health/ready && get /v1/memories/stats && break || sleep 1; done
 callgrind_control --dump=start-up "$agent" > /dev/null
 
+# Idle: monitor ticks and new log lines, nothing asks the agent anything.
 for round in $(seq 3); do
     echo "2026-11-24 ERROR connection to db.internal:5432 timed out (round $round)" >> "$work/app.log"
+    sleep $((seconds / 3))
+done
+callgrind_control --dump=idle "$agent" > /dev/null
+
+# Polled: the routes the host and the agents inside the VM ask for.
+for round in $(seq 3); do
     for route in /v1/health/live /v1/health/ready /v1/stats /v1/status "/v1/events?after=0" /v1/errors /metrics; do
         get "$route"
     done
-    sleep $((seconds / 3))
+    sleep 2
 done
 kill -TERM "$agent"
 wait "$agent" || true
@@ -55,33 +64,38 @@ wait "$agent" || true
 python3 - "$work" "$binary" Guest/SomnusAgent/steady-functions.order << 'EOF'
 import collections, glob, re, subprocess, sys
 work, binary, output = sys.argv[1:]
-startup = glob.glob(f"{work}/profile.*")
-steady = [path for path in glob.glob(f"{work}/profile*") if path not in startup]
-names, ids = set(), {}
-for path in steady:
+# Dumps are numbered in order (start-up, then idle); the polled phase is the profile written at exit.
+dumps = sorted(glob.glob(f"{work}/profile.*"), key=lambda path: int(path.rsplit(".", 1)[1]))
+def executed(path):
+    names, ids = set(), {}
     for line in open(path, errors="replace"):
         match = re.match(r"^c?fn=\((\d+)\)(?: (.*))?$", line.strip())
         if match:
             if match.group(2):
                 ids[match.group(1)] = match.group(2)
             names.add(ids.get(match.group(1)))
+    return names
+idle = executed(dumps[1])
+polled = executed(f"{work}/profile") - idle
 symbols = subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True, text=True, check=True)
 functions = [line.split()[2] for line in symbols.stdout.splitlines()
              if len(line.split()) == 3 and line.split()[1] in "tT"]
 # A name defined more than once (local helpers such as `__swift_memcpy8_8`, one copy per object) would move
 # every copy, and with it every section holding one: left out.
 copies = collections.Counter(functions)
-ordered = [name for name in functions if name in names and copies[name] == 1]
+def listed(names):
+    return [name for name in functions if name in names and copies[name] == 1]
 # The package's own objects are compiled with one section per function; the prebuilt Swift runtime, standard
 # library and Foundation put most of a module in one section, which any listed function drags along. Those go last,
-# so the package's steady functions lie together in front of them.
+# so the package's steady functions lie together in front of them. What only answering a request runs follows
+# what idling runs, so that an agent nobody polls touches none of its blocks.
 objects = open(f"{binary}.product/Objects.LinkFileList").read().split()
 defined = subprocess.run(["nm", "--defined-only", *[o.strip("'\"") for o in objects]], capture_output=True, text=True)
 own = {line.split()[2] for line in defined.stdout.splitlines() if len(line.split()) == 3}
-ordered = [name for name in ordered if name in own] + [name for name in ordered if name not in own]
+ordered = [name for group in (idle & own, polled & own, idle - own, polled - own) for name in listed(group)]
 with open(output, "w") as file:
     file.write("".join(name + "\n" for name in ordered))
-print(f"{len(ordered)} steady functions written to {output}")
+print(f"{len(ordered)} steady functions ({len(idle)} idle, {len(polled)} only when polled) written to {output}")
 EOF
 rm -f "$binary"
 provisioning/release-build.sh --product somnus-agent "$@"
