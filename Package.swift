@@ -131,7 +131,8 @@ let package = Package(
             name: "SupervisorCore",
             dependencies: [
                 "AgentAPI", "SQLite", "Libvirt", "SSH", "Curl", logging, serviceLifecycle, subprocess,
-                "Packs", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime, "AgentAPIClient", "AgentAPIGenerated",
+                "Packs", hummingbird, httpTypes, nioCore, crypto, x509, asn1, openAPIRuntime, "AgentAPIClient",
+                "AgentAPIGenerated",
             ],
             path: "Host/SupervisorCore",
             exclude: ["README.md"],
