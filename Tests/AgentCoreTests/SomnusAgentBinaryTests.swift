@@ -240,6 +240,15 @@ struct SomnusAgentBinaryTests {
         let (expired, _) = try await guardRun(seconds: 1, agentPID: getpid()) { _ in }
         #expect(expired.terminationStatus == 0)
     }
+
+    @Test("Its constants are linked read-only, so that the pages start-up read of them can be given back")
+    func constantsReadOnly() throws {
+        // Swift emits some conformance descriptors into writable sections named .rodata; without rodata.ld the
+        // linker merges them with every other .rodata into one writable section.
+        let flags = try #require(try sectionFlags(named: ".rodata", in: binary))
+        let write: UInt64 = 0x1  // SHF_WRITE
+        #expect(flags & write == 0, ".rodata of \(binary) is writable: is Guest/SomnusAgent/rodata.ld linked?")
+    }
 }
 
 private func bindDatagramSocket(_ path: String) throws -> Int32 {
@@ -282,4 +291,26 @@ private func receive(_ descriptor: Int32) -> String {
     }
     return count > 0 ? String(decoding: buffer[0..<count], as: UTF8.self) : ""
 
+}
+
+/// The `sh_flags` of the section named `name` in a 64-bit little-endian ELF file, or nil when it has none.
+private func sectionFlags(named name: String, in path: String) throws -> UInt64? {
+    let file = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+    func integer<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        file.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+    }
+    try #require(file.prefix(4) == Data([0x7f, 0x45, 0x4c, 0x46]) && file[4] == 2 && file[5] == 1)
+    let table = Int(integer(UInt64.self, at: 0x28))
+    let entrySize = Int(integer(UInt16.self, at: 0x3a))
+    let count = Int(integer(UInt16.self, at: 0x3c))
+    let names = Int(integer(UInt64.self, at: table + Int(integer(UInt16.self, at: 0x3e)) * entrySize + 24))
+    for index in 0..<count {
+        let header = table + index * entrySize
+        let start = names + Int(integer(UInt32.self, at: header))
+        let end = file[start...].firstIndex(of: 0) ?? file.endIndex
+        if String(decoding: file[start..<end], as: UTF8.self) == name {
+            return integer(UInt64.self, at: header + 8)
+        }
+    }
+    return nil
 }
