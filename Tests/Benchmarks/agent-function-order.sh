@@ -27,6 +27,21 @@ trap 'kill "${agent:-0}" 2> /dev/null || true; rm -rf "$work"' EXIT
 provisioning/release-build.sh --keep-symbols --product somnus-agent "$@"
 binary=$(provisioning/release-build.sh --keep-symbols "$@" --show-bin-path)/somnus-agent
 objcopy --strip-debug "$binary" "$work/somnus-agent"
+# valgrind 3.19's sigsuspend wrapper writes into the caller's signal mask, and libdispatch's is a constant in the
+# read-only segment (Guest/SomnusAgent/rodata.ld): the profiled copy's read-only segments are made writable.
+python3 - "$work/somnus-agent" << 'ELF'
+import struct, sys
+with open(sys.argv[1], "r+b") as file:
+    header = file.read(64)
+    table, = struct.unpack_from("<Q", header, 0x20)
+    size, count = struct.unpack_from("<HH", header, 0x36)
+    for index in range(count):
+        file.seek(table + index * size)
+        kind, flags = struct.unpack("<II", file.read(8))
+        if kind == 1 and flags == 4:  # PT_LOAD, PF_R
+            file.seek(table + index * size + 4)
+            file.write(struct.pack("<I", 6))  # PF_R | PF_W
+ELF
 echo profile-token > "$work/token"
 printf 'Traceback (most recent call last):\n  File "a.py", line 1\nModuleNotFoundError: No module named x\n' \
     > "$work/app.log"
@@ -36,7 +51,8 @@ cat > "$work/agent.json" << EOF
  "data_dir": "$work/data", "log_files": {"app": "$work/app.log"}, "monitor_interval_seconds": 5}
 EOF
 
-valgrind --tool=callgrind --callgrind-out-file="$work/profile" "$work/somnus-agent" serve \
+# Names as the symbol table spells them: C++ names (the Swift runtime's) not demangled.
+valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/profile" "$work/somnus-agent" serve \
     --config "$work/agent.json" 2> "$work/agent.log" &
 agent=$!
 get() { curl -sf -m 30 -H "Authorization: Bearer profile-token" "http://127.0.0.1:$port$1" > /dev/null; }
@@ -73,25 +89,29 @@ def executed(path):
         if match:
             if match.group(2):
                 ids[match.group(1)] = match.group(2)
-            names.add(ids.get(match.group(1)))
+            # A function that called itself shows up a second time as `name'2`.
+            names.add(re.sub(r"'\d+$", "", ids.get(match.group(1)) or ""))
     return names
 idle = executed(dumps[1])
 polled = executed(f"{work}/profile") - idle
 symbols = subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True, text=True, check=True)
 functions = [line.split()[2] for line in symbols.stdout.splitlines()
              if len(line.split()) == 3 and line.split()[1] in "tT"]
-# A name defined more than once (local helpers such as `__swift_memcpy8_8`, one copy per object) would move
-# every copy, and with it every section holding one: left out.
 copies = collections.Counter(functions)
-def listed(names):
-    return [name for name in functions if name in names and copies[name] == 1]
 # The package's own objects are compiled with one section per function; the prebuilt Swift runtime, standard
 # library and Foundation put most of a module in one section, which any listed function drags along. Those go last,
 # so the package's steady functions lie together in front of them. What only answering a request runs follows
 # what idling runs, so that an agent nobody polls touches none of its blocks.
 objects = open(f"{binary}.product/Objects.LinkFileList").read().split()
 defined = subprocess.run(["nm", "--defined-only", *[o.strip("'\"") for o in objects]], capture_output=True, text=True)
+own_functions = collections.Counter(line.split()[2] for line in defined.stdout.splitlines()
+                                    if len(line.split()) == 3 and line.split()[1] in "tT")
 own = {line.split()[2] for line in defined.stdout.splitlines() if len(line.split()) == 3}
+# A name defined more than once (local helpers such as `$sSqwst` or `__swift_memcpy8_8`, one copy per object)
+# moves every copy: listed only when each copy has a section of its own, in the package's objects.
+def listed(names):
+    return list(dict.fromkeys(name for name in functions
+                              if name in names and (copies[name] == 1 or own_functions[name] >= copies[name])))
 ordered = [name for group in (idle & own, polled & own, idle - own, polled - own) for name in listed(group)]
 with open(output, "w") as file:
     file.write("".join(name + "\n" for name in ordered))
