@@ -337,6 +337,12 @@ struct AgentIdle: AsyncParsableCommand {
     @Option(help: "Another agent binary, run in turn with the first for before/after figures.") var baseline: String?
     @Option(help: "Runs of each binary.") var runs = 1
     @Option(help: "Seconds to stay idle before sampling.") var seconds = 60
+    @Option(
+        help: """
+            Poll the agent every this many seconds meanwhile, as the host's poller does (GET /v1/status and \
+            /v1/health/ready, plain HTTP through curl); 0: nobody polls it.
+            """)
+    var pollSeconds = 0
 
     /// What one run measured.
     struct Sample {
@@ -348,6 +354,9 @@ struct AgentIdle: AsyncParsableCommand {
     func run() async throws {
         let path = try ImageBuilder.locateAgentBinary(agent)
         let binaries = [path] + (baseline.map { [$0] } ?? [])
+        if pollSeconds > 0 {
+            print("polled every \(pollSeconds) s (\(AgentRoute.status) and \(AgentRoute.healthReady)) while idle")
+        }
         var samples: [String: [Sample]] = [:]
         for round in 1...max(runs, 1) {
             for binary in binaries {
@@ -389,7 +398,23 @@ struct AgentIdle: AsyncParsableCommand {
         defer { agent.stop() }
         let pid = agent.process.processIdentifier
         let ticksBefore = cpuTicks(pid)
-        try await Task.sleep(for: .seconds(seconds))
+        if pollSeconds > 0 {
+            let curl = try CurlClient()
+            let clock = ContinuousClock()
+            let end = clock.now + .seconds(seconds)
+            while clock.now + .seconds(pollSeconds) <= end {
+                try await Task.sleep(for: .seconds(pollSeconds))
+                for route in [AgentRoute.status, AgentRoute.healthReady] {
+                    _ = try await curl.perform(
+                        CurlRequest(
+                            url: "http://127.0.0.1:\(agent.port)\(route)", bearerToken: "bench-token",
+                            timeout: .seconds(5)))
+                }
+            }
+            try await Task.sleep(until: end)
+        } else {
+            try await Task.sleep(for: .seconds(seconds))
+        }
         let ticksAfter = cpuTicks(pid)
         let cpu = Double(ticksAfter - ticksBefore) / Double(sysconf(Int32(_SC_CLK_TCK))) / Double(seconds) * 100
         return Sample(readyMilliseconds: agent.readyMilliseconds, cpuPercent: cpu, rss: rssKiB(pid))
