@@ -9,20 +9,21 @@
 # Usage: Tests/Benchmarks/agent-function-order.sh [SWIFT-BUILD-OPTION…]
 #   Builds the agent as it ships (provisioning/release-build.sh: the flags decide what is inlined) with its
 #   symbols, runs it under valgrind's callgrind on loopback with a temporary configuration, dumps the start-up
-#   profile once it is ready and its memory store is open, then the profile of SECONDS_IDLE seconds (default 40)
-#   of monitor ticks and log lines, then polls its routes, writes the functions of the last two profiles, and
-#   relinks the stripped agent with them (SwiftPM does not track the file). Needs valgrind and python3. Rerun it
-#   after large changes to the agent; a stale list only costs locality (the linker skips names it does not know).
+#   profile once it has released its start-up memory, then the profile of SECONDS_IDLE seconds (default 40) of
+#   monitor ticks and log lines, then that of polling its routes (first as the host does, on one kept-alive
+#   connection), writes the functions of the last two profiles, and relinks the stripped agent with them (SwiftPM
+#   does not track the file). Needs valgrind and python3. Rerun it after large changes to the agent; a stale list
+#   only costs locality (the linker skips names it does not know).
 set -euo pipefail
 
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 fi
 cd "$(dirname "$0")/../.."
 seconds=${SECONDS_IDLE:-40}
 work=$(mktemp -d)
-trap 'kill "${agent:-0}" 2> /dev/null || true; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 
 provisioning/release-build.sh --keep-symbols --product somnus-agent "$@"
 binary=$(provisioning/release-build.sh --keep-symbols "$@" --show-bin-path)/somnus-agent
@@ -42,45 +43,70 @@ with open(sys.argv[1], "r+b") as file:
             file.seek(table + index * size + 4)
             file.write(struct.pack("<I", 6))  # PF_R | PF_W
 ELF
-echo profile-token > "$work/token"
-printf 'Traceback (most recent call last):\n  File "a.py", line 1\nModuleNotFoundError: No module named x\n' \
-    > "$work/app.log"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat > "$work/agent.json" << EOF
-{"listen": "127.0.0.1:$port", "token_file": "$work/token", "socket": "$work/agent.sock",
- "data_dir": "$work/data", "log_files": {"app": "$work/app.log"}, "monitor_interval_seconds": 5}
-EOF
-
+# Start-up ends when the agent has given back its start-up memory: callgrind writes the first profile as that
+# function returns. Whatever runs after it for the first time faults its page back in, so it counts as steady: the
+# first connection's type metadata, above all, which a ready check before the release would hide.
+python3 - "$work" "$seconds" << 'RUN'
+import http.client, json, os, socket, subprocess, sys, time
+work, seconds = sys.argv[1], int(sys.argv[2])
+with open(f"{work}/token", "w") as file:
+    file.write("profile-token")
+with open(f"{work}/app.log", "w") as file:
+    file.write('Traceback (most recent call last):\n  File "a.py", line 1\nModuleNotFoundError: No module named x\n')
+probe = socket.socket()
+probe.bind(("127.0.0.1", 0))
+port = probe.getsockname()[1]
+probe.close()
+with open(f"{work}/agent.json", "w") as file:
+    json.dump({"listen": f"127.0.0.1:{port}", "token_file": f"{work}/token", "socket": f"{work}/agent.sock",
+               "data_dir": f"{work}/data", "log_files": {"app": f"{work}/app.log"}, "journal": False,
+               "monitor_interval_seconds": 5}, file)
 # Names as the symbol table spells them: C++ names (the Swift runtime's) not demangled.
-valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/profile" "$work/somnus-agent" serve \
-    --config "$work/agent.json" 2> "$work/agent.log" &
-agent=$!
-get() { curl -sf -m 30 -H "Authorization: Bearer profile-token" "http://127.0.0.1:$port$1" > /dev/null; }
-# Start-up is over once the agent is ready and its memory store is open.
-for _ in $(seq 600); do get /v1/health/ready && get /v1/memories/stats && break || sleep 1; done
-callgrind_control --dump=start-up "$agent" > /dev/null
-
-# Idle: monitor ticks and new log lines, nothing asks the agent anything.
-for round in $(seq 3); do
-    echo "2026-11-24 ERROR connection to db.internal:5432 timed out (round $round)" >> "$work/app.log"
-    sleep $((seconds / 3))
-done
-callgrind_control --dump=idle "$agent" > /dev/null
-
-# Polled: the routes the host and the agents inside the VM ask for.
-for round in $(seq 3); do
-    for route in /v1/health/live /v1/health/ready /v1/stats /v1/status "/v1/events?after=0" /v1/errors /metrics; do
-        get "$route"
-    done
-    sleep 2
-done
-kill -TERM "$agent"
-wait "$agent" || true
+agent = subprocess.Popen(
+    ["valgrind", "--tool=callgrind", "--demangle=no", f"--callgrind-out-file={work}/profile",
+     "--dump-after=*FootprintO20releaseStartUpMemory*", f"{work}/somnus-agent", "serve", "--config",
+     f"{work}/agent.json"],
+    env={"PATH": "/usr/bin:/bin", "MALLOC_ARENA_MAX": "2"}, stderr=open(f"{work}/agent.log", "w"))
+def dump(name):
+    subprocess.run(["callgrind_control", f"--dump={name}", str(agent.pid)], stdout=subprocess.DEVNULL, check=True)
+try:
+    deadline = time.time() + 600
+    while not os.path.exists(f"{work}/profile.1"):
+        if time.time() > deadline or agent.poll() is not None:
+            sys.exit("the agent never released its start-up memory; its log: " + open(f"{work}/agent.log").read())
+        time.sleep(1)
+    # Idle: monitor ticks and new log lines, nobody asks the agent anything.
+    for round in range(3):
+        with open(f"{work}/app.log", "a") as file:
+            file.write(f"2026-11-24 ERROR connection to db.internal:5432 timed out (round {round})\n")
+        time.sleep(seconds / 3)
+    dump("idle")
+    # Polled: first as the host polls (one kept-alive connection, the status and readiness routes every few
+    # seconds), then the other routes the host and the agents inside the VM ask for, a connection each.
+    headers = {"Authorization": "Bearer profile-token"}
+    host = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for round in range(3):
+        for route in ("/v1/status", "/v1/health/ready"):
+            host.request("GET", route, headers=headers)
+            host.getresponse().read()
+        time.sleep(2)
+    for route in ("/v1/health/live", "/v1/stats", "/v1/events?after=0", "/v1/errors", "/metrics",
+                  "/v1/memories/stats"):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("GET", route, headers=headers)
+        connection.getresponse().read()
+        connection.close()
+    host.close()
+    dump("polled")
+finally:
+    agent.terminate()
+    agent.wait()
+RUN
 
 python3 - "$work" "$binary" Guest/SomnusAgent/steady-functions.order << 'EOF'
 import collections, glob, re, subprocess, sys
 work, binary, output = sys.argv[1:]
-# Dumps are numbered in order (start-up, then idle); the polled phase is the profile written at exit.
+# Dumps are numbered in order: start-up, idle, polled (the profile written at exit holds the shutdown).
 dumps = sorted(glob.glob(f"{work}/profile.*"), key=lambda path: int(path.rsplit(".", 1)[1]))
 def executed(path):
     names, ids = set(), {}
@@ -93,7 +119,7 @@ def executed(path):
             names.add(re.sub(r"'\d+$", "", ids.get(match.group(1)) or ""))
     return names
 idle = executed(dumps[1])
-polled = executed(f"{work}/profile") - idle
+polled = executed(dumps[2]) - idle
 symbols = subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True, text=True, check=True)
 functions = [line.split()[2] for line in symbols.stdout.splitlines()
              if len(line.split()) == 3 and line.split()[1] in "tT"]
