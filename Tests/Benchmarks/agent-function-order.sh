@@ -134,11 +134,16 @@ own_functions = collections.Counter(line.split()[2] for line in defined.stdout.s
                                     if len(line.split()) == 3 and line.split()[1] in "tT")
 own = {line.split()[2] for line in defined.stdout.splitlines() if len(line.split()) == 3}
 # A name defined more than once (local helpers such as `$sSqwst` or `__swift_memcpy8_8`, one copy per object)
-# moves every copy: listed only when each copy has a section of its own, in the package's objects.
-def listed(names):
-    return list(dict.fromkeys(name for name in functions
-                              if name in names and (copies[name] == 1 or own_functions[name] >= copies[name])))
-ordered = [name for group in (idle & own, polled & own, idle - own, polled - own) for name in listed(group)]
+# moves every copy, and lld places a section where the first name it holds is listed. Such a name goes in its
+# group when each copy has a section of its own in the package's objects; otherwise last, where the prebuilt
+# sections holding other copies land behind everything else, and the package's copies still lie together.
+def shared(name):
+    return copies[name] > 1 and own_functions[name] < copies[name]
+def listed(names, keep):
+    return [name for name in dict.fromkeys(functions) if name in names and keep(name)]
+groups = (idle & own, polled & own, idle - own, polled - own)
+ordered = [name for group in groups for name in listed(group, lambda name: not shared(name))]
+ordered += [name for group in (idle, polled) for name in listed(group, shared)]
 with open(output, "w") as file:
     file.write("".join(name + "\n" for name in ordered))
 print(f"{len(ordered)} steady functions ({len(idle)} idle, {len(polled)} only when polled) written to {output}")
