@@ -7,7 +7,7 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// Request counters for `GET /metrics`, keyed by method, route pattern and status.
+/// Request counters for `GET /metrics`, keyed by method, route pattern and status, and when the last answer went out.
 final class AgentMetrics: Sendable {
     /// One counter's labels.
     struct Key: Hashable, Comparable {
@@ -21,9 +21,22 @@ final class AgentMetrics: Sendable {
     }
 
     private let requests = Mutex<[Key: Int]>([:])
+    private let lastAnswer = Mutex<ContinuousClock.Instant?>(nil)
+    private let firstAnswer = AsyncStream<Void>.makeStream()
 
     func count(method: String, route: String, status: Int) {
         requests.withLock { $0[Key(method: method, route: route, status: status), default: 0] += 1 }
+        lastAnswer.withLock { $0 = .now }
+        firstAnswer.continuation.finish()
+    }
+
+    /// Returns once a request has been answered and none has been for `quiet` since (cancellable).
+    func waitForQuietAfterFirstAnswer(_ quiet: Duration) async throws {
+        for await _ in firstAnswer.stream {}
+        while let last = lastAnswer.withLock({ $0 }), ContinuousClock.now - last < quiet {
+            try await Task.sleep(until: last + quiet)
+        }
+        try Task.checkCancellation()
     }
 
     /// The counters, sorted by route, method and status.

@@ -71,10 +71,14 @@ public struct AgentServer: Sendable {
     ///   - onReady: Called once both listeners are bound, before READY=1 is sent.
     ///   - onSettled: Called once start-up is over: after `onReady`, the memory store's open has finished (or
     ///     failed) and the monitor has sampled once.
+    ///   - onFirstAnswer: Called once after `onSettled`, when a request has been answered and none has been for
+    ///     2 s since. The first requests run much that later ones do not: the connection's set-up and the type
+    ///     metadata of the request path are made once.
     /// - Throws: ``AgentError`` when a listener cannot be bound or the socket's directory cannot be made.
     public func run(
         onReady: @escaping @Sendable (AgentEndpoints) async -> Void = { _ in },
-        onSettled: @escaping @Sendable () async -> Void = {}
+        onSettled: @escaping @Sendable () async -> Void = {},
+        onFirstAnswer: @escaping @Sendable () async -> Void = {}
     ) async throws {
         // The store opens in the background once both listeners are bound (see onReady below).
         let memory = AgentMemory()
@@ -184,8 +188,11 @@ public struct AgentServer: Sendable {
             },
             logger: logger
         )
+        let metrics = state.metrics
         let settled = AgentSettledService(
-            isSettled: { readied.withLock { $0 } && !memory.isOpening && state.stats != nil }, onSettled: onSettled)
+            isSettled: { readied.withLock { $0 } && !memory.isOpening && state.stats != nil }, onSettled: onSettled,
+            firstAnswer: { try await metrics.waitForQuietAfterFirstAnswer(.seconds(2)) },
+            onFirstAnswer: onFirstAnswer)
         let group = ServiceGroup(
             configuration: .init(
                 services: [tcp, unix, runner, AgentMonitorService(state: state, logger: logger), notifier, settled]

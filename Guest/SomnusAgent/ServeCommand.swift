@@ -22,9 +22,13 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "somnus-agent")
         // Once start-up is over (listeners bound, memory store open, first monitor sample), give back its freed
-        // heap pages and the pages of code and constants only start-up used.
+        // heap pages and the pages of code and constants only start-up used; once more after the first requests,
+        // for what only they ran.
         try await AgentServer(configuration: configuration, configurationSource: source, logger: logger).run(
             onSettled: {
+                AgentFootprint.releaseStartUpMemory()
+            },
+            onFirstAnswer: {
                 AgentFootprint.releaseStartUpMemory()
             })
     }

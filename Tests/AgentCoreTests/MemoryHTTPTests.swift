@@ -253,6 +253,40 @@ struct MemoryHTTPTests {
     }
 
     /// Polls `/v1/health/ready` until 200 (the first monitor tick) or 60 seconds.
+    @Test("Once start-up has settled, the first answers are followed by onFirstAnswer once, 2 s after the last of them")
+    func firstAnswerAfterQuiet() async throws {
+        let settled = ResultBox<ContinuousClock.Instant>()
+        let firstAnswers = Mutex<[ContinuousClock.Instant]>([])
+        try await AgentHarness.withData(
+            seed: { _ in }, onSettled: { settled.set(.now) },
+            onFirstAnswer: { firstAnswers.withLock { $0.append(.now) } }
+        ) { agent in
+            let deadline = ContinuousClock.now + .seconds(10)
+            while settled.get() == nil && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try #require(settled.get() != nil)
+            // Requests 0.5 s apart: the agent is never quiet for 2 s.
+            var lastAnswer = ContinuousClock.now
+            for _ in 0..<6 {
+                #expect(try await agent.request(.get, AgentRoute.healthLive).status == .ok)
+                lastAnswer = .now
+                try await Task.sleep(for: .milliseconds(500))
+            }
+            #expect(firstAnswers.withLock { $0 }.isEmpty)
+            while firstAnswers.withLock({ $0 }).isEmpty && ContinuousClock.now - lastAnswer < .seconds(10) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let called = try #require(firstAnswers.withLock { $0 }.first)
+            // The agent counts an answer just before the client has read it.
+            #expect(called - lastAnswer >= .milliseconds(1900))
+            // Once only.
+            #expect(try await agent.request(.get, AgentRoute.healthLive).status == .ok)
+            try await Task.sleep(for: .milliseconds(2500))
+            #expect(firstAnswers.withLock { $0 }.count == 1)
+        }
+    }
+
     static func waitReady(_ agent: AgentHarness) async throws -> HTTPResponse.Status {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
@@ -294,13 +328,14 @@ extension AgentHarness {
 
     /// Starts an agent whose data directory `seed` prepared first; `memoryWillOpen` runs on the store's opening
     /// thread before it opens; the body starts once the store has opened (or failed to) unless `waitForMemory`
-    /// is `false`; `onSettled` is the server's; the monitor tails `logFiles` (name → path).
+    /// is `false`; `onSettled` and `onFirstAnswer` are the server's; the monitor tails `logFiles` (name → path).
     static func withData(
         seed: (String) throws -> Void,
         logFiles: [String: String] = [:],
         memoryWillOpen: (@Sendable () -> Void)? = nil,
         waitForMemory: Bool = true,
         onSettled: @escaping @Sendable () async -> Void = {},
+        onFirstAnswer: @escaping @Sendable () async -> Void = {},
         _ body: @Sendable (AgentHarness) async throws -> Void
     ) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(UUID().uuidString)")
@@ -325,7 +360,10 @@ extension AgentHarness {
         let serverToRun = server
         let (ready, continuation) = AsyncStream<AgentEndpoints>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await serverToRun.run(onReady: { continuation.yield($0) }, onSettled: onSettled) }
+            group.addTask {
+                try await serverToRun.run(
+                    onReady: { continuation.yield($0) }, onSettled: onSettled, onFirstAnswer: onFirstAnswer)
+            }
             var iterator = ready.makeAsyncIterator()
             let endpoints = try #require(await iterator.next())
             defer { group.cancelAll() }

@@ -10,9 +10,9 @@
 #   Builds the agent as it ships (provisioning/release-build.sh: the flags decide what is inlined) with its
 #   symbols, runs it under valgrind's callgrind on loopback with a temporary configuration, dumps the start-up
 #   profile once it has released its start-up memory, then the profile of SECONDS_IDLE seconds (default 40) of
-#   monitor ticks and log lines, then that of polling its routes (first as the host does, on one kept-alive
-#   connection), writes the functions of the last two profiles, and relinks the stripped agent with them (SwiftPM
-#   does not track the file). Needs valgrind and python3. Rerun it after large changes to the agent; a stale list
+#   monitor ticks and log lines, then that of polling its routes after the first requests (as the host does, on
+#   one kept-alive connection), writes the functions of the idle and polled profiles, and relinks the stripped
+#   agent with them (SwiftPM does not track the file). Needs valgrind and python3. Rerun it after large changes to the agent; a stale list
 #   only costs locality (the linker skips names it does not know).
 set -euo pipefail
 
@@ -43,9 +43,9 @@ with open(sys.argv[1], "r+b") as file:
             file.seek(table + index * size + 4)
             file.write(struct.pack("<I", 6))  # PF_R | PF_W
 ELF
-# Start-up ends when the agent has given back its start-up memory: callgrind writes the first profile as that
-# function returns. Whatever runs after it for the first time faults its page back in, so it counts as steady: the
-# first connection's type metadata, above all, which a ready check before the release would hide.
+# Start-up ends when the agent has given back its start-up memory: callgrind writes a profile each time that function
+# returns. Whatever runs after it faults its pages back in, so it counts as steady, except what only the first
+# requests run (the connection's set-up, the request path's type metadata): the agent gives that back after them.
 python3 - "$work" "$seconds" << 'RUN'
 import http.client, json, os, socket, subprocess, sys, time
 work, seconds = sys.argv[1], int(sys.argv[2])
@@ -70,7 +70,7 @@ agent = subprocess.Popen(
 def dump(name):
     subprocess.run(["callgrind_control", f"--dump={name}", str(agent.pid)], stdout=subprocess.DEVNULL, check=True)
 try:
-    deadline = time.time() + 600
+    deadline = time.time() + 1200
     while not os.path.exists(f"{work}/profile.1"):
         if time.time() > deadline or agent.poll() is not None:
             sys.exit("the agent never released its start-up memory; its log: " + open(f"{work}/agent.log").read())
@@ -81,15 +81,24 @@ try:
             file.write(f"2026-11-24 ERROR connection to db.internal:5432 timed out (round {round})\n")
         time.sleep(seconds / 3)
     dump("idle")
-    # Polled: first as the host polls (one kept-alive connection, the status and readiness routes every few
-    # seconds), then the other routes the host and the agents inside the VM ask for, a connection each.
+    # Polled: as the host polls (one kept-alive connection, the status and readiness routes every few seconds),
+    # then the other routes the host and the agents inside the VM ask for, a connection each. The agent releases
+    # its memory again once the first requests are over (callgrind's third profile): what only they ran is not
+    # listed.
     headers = {"Authorization": "Bearer profile-token"}
     host = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    for round in range(3):
+    def poll():
         for route in ("/v1/status", "/v1/health/ready"):
             host.request("GET", route, headers=headers)
             host.getresponse().read()
+    poll()
+    while not os.path.exists(f"{work}/profile.3"):
+        if time.time() > deadline or agent.poll() is not None:
+            sys.exit("the agent never released its memory after its first requests")
+        time.sleep(1)
+    for round in range(3):
         time.sleep(2)
+        poll()
     for route in ("/v1/health/live", "/v1/stats", "/v1/events?after=0", "/v1/errors", "/metrics",
                   "/v1/memories/stats"):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -106,7 +115,8 @@ RUN
 python3 - "$work" "$binary" Guest/SomnusAgent/steady-functions.order << 'EOF'
 import collections, glob, re, subprocess, sys
 work, binary, output = sys.argv[1:]
-# Dumps are numbered in order: start-up, idle, polled (the profile written at exit holds the shutdown).
+# Dumps are numbered in order: start-up, idle, the first requests, polled (the profile written at exit holds the
+# shutdown).
 dumps = sorted(glob.glob(f"{work}/profile.*"), key=lambda path: int(path.rsplit(".", 1)[1]))
 def executed(path):
     names, ids = set(), {}
@@ -119,7 +129,7 @@ def executed(path):
             names.add(re.sub(r"'\d+$", "", ids.get(match.group(1)) or ""))
     return names
 idle = executed(dumps[1])
-polled = executed(dumps[2]) - idle
+polled = executed(dumps[3]) - idle
 symbols = subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True, text=True, check=True)
 functions = [line.split()[2] for line in symbols.stdout.splitlines()
              if len(line.split()) == 3 and line.split()[1] in "tT"]
