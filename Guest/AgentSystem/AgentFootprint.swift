@@ -8,8 +8,9 @@
 /// dropped afterwards) and runs code that idle never runs again (argument parsing, configuration, SQLite
 /// migrations, the classifier's compiler, listener set-up). glibc keeps the freed chunks resident inside its
 /// arenas, and the kernel keeps every code page it faulted in (64 KiB around each address) mapped. Both count in
-/// the agent's RSS until something reclaims them. `somnus-agent serve` calls ``releaseStartUpMemory()`` once, when
-/// both listeners are bound (in-process servers of tests and benchmarks do not).
+/// the agent's RSS until something reclaims them. `somnus-agent serve` calls ``releaseStartUpMemory()`` when
+/// start-up has settled, and once more after its first requests, whose connection set-up and type metadata are
+/// made once (in-process servers of tests and benchmarks do not).
 public enum AgentFootprint {
     /// glibc's `malloc_trim`, looked up once at run time: `<malloc.h>` is not part of Swift's `Glibc` module.
     private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
