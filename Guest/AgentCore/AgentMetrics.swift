@@ -26,8 +26,11 @@ final class AgentMetrics: Sendable {
 
     func count(method: String, route: String, status: Int) {
         requests.withLock { $0[Key(method: method, route: route, status: status), default: 0] += 1 }
-        lastAnswer.withLock { $0 = .now }
-        firstAnswer.continuation.finish()
+        let first = lastAnswer.withLock { last in
+            defer { last = .now }
+            return last == nil
+        }
+        if first { firstAnswer.continuation.finish() }
     }
 
     /// Returns once a request has been answered and none has been for `quiet` since (cancellable).

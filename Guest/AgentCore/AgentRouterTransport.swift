@@ -32,17 +32,22 @@ struct AgentRouterTransport: ServerTransport {
             var head = request.head
             head.headerFields[.contentType] = nil
             head.headerFields[.accept] = nil
-            let parameters = [String: Substring](
-                context.parameters.map { (String($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
+            let parameters =
+                context.parameters.isEmpty
+                ? [:]
+                : [String: Substring](
+                    context.parameters.map { (String($0.key), $0.value) }, uniquingKeysWith: { first, _ in first })
             let (response, body) = try await handler(
                 head, try await Self.body(of: request), ServerRequestMetadata(pathParameters: parameters))
             return Response(status: response.status, headers: response.headerFields, body: try await Self.answer(body))
         }
     }
 
-    /// The request's body, read whole, or `nil` when it is empty.
+    /// The request's body, read whole, or `nil` when it is empty or the head announces none (neither
+    /// `Content-Length` nor `Transfer-Encoding`, as for most `GET`s).
     /// - Throws: ``AgentError`` `payload_too_large` past ``AgentRequestContext/maxBodySize`` bytes.
     static func body(of request: Request) async throws -> HTTPBody? {
+        guard request.headers[.contentLength] != nil || request.headers[.transferEncoding] != nil else { return nil }
         let bytes: ByteBuffer
         do {
             bytes = try await request.body.collect(upTo: AgentRequestContext.maxBodySize)

@@ -100,15 +100,16 @@ struct AgentHarness {
     static let curl: CurlClient? = try? CurlClient()
 
     /// Sends a request over TCP with the host's curl client, with the bearer token unless `token` says
-    /// otherwise.
+    /// otherwise, and `headers` besides.
     func request(
         _ method: HTTPRequest.Method,
         _ path: String,
         body: Data? = nil,
+        headers extra: [String: String] = [:],
         token: String? = AgentHarness.token
     ) async throws -> Reply {
         let client = try #require(Self.curl)
-        var headers: [String: String] = [:]
+        var headers = extra
         if body != nil { headers["Content-Type"] = "application/json" }
         let request = CurlRequest(
             method: CurlMethod(rawValue: method.rawValue),

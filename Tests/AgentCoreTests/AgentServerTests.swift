@@ -100,6 +100,21 @@ struct AgentServerTests {
         }
     }
 
+    @Test("A body sent in chunks, without Content-Length, is read whole; a POST without one is refused naming it")
+    func chunkedBody() async throws {
+        try await AgentHarness.with { agent in
+            let memory = Data(#"{"namespace":"default","content":"the build cache lives in /srv/cache"}"#.utf8)
+            // libcurl sends the body chunked when the request carries this header.
+            let chunked = try await agent.request(
+                .post, "/v1/memories", body: memory, headers: ["Transfer-Encoding": "chunked"])
+            #expect(chunked.status == .created)
+            let empty = try await agent.request(.post, "/v1/memories")
+            #expect(empty.status == .badRequest)
+            let refusal = try empty.error()
+            #expect(refusal.code == "bad_request" && refusal.message.contains("body"), "\(refusal)")
+        }
+    }
+
     @Test("An unknown route is 404 with a JSON error")
     func unknownRoute() async throws {
         try await AgentHarness.with { agent in

@@ -38,6 +38,11 @@ struct AgentFleet {
         try Data("bench-token".utf8).write(to: URL(fileURLWithPath: tokenFile))
     }
 
+    /// Deletes the directory and everything the agents wrote into it.
+    func remove() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
     func configuration(_ index: Int) -> AgentConfiguration {
         AgentConfiguration(
             listen: AgentListenAddress(host: "127.0.0.1", port: 0), tokenFile: tokenFile,
@@ -92,6 +97,7 @@ struct PollSweep: AsyncParsableCommand {
 
     func run() async throws {
         let fleet = try AgentFleet()
+        defer { fleet.remove() }
         let curl = try CurlClient()
         try await withThrowingTaskGroup(of: Void.self) { group in
             var ports = await fleet.start(agents - hung, in: &group)
@@ -142,6 +148,7 @@ struct PollSweep: AsyncParsableCommand {
 /// The agent binary started as its own process on 127.0.0.1, with its own notify socket.
 struct AgentProcess {
     let process: Process
+    let fleet: AgentFleet
     let port: Int
     let readyMilliseconds: Double
 
@@ -181,12 +188,14 @@ struct AgentProcess {
             if count > 0, String(decoding: buffer[0..<count], as: UTF8.self).contains("READY=1") { break }
         }
         return AgentProcess(
-            process: process, port: probe.port, readyMilliseconds: (clock.now - start) / .milliseconds(1))
+            process: process, fleet: fleet, port: probe.port, readyMilliseconds: (clock.now - start) / .milliseconds(1))
     }
 
+    /// Stops the agent and deletes its directory.
     func stop() {
         process.terminate()
         process.waitUntilExit()
+        fleet.remove()
     }
 }
 
