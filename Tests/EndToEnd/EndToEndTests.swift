@@ -149,6 +149,14 @@ struct EndToEndTests {
             ])
         }
         #expect(boot.stdout == "running\nactive\nactive\nactive\nactive\n1\n", "\(boot.stdout)\(boot.stderr)")
+
+        // The agent's memory where it runs: the guest's kernel, after the requests of the boot checks.
+        let memory = try somnus([
+            "exec", vm, "--", "sh", "-c",
+            "grep -E '^(VmRSS|RssAnon|RssFile)' /proc/$(systemctl show -p MainPID --value somnus-agent)/status",
+        ])
+        #expect(memory.stdout.contains("VmRSS"), "\(memory.stdout)\(memory.stderr)")
+        print("e2e: agent memory in the guest: \(memory.stdout.split(separator: "\n").joined(separator: ", "))")
         return true
     }
 
