@@ -16,7 +16,7 @@ import Synchronization
 /// embedding model, a slow guest) never delays health. While the store opens every memory route answers 503
 /// `memory_opening`; a store that fails to open never stops the agent: health and the other routes keep serving,
 /// and every memory route answers 503 `memory_degraded` with the reason.
-final class AgentMemory: Sendable {
+package final class AgentMemory: Sendable {
     /// Where the store is in its life.
     enum Phase: Sendable {
         /// ``startOpening(configuration:logger:)`` has not finished yet.
@@ -28,7 +28,7 @@ final class AgentMemory: Sendable {
     }
 
     /// The directory under `data_dir` holding a Model2Vec-style embedding model, when one was installed.
-    static let modelDirectoryName = "memory-model"
+    package static let modelDirectoryName = "memory-model"
     /// The message of the 503 `memory_opening` answer.
     static let openingMessage = "the memory store is still opening (loading its model and vectors); retry shortly"
 

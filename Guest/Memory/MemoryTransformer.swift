@@ -12,8 +12,9 @@ import FoundationEssentials
 ///
 /// Files in the model directory: `vocab.txt` and `encoder.safetensors`, whose matrices are I8 with one F32 scale
 /// per row (`<name>.scale`) and whose `__metadata__` names the format (`somnus-minilm-int8/1`) and the shape
-/// (`layers`, `hidden`, `heads`, `intermediate`, `layer_norm_eps`, `max_tokens`). The file's bytes stay one
-/// buffer: the int8 matrices are read in place; only the small F32 vectors are copied out.
+/// (`layers`, `hidden`, `heads`, `intermediate`, `layer_norm_eps`, `max_tokens`). The weights file is mapped
+/// read-only (``MemoryModelBytes``): the int8 matrices are read in place from the page cache; only the small F32
+/// vectors are copied out.
 struct TransformerEmbedder: MemoryEmbedder {
     static let format = "somnus-minilm-int8/1"
     static let vocabularyFile = "vocab.txt"
@@ -47,15 +48,22 @@ struct TransformerEmbedder: MemoryEmbedder {
         let base = directory.split(separator: "/").last.map(String.init) ?? directory
         return try TransformerEmbedder(
             name: "minilm:" + base, vocabulary: try StaticModelEmbedder.readFile(vocabularyPath),
-            safetensors: try StaticModelEmbedder.readFile(weightsPath))
+            weights: try MemoryModelBytes(mapping: weightsPath))
     }
 
     /// Builds the embedder from the bytes of `vocab.txt` and `encoder.safetensors`.
     /// - Throws: ``MemoryError`` `invalidInput` naming the missing tensor, metadata key or bad shape.
     init(name: String, vocabulary: [UInt8], safetensors: [UInt8]) throws(MemoryError) {
+        try self.init(name: name, vocabulary: vocabulary, weights: MemoryModelBytes(copying: safetensors))
+    }
+
+    /// Builds the embedder from the bytes of `vocab.txt` and those of `encoder.safetensors`, which the encoder
+    /// reads its matrices from in place (parsing copies the header and the small vectors out of a transient copy).
+    /// - Throws: ``MemoryError`` `invalidInput` naming the missing tensor, metadata key or bad shape.
+    init(name: String, vocabulary: [UInt8], weights file: MemoryModelBytes) throws(MemoryError) {
         self.name = name
         self.tokenizer = try MemoryWordPiece(vocabularyFile: vocabulary)
-        self.weights = try TransformerWeights(file: try SafetensorsFile(bytes: safetensors))
+        self.weights = try TransformerWeights(file: try SafetensorsFile(bytes: file.array()), bytes: file)
         self.dimensions = weights.hidden
         self.maxTokens = weights.maxTokens
         guard weights.vocabulary == tokenizer.count else {
@@ -105,14 +113,15 @@ struct TransformerWeights: Sendable {
     let vocabulary: Int
     /// The first 16 hex digits of FNV-1a over the file, so that other weights re-embed the memories.
     let checksum: String
-    private let file: [UInt8]
+    private let file: MemoryModelBytes
     private let words: Linear
     private let positions: [Float]
     private let tokenType: [Float]
     private let embeddingNorm: Norm
     private let layers: [Layer]
 
-    init(file tensors: SafetensorsFile) throws(MemoryError) {
+    /// Reads the shape, vectors and matrix offsets from `tensors`, whose data `bytes` holds.
+    init(file tensors: SafetensorsFile, bytes: MemoryModelBytes) throws(MemoryError) {
         let metadata = tensors.metadata
         guard metadata["format"] == TransformerEmbedder.format else {
             throw MemoryError.invalidInput(
@@ -200,7 +209,7 @@ struct TransformerWeights: Sendable {
         self.tokenType = tokenType
         self.embeddingNorm = embeddingNorm
         self.layers = layers
-        self.file = tensors.data
+        self.file = bytes
         self.checksum = String(HashedNgramEmbedder.fnv1a(bytes: tensors.data), radix: 16)
     }
 

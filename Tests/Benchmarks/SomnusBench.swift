@@ -352,6 +352,11 @@ struct AgentIdle: AsyncParsableCommand {
             /v1/health/ready, plain HTTP through curl); 0: nobody polls it.
             """)
     var pollSeconds = 0
+    @Option(
+        help: """
+            A memory model directory (provisioning/fetch-memory-model.sh) linked into each agent's data directory             as the guest image installs it; without it the agent runs without a model.
+            """)
+    var memoryModel: String?
 
     /// What one run measured.
     struct Sample {
@@ -366,6 +371,7 @@ struct AgentIdle: AsyncParsableCommand {
         if pollSeconds > 0 {
             print("polled every \(pollSeconds) s (\(AgentRoute.status) and \(AgentRoute.healthReady)) while idle")
         }
+        if let memoryModel { print("with the memory model in \(memoryModel)") }
         var samples: [String: [Sample]] = [:]
         for round in 1...max(runs, 1) {
             for binary in binaries {
@@ -403,7 +409,13 @@ struct AgentIdle: AsyncParsableCommand {
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
             close(fd)
         }
-        let agent = try AgentProcess.start(path: path, fleet: AgentFleet())
+        let fleet = try AgentFleet()
+        if let memoryModel {
+            try FileManager.default.createSymbolicLink(
+                atPath: fleet.directory.appendingPathComponent(AgentMemory.modelDirectoryName).path,
+                withDestinationPath: memoryModel)
+        }
+        let agent = try AgentProcess.start(path: path, fleet: fleet)
         defer { agent.stop() }
         let pid = agent.process.processIdentifier
         let ticksBefore = cpuTicks(pid)
