@@ -135,18 +135,9 @@ struct StaticModelEmbedder: MemoryEmbedder {
     /// The whole file's bytes, read straight into one array.
     /// - Throws: ``MemoryError`` `invalidInput` naming the path and the `errno` text.
     static func readFile(_ path: String) throws(MemoryError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw MemoryError.invalidInput(
-                "cannot read the embedding model file \(path): \(String(cString: strerror(errno)))")
-        }
+        let (descriptor, size) = try openModelFile(path)
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            throw MemoryError.invalidInput(
-                "cannot stat the embedding model file \(path): \(String(cString: strerror(errno)))")
-        }
-        var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+        var bytes = [UInt8](repeating: 0, count: size)
         var filled = 0
         while filled < bytes.count {
             let count = bytes.withUnsafeMutableBytes { buffer in
@@ -159,6 +150,24 @@ struct StaticModelEmbedder: MemoryEmbedder {
             filled += count
         }
         return bytes
+    }
+
+    /// Opens a model file for reading and tells its size.
+    /// - Returns: The descriptor (the caller closes it) and the file's size in bytes.
+    /// - Throws: ``MemoryError`` `invalidInput` naming the path and the `errno` text.
+    static func openModelFile(_ path: String) throws(MemoryError) -> (descriptor: Int32, size: Int) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw MemoryError.invalidInput(
+                "cannot read the embedding model file \(path): \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            throw MemoryError.invalidInput("cannot stat the embedding model file \(path): \(reason)")
+        }
+        return (descriptor, Int(status.st_size))
     }
 
     /// Builds the embedder from a whole `tokenizer.json` and `model.safetensors` (tests and benchmarks).

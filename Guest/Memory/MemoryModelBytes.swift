@@ -20,23 +20,18 @@ final class MemoryModelBytes: Sendable {
     /// Maps the whole file at `path` read-only.
     /// - Throws: ``MemoryError`` `invalidInput` naming the path and the `errno` text.
     init(mapping path: String) throws(MemoryError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw MemoryError.invalidInput(
-                "cannot read the embedding model file \(path): \(String(cString: strerror(errno)))")
-        }
+        let (descriptor, size) = try StaticModelEmbedder.openModelFile(path)
         defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0, status.st_size > 0 else {
-            throw MemoryError.invalidInput("cannot map the embedding model file \(path): it is empty or unreadable")
+        guard size > 0 else {
+            throw MemoryError.invalidInput("cannot map the embedding model file \(path): it is empty")
         }
-        let region = mmap(nil, Int(status.st_size), PROT_READ, MAP_PRIVATE, descriptor, 0)
+        let region = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0)
         guard let region, region != MAP_FAILED else {
             throw MemoryError.invalidInput(
                 "cannot map the embedding model file \(path): \(String(cString: strerror(errno)))")
         }
         address = UInt(bitPattern: region)
-        count = Int(status.st_size)
+        count = size
         mapped = true
     }
 
