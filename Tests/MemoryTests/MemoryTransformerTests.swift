@@ -179,3 +179,29 @@ struct MemoryTransformerTests {
         }
     }
 }
+
+@Suite("Model directory files the agent cannot map")
+struct MemoryModelMappingTests {
+    @Test("an empty or unmappable encoder.safetensors is refused naming the file")
+    func unmappableWeights() throws {
+        let directory = try TemporaryDirectory()
+        let weightsPath = directory.path + "/" + TransformerEmbedder.weightsFile
+        #expect(
+            FileManager.default.createFile(
+                atPath: directory.path + "/" + TransformerEmbedder.vocabularyFile, contents: Data("[UNK]\n".utf8)))
+        #expect(FileManager.default.createFile(atPath: weightsPath, contents: Data()))
+        #expect(
+            throws: MemoryError.invalidInput("cannot map the embedding model file \(weightsPath): it is empty")
+        ) {
+            _ = try TransformerEmbedder.load(directory: directory.path)
+        }
+        try FileManager.default.removeItem(atPath: weightsPath)
+        try FileManager.default.createDirectory(atPath: weightsPath, withIntermediateDirectories: false)
+        do {
+            _ = try TransformerEmbedder.load(directory: directory.path)
+            Issue.record("a directory in place of the weights file was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("invalidInput: cannot map the embedding model file \(weightsPath): "))
+        }
+    }
+}
