@@ -75,23 +75,20 @@ struct LogModel: Sendable {
     /// Class order of the weights.
     static let classes: [LogCategory] = [.cudaError, .networkFailure, .dependencyMissing, .runtimeError, .other]
 
-    /// `weights[bucket * classes.count + class]`.
-    let weights: [Float]
+    /// `weights[bucket * classes.count + class]`, as shipped: one signed byte each, times ``scale``. Kept in
+    /// that form (80 KB) rather than as `Float`s (320 KB); each weight is the same `Float` either way.
+    let weights: [Int8]
+    /// The factor of every weight.
+    let scale: Float
     /// Per-class bias.
     let bias: [Float]
 
     static let shared = LogModel(scale: trainedScale, bias: trainedBias, encoded: trainedWeights)
 
-    init(weights: [Float], bias: [Float]) {
-        precondition(weights.count == LogFeatures.bucketCount * Self.classes.count && bias.count == Self.classes.count)
-        self.weights = weights
-        self.bias = bias
-    }
-
     /// Decodes the shipped form: sparse entries of 4 hex digits (bucket) and one signed byte per class.
     init(scale: Float, bias: [Float], encoded: StaticString) {
         let classCount = Self.classes.count
-        var weights = Array(repeating: Float(0), count: LogFeatures.bucketCount * classCount)
+        var weights = Array(repeating: Int8(0), count: LogFeatures.bucketCount * classCount)
         encoded.withUTF8Buffer { text in
             func hex(_ byte: UInt8) -> Int {
                 LogMasker.isDigit(byte) ? Int(byte - 0x30) : Int((byte | 0x20) - 0x61 + 10)
@@ -107,26 +104,29 @@ struct LogModel: Sendable {
                 }
                 let bucket = (digits[0] << 12 | digits[1] << 8 | digits[2] << 4 | digits[3]) % LogFeatures.bucketCount
                 for klass in 0..<classCount {
-                    let value = Int8(truncatingIfNeeded: digits[4 + 2 * klass] << 4 | digits[5 + 2 * klass])
-                    weights[bucket * classCount + klass] = Float(value) * scale
+                    weights[bucket * classCount + klass] = Int8(
+                        truncatingIfNeeded: digits[4 + 2 * klass] << 4 | digits[5 + 2 * klass])
                 }
                 digits.removeAll(keepingCapacity: true)
             }
         }
-        self.init(weights: weights, bias: bias.count == classCount ? bias : Array(repeating: 0, count: classCount))
+        self.weights = weights
+        self.scale = scale
+        self.bias = bias.count == classCount ? bias : Array(repeating: 0, count: classCount)
     }
 
     /// Class probabilities (in ``classes`` order) for a template.
     func probabilities(_ template: UnsafeBufferPointer<UInt8>) -> [Double] {
         var scores = bias.map { Double($0) }
+        let scale = scale
         weights.withUnsafeBufferPointer { weights in
             LogFeatures.forEach(template) { bucket in
                 let base = bucket * 5
-                scores[0] += Double(weights[base])
-                scores[1] += Double(weights[base + 1])
-                scores[2] += Double(weights[base + 2])
-                scores[3] += Double(weights[base + 3])
-                scores[4] += Double(weights[base + 4])
+                scores[0] += Double(Float(weights[base]) * scale)
+                scores[1] += Double(Float(weights[base + 1]) * scale)
+                scores[2] += Double(Float(weights[base + 2]) * scale)
+                scores[3] += Double(Float(weights[base + 3]) * scale)
+                scores[4] += Double(Float(weights[base + 4]) * scale)
             }
         }
         let maximum = scores.max() ?? 0

@@ -21,10 +21,15 @@ struct PatternMatcherTests {
         return found
     }
 
-    @Test("finds exactly what a plain substring search finds, on random texts over the patterns' bytes")
-    func matchesNaiveSearch() {
-        let patterns = ["he", "she", "his", "hers", "\u{01}err", "or\u{03}", "a", "ab", "bab", "abcab", "x-y", "<n>"]
-        let matcher = PatternMatcher(patterns: patterns)
+    @Test(
+        "finds exactly what a plain substring search finds, on random texts over the patterns' bytes",
+        arguments: [0, 1, 2, 8])
+    func matchesNaiveSearch(denseDepth: Int) {
+        let patterns = [
+            "he", "she", "his", "hers", "\u{01}err", "or\u{03}", "a", "ab", "bab", "abcab", "x-y", "<n>", "hishers",
+            "sheshe", "abab", "ababx",
+        ]
+        let matcher = PatternMatcher(patterns: patterns, denseDepth: denseDepth)
         let alphabet = Array("abhersixyABHE-<n> \u{01}\u{03}".utf8) + [0xC3, 0xA9]
         var state: UInt64 = 1
         for _ in 0..<3000 {
@@ -48,6 +53,37 @@ struct PatternMatcherTests {
         print(
             "rule automaton: \(matcher.patternCount) patterns, \(matcher.stateCount) states, \(matcher.tableBytes) bytes"
         )
-        #expect(matcher.tableBytes < 1_500_000)
+        #expect(matcher.tableBytes < 400_000)
+    }
+
+    @Test("the rule table's automaton finds what a plain substring search finds, on texts spliced from its patterns")
+    func ruleTableMatchesNaiveSearch() {
+        var patterns: [String] = []
+        for pattern in LogRuleSet.table.flatMap({ $0.any + $0.all.flatMap { $0 } + $0.none })
+            + LogRuleSet.benignMarkers + LogRuleSet.failureCues
+        {
+            let encoded = String(
+                decoding: pattern.utf8.map { $0 == UInt8(ascii: "^") ? 0x01 : $0 == UInt8(ascii: "$") ? 0x03 : $0 },
+                as: UTF8.self)
+            if !patterns.contains(encoded) { patterns.append(encoded) }
+        }
+        let matcher = PatternMatcher(patterns: patterns)
+        #expect(matcher.patternCount == LogRuleSet.shared.matcher.patternCount)
+        var state: UInt64 = 7
+        func random(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1
+            return Int(state >> 33) % bound
+        }
+        for _ in 0..<300 {
+            var text: [UInt8] = []
+            for _ in 0..<1 + random(4) {
+                let pattern = Array(patterns[random(patterns.count)].utf8).filter { $0 != 0x01 && $0 != 0x03 }
+                let from = random(max(pattern.count, 1))
+                text += pattern[from..<min(pattern.count, from + 1 + random(24))] + [0x20]
+            }
+            var found = PatternSet(capacity: patterns.count)
+            text.withUnsafeBufferPointer { matcher.scan($0, into: &found) }
+            #expect(Set(patterns.indices.filter { found.contains($0) }) == Self.naive(patterns, text))
+        }
     }
 }
