@@ -11,6 +11,12 @@
 /// the agent's RSS until something reclaims them. `somnus-agent serve` calls ``releaseStartUpMemory()`` when
 /// start-up has settled, and once more after its first requests, whose connection set-up and type metadata are
 /// made once (in-process servers of tests and benchmarks do not).
+///
+/// Debian's kernels back anonymous memory with transparent huge pages by default (`always`): a 2 MiB page
+/// wherever a 2 MiB-aligned block of a mapping is touched, and `khugepaged` folds any such block with a single
+/// page present into one. A malloc arena holding a few hundred KiB then costs 2 MiB per block it spans, and
+/// trimming it gives back nothing that khugepaged does not take again. The agent marks its own anonymous mappings
+/// `MADV_NOHUGEPAGE` (``refuseHugePages()``); the programs it runs are not affected.
 public enum AgentFootprint {
     /// glibc's `malloc_trim`, looked up once at run time: `<malloc.h>` is not part of Swift's `Glibc` module.
     private static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
@@ -23,6 +29,54 @@ public enum AgentFootprint {
         #endif
     }()
 
+    /// glibc's `pthread_getattr_default_np` and `pthread_setattr_default_np`, looked up once at run time (GNU
+    /// extensions the `Glibc` module hides).
+    private static let threadDefaults:
+        (
+            get: @convention(c) (UnsafeMutablePointer<pthread_attr_t>) -> Int32,
+            set: @convention(c) (UnsafePointer<pthread_attr_t>) -> Int32
+        )? = {
+            #if canImport(Glibc)
+                guard let get = dlsym(nil, "pthread_getattr_default_np"),
+                    let set = dlsym(nil, "pthread_setattr_default_np")
+                else { return nil }
+                return (
+                    unsafeBitCast(get, to: (@convention(c) (UnsafeMutablePointer<pthread_attr_t>) -> Int32).self),
+                    unsafeBitCast(set, to: (@convention(c) (UnsafePointer<pthread_attr_t>) -> Int32).self)
+                )
+            #else
+                return nil
+            #endif
+        }()
+
+    /// The stack of each thread the agent starts: less than 2 MiB, so that no 2 MiB-aligned block fits in one and
+    /// the kernel never backs a stack's top with a huge page (as it does under `always` when an 8 MiB stack
+    /// happens to end on a 2 MiB boundary). Four times the 512 KiB Swift's secondary threads get on macOS.
+    public static let threadStackBytes = 2 << 20 - 64 << 10
+
+    /// Makes ``threadStackBytes`` the stack size of the threads started from now on (the event loops, the thread
+    /// pools, the job monitor); call it before they start.
+    /// - Returns: Whether the default changed (glibc only).
+    @discardableResult
+    public static func limitThreadStacks() -> Bool {
+        setThreadStackSize(threadStackBytes) != nil
+    }
+
+    /// Sets the stack size of the threads started from now on. The corresponding C function is
+    /// `pthread_setattr_default_np`.
+    /// - Returns: The size before, or `nil` when the default cannot be changed.
+    package static func setThreadStackSize(_ bytes: Int) -> Int? {
+        guard let threadDefaults else { return nil }
+        var attributes = pthread_attr_t()
+        guard threadDefaults.get(&attributes) == 0 else { return nil }
+        defer { pthread_attr_destroy(&attributes) }
+        var previous = 0
+        guard pthread_attr_getstacksize(&attributes, &previous) == 0,
+            pthread_attr_setstacksize(&attributes, bytes) == 0, threadDefaults.set(&attributes) == 0
+        else { return nil }
+        return previous
+    }
+
     /// What ``releaseStartUpMemory()`` did.
     public struct Release: Sendable, Equatable {
         /// Whether the C heap was trimmed (glibc only).
@@ -32,7 +86,7 @@ public enum AgentFootprint {
         public var fileBytes: Int
     }
 
-    /// One mapping of a file, from `/proc/self/smaps`.
+    /// One mapping, from `/proc/self/maps` or `/proc/self/smaps`.
     package struct Mapping: Sendable, Equatable {
         /// The first address.
         package var start: UInt
@@ -40,24 +94,48 @@ public enum AgentFootprint {
         package var end: UInt
         /// `r-xp`, `r--p`, `rw-p`…
         package var permissions: String
-        /// The file's path.
+        /// The file's path; empty for anonymous memory, or the kernel's name for it (`[heap]`, `[stack]`, `[vdso]`).
         package var path: String
-        /// KiB of its pages that are anonymous: copies made when the page was written (relocations).
+        /// KiB of its pages that are anonymous: copies made when the page was written (relocations); 0 when read
+        /// from `/proc/self/maps`.
         package var anonymousKiB: Int
 
         /// Whether nothing can write to it any more: a private view of the file, readable or executable only.
         package var isReadOnly: Bool {
             permissions == "r-xp" || permissions == "r--p"
         }
+
+        /// Whether it is this process's own anonymous memory: private, and of no file and none of the kernel's
+        /// pages (`[vdso]`, `[vvar]`).
+        package var isPrivateAnonymous: Bool {
+            permissions.hasSuffix("p") && (path.isEmpty || path == "[heap]" || path == "[stack]")
+        }
     }
 
-    /// Unmaps the pages of read-only file mappings that are still the file's own, then trims the C heap (last, so
-    /// that what reading `/proc/self/smaps` allocated goes too); both come back on demand.
+    /// Marks the anonymous mappings no huge pages, unmaps the pages of read-only file mappings that are still the
+    /// file's own, then trims the C heap (last, so that what reading `/proc/self/smaps` allocated goes too, and
+    /// the trim splits the huge pages its free chunks lie in); all come back on demand.
     /// - Returns: What was released.
     @discardableResult
     public static func releaseStartUpMemory() -> Release {
+        refuseHugePages()
         let fileBytes = releaseCleanFilePages()
         return Release(heapTrimmed: releaseFreeHeapPages(), fileBytes: fileBytes)
+    }
+
+    /// Marks every private anonymous mapping of the agent (the heap, the malloc arenas with their reserved tails,
+    /// thread stacks) `MADV_NOHUGEPAGE`: the kernel backs none of their blocks with a 2 MiB page from then on,
+    /// neither at a fault nor through `khugepaged`. Marking a mapping twice changes nothing, so callers repeat this
+    /// for mappings made since (the stacks of threads started later). The corresponding C function is `madvise`.
+    /// - Returns: The bytes of address space marked.
+    @discardableResult
+    public static func refuseHugePages() -> Int {
+        mappings(in: "/proc/self/maps").filter(\.isPrivateAnonymous).reduce(0) { marked, mapping in
+            guard let pointer = UnsafeMutableRawPointer(bitPattern: mapping.start),
+                madvise(pointer, Int(mapping.end - mapping.start), MADV_NOHUGEPAGE) == 0
+            else { return marked }
+            return marked + Int(mapping.end - mapping.start)
+        }
     }
 
     /// Releases the free memory of every malloc arena to the kernel.
@@ -129,11 +207,18 @@ public enum AgentFootprint {
         return madvise(pointer, Int(end - start), MADV_DONTNEED) == 0
     }
 
-    /// The mappings of files (not the heap, stacks or the kernel's `[vdso]`), in address order.
+    /// The mappings of files (not the heap, stacks or the kernel's `[vdso]`), in address order, with their
+    /// anonymous pages counted.
     package static func fileMappings() -> [Mapping] {
+        mappings(in: "/proc/self/smaps").filter { $0.path.hasPrefix("/") }
+    }
+
+    /// The mappings listed in `file` (`/proc/self/maps`, or `/proc/self/smaps` for the anonymous page counts), in
+    /// address order.
+    package static func mappings(in file: String) -> [Mapping] {
         var mappings: [Mapping] = []
         var current: Mapping?
-        for line in SystemSampler.read("/proc/self/smaps")?.split(separator: "\n") ?? [] {
+        for line in SystemSampler.read(file)?.split(separator: "\n") ?? [] {
             if line.hasPrefix("Anonymous:") {
                 current?.anonymousKiB = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
                 continue
@@ -145,8 +230,8 @@ public enum AgentFootprint {
             current = nil
             let bounds = fields[0].split(separator: "-")
             let path = fields.count == 6 ? fields[5].drop(while: { $0 == " " }) : ""
-            guard path.hasPrefix("/"), bounds.count == 2, let start = UInt(bounds[0], radix: 16),
-                let end = UInt(bounds[1], radix: 16), end > start
+            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
+                end > start
             else { continue }
             current = Mapping(
                 start: start, end: end, permissions: String(fields[1]), path: String(path), anonymousKiB: 0)

@@ -19,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
             StandardStreams.writeError("somnus-agent: invalid configuration: \(error.message)\n")
             throw ExitCode(2)
         }
+        // Before the server starts its threads: stacks that never take a huge page.
+        AgentFootprint.limitThreadStacks()
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "somnus-agent")
         // Once start-up is over (listeners bound, memory store open, first monitor sample), give back its freed

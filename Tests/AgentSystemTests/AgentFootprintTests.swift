@@ -19,6 +19,55 @@ struct AgentFootprintTests {
         #expect(live.first == 7 && live.last == 9)
     }
 
+    @Test("Every private anonymous mapping is marked no-huge-pages; files and the kernel's pages are left alone")
+    func anonymousMappingsRefuseHugePages() throws {
+        // A mapping of its own, 4 MiB: two 2 MiB blocks the kernel could back with huge pages.
+        let size = 4 << 20
+        let region = try #require(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))
+        #expect(region != MAP_FAILED)
+        defer { munmap(region, size) }
+        region.storeBytes(of: 1, as: UInt8.self)
+        let start = UInt(bitPattern: region)
+        let anonymous = AgentFootprint.mappings(in: "/proc/self/maps").filter(\.isPrivateAnonymous)
+        #expect(anonymous.contains { $0.start <= start && start < $0.end })
+        #expect(!anonymous.contains { $0.path.hasPrefix("/") || $0.path == "[vdso]" || $0.path == "[vvar]" })
+
+        #expect(AgentFootprint.refuseHugePages() >= size)
+        // smaps lists each mapping's flags: `nh` is MADV_NOHUGEPAGE.
+        var flagsOfRegion: String?
+        var inRegion = false
+        for line in SystemSampler.read("/proc/self/smaps")?.split(separator: "\n") ?? [] {
+            if let bounds = line.split(separator: " ").first, bounds.contains("-"), !bounds.hasSuffix(":") {
+                let range = bounds.split(separator: "-").compactMap { UInt($0, radix: 16) }
+                inRegion = range.count == 2 && range[0] <= start && start < range[1]
+            } else if inRegion, line.hasPrefix("VmFlags:") {
+                flagsOfRegion = String(line)
+            }
+        }
+        #expect(flagsOfRegion?.split(separator: " ").contains("nh") == true, "\(flagsOfRegion ?? "no VmFlags")")
+    }
+
+    @Test("Threads started after limitThreadStacks get stacks smaller than one huge page")
+    func threadStacksStaySmall() throws {
+        let previous = try #require(AgentFootprint.setThreadStackSize(AgentFootprint.threadStackBytes))
+        defer { _ = AgentFootprint.setThreadStackSize(previous) }
+        var thread = pthread_t()
+        // The thread answers with an address on its stack.
+        let created = pthread_create(
+            &thread, nil,
+            { _ in
+                var local = 0
+                return withUnsafeMutablePointer(to: &local) { UnsafeMutableRawPointer($0) }
+            }, nil)
+        #expect(created == 0)
+        var result: UnsafeMutableRawPointer?
+        pthread_join(thread, &result)
+        let address = UInt(bitPattern: result)
+        let stack = try #require(
+            AgentFootprint.mappings(in: "/proc/self/maps").first { $0.start <= address && address < $0.end })
+        #expect(stack.end - stack.start < 2 << 20, "a stack of \(stack.end - stack.start) bytes")
+    }
+
     @Test("Read-only file mappings are released, and the process keeps running")
     func cleanPagesComeBack() throws {
         let mappings = AgentFootprint.fileMappings()
