@@ -61,8 +61,6 @@ struct AgentMonitorService: Service {
             var sample = stats
             sample.errorCounts = SystemSampler.errorCounts(state.errors.countsByCategory())
             state.record(sample)
-            // Threads started since the last tick (the first job's, new pool workers) have stacks of their own.
-            AgentFootprint.refuseHugePages()
             for unit in stats.units {
                 let was = previous[unit.name]
                 previous[unit.name] = unit.activeState

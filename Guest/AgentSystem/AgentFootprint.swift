@@ -125,8 +125,8 @@ public enum AgentFootprint {
 
     /// Marks every private anonymous mapping of the agent (the heap, the malloc arenas with their reserved tails,
     /// thread stacks) `MADV_NOHUGEPAGE`: the kernel backs none of their blocks with a 2 MiB page from then on,
-    /// neither at a fault nor through `khugepaged`. Marking a mapping twice changes nothing, so callers repeat this
-    /// for mappings made since (the stacks of threads started later). The corresponding C function is `madvise`.
+    /// neither at a fault nor through `khugepaged`. Marking a mapping twice changes nothing. The corresponding C
+    /// function is `madvise`.
     /// - Returns: The bytes of address space marked.
     @discardableResult
     public static func refuseHugePages() -> Int {
